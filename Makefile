@@ -1,0 +1,37 @@
+# Box of Pain in Go. `make demo` and `make test` are the two set-up commands:
+# each installs what it needs first.
+
+GO      ?= go
+BIN     := $(CURDIR)/bin
+OUT     ?= out
+RUNS    ?= 20
+PLANS   ?= 20
+FIXED   ?=
+
+.PHONY: all build test deps demo bench redis clean fmt vet
+
+all: build
+
+# deps installs the Debian packages the tests and the demo use, when missing.
+deps:
+	@scripts/deps.sh
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/... ./examples/...
+
+vet:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+test: deps build vet
+	$(GO) test -count=1 -timeout 20m ./...
+
+demo: deps build
+	@RUNS=$(RUNS) PLANS=$(PLANS) FIXED=$(FIXED) OUT=$(OUT)/demo BIN=$(BIN) scripts/demo.sh
+
+bench: deps build
+	@BIN=$(BIN) scripts/bench/trace-overhead
+
+clean:
+	rm -rf $(BIN) $(OUT)

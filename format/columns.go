@@ -1,0 +1,111 @@
+package format
+
+import (
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+)
+
+// column is one column of the trace table, as data: its name, Arrow type and
+// meaning, and how an Event field goes in and comes out. The writer, the
+// reader, the schema and the documentation test all walk this one table.
+type column struct {
+	name string
+	typ  arrow.DataType
+	doc  string
+	put  func(b array.Builder, e *Event)
+	get  func(a arrow.Array, i int, e *Event, in *interner)
+}
+
+func i64(name, doc string, f func(*Event) *int64) column {
+	return column{name, arrow.PrimitiveTypes.Int64, doc,
+		func(b array.Builder, e *Event) { b.(*array.Int64Builder).Append(*f(e)) },
+		func(a arrow.Array, i int, e *Event, _ *interner) { *f(e) = a.(*array.Int64).Value(i) }}
+}
+
+func i32(name, doc string, f func(*Event) *int32) column {
+	return column{name, arrow.PrimitiveTypes.Int32, doc,
+		func(b array.Builder, e *Event) { b.(*array.Int32Builder).Append(*f(e)) },
+		func(a arrow.Array, i int, e *Event, _ *interner) { *f(e) = a.(*array.Int32).Value(i) }}
+}
+
+func str(name, doc string, f func(*Event) *string) column {
+	return column{name, arrow.BinaryTypes.String, doc,
+		func(b array.Builder, e *Event) { b.(*array.StringBuilder).Append(*f(e)) },
+		func(a arrow.Array, i int, e *Event, in *interner) { *f(e) = in.get(a.(*array.String).Value(i)) }}
+}
+
+// traceColumns is the trace schema of format version 1, in column order.
+var traceColumns = []column{
+	i64("time_ns", "nanoseconds since the run started (monotonic clock), at syscall exit", func(e *Event) *int64 { return &e.TimeNS }),
+	str("node", "stable node name: the Procfile name, workload, check, or derived from the process tree", func(e *Event) *string { return &e.Node }),
+	str("thread", "stable thread name within the node: main, then parent.k for the k-th clone/fork of parent", func(e *Event) *string { return &e.Thread }),
+	i64("seq", "0-based ordinal of this row within its node and thread", func(e *Event) *int64 { return &e.Seq }),
+	i32("pid", "process id (thread group id) in this run; differs between runs", func(e *Event) *int32 { return &e.PID }),
+	i32("tid", "thread id in this run; differs between runs", func(e *Event) *int32 { return &e.TID }),
+	str("syscall", "system call name (sendto, accept4, ...) or process event (start, exited, signaled)", func(e *Event) *string { return &e.Syscall }),
+	i32("fd", "file descriptor the call acted on, -1 for none", func(e *Event) *int32 { return &e.FD }),
+	str("fd_kind", "what the fd is: tcp, udp, unix, pipe, file, other; empty for none", func(e *Event) *string { return &e.FDKind }),
+	str("local", "stable name of this end: node:listenK, node:bindK, node:thread:sK, or a raw address", func(e *Event) *string { return &e.Local }),
+	str("peer", "stable name of the other end (for clone, wait4, kill: the other thread as node/thread)", func(e *Event) *string { return &e.Peer }),
+	str("local_addr", "raw local address: 127.0.0.1:7001, [::1]:7001, @abstract or /path for unix", func(e *Event) *string { return &e.LocalAddr }),
+	str("peer_addr", "raw peer address, same forms", func(e *Event) *string { return &e.PeerAddr }),
+	str("conn", "stable connection id, the same at both ends: connecting-endpoint>listening-endpoint", func(e *Event) *string { return &e.Conn }),
+	i64("offset", "stream byte offset of this call's data in its direction of its connection, -1 where none", func(e *Event) *int64 { return &e.Offset }),
+	i64("ret", "return value: bytes transferred for data calls; -1 on failure", func(e *Event) *int64 { return &e.Ret }),
+	str("errno", "error name (ECONNRESET) when the call failed, else empty", func(e *Event) *string { return &e.Errno }),
+	{"payload_hash", arrow.PrimitiveTypes.Uint64, "64-bit FNV-1a of the bytes transferred, 0 when none",
+		func(b array.Builder, e *Event) { b.(*array.Uint64Builder).Append(e.PayloadHash) },
+		func(a arrow.Array, i int, e *Event, _ *interner) { e.PayloadHash = a.(*array.Uint64).Value(i) }},
+	{"payload", arrow.BinaryTypes.Binary, "optional prefix of the bytes transferred (pain-trace -payload N), null when not kept",
+		func(b array.Builder, e *Event) {
+			if e.Payload == nil {
+				b.AppendNull()
+				return
+			}
+			b.(*array.BinaryBuilder).Append(e.Payload)
+		},
+		func(a arrow.Array, i int, e *Event, _ *interner) {
+			e.Payload = nil
+			if a.IsValid(i) {
+				e.Payload = append([]byte(nil), a.(*array.Binary).Value(i)...)
+			}
+		}},
+	str("arg", "detail: exec path, signal name, socket family; free text", func(e *Event) *string { return &e.Arg }),
+	str("fault", "in injected runs, the fault that acted on this call (plan id and kind), else empty", func(e *Event) *string { return &e.Fault }),
+}
+
+// traceSchema builds the Arrow schema of a trace with its metadata.
+func traceSchema(m Meta) *arrow.Schema {
+	fields := make([]arrow.Field, len(traceColumns))
+	for i, c := range traceColumns {
+		fields[i] = arrow.Field{Name: c.name, Type: c.typ, Nullable: c.name == "payload"}
+	}
+	keys, values := m.pairs()
+	md := arrow.NewMetadata(keys, values)
+	return arrow.NewSchema(fields, &md)
+}
+
+// interner hands out one copy of each distinct string, so that rows read from
+// a file share their node, thread and endpoint names instead of allocating
+// them per row, and no string outlives the Arrow buffer it came from by accident.
+type interner struct {
+	m map[string]string
+}
+
+func (in *interner) get(s string) string {
+	if s == "" {
+		return ""
+	}
+	if v, ok := in.m[s]; ok {
+		return v
+	}
+	if in.m == nil {
+		in.m = map[string]string{}
+	}
+	if len(in.m) > 1<<16 { // bounded: payload-like strings must not grow it forever
+		clear(in.m)
+	}
+	v := string([]byte(s))
+	in.m[v] = v
+	return v
+}

@@ -1,0 +1,83 @@
+// Package format holds the files the pain tools write and read: what they
+// contain, how they are versioned, and their text forms.
+//
+// # Traces (.arrows)
+//
+// A trace is an Apache Arrow IPC stream (the "streaming format", file
+// extension .arrows), its record batches compressed with zstd. Any Arrow
+// implementation reads it: pyarrow.ipc.open_stream, arrow-rs, DuckDB's
+// read_arrow, or `pain-trace -r` for the text form. One row is one system
+// call, its entry and exit folded together, or one process event.
+//
+// The schema metadata says what the file is:
+//
+//	pain.format   format version (this package writes 1; readers refuse newer)
+//	pain.kind     "trace"
+//	pain.tool     tool and version that wrote it
+//	pain.run      run name
+//	pain.host     host name
+//	pain.kernel   kernel release
+//	pain.start    wall-clock start time, RFC 3339
+//	pain.cmd.N    command line of node N
+//	pain.plan     in an injected run, the fault plan applied (JSON)
+//	pain.x.K      tool-specific extras
+//
+// The columns of version 1, in order (the table traceColumns in columns.go
+// is the same list as data; a test keeps the two in step):
+//
+//	time_ns       int64   nanoseconds since the run started, at syscall exit
+//	node          utf8    stable node name: Procfile name, workload, check, or
+//	                      derived from the process tree (parent/basename.k)
+//	thread        utf8    stable thread name: main, then P.k for the k-th
+//	                      clone, fork or vfork done by thread P
+//	seq           int64   0-based ordinal of the row within node and thread
+//	pid           int32   process id in this run
+//	tid           int32   thread id in this run
+//	syscall       utf8    system call name, or a process event:
+//	                      start (first row of a thread; peer is its creator),
+//	                      exited (ret is the exit status),
+//	                      signaled (arg is the signal)
+//	fd            int32   file descriptor acted on, -1 for none
+//	fd_kind       utf8    tcp, udp, unix, pipe, file or other; empty for none
+//	local         utf8    stable name of this end of the fd: node:listenK for
+//	                      a listening socket, node:bindK for a bound datagram
+//	                      socket, node:thread:sK for the K-th socket or pipe
+//	                      made by that thread, or the raw address where no
+//	                      traced process owns it
+//	peer          utf8    stable name of the other end; for clone, fork,
+//	                      wait4 and kill the other thread as node/thread
+//	local_addr    utf8    raw local address (127.0.0.1:7001, [::1]:7001,
+//	                      /path or @abstract for unix sockets)
+//	peer_addr     utf8    raw peer address
+//	conn          utf8    stable connection id, equal at both ends:
+//	                      connecting-endpoint>listening-endpoint; for pipes
+//	                      and socketpairs the endpoint of their creation
+//	offset        int64   byte offset of this call's data within its direction
+//	                      of its connection (stream sockets and pipes), so the
+//	                      write of n bytes at offset o is read by the reads
+//	                      that cover [o, o+n); -1 where none
+//	ret           int64   return value; for data calls the bytes actually
+//	                      transferred; -1 on failure
+//	errno         utf8    error name when the call failed (ECONNRESET)
+//	payload_hash  uint64  FNV-1a (64 bit) of the bytes transferred, 0 for none
+//	payload       binary  optional prefix of those bytes (pain-trace -payload N),
+//	                      null when not kept
+//	arg           utf8    detail: exec path, signal name; free text
+//	fault         utf8    in injected runs, the fault that acted on this call
+//
+// A writer flushes a batch every BatchRows rows and whenever its tool asks
+// (pain-trace does several times a second), and ends the stream with Arrow's
+// end-of-stream marker. A trace without that marker was cut short (the
+// tracer was killed, the disk filled): Reader returns every row of every
+// complete batch, then an error wrapping ErrTruncated that says how many
+// rows it read. Readers refuse a newer version with ErrNewerVersion and a
+// message naming both versions.
+//
+// # Text form
+//
+// Each row prints as one line: time in seconds with nine decimals, node,
+// thread, #seq, syscall, then the other columns as key=value, left out when
+// empty (see text.go). ParseText reads a line back exactly, so tests and
+// people can write traces by hand; a header of "# key: value" lines holds
+// the metadata.
+package format

@@ -1,0 +1,46 @@
+package format
+
+// Event is one row of a trace: a system call with its entry and exit folded
+// together, or a process event (start, exited, signaled). The field comments
+// name the Arrow column each one is stored in; doc.go says what they mean.
+type Event struct {
+	TimeNS      int64  // time_ns
+	Node        string // node
+	Thread      string // thread
+	Seq         int64  // seq
+	PID         int32  // pid
+	TID         int32  // tid
+	Syscall     string // syscall
+	FD          int32  // fd
+	FDKind      string // fd_kind
+	Local       string // local
+	Peer        string // peer
+	LocalAddr   string // local_addr
+	PeerAddr    string // peer_addr
+	Conn        string // conn
+	Offset      int64  // offset
+	Ret         int64  // ret
+	Errno       string // errno
+	PayloadHash uint64 // payload_hash
+	Payload     []byte // payload
+	Arg         string // arg
+	Fault       string // fault
+}
+
+// File descriptor kinds, the values of the fd_kind column.
+const (
+	KindTCP   = "tcp"
+	KindUDP   = "udp"
+	KindUnix  = "unix"
+	KindPipe  = "pipe"
+	KindFile  = "file"
+	KindOther = "other"
+)
+
+// Process events: rows that are not system calls. They use the syscall column
+// with names no system call has.
+const (
+	EventStart    = "start"    // a thread or process begins; peer names its creator
+	EventExited   = "exited"   // a thread ended; ret is its exit status
+	EventSignaled = "signaled" // a process was killed by a signal; arg names it
+)

@@ -1,0 +1,271 @@
+package format
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/ipc"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+)
+
+// maxAlloc bounds any one buffer a reader allocates, so a corrupt length in
+// an untrusted file is an error and not an attempt to allocate terabytes.
+const maxAlloc = 256 << 20
+
+// Reader reads the rows of a trace written by Writer, batch by batch.
+type Reader struct {
+	name  string
+	meta  Meta
+	msgs  *messages
+	ipc   *ipc.Reader
+	rec   arrow.Record
+	cols  []arrow.Array
+	row   int
+	rows  int64
+	batch int
+	in    interner
+	err   error // sticky: io.EOF or the first error
+}
+
+// NewReader reads the schema of a trace from r and checks its version. name
+// is the file name used in errors (run-7.arrows: ...).
+func NewReader(r io.Reader, name string) (rd *Reader, err error) {
+	defer catch(name, &err)
+	msgs := &messages{r: r}
+	ir, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(&boundedAllocator{}))
+	if err != nil {
+		if msgs.eos || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%s: %w", name, errorf(ErrNotPain, "empty or cut short before its schema"))
+		}
+		return nil, fmt.Errorf("%s: %w", name, errorf(ErrNotPain, "not an Arrow IPC stream: %v", err))
+	}
+	md := ir.Schema().Metadata()
+	meta, err := parseMeta(md.Keys(), md.Values(), "")
+	if err == nil && meta.Kind != KindTrace {
+		err = errorf(ErrWrongKind, "holds %s, not a trace", orNone(meta.Kind))
+	}
+	if err == nil {
+		err = checkSchema(ir.Schema(), traceColumns)
+	}
+	if err != nil {
+		ir.Release()
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return &Reader{name: name, meta: meta, msgs: msgs, ipc: ir}, nil
+}
+
+// checkSchema makes sure every column the reader needs is there with its type.
+// Version 1 has exactly these columns; later minor additions would be extra.
+func checkSchema(s *arrow.Schema, want []column) error {
+	for i, c := range want {
+		if i >= s.NumFields() {
+			return errorf(ErrCorrupt, "column %q missing", c.name)
+		}
+		f := s.Field(i)
+		if f.Name != c.name || !arrow.TypeEqual(f.Type, c.typ) {
+			return errorf(ErrCorrupt, "column %d is %s %s, want %s %s", i, f.Name, f.Type, c.name, c.typ)
+		}
+	}
+	return nil
+}
+
+// Meta returns the file's metadata.
+func (r *Reader) Meta() Meta { return r.meta }
+
+// Name returns the name the reader was opened with.
+func (r *Reader) Name() string { return r.name }
+
+// Rows returns how many rows have been read so far.
+func (r *Reader) Rows() int64 { return r.rows }
+
+// Next reads the next row into e. At the end of a complete trace it returns
+// io.EOF. A trace cut short returns an error wrapping ErrTruncated after its
+// last complete batch; the error says how many rows were read, so callers can
+// warn and go on with what they have.
+func (r *Reader) Next(e *Event) (err error) {
+	for r.err == nil && r.row >= r.batchLen() {
+		r.nextBatch()
+	}
+	if r.err != nil {
+		return r.err
+	}
+	defer catch(r.name, &err)
+	for i, c := range traceColumns {
+		c.get(r.cols[i], r.row, e, &r.in)
+	}
+	r.row++
+	r.rows++
+	return nil
+}
+
+func (r *Reader) batchLen() int {
+	if r.rec == nil {
+		return 0
+	}
+	return int(r.rec.NumRows())
+}
+
+func (r *Reader) nextBatch() {
+	defer func() {
+		if p := recover(); p != nil {
+			r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "batch %d: %v", r.batch+1, p))
+		}
+	}()
+	r.row, r.rec, r.cols = 0, nil, r.cols[:0]
+	if r.ipc.Next() {
+		r.rec = r.ipc.Record()
+		r.batch++
+		if int(r.rec.NumCols()) < len(traceColumns) {
+			r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "batch %d has %d columns", r.batch, r.rec.NumCols()))
+			return
+		}
+		for i := range traceColumns {
+			col := r.rec.Column(i)
+			if col.Len() != int(r.rec.NumRows()) {
+				r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "batch %d column %s has %d rows, want %d", r.batch, traceColumns[i].name, col.Len(), r.rec.NumRows()))
+				return
+			}
+			r.cols = append(r.cols, col)
+		}
+		return
+	}
+	err := r.ipc.Err()
+	switch {
+	case r.msgs.eos && err == nil:
+		r.err = io.EOF
+	case err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		// The stream stopped without its end marker: the writer was killed
+		// or the disk filled. Everything before this point is good.
+		r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrTruncated,
+			"trace cut short: read %d rows in %d complete batches; anything after them is lost", r.rows, r.batch))
+	default:
+		r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "after %d rows: %v", r.rows, err))
+	}
+}
+
+// Close releases the reader's buffers. It does not close the source.
+func (r *Reader) Close() error {
+	r.ipc.Release()
+	return nil
+}
+
+// ReadFile reads a whole trace into memory: for tests and small tools. A
+// trace cut short returns its rows together with the ErrTruncated error.
+func ReadFile(path string) (Meta, []Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	defer f.Close()
+	r, err := NewReader(f, path)
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	defer r.Close()
+	var evs []Event
+	for {
+		var e Event
+		err := r.Next(&e)
+		if err == io.EOF {
+			return r.Meta(), evs, nil
+		}
+		if err != nil {
+			return r.Meta(), evs, err
+		}
+		evs = append(evs, e)
+	}
+}
+
+// messages frames the Arrow IPC stream itself rather than using the
+// library's reader, for two reasons: it must tell a stream that ended with
+// its end-of-stream marker from one cut short, and it must refuse a corrupt
+// length before allocating it.
+type messages struct {
+	r   io.Reader
+	eos bool // the end-of-stream marker was read
+	cur *ipc.Message
+}
+
+const maxMeta = 1 << 20 // a batch's flatbuffer header is a few kilobytes
+
+func (m *messages) Message() (*ipc.Message, error) {
+	if m.cur != nil {
+		m.cur.Release()
+		m.cur = nil
+	}
+	var hdr [4]byte
+	if _, err := io.ReadFull(m.r, hdr[:]); err != nil {
+		return nil, fmt.Errorf("reading message: %w", err) // wraps io.EOF at a clean cut
+	}
+	n := binary.LittleEndian.Uint32(hdr[:])
+	if n == 0xFFFFFFFF { // continuation marker, then the length
+		if _, err := io.ReadFull(m.r, hdr[:]); err != nil {
+			return nil, fmt.Errorf("reading message length: %w", io.ErrUnexpectedEOF)
+		}
+		n = binary.LittleEndian.Uint32(hdr[:])
+	}
+	if n == 0 {
+		m.eos = true
+		return nil, io.EOF
+	}
+	if n > maxMeta {
+		return nil, errorf(ErrCorrupt, "message header of %d bytes", n)
+	}
+	meta := make([]byte, n)
+	if _, err := io.ReadFull(m.r, meta); err != nil {
+		return nil, fmt.Errorf("reading message header: %w", io.ErrUnexpectedEOF)
+	}
+	if err := checkMessage(meta); err != nil {
+		return nil, errorf(ErrCorrupt, "%v", err)
+	}
+	empty := memory.NewBufferBytes(nil)
+	bodyLen := ipc.NewMessage(memory.NewBufferBytes(meta), empty).BodyLen()
+	if bodyLen < 0 || bodyLen > maxAlloc {
+		return nil, errorf(ErrCorrupt, "message body of %d bytes", bodyLen)
+	}
+	body := make([]byte, bodyLen)
+	if _, err := io.ReadFull(m.r, body); err != nil {
+		return nil, fmt.Errorf("reading message body: %w", io.ErrUnexpectedEOF)
+	}
+	m.cur = ipc.NewMessage(memory.NewBufferBytes(meta), memory.NewBufferBytes(body))
+	return m.cur, nil
+}
+
+func (m *messages) Retain() {}
+
+func (m *messages) Release() {
+	if m.cur != nil {
+		m.cur.Release()
+		m.cur = nil
+	}
+}
+
+// boundedAllocator refuses absurd allocations; the panic is turned into an
+// ErrCorrupt error by the reader.
+type boundedAllocator struct{ memory.GoAllocator }
+
+func (a *boundedAllocator) Allocate(size int) []byte {
+	if size < 0 || size > maxAlloc {
+		panic(fmt.Sprintf("buffer of %d bytes is larger than any pain file writes", size))
+	}
+	return a.GoAllocator.Allocate(size)
+}
+
+func (a *boundedAllocator) Reallocate(size int, b []byte) []byte {
+	if size < 0 || size > maxAlloc {
+		panic(fmt.Sprintf("buffer of %d bytes is larger than any pain file writes", size))
+	}
+	return a.GoAllocator.Reallocate(size, b)
+}
+
+// catch turns a panic inside the Arrow library on malformed input into an
+// ErrCorrupt error naming the file.
+func catch(name string, err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "%v", p))
+	}
+}

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian packages the tests, the demo and the benchmarks use,
+# when they are missing. Needs root (or sudo) only when something is missing.
+set -e
+need=""
+for p in strace:strace dot:graphviz jq:jq gcc:gcc; do
+	cmd=${p%%:*} pkg=${p#*:}
+	command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"
+done
+[ -z "$need" ] && exit 0
+echo "deps: installing$need" >&2
+sudo=""
+[ "$(id -u)" = 0 ] || sudo=sudo
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >&2
+$sudo apt-get install -y -qq --no-install-recommends $need >&2
