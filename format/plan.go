@@ -1,0 +1,362 @@
+package format
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// PlanVersion is the version of the plan and result documents ("v").
+const PlanVersion = 1
+
+// Fault kinds.
+const (
+	FaultErrno     = "errno"     // fail the call with Errno; it never reaches the kernel
+	FaultDrop      = "drop"      // datagram: skip it, report success; stream: shut the connection down there
+	FaultDelay     = "delay"     // hold the calling thread for Duration, then run the call
+	FaultCrash     = "crash"     // SIGKILL the node; Restart brings it back after Duration
+	FaultPause     = "pause"     // SIGSTOP the node for Duration
+	FaultPartition = "partition" // Groups cannot reach each other from the window's start to its end
+)
+
+// Plan is one fault plan: a line of a plans.jsonl file.
+type Plan struct {
+	V        int      `json:"v"`
+	ID       string   `json:"id"`
+	Rank     int      `json:"rank,omitempty"`
+	Faults   []Fault  `json:"faults"`
+	Why      string   `json:"why"`
+	Evidence Evidence `json:"evidence"`
+}
+
+// Evidence says why the planner believes a plan matters: how often its
+// target was seen in the traced runs.
+type Evidence struct {
+	Runs      int      `json:"runs"`                // runs in which every target occurred
+	OfRuns    int      `json:"of_runs"`             // runs tracked
+	Schedules []string `json:"schedules,omitempty"` // schedules in which the targets occur
+	Support   float64  `json:"support"`             // Runs / OfRuns
+	Round     int      `json:"round,omitempty"`     // 0: from fault-free runs; n: from faulty runs of round n
+}
+
+// Fault is one fault: what to do, to which system call, and when.
+type Fault struct {
+	Kind   string `json:"kind"`
+	Target Target `json:"target"`
+	// The window: the fault acts on the first matching call (Target.Nth-th)
+	// that happens after event After and before event Before; nil means
+	// from the start, or to the end, of the run.
+	After    *EventRef  `json:"after,omitempty"`
+	Before   *EventRef  `json:"before,omitempty"`
+	Errno    string     `json:"errno,omitempty"`    // kind errno: ECONNRESET, EIO, ...
+	Duration string     `json:"duration,omitempty"` // delay, pause, crash+restart: Go duration
+	Restart  bool       `json:"restart,omitempty"`  // crash: restart from the Procfile line
+	Groups   [][]string `json:"groups,omitempty"`   // partition: two sets of node names
+}
+
+// Target names the system call a fault acts on, in stable names. Empty
+// fields match anything.
+type Target struct {
+	Node    string `json:"node"`
+	Thread  string `json:"thread,omitempty"`
+	Syscall string `json:"syscall,omitempty"` // a name (sendto) or a class: send, recv, connect, accept
+	Conn    string `json:"conn,omitempty"`
+	Peer    string `json:"peer,omitempty"`
+	Nth     int    `json:"nth,omitempty"` // 1-based: the nth matching call in the window; 0 means 1
+}
+
+// EventRef names one event of a run in stable names.
+type EventRef struct {
+	Node    string `json:"node"`
+	Thread  string `json:"thread"`
+	Seq     int64  `json:"seq"`
+	Syscall string `json:"syscall,omitempty"` // for people; matching uses node, thread, seq
+}
+
+func (r *EventRef) String() string {
+	s := fmt.Sprintf("%s/%s#%d", r.Node, r.Thread, r.Seq)
+	if r.Syscall != "" {
+		s += " (" + r.Syscall + ")"
+	}
+	return s
+}
+
+// Validate reports what is wrong with a plan, or nil.
+func (p *Plan) Validate() error {
+	if p.V > PlanVersion {
+		return errorf(ErrNewerVersion, "plan format version %d is newer than this tool (%d)", p.V, PlanVersion)
+	}
+	if p.V < 1 {
+		return errorf(ErrCorrupt, "plan has no version (\"v\")")
+	}
+	if p.ID == "" {
+		return errorf(ErrCorrupt, "plan has no id")
+	}
+	if len(p.Faults) == 0 {
+		return errorf(ErrCorrupt, "plan %s has no faults", p.ID)
+	}
+	for i, f := range p.Faults {
+		if err := f.validate(); err != nil {
+			return errorf(ErrCorrupt, "plan %s fault %d: %v", p.ID, i+1, err)
+		}
+	}
+	return nil
+}
+
+func (f *Fault) validate() error {
+	needDur := false
+	switch f.Kind {
+	case FaultErrno:
+		if !strings.HasPrefix(f.Errno, "E") {
+			return fmt.Errorf("kind errno needs an errno name, got %q", f.Errno)
+		}
+	case FaultDrop:
+	case FaultDelay, FaultPause:
+		needDur = true
+	case FaultCrash:
+		needDur = f.Restart
+	case FaultPartition:
+		if len(f.Groups) != 2 || len(f.Groups[0]) == 0 || len(f.Groups[1]) == 0 {
+			return fmt.Errorf("partition needs two non-empty groups of nodes")
+		}
+	default:
+		return fmt.Errorf("unknown kind %q", f.Kind)
+	}
+	if f.Kind != FaultPartition && f.Target.Node == "" {
+		return fmt.Errorf("target has no node")
+	}
+	if needDur || f.Duration != "" {
+		if d, err := time.ParseDuration(f.Duration); err != nil || d < 0 {
+			return fmt.Errorf("kind %s needs a duration like 500ms, got %q", f.Kind, f.Duration)
+		}
+	}
+	if f.Target.Nth < 0 {
+		return fmt.Errorf("nth %d is negative", f.Target.Nth)
+	}
+	return nil
+}
+
+// String says in one line what the plan does, in stable names.
+func (p *Plan) String() string {
+	parts := make([]string, len(p.Faults))
+	for i := range p.Faults {
+		parts[i] = p.Faults[i].String()
+	}
+	return p.ID + ": " + strings.Join(parts, "; and ")
+}
+
+// String says in words what the fault does.
+func (f *Fault) String() string {
+	var b strings.Builder
+	what := f.Target.call()
+	switch f.Kind {
+	case FaultErrno:
+		fmt.Fprintf(&b, "fail %s with %s", what, f.Errno)
+	case FaultDrop:
+		fmt.Fprintf(&b, "drop the message of %s", what)
+		if strings.HasPrefix(f.Target.Syscall, "send") || strings.HasPrefix(f.Target.Syscall, "write") || f.Target.Syscall == "" {
+			b.WriteString(" (a stream is shut down there, as if the peer crashed)")
+		}
+	case FaultDelay:
+		fmt.Fprintf(&b, "delay %s by %s", what, f.Duration)
+	case FaultCrash:
+		fmt.Fprintf(&b, "crash node %s at %s", f.Target.Node, what)
+		if f.Restart {
+			fmt.Fprintf(&b, ", restart it after %s", f.Duration)
+		}
+	case FaultPause:
+		fmt.Fprintf(&b, "pause node %s for %s at %s", f.Target.Node, f.Duration, what)
+	case FaultPartition:
+		fmt.Fprintf(&b, "partition {%s} from {%s}", strings.Join(f.Groups[0], ","), strings.Join(f.Groups[1], ","))
+	default:
+		fmt.Fprintf(&b, "%s %s", f.Kind, what)
+	}
+	if f.After != nil {
+		fmt.Fprintf(&b, " after %s", f.After)
+	}
+	if f.Before != nil {
+		fmt.Fprintf(&b, " before %s", f.Before)
+	}
+	return b.String()
+}
+
+func (t *Target) call() string {
+	var b strings.Builder
+	switch {
+	case t.Nth > 1:
+		fmt.Fprintf(&b, "the %s ", ordinal(t.Nth))
+	default:
+		b.WriteString("the first ")
+	}
+	if t.Syscall != "" {
+		b.WriteString(t.Syscall)
+	} else {
+		b.WriteString("call")
+	}
+	b.WriteString(" by " + t.Node)
+	if t.Thread != "" {
+		b.WriteString("/" + t.Thread)
+	}
+	switch {
+	case t.Conn != "":
+		b.WriteString(" on " + t.Conn)
+	case t.Peer != "":
+		b.WriteString(" to " + t.Peer)
+	}
+	return b.String()
+}
+
+func ordinal(n int) string {
+	suffix := "th"
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		suffix = "st"
+	case n%10 == 2:
+		suffix = "nd"
+	case n%10 == 3:
+		suffix = "rd"
+	}
+	return fmt.Sprintf("%d%s", n, suffix)
+}
+
+// ReadPlans reads a plans.jsonl stream: one plan per line, blank lines and
+// lines starting with # skipped. Errors name the file and line.
+func ReadPlans(r io.Reader, name string) ([]Plan, error) {
+	var plans []Plan
+	err := eachLine(r, name, func(line []byte) error {
+		var p Plan
+		if err := versioned(line, "plan"); err != nil {
+			return err
+		}
+		if err := strictJSON(line, &p); err != nil {
+			return err
+		}
+		if err := p.Validate(); err != nil {
+			return err
+		}
+		plans = append(plans, p)
+		return nil
+	})
+	return plans, err
+}
+
+// WritePlan writes a plan as one JSON line.
+func WritePlan(w io.Writer, p *Plan) error { return writeJSONLine(w, p) }
+
+// Verdicts of an injected run.
+const (
+	VerdictBug      = "bug"       // the fault fired and the check failed
+	VerdictSurvived = "survived"  // the fault fired and the check passed
+	VerdictNotFired = "not-fired" // the run never reached the fault's target
+)
+
+// Result is what pain-inject says about one plan: a line of results.jsonl.
+type Result struct {
+	V       int      `json:"v"`
+	Plan    string   `json:"plan"`
+	Fired   bool     `json:"fired"`
+	Where   []Fired  `json:"where,omitempty"`
+	Check   *int     `json:"check"` // the check's exit status; null when no check ran
+	Verdict string   `json:"verdict"`
+	Trace   string   `json:"trace,omitempty"`
+	WallMS  int64    `json:"wall_ms"`
+	Note    string   `json:"note,omitempty"` // e.g. the run timed out
+	Faults  []string `json:"faults,omitempty"`
+}
+
+// Fired is where a fault acted.
+type Fired struct {
+	Fault   int    `json:"fault"` // index into the plan's faults
+	Node    string `json:"node"`
+	Thread  string `json:"thread"`
+	Seq     int64  `json:"seq"`
+	Syscall string `json:"syscall,omitempty"`
+	TimeNS  int64  `json:"time_ns"`
+}
+
+// ReadResults reads a results.jsonl stream.
+func ReadResults(r io.Reader, name string) ([]Result, error) {
+	var rs []Result
+	err := eachLine(r, name, func(line []byte) error {
+		var res Result
+		if err := versioned(line, "result"); err != nil {
+			return err
+		}
+		if err := strictJSON(line, &res); err != nil {
+			return err
+		}
+		if res.Plan == "" {
+			return errorf(ErrCorrupt, "not a pain-inject result (no \"v\" or \"plan\")")
+		}
+		rs = append(rs, res)
+		return nil
+	})
+	return rs, err
+}
+
+// WriteResult writes a result as one JSON line.
+func WriteResult(w io.Writer, r *Result) error { return writeJSONLine(w, r) }
+
+func eachLine(r io.Reader, name string, f func([]byte) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, 4<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		if err := f(line); err != nil {
+			return fmt.Errorf("%s:%d: %w", name, n, err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "%v", err))
+	}
+	return nil
+}
+
+// versioned checks a line's "v" before anything else, so a newer document
+// is refused by its version rather than by the fields this tool lacks.
+func versioned(line []byte, what string) error {
+	var head struct {
+		V *int `json:"v"`
+	}
+	if err := json.Unmarshal(line, &head); err != nil {
+		return errorf(ErrCorrupt, "bad JSON: %v", err)
+	}
+	switch {
+	case head.V == nil || *head.V < 1:
+		return errorf(ErrCorrupt, "not a pain %s (no \"v\" version)", what)
+	case *head.V > PlanVersion:
+		return errorf(ErrNewerVersion, "%s format version %d is newer than this tool (%d)", what, *head.V, PlanVersion)
+	}
+	return nil
+}
+
+// strictJSON refuses unknown fields: a typo in a hand-edited plan must not
+// silently widen a fault's target.
+func strictJSON(line []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(line))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return errorf(ErrCorrupt, "bad JSON: %v", err)
+	}
+	if d.More() {
+		return errorf(ErrCorrupt, "more than one JSON value on the line")
+	}
+	return nil
+}
+
+func writeJSONLine(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
+}
