@@ -1,0 +1,167 @@
+package ptrace
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// The shim: any binary that links this package can be re-executed as a tiny
+// launcher. The tracer starts /proc/self/exe with envShim set; the child
+// (still on its main thread) waits until the tracer has seized it, installs
+// the seccomp filter and execs the real command. Setpgid and Pdeathsig come
+// from the fork itself.
+const envShim = "PAIN_TRACE_SHIM"
+
+const (
+	shimExec          = "exec"     // install the filter, then exec
+	shimExecNoSeccomp = "exec-sys" // exec without a filter (PTRACE_SYSCALL mode)
+	shimWait          = "wait"     // sleep forever: the tracer's wake-up child
+)
+
+func init() {
+	mode := os.Getenv(envShim)
+	if mode == "" {
+		return
+	}
+	// Stay on the main thread: only it is seized, and exec must come from it.
+	runtime.LockOSThread()
+	if mode == shimWait {
+		for {
+			time.Sleep(time.Hour)
+		}
+	}
+	os.Exit(runShim(mode))
+}
+
+func runShim(mode string) int {
+	// fd 4: tell the tracer our exec is complete; fd 3: a pipe the tracer
+	// closes once it has seized us.
+	var b [1]byte
+	syscall.Write(4, []byte{'r'})
+	syscall.Close(4)
+	for {
+		_, err := syscall.Read(3, b[:])
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	syscall.Close(3)
+	if len(os.Args) < 3 {
+		fmt.Fprintln(os.Stderr, "pain-trace: shim: no command")
+		return 127
+	}
+	env := make([]string, 0, len(os.Environ()))
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, envShim+"=") {
+			env = append(env, kv)
+		}
+	}
+	if mode == shimExec {
+		if err := installFilter(); err != nil {
+			fmt.Fprintf(os.Stderr, "pain-trace: cannot install seccomp filter: %v\n", err)
+			return 126
+		}
+	}
+	err := syscall.Exec(os.Args[1], os.Args[2:], env)
+	fmt.Fprintf(os.Stderr, "pain-trace: exec %s: %v\n", os.Args[1], err)
+	return 127
+}
+
+// Attr describes a process to start.
+type Attr struct {
+	Path  string   // resolved executable path
+	Argv  []string // argv, argv[0] included
+	Env   []string
+	Dir   string
+	Files []uintptr // stdin, stdout, stderr
+}
+
+// StartTraced starts a through the shim on the calling (tracer) thread,
+// seizes it with SeizeOptions and lets it exec. With seccomp false the shim
+// installs no filter and the tracer must use PTRACE_SYSCALL.
+func StartTraced(a Attr, seccomp bool) (int, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	rr, rw, err := os.Pipe()
+	if err != nil {
+		r.Close()
+		w.Close()
+		return 0, err
+	}
+	defer rr.Close()
+	mode := shimExec
+	if !seccomp {
+		mode = shimExecNoSeccomp
+	}
+	argv := append([]string{"pain-trace-shim", a.Path}, a.Argv...)
+	env := append(append([]string(nil), a.Env...), envShim+"="+mode)
+	pid, err := forkShim(argv, env, a.Dir, append(append([]uintptr(nil), a.Files...), r.Fd(), rw.Fd()))
+	r.Close()
+	rw.Close()
+	if err != nil {
+		w.Close()
+		return 0, err
+	}
+	// Seize only once the shim runs: seizing during its own exec would
+	// report that exec as the command's.
+	var b [1]byte
+	rr.Read(b[:])
+	if err := Seize(pid, SeizeOptions); err != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		w.Close()
+		return pid, fmt.Errorf("seize %d: %w", pid, err)
+	}
+	w.Close()
+	return pid, nil
+}
+
+// StartWaker starts the tracer's wake-up child: a process that only sleeps,
+// seized so that a signal sent to it (Wake) ends the tracer's wait.
+func StartWaker() (int, error) {
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return 0, err
+	}
+	defer devnull.Close()
+	fd := devnull.Fd()
+	pid, err := forkShim([]string{"pain-trace-waker"}, []string{envShim + "=" + shimWait}, "/", []uintptr{fd, fd, fd})
+	if err != nil {
+		return 0, err
+	}
+	if err := Seize(pid, int(SeizeOptions)); err != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		return 0, err
+	}
+	return pid, nil
+}
+
+// Wake interrupts the tracer's Wait by signalling the waker's main thread.
+func Wake(waker int) { Tgkill(waker, waker, syscall.SIGUSR1) }
+
+// StartPlain starts an untraced process in its own process group.
+func StartPlain(a Attr) (int, error) {
+	return syscall.ForkExec(a.Path, a.Argv, &syscall.ProcAttr{
+		Dir: a.Dir, Env: a.Env, Files: a.Files,
+		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	})
+}
+
+func forkShim(argv, env []string, dir string, files []uintptr) (int, error) {
+	return syscall.ForkExec("/proc/self/exe", argv, &syscall.ProcAttr{
+		Dir: dir, Env: env, Files: files,
+		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	})
+}
+
+// SeccompAvailable reports whether this kernel has seccomp filters (the
+// Seccomp_filters line of /proc/self/status).
+func SeccompAvailable() bool {
+	b, err := os.ReadFile("/proc/self/status")
+	return err == nil && strings.Contains(string(b), "Seccomp_filters:")
+}

@@ -1,0 +1,131 @@
+package ptrace
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// PidfdOpen returns a pidfd for process pid.
+func PidfdOpen(pid int) (int, error) {
+	for {
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return fd, err
+	}
+}
+
+// Close closes a descriptor of the tracer.
+func Close(fd int) { unix.Close(fd) }
+
+// FDInfo is what the tracer learns about a tracee's descriptor by copying it.
+type FDInfo struct {
+	Socket  bool
+	FIFO    bool
+	Family  int
+	Type    int
+	Local   string // formatted address (see FormatSockaddr)
+	Peer    string
+	PeerPID int // SO_PEERCRED pid for unix sockets, 0 when unknown
+}
+
+// Inspect copies descriptor fd of the process behind pidfd into the tracer
+// (pidfd_getfd), reads its type and addresses, and closes the copy.
+func Inspect(pidfd, fd int, info *FDInfo) error {
+	var dup int
+	for {
+		d, err := unix.PidfdGetfd(pidfd, fd, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		dup = d
+		break
+	}
+	defer unix.Close(dup)
+	*info = FDInfo{}
+	var st unix.Stat_t
+	if err := unix.Fstat(dup, &st); err != nil {
+		return err
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		info.FIFO = true
+		return nil
+	case unix.S_IFSOCK:
+		info.Socket = true
+	default:
+		return nil
+	}
+	info.Family, _ = unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_DOMAIN)
+	info.Type, _ = unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_TYPE)
+	info.Local = sockname(dup, unix.SYS_GETSOCKNAME)
+	info.Peer = sockname(dup, unix.SYS_GETPEERNAME)
+	if info.Family == unix.AF_UNIX {
+		if uc, err := unix.GetsockoptUcred(dup, unix.SOL_SOCKET, unix.SO_PEERCRED); err == nil {
+			info.PeerPID = int(uc.Pid)
+		}
+	}
+	return nil
+}
+
+func sockname(fd int, nr uintptr) string {
+	var buf [128]byte
+	l := uint32(len(buf))
+	_, _, e := unix.RawSyscall(nr, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])), uintptr(unsafe.Pointer(&l)))
+	if e != 0 {
+		return ""
+	}
+	if l > uint32(len(buf)) {
+		l = uint32(len(buf))
+	}
+	return FormatSockaddr(buf[:l])
+}
+
+// FormatSockaddr renders a raw struct sockaddr: "127.0.0.1:80", "[::1]:80",
+// "/path" or "@abstract" for unix sockets, "" for an unnamed or unknown one.
+// IPv4-mapped IPv6 addresses are shown as IPv4, so both ends of a dual-stack
+// connection name the same address.
+func FormatSockaddr(b []byte) string {
+	if len(b) < 2 {
+		return ""
+	}
+	switch binary.LittleEndian.Uint16(b) {
+	case syscall.AF_INET:
+		if len(b) < 8 {
+			return ""
+		}
+		ip := netip.AddrFrom4([4]byte(b[4:8]))
+		return netip.AddrPortFrom(ip, binary.BigEndian.Uint16(b[2:4])).String()
+	case syscall.AF_INET6:
+		if len(b) < 24 {
+			return ""
+		}
+		ip := netip.AddrFrom16([16]byte(b[8:24])).Unmap()
+		return netip.AddrPortFrom(ip, binary.BigEndian.Uint16(b[2:4])).String()
+	case syscall.AF_UNIX:
+		p := b[2:]
+		if len(p) == 0 {
+			return ""
+		}
+		if p[0] == 0 {
+			return "@" + string(p[1:])
+		}
+		for i, c := range p {
+			if c == 0 {
+				p = p[:i]
+				break
+			}
+		}
+		return string(p)
+	}
+	return "family" + strconv.Itoa(int(binary.LittleEndian.Uint16(b)))
+}

@@ -1,0 +1,175 @@
+// Package sysent is the x86-64 (amd64) Linux system call table as data: for
+// each call the tracer cares about, its number, name, class and argument
+// layout. The tracer builds its seccomp filter from it and decodes stops with
+// it. Only amd64 is described; other architectures are not supported.
+package sysent
+
+import "strconv"
+
+// Class says what a system call does to the tracer's model of a process.
+type Class uint8
+
+const (
+	None       Class = iota
+	Send             // write, writev, sendto, sendmsg, sendmmsg: bytes out of fd arg 0
+	Recv             // read, readv, recvfrom, recvmsg, recvmmsg: bytes into fd arg 0
+	Transfer         // sendfile, splice: bytes between two fds, no user buffer
+	Socket           // socket: ret is a new fd
+	SocketPair       // socketpair: int[2] at arg 3
+	Pipe             // pipe, pipe2: int[2] at arg 0
+	Bind             // bind: sockaddr at arg 1
+	Listen           // listen
+	Connect          // connect: sockaddr at arg 1
+	Accept           // accept, accept4: ret is a new fd, peer sockaddr at arg 1
+	Shutdown         // shutdown
+	Close            // close
+	CloseRange       // close_range: not recorded, updates fd tables
+	Dup              // dup, dup2, dup3, fcntl(F_DUPFD*): not recorded, updates fd tables
+	Clone            // clone, clone3, fork, vfork
+	Exec             // execve, execveat
+	Exit             // exit, exit_group
+	Kill             // kill, tkill, tgkill
+	Wait             // wait4
+)
+
+// Buf says where a Send or Recv call keeps its bytes.
+type Buf uint8
+
+const (
+	BufNone  Buf = iota
+	BufPlain     // arg 1 pointer, arg 2 length
+	BufIovec     // arg 1 struct iovec[], arg 2 count
+	BufMsg       // arg 1 struct msghdr
+	BufMmsg      // arg 1 struct mmsghdr[], arg 2 count; ret counts messages
+)
+
+// Entry describes one system call.
+type Entry struct {
+	Nr    int
+	Name  string
+	Class Class
+	Buf   Buf
+	// Addr is the index of a sockaddr argument (connect, bind, sendto's
+	// destination, recvfrom's and accept's source), -1 when there is none.
+	Addr int
+	// Record is true when the call gets a row in the trace (on sockets and
+	// pipes for fd calls).
+	Record bool
+	// ArgIdx and ArgVals, when ArgVals is not empty, restrict tracing to
+	// calls whose argument ArgIdx (low 32 bits) is one of ArgVals.
+	ArgIdx  int
+	ArgVals []uint32
+}
+
+// Fcntl commands that duplicate a descriptor.
+const (
+	FDupFD        = 0
+	FDupFDCloexec = 1030
+)
+
+// Table lists every system call the tracer stops at, by number.
+var Table = []Entry{
+	{Nr: 0, Name: "read", Class: Recv, Buf: BufPlain, Addr: -1, Record: true},
+	{Nr: 1, Name: "write", Class: Send, Buf: BufPlain, Addr: -1, Record: true},
+	{Nr: 3, Name: "close", Class: Close, Addr: -1, Record: true},
+	{Nr: 19, Name: "readv", Class: Recv, Buf: BufIovec, Addr: -1, Record: true},
+	{Nr: 20, Name: "writev", Class: Send, Buf: BufIovec, Addr: -1, Record: true},
+	{Nr: 22, Name: "pipe", Class: Pipe, Addr: -1, Record: true},
+	{Nr: 32, Name: "dup", Class: Dup, Addr: -1},
+	{Nr: 33, Name: "dup2", Class: Dup, Addr: -1},
+	{Nr: 40, Name: "sendfile", Class: Transfer, Addr: -1, Record: true},
+	{Nr: 41, Name: "socket", Class: Socket, Addr: -1, Record: true},
+	{Nr: 42, Name: "connect", Class: Connect, Addr: 1, Record: true},
+	{Nr: 43, Name: "accept", Class: Accept, Addr: 1, Record: true},
+	{Nr: 44, Name: "sendto", Class: Send, Buf: BufPlain, Addr: 4, Record: true},
+	{Nr: 45, Name: "recvfrom", Class: Recv, Buf: BufPlain, Addr: 4, Record: true},
+	{Nr: 46, Name: "sendmsg", Class: Send, Buf: BufMsg, Addr: -1, Record: true},
+	{Nr: 47, Name: "recvmsg", Class: Recv, Buf: BufMsg, Addr: -1, Record: true},
+	{Nr: 48, Name: "shutdown", Class: Shutdown, Addr: -1, Record: true},
+	{Nr: 49, Name: "bind", Class: Bind, Addr: 1, Record: true},
+	{Nr: 50, Name: "listen", Class: Listen, Addr: -1, Record: true},
+	{Nr: 53, Name: "socketpair", Class: SocketPair, Addr: -1, Record: true},
+	{Nr: 56, Name: "clone", Class: Clone, Addr: -1, Record: true},
+	{Nr: 57, Name: "fork", Class: Clone, Addr: -1, Record: true},
+	{Nr: 58, Name: "vfork", Class: Clone, Addr: -1, Record: true},
+	{Nr: 59, Name: "execve", Class: Exec, Addr: -1, Record: true},
+	{Nr: 60, Name: "exit", Class: Exit, Addr: -1, Record: true},
+	{Nr: 61, Name: "wait4", Class: Wait, Addr: -1, Record: true},
+	{Nr: 62, Name: "kill", Class: Kill, Addr: -1, Record: true},
+	{Nr: 72, Name: "fcntl", Class: Dup, Addr: -1, ArgIdx: 1, ArgVals: []uint32{FDupFD, FDupFDCloexec}},
+	{Nr: 200, Name: "tkill", Class: Kill, Addr: -1, Record: true},
+	{Nr: 231, Name: "exit_group", Class: Exit, Addr: -1, Record: true},
+	{Nr: 234, Name: "tgkill", Class: Kill, Addr: -1, Record: true},
+	{Nr: 275, Name: "splice", Class: Transfer, Addr: -1, Record: true},
+	{Nr: 288, Name: "accept4", Class: Accept, Addr: 1, Record: true},
+	{Nr: 292, Name: "dup3", Class: Dup, Addr: -1},
+	{Nr: 293, Name: "pipe2", Class: Pipe, Addr: -1, Record: true},
+	{Nr: 299, Name: "recvmmsg", Class: Recv, Buf: BufMmsg, Addr: -1, Record: true},
+	{Nr: 307, Name: "sendmmsg", Class: Send, Buf: BufMmsg, Addr: -1, Record: true},
+	{Nr: 322, Name: "execveat", Class: Exec, Addr: -1, Record: true},
+	{Nr: 435, Name: "clone3", Class: Clone, Addr: -1, Record: true},
+	{Nr: 436, Name: "close_range", Class: CloseRange, Addr: -1},
+}
+
+// Numbers of calls the tracer itself issues on a tracee's behalf.
+const (
+	NrShutdown = 48
+	NrFcntl    = 72
+)
+
+var byNr [512]*Entry
+
+func init() {
+	for i := range Table {
+		byNr[Table[i].Nr] = &Table[i]
+	}
+}
+
+// Lookup returns the entry for system call nr, or nil when the tracer does
+// not stop at it.
+func Lookup(nr uint64) *Entry {
+	if nr >= uint64(len(byNr)) {
+		return nil
+	}
+	return byNr[nr]
+}
+
+// Name returns the name of any x86-64 system call, or "syscall_<nr>".
+func Name(nr int) string {
+	if n, ok := names[nr]; ok {
+		return n
+	}
+	return "syscall_" + strconv.Itoa(nr)
+}
+
+// ErrnoName returns the symbolic name of errno e ("ECONNREFUSED").
+func ErrnoName(e int) string {
+	if n, ok := errnoNames[e]; ok {
+		return n
+	}
+	return "E" + strconv.Itoa(e)
+}
+
+// Restart reports whether e is a kernel-internal errno that means the call
+// was interrupted by a signal and will be restarted (or turned into EINTR).
+func Restart(e int) bool { return e >= 512 && e <= 516 }
+
+var signalNames = [...]string{
+	1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 4: "SIGILL", 5: "SIGTRAP", 6: "SIGABRT",
+	7: "SIGBUS", 8: "SIGFPE", 9: "SIGKILL", 10: "SIGUSR1", 11: "SIGSEGV", 12: "SIGUSR2",
+	13: "SIGPIPE", 14: "SIGALRM", 15: "SIGTERM", 16: "SIGSTKFLT", 17: "SIGCHLD",
+	18: "SIGCONT", 19: "SIGSTOP", 20: "SIGTSTP", 21: "SIGTTIN", 22: "SIGTTOU",
+	23: "SIGURG", 24: "SIGXCPU", 25: "SIGXFSZ", 26: "SIGVTALRM", 27: "SIGPROF",
+	28: "SIGWINCH", 29: "SIGIO", 30: "SIGPWR", 31: "SIGSYS",
+}
+
+// SignalName returns "SIGTERM" for 15, "SIGRT<n>" for real-time signals.
+func SignalName(sig int) string {
+	if sig > 0 && sig < len(signalNames) {
+		return signalNames[sig]
+	}
+	if sig == 0 {
+		return "0"
+	}
+	return "SIG" + strconv.Itoa(sig)
+}

@@ -1,0 +1,726 @@
+package tracer
+
+import (
+	"encoding/binary"
+	"strconv"
+	"syscall"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/sysent"
+)
+
+const nrExecve = 59
+
+// entry handles a seccomp stop (or, without seccomp, a syscall-entry stop).
+func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
+	if th.proc.shim {
+		if si.Nr == nrExecve {
+			th.execPath = t.readString(th.tid, si.Args[0])
+		}
+		t.resume(th, 0)
+		return
+	}
+	ent := sysent.Lookup(si.Nr)
+	if ent == nil {
+		t.resume(th, 0)
+		return
+	}
+	a := si.Args
+	c := &th.call
+	*c = call{ent: ent, args: a}
+	c.ev = format.Event{Syscall: ent.Name, FD: -1, Offset: -1}
+	fd0 := int32(a[0])
+	switch ent.Class {
+	case sysent.Send, sysent.Recv:
+		ep := th.fds.get(fd0)
+		if ep == nil || !ep.recorded() {
+			t.resume(th, 0)
+			return
+		}
+		c.ep = ep
+		c.dir = dirSend
+		if ent.Class == sysent.Recv {
+			c.dir = dirRecv
+		}
+		fillFD(&c.ev, fd0, ep)
+		if ep.stream() {
+			c.ev.Offset = ep.off[c.dir]
+		}
+		if ent.Class == sysent.Send && !ep.stream() {
+			dest := ""
+			switch ent.Buf {
+			case sysent.BufPlain:
+				dest = t.readSockaddr(th.tid, a[4], a[5])
+			case sysent.BufMsg:
+				dest = t.msgName(th.tid, a[1], false)
+			}
+			if dest != "" {
+				name, _, _ := t.peerName(ep.kind, dest)
+				c.ev.PeerAddr, c.ev.Peer = dest, name
+			}
+			c.ev.Conn = ep.name + ">" + c.ev.Peer
+			if !ep.resolved && ep.kind == format.KindUDP {
+				t.unresolved = append(t.unresolved, ep)
+			}
+		}
+	case sysent.Transfer:
+		in, out := int32(a[1]), fd0 // sendfile(out, in, ...)
+		if ent.Name == "splice" {
+			in, out = fd0, int32(a[2])
+		}
+		epIn, epOut := th.fds.get(in), th.fds.get(out)
+		if epIn == nil && epOut == nil {
+			t.resume(th, 0)
+			return
+		}
+		c.ep, c.ep2, c.fd2 = epOut, epIn, in
+		if epOut != nil {
+			fillFD(&c.ev, out, epOut)
+			c.dir = dirSend
+		} else {
+			fillFD(&c.ev, in, epIn)
+			c.dir = dirRecv
+			c.ep, c.ep2 = epIn, nil
+		}
+	case sysent.Socket, sysent.SocketPair, sysent.Pipe, sysent.Wait:
+	case sysent.Bind, sysent.Listen, sysent.Shutdown, sysent.Close, sysent.Connect, sysent.Accept:
+		ep := th.fds.get(fd0)
+		if ep == nil {
+			t.resume(th, 0)
+			return
+		}
+		c.ep = ep
+		fillFD(&c.ev, fd0, ep)
+		switch ent.Class {
+		case sysent.Bind:
+			c.addr = t.readSockaddr(th.tid, a[1], a[2])
+			c.ev.LocalAddr = c.addr
+		case sysent.Shutdown:
+			c.ev.Arg = [...]string{"SHUT_RD", "SHUT_WR", "SHUT_RDWR"}[a[1]%3]
+		case sysent.Connect:
+			c.addr = t.readSockaddr(th.tid, a[1], a[2])
+			name, _, _ := t.peerName(ep.kind, c.addr)
+			// Set now: the accept may be seen before this connect returns.
+			ep.peer, ep.peerAddr, ep.conn = name, c.addr, ep.name+">"+name
+			fillFD(&c.ev, fd0, ep)
+			if !ep.resolved && ep.kind != format.KindUnix {
+				t.unresolved = append(t.unresolved, ep)
+			}
+			if l := t.lookup(format.KindUnix, c.addr); ep.kind == format.KindUnix && l != nil && ep.stype != ptrace.SockDgram {
+				// Queued now: the accept may be seen before this connect returns.
+				if len(l.backlog) >= 4096 {
+					l.backlog = l.backlog[1:]
+				}
+				l.backlog = append(l.backlog, ep)
+			}
+		}
+	case sysent.CloseRange:
+		lo, hi := int64(uint32(a[0])), int64(uint32(a[1]))
+		for fd, e := range th.fds.fds {
+			if int64(fd) >= lo && int64(fd) <= hi {
+				if a[2]&ptrace.CloseRangeCloexec != 0 {
+					e.cloexec = true
+					th.fds.fds[fd] = e
+				} else {
+					t.fdClose(th.fds, fd)
+				}
+			}
+		}
+		t.resume(th, 0)
+		return
+	case sysent.Dup:
+		track := th.fds.get(fd0) != nil
+		if ent.Name == "dup2" || ent.Name == "dup3" {
+			track = track || th.fds.get(int32(a[1])) != nil
+		}
+		if !track {
+			t.resume(th, 0)
+			return
+		}
+		c.ignore = true
+		th.inCall = true
+		t.resumeToExit(th)
+		return
+	case sysent.Clone:
+		switch ent.Name {
+		case "clone":
+			th.cloneFlags = a[0]
+		case "clone3":
+			var b [8]byte
+			ptrace.ReadMem(th.tid, a[0], b[:])
+			th.cloneFlags = binary.LittleEndian.Uint64(b[:])
+		case "vfork":
+			th.cloneFlags = ptrace.CloneVM | ptrace.CloneVfork
+		default:
+			th.cloneFlags = 0
+		}
+	case sysent.Exec:
+		p := a[0]
+		if ent.Name == "execveat" {
+			p = a[1]
+		}
+		th.execPath = t.readString(th.tid, p)
+		c.ev.Arg = th.execPath
+	case sysent.Exit:
+		c.ev.Arg = strconv.Itoa(int(int32(a[0])))
+	case sysent.Kill:
+		target, sig := int(int32(a[0])), a[1]
+		if ent.Name == "tgkill" {
+			target, sig = int(int32(a[1])), a[2]
+		}
+		c.ev.Arg = sysent.SignalName(int(sig))
+		if target > 0 {
+			c.ev.Peer = t.nameOf(target)
+		}
+	}
+	t.stamp(th, &c.ev)
+	th.inCall = true
+	act := Action{}
+	if t.cfg.Hook != nil {
+		act = t.cfg.Hook.Enter(&c.ev)
+	}
+	t.apply(th, act)
+}
+
+// apply carries out a Hook's entry decision and resumes the thread.
+func (t *Tracer) apply(th *thread, act Action) {
+	c := &th.call
+	c.act = act
+	c.ev.Fault = act.Fault
+	switch act.Kind {
+	case ActFail:
+		ptrace.SkipSyscall(th.tid, -int64(act.Errno))
+		c.ev.Ret, c.ev.Errno = -1, sysent.ErrnoName(int(act.Errno))
+		th.inCall = false
+		t.emit(th, &c.ev)
+		t.resume(th, 0)
+		return
+	case ActReturn:
+		ptrace.SkipSyscall(th.tid, act.Ret)
+		setRet(&c.ev, act.Ret)
+		if c.ent.Class == sysent.Send && act.Ret > 0 {
+			t.payload(th, c, act.Ret)
+			c.ev.Offset = -1
+		}
+		th.inCall = false
+		t.emit(th, &c.ev)
+		t.resume(th, 0)
+		return
+	case ActShutdown:
+		if c.ep != nil {
+			ptrace.ReplaceSyscall(th.tid, sysent.NrShutdown, uint64(c.ev.FD), ptrace.ShutRDWR)
+		}
+	case ActSignal:
+		node := act.Node
+		if node == "" {
+			node = th.proc.node.name
+		}
+		t.signalNode(node, act.Signal)
+	}
+	switch {
+	case c.ent.Class == sysent.Exit:
+		th.inCall = false
+		t.emit(th, &c.ev)
+		t.resume(th, 0)
+	case act.Kind == ActHold:
+		t.hold(th, act.Hold)
+	case c.ent.Class == sysent.Clone:
+		// The clone event follows; its row is written there.
+		t.resume(th, 0)
+	default:
+		t.resumeToExit(th)
+	}
+}
+
+func setRet(e *format.Event, rval int64) {
+	if rval < 0 && rval > -4096 {
+		e.Ret, e.Errno = -1, errnoName(rval)
+		return
+	}
+	e.Ret, e.Errno = rval, ""
+}
+
+func fillFD(e *format.Event, fd int32, ep *endpoint) {
+	e.FD = fd
+	e.FDKind = ep.kind
+	e.Local = ep.name
+	e.Peer = ep.peer
+	e.LocalAddr = ep.localAddr
+	e.PeerAddr = ep.peerAddr
+	e.Conn = ep.conn
+}
+
+// exit handles a syscall-exit stop.
+func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
+	if !th.inCall {
+		t.resume(th, 0)
+		return
+	}
+	c := &th.call
+	th.inCall = false
+	rval := si.Rval
+	failed := rval < 0 && rval > -4096
+	if c.ignore {
+		if !failed {
+			t.dupExit(th, c, rval)
+		}
+		t.resume(th, 0)
+		return
+	}
+	if failed && sysent.Restart(int(-rval)) {
+		// Interrupted; the kernel restarts it (a new entry) or it fails
+		// with EINTR after a handler. Nothing was transferred.
+		t.resume(th, 0)
+		return
+	}
+	if c.act.Kind == ActShutdown {
+		ptrace.SetReturn(th.tid, c.act.Ret)
+		setRet(&c.ev, c.act.Ret)
+		t.emit(th, &c.ev)
+		t.resume(th, 0)
+		return
+	}
+	setRet(&c.ev, rval)
+	a := c.args
+	switch c.ent.Class {
+	case sysent.Send, sysent.Recv:
+		if !failed {
+			t.transferExit(th, c, rval)
+		}
+	case sysent.Transfer:
+		if !failed {
+			t.transferExit(th, c, rval)
+			return
+		}
+	case sysent.Socket:
+		if !failed {
+			family, stype := int(a[0]), int(a[1])
+			ep := &endpoint{kind: sockKind(family, stype), family: family, stype: stype & 0xf, name: t.sockName(th)}
+			ep.resolved = ep.kind == format.KindUnix || ep.kind == format.KindOther
+			t.fdSet(th.proc, th.fds, int32(rval), ep, stype&ptrace.SockCloexec != 0)
+			fillFD(&c.ev, int32(rval), ep)
+		}
+	case sysent.SocketPair, sysent.Pipe:
+		if !failed {
+			ptr, kind, cloexec, stype := a[3], format.KindUnix, a[1]&ptrace.SockCloexec != 0, int(a[1])&0xf
+			if c.ent.Class == sysent.Pipe {
+				ptr, kind, cloexec, stype = a[0], format.KindPipe, a[1]&ptrace.OCloexec != 0, ptrace.SockStream
+				if c.ent.Name == "pipe" {
+					cloexec = false
+				}
+			} else if int(a[0]) != ptrace.AFUnix {
+				kind = format.KindOther
+			}
+			var b [8]byte
+			ptrace.ReadMem(th.tid, ptr, b[:])
+			base := t.sockName(th)
+			var eps [2]*endpoint
+			for i := range eps {
+				eps[i] = &endpoint{kind: kind, family: ptrace.AFUnix, stype: stype, name: base + "." + strconv.Itoa(i), conn: base, resolved: true}
+			}
+			eps[0].peer, eps[1].peer = eps[1].name, eps[0].name
+			for i, ep := range eps {
+				t.fdSet(th.proc, th.fds, int32(binary.LittleEndian.Uint32(b[4*i:])), ep, cloexec)
+			}
+			fillFD(&c.ev, int32(binary.LittleEndian.Uint32(b[:])), eps[0])
+			c.ev.Arg = strconv.Itoa(int(int32(binary.LittleEndian.Uint32(b[4:]))))
+		}
+	case sysent.Bind:
+		if !failed {
+			ep := c.ep
+			ep.localAddr = c.addr
+			if ep.kind != format.KindUnix {
+				ep.resolved = false
+				if zeroPort(c.addr) || c.addr == "" {
+					t.resolve(ep)
+				} else {
+					ep.resolved = true
+				}
+			}
+			if ep.kind == format.KindUDP {
+				n := th.proc.node
+				ep.name = n.name + ":bind" + strconv.Itoa(n.binds)
+				n.binds++
+			}
+			if ep.kind != format.KindUnix || ep.localAddr != "" {
+				t.register(ep)
+			}
+			fillFD(&c.ev, c.ev.FD, ep)
+		}
+	case sysent.Listen:
+		if !failed && !c.ep.listening {
+			ep := c.ep
+			ep.listening = true
+			if ep.kind != format.KindUnix && !ep.resolved {
+				t.resolve(ep)
+			}
+			n := th.proc.node
+			ep.name = n.name + ":listen" + strconv.Itoa(n.listens)
+			n.listens++
+			t.register(ep)
+			fillFD(&c.ev, c.ev.FD, ep)
+			if !n.listened {
+				n.listened = true
+				if t.cfg.OnListen != nil {
+					t.cfg.OnListen(n.name)
+				}
+			}
+		}
+	case sysent.Connect:
+		if !failed || rval == -int64(syscall.EINPROGRESS) {
+			ep := c.ep
+			if ep.kind != format.KindUnix {
+				t.resolve(ep)
+			}
+			fillFD(&c.ev, c.ev.FD, ep)
+		} else if ep := c.ep; ep.kind == format.KindUnix {
+			if l := t.lookup(format.KindUnix, c.addr); l != nil {
+				for i, q := range l.backlog {
+					if q == ep {
+						l.backlog = append(l.backlog[:i:i], l.backlog[i+1:]...)
+						break
+					}
+				}
+			}
+		}
+	case sysent.Accept:
+		if !failed {
+			t.acceptExit(th, c, int32(rval))
+		}
+	case sysent.Close:
+		if !failed || rval != -int64(syscall.EBADF) {
+			t.fdClose(th.fds, c.ev.FD)
+		}
+	case sysent.Wait:
+		if !failed && rval > 0 {
+			c.ev.Peer = t.deadNames[int(rval)]
+			delete(t.deadNames, int(rval))
+		}
+	}
+	t.finish(th, c)
+}
+
+// finish calls the exit hook, writes the row and resumes the thread.
+func (t *Tracer) finish(th *thread, c *call) {
+	if t.cfg.Hook != nil {
+		act := t.cfg.Hook.Exit(&c.ev)
+		if act.Kind == ActReturn {
+			ptrace.SetReturn(th.tid, act.Ret)
+			setRet(&c.ev, act.Ret)
+		}
+		if act.Fault != "" {
+			c.ev.Fault = act.Fault
+		}
+	}
+	t.emit(th, &c.ev)
+	t.resume(th, 0)
+}
+
+func (t *Tracer) sockName(th *thread) string {
+	k := th.socks
+	th.socks++
+	return th.proc.node.name + ":" + th.name + ":s" + strconv.Itoa(k)
+}
+
+func (t *Tracer) dupExit(th *thread, c *call, rval int64) {
+	a := c.args
+	old := int32(a[0])
+	ep := th.fds.get(old)
+	switch c.ent.Name {
+	case "dup":
+		if ep != nil {
+			t.fdSet(th.proc, th.fds, int32(rval), ep, false)
+		}
+	case "dup2", "dup3":
+		nfd := int32(a[1])
+		if nfd == old {
+			return
+		}
+		t.fdClose(th.fds, nfd)
+		if ep != nil {
+			t.fdSet(th.proc, th.fds, nfd, ep, c.ent.Name == "dup3" && a[2]&ptrace.OCloexec != 0)
+		}
+	case "fcntl":
+		if ep != nil {
+			t.fdSet(th.proc, th.fds, int32(rval), ep, uint32(a[1]) == sysent.FDupFDCloexec)
+		}
+	}
+}
+
+func (t *Tracer) acceptExit(th *thread, c *call, nfd int32) {
+	a := c.args
+	l := c.ep
+	ep := &endpoint{kind: l.kind, family: l.family, stype: l.stype, name: t.sockName(th),
+		localAddr: l.localAddr, resolved: true}
+	cloexec := c.ent.Name == "accept4" && a[3]&ptrace.SockCloexec != 0
+	t.fdSet(th.proc, th.fds, nfd, ep, cloexec)
+	addr := ""
+	if a[1] != 0 && a[2] != 0 {
+		var b [4]byte
+		if _, err := ptrace.ReadMem(th.tid, a[2], b[:]); err == nil {
+			addr = t.readSockaddr(th.tid, a[1], uint64(binary.LittleEndian.Uint32(b[:])))
+		}
+	}
+	var info ptrace.FDInfo
+	if l.kind == format.KindUnix || addr == "" {
+		if t.inspect(th.proc, nfd, &info) == nil {
+			if addr == "" {
+				addr = info.Peer
+			}
+			if ep.localAddr == "" {
+				ep.localAddr = info.Local
+			}
+		}
+	}
+	ep.peerAddr = addr
+	var pep *endpoint
+	if l.kind == format.KindUnix && addr == "" {
+		// Unnamed connector: the first one queued on this listener by the
+		// connecting process.
+		for i, q := range l.backlog {
+			if info.PeerPID == 0 || (q.owner != nil && q.owner.tgid == info.PeerPID) {
+				pep = q
+				l.backlog = append(l.backlog[:i:i], l.backlog[i+1:]...)
+				break
+			}
+		}
+		if pep != nil {
+			ep.peer, ep.conn = pep.name, pep.conn
+		}
+	} else {
+		ep.peer, ep.conn, pep = t.peerName(l.kind, addr)
+	}
+	if ep.conn == "" {
+		ep.conn = ep.peer + ">" + l.name
+	}
+	fillFD(&c.ev, nfd, ep)
+	c.ev.Arg = l.name
+}
+
+// transferExit completes a send, receive, sendfile or splice row.
+func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
+	ep := c.ep
+	bytes := rval
+	if c.ent.Class == sysent.Transfer {
+		if ep.stream() {
+			c.ev.Offset = ep.off[c.dir]
+			ep.off[c.dir] += bytes
+		}
+		if ep2 := c.ep2; ep2 != nil {
+			// splice/sendfile between two followed descriptors: the
+			// receiving side's row first.
+			in := c.ev
+			fillFD(&in, c.fd2, ep2)
+			in.Offset = -1
+			if ep2.stream() {
+				in.Offset = ep2.off[dirRecv]
+				ep2.off[dirRecv] += bytes
+			}
+			t.emit(th, &in)
+			c.ev.Seq = th.seq
+		}
+		t.finish(th, c)
+		return
+	}
+	bytes = t.payload(th, c, rval)
+	if ep.stream() {
+		peek := false
+		if c.dir == dirRecv {
+			switch c.ent.Name {
+			case "recvfrom":
+				peek = c.args[3]&ptrace.MsgPeek != 0
+			case "recvmsg":
+				peek = c.args[2]&ptrace.MsgPeek != 0
+			}
+		}
+		c.ev.Offset = ep.off[c.dir]
+		if !peek {
+			ep.off[c.dir] += bytes
+		}
+		return
+	}
+	// Datagrams.
+	if c.dir == dirRecv {
+		src := ""
+		switch c.ent.Name {
+		case "recvfrom":
+			if c.args[4] != 0 && c.args[5] != 0 {
+				var b [4]byte
+				if _, err := ptrace.ReadMem(th.tid, c.args[5], b[:]); err == nil {
+					src = t.readSockaddr(th.tid, c.args[4], uint64(binary.LittleEndian.Uint32(b[:])))
+				}
+			}
+		case "recvmsg":
+			src = t.msgName(th.tid, c.args[1], true)
+		}
+		if src != "" {
+			name, _, _ := t.peerName(ep.kind, src)
+			c.ev.PeerAddr, c.ev.Peer = src, name
+		}
+		c.ev.Conn = c.ev.Peer + ">" + ep.name
+	} else if !ep.resolved && ep.kind == format.KindUDP {
+		t.resolve(ep)
+		c.ev.LocalAddr = ep.localAddr
+	}
+}
+
+// payload hashes the bytes a send or receive moved (and keeps a prefix) and
+// returns their number.
+func (t *Tracer) payload(th *thread, c *call, n int64) int64 {
+	a := c.args
+	var spans []ptrace.Span
+	switch c.ent.Buf {
+	case sysent.BufPlain:
+		spans = []ptrace.Span{{Addr: a[1], Len: uint64(n)}}
+	case sysent.BufIovec:
+		spans = t.iovecs(th.tid, a[1], a[2])
+	case sysent.BufMsg:
+		var h [56]byte
+		if _, err := ptrace.ReadMem(th.tid, a[1], h[:]); err != nil {
+			return n
+		}
+		spans = t.iovecs(th.tid, binary.LittleEndian.Uint64(h[16:]), binary.LittleEndian.Uint64(h[24:]))
+	case sysent.BufMmsg:
+		total := int64(0)
+		for i := int64(0); i < n && i < 1024; i++ {
+			var h [64]byte
+			if _, err := ptrace.ReadMem(th.tid, a[1]+uint64(64*i), h[:]); err != nil {
+				break
+			}
+			l := int64(binary.LittleEndian.Uint32(h[56:]))
+			rem := uint64(l)
+			for _, s := range t.iovecs(th.tid, binary.LittleEndian.Uint64(h[16:]), binary.LittleEndian.Uint64(h[24:])) {
+				if rem == 0 {
+					break
+				}
+				s.Len = min(s.Len, rem)
+				spans = append(spans, s)
+				rem -= s.Len
+			}
+			total += l
+		}
+		n = total
+	}
+	h, prefix := t.hashSpans(th.tid, spans, n)
+	c.ev.PayloadHash = h
+	c.ev.Payload = prefix
+	return n
+}
+
+func (t *Tracer) iovecs(tid int, addr, cnt uint64) []ptrace.Span {
+	if cnt > 1024 {
+		cnt = 1024
+	}
+	b := make([]byte, 16*cnt)
+	if _, err := ptrace.ReadMem(tid, addr, b); err != nil {
+		return nil
+	}
+	spans := make([]ptrace.Span, cnt)
+	for i := range spans {
+		spans[i] = ptrace.Span{Addr: binary.LittleEndian.Uint64(b[16*i:]), Len: binary.LittleEndian.Uint64(b[16*i+8:])}
+	}
+	return spans
+}
+
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+	maxHash   = 64 << 20 // bytes hashed per call at most
+)
+
+// hashSpans returns the FNV-1a hash of the first n bytes of spans, and a
+// copy of the first cfg.Payload of them.
+func (t *Tracer) hashSpans(tid int, spans []ptrace.Span, n int64) (uint64, []byte) {
+	if n <= 0 {
+		return 0, nil
+	}
+	if n > maxHash {
+		n = maxHash
+	}
+	h := uint64(fnvOffset)
+	var prefix []byte
+	for n > 0 && len(spans) > 0 {
+		chunk := t.buf
+		if int64(len(chunk)) > n {
+			chunk = chunk[:n]
+		}
+		got, _ := ptrace.ReadSpans(tid, spans, chunk)
+		if got <= 0 {
+			break
+		}
+		if prefix == nil && t.cfg.Payload > 0 {
+			prefix = append([]byte(nil), chunk[:min(got, t.cfg.Payload)]...)
+		}
+		for _, b := range chunk[:got] {
+			h ^= uint64(b)
+			h *= fnvPrime
+		}
+		n -= int64(got)
+		spans = advance(spans, uint64(got))
+	}
+	return h, prefix
+}
+
+func advance(spans []ptrace.Span, k uint64) []ptrace.Span {
+	for len(spans) > 0 && k > 0 {
+		if spans[0].Len <= k {
+			k -= spans[0].Len
+			spans = spans[1:]
+			continue
+		}
+		spans[0].Addr += k
+		spans[0].Len -= k
+		k = 0
+	}
+	return spans
+}
+
+func (t *Tracer) readSockaddr(tid int, ptr, l uint64) string {
+	if ptr == 0 || l == 0 {
+		return ""
+	}
+	var b [128]byte
+	if l > uint64(len(b)) {
+		l = uint64(len(b))
+	}
+	n, err := ptrace.ReadMem(tid, ptr, b[:l])
+	if err != nil {
+		return ""
+	}
+	return ptrace.FormatSockaddr(b[:n])
+}
+
+// msgName reads the msg_name of a struct msghdr.
+func (t *Tracer) msgName(tid int, msg uint64, _ bool) string {
+	var h [16]byte
+	if _, err := ptrace.ReadMem(tid, msg, h[:]); err != nil {
+		return ""
+	}
+	return t.readSockaddr(tid, binary.LittleEndian.Uint64(h[:]), uint64(binary.LittleEndian.Uint32(h[8:])))
+}
+
+// readString reads a NUL-terminated string (a path) from tracee memory.
+func (t *Tracer) readString(tid int, ptr uint64) string {
+	var out []byte
+	var b [256]byte
+	for len(out) < 4096 {
+		// Stay within the page: the next one may be unmapped.
+		l := 4096 - ptr%4096
+		if l > uint64(len(b)) {
+			l = uint64(len(b))
+		}
+		n, err := ptrace.ReadMem(tid, ptr, b[:l])
+		if err != nil || n == 0 {
+			break
+		}
+		for i := 0; i < n; i++ {
+			if b[i] == 0 {
+				return string(append(out, b[:i]...))
+			}
+		}
+		out = append(out, b[:n]...)
+		ptr += uint64(n)
+	}
+	return string(out)
+}

@@ -1,0 +1,278 @@
+package tracer
+
+import (
+	"strconv"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ptrace"
+)
+
+// endpoint is one open file description the tracer follows: a socket or one
+// end of a pipe. Descriptors made by dup, fork or fd passing within a
+// process share it, so stream offsets count the bytes of the description,
+// whoever moves them.
+type endpoint struct {
+	kind      string // format.Kind*
+	family    int
+	stype     int
+	name      string // stable local name
+	peer      string // stable peer name, or the raw address of an untraced peer
+	conn      string
+	localAddr string
+	peerAddr  string
+	off       [2]int64 // bytes sent, received so far (streams)
+	refs      int      // descriptors pointing at it
+	listening bool
+	resolved  bool   // localAddr known (or needs no resolution)
+	key       string // key in Tracer.byAddr, if registered
+
+	// A process and descriptor through which the tracer can copy this
+	// socket (pidfd_getfd) to ask the kernel about it.
+	owner   *process
+	ownerFD int32
+
+	// For unix stream listeners: connected sockets waiting to be accepted.
+	backlog []*endpoint
+	// For unix connectors: the listener they connected to.
+	queued bool
+}
+
+const (
+	dirSend = 0
+	dirRecv = 1
+)
+
+func (ep *endpoint) stream() bool {
+	return ep.kind == format.KindPipe || ep.kind == format.KindTCP ||
+		(ep.kind == format.KindUnix && ep.stype != ptrace.SockDgram)
+}
+
+// recorded reports whether transfers on ep get rows.
+func (ep *endpoint) recorded() bool { return ep.kind != format.KindOther }
+
+type fdEntry struct {
+	ep      *endpoint
+	cloexec bool
+}
+
+// fdTable is a process's descriptor table, shared by CLONE_FILES threads.
+// It only holds descriptors the tracer follows; any other descriptor (files,
+// epoll, inherited stdio) is simply absent and never recorded.
+type fdTable struct {
+	fds   map[int32]fdEntry
+	users int
+}
+
+func newFDTable() *fdTable { return &fdTable{fds: map[int32]fdEntry{}, users: 1} }
+
+func (t *fdTable) get(fd int32) *endpoint {
+	if e, ok := t.fds[fd]; ok {
+		return e.ep
+	}
+	return nil
+}
+
+func (tr *Tracer) fdSet(p *process, t *fdTable, fd int32, ep *endpoint, cloexec bool) {
+	tr.fdClose(t, fd)
+	ep.refs++
+	if ep.owner == nil {
+		ep.owner, ep.ownerFD = p, fd
+	}
+	t.fds[fd] = fdEntry{ep: ep, cloexec: cloexec}
+}
+
+func (tr *Tracer) fdClose(t *fdTable, fd int32) {
+	e, ok := t.fds[fd]
+	if !ok {
+		return
+	}
+	delete(t.fds, fd)
+	ep := e.ep
+	if ep.ownerFD == fd {
+		ep.owner = nil
+	}
+	ep.refs--
+	if ep.refs <= 0 {
+		tr.forget(ep)
+	}
+}
+
+// copy returns a fork child's table: the same descriptions, new references.
+func (tr *Tracer) fdCopy(p *process, t *fdTable) *fdTable {
+	n := newFDTable()
+	for fd, e := range t.fds {
+		e.ep.refs++
+		if e.ep.owner == nil {
+			e.ep.owner, e.ep.ownerFD = p, fd
+		}
+		n.fds[fd] = e
+	}
+	return n
+}
+
+func (tr *Tracer) fdRelease(t *fdTable) {
+	t.users--
+	if t.users > 0 {
+		return
+	}
+	for fd := range t.fds {
+		tr.fdClose(t, fd)
+	}
+}
+
+// sockKind maps a socket's family and type to its fd_kind.
+func sockKind(family, stype int) string {
+	stype &= 0xf
+	switch family {
+	case ptrace.AFInet, ptrace.AFInet6:
+		switch stype {
+		case ptrace.SockStream:
+			return format.KindTCP
+		case ptrace.SockDgram:
+			return format.KindUDP
+		}
+	case ptrace.AFUnix:
+		return format.KindUnix
+	}
+	return format.KindOther
+}
+
+// addrKey is the registry key of an address: the same port is a different
+// endpoint for TCP and UDP.
+func addrKey(kind, addr string) string { return kind + "|" + addr }
+
+// register makes ep findable by its local address.
+func (tr *Tracer) register(ep *endpoint) {
+	if ep.localAddr == "" || ep.key != "" {
+		return
+	}
+	ep.key = addrKey(ep.kind, ep.localAddr)
+	tr.byAddr[ep.key] = ep
+}
+
+// forget drops a closed endpoint from the registry, keeping its name for a
+// while: an accept or recvfrom may still name it after the other end closed.
+func (tr *Tracer) forget(ep *endpoint) {
+	if ep.key == "" {
+		return
+	}
+	if tr.byAddr[ep.key] == ep {
+		delete(tr.byAddr, ep.key)
+		tr.recent.put(ep.key, ep.name, ep.conn)
+	}
+	ep.key = ""
+}
+
+// peerName returns the stable name of the endpoint at addr (of the given
+// kind), its conn if it has one, and whether it is traced; for an untraced
+// address the name is the address itself.
+func (tr *Tracer) peerName(kind, addr string) (name, conn string, ep *endpoint) {
+	if addr == "" {
+		return "", "", nil
+	}
+	if ep := tr.lookup(kind, addr); ep != nil {
+		return ep.name, ep.conn, ep
+	}
+	tr.resolvePending()
+	if ep := tr.lookup(kind, addr); ep != nil {
+		return ep.name, ep.conn, ep
+	}
+	if n, c, ok := tr.recent.get(addrKey(kind, addr)); ok {
+		return n, c, nil
+	}
+	return addr, "", nil
+}
+
+func (tr *Tracer) lookup(kind, addr string) *endpoint {
+	if ep := tr.byAddr[addrKey(kind, addr)]; ep != nil {
+		return ep
+	}
+	if kind == format.KindUnix {
+		return nil
+	}
+	// A listener on the wildcard address accepts every local address.
+	port := addr[lastColon(addr):]
+	if ep := tr.byAddr[addrKey(kind, "0.0.0.0"+port)]; ep != nil {
+		return ep
+	}
+	return tr.byAddr[addrKey(kind, "[::]"+port)]
+}
+
+func lastColon(s string) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == ':' {
+			return i
+		}
+	}
+	return len(s)
+}
+
+// resolvePending asks the kernel for the local address of every socket that
+// connected or sent without binding, so the other end can name it. An accept
+// may be seen before the connect that it completes returns.
+func (tr *Tracer) resolvePending() {
+	for _, ep := range tr.unresolved {
+		tr.resolve(ep)
+	}
+	tr.unresolved = tr.unresolved[:0]
+}
+
+func (tr *Tracer) resolve(ep *endpoint) {
+	if ep.resolved || ep.owner == nil {
+		return
+	}
+	var info ptrace.FDInfo
+	if tr.inspect(ep.owner, ep.ownerFD, &info) != nil {
+		return
+	}
+	if info.Local != "" && !zeroPort(info.Local) {
+		ep.localAddr = info.Local
+		ep.resolved = true
+		tr.register(ep)
+	}
+}
+
+func zeroPort(addr string) bool {
+	return len(addr) > 2 && addr[len(addr)-2:] == ":0"
+}
+
+func (tr *Tracer) inspect(p *process, fd int32, info *ptrace.FDInfo) error {
+	if p.pidfd < 0 {
+		fdn, err := ptrace.PidfdOpen(p.tgid)
+		if err != nil {
+			return err
+		}
+		p.pidfd = fdn
+	}
+	return ptrace.Inspect(p.pidfd, int(fd), info)
+}
+
+// recentNames remembers the names of recently closed endpoints by address,
+// bounded.
+type recentNames struct {
+	m    map[string][2]string
+	ring []string
+	next int
+}
+
+const recentMax = 4096
+
+func (r *recentNames) put(key, name, conn string) {
+	if r.m == nil {
+		r.m = map[string][2]string{}
+		r.ring = make([]string, recentMax)
+	}
+	if old := r.ring[r.next]; old != "" {
+		delete(r.m, old)
+	}
+	r.ring[r.next] = key
+	r.next = (r.next + 1) % recentMax
+	r.m[key] = [2]string{name, conn}
+}
+
+func (r *recentNames) get(key string) (string, string, bool) {
+	v, ok := r.m[key]
+	return v[0], v[1], ok
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

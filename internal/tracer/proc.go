@@ -1,0 +1,346 @@
+package tracer
+
+import (
+	"os"
+	"path"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/sysent"
+)
+
+type node struct {
+	name     string
+	procs    map[int]*process
+	listens  int // listen<k> counter
+	binds    int // bind<k> counter
+	listened bool
+	execs    map[string]int // new child node names used, for collisions
+}
+
+type process struct {
+	tgid     int
+	node     *node
+	pidfd    int
+	shim     bool // still the launcher shim: nothing is recorded before its exec
+	split    bool // fork children that exec become nodes of their own
+	forked   bool // a fork child that has not exec'd yet
+	root     *Proc
+	rootPath string
+	threads  int
+}
+
+type thread struct {
+	tid   int
+	proc  *process
+	name  string
+	seq   int64
+	kids  int // clone ordinal counter
+	socks int // s<k> counter
+	fds   *fdTable
+	held  bool
+
+	inCall     bool
+	call       call
+	cloneFlags uint64
+	execPath   string
+}
+
+// call is a recorded call between its entry and exit stops.
+type call struct {
+	ent    *sysent.Entry
+	args   [6]uint64
+	ev     format.Event
+	ep     *endpoint
+	ep2    *endpoint // the other side of sendfile/splice
+	dir    int
+	act    Action
+	addr   string // sockaddr argument read at entry
+	fd2    int32
+	ignore bool // bookkeeping only (dup): no row
+}
+
+func (th *thread) id() string { return th.proc.node.name + "/" + th.name }
+
+// emit stamps e with the thread's identity and next seq and queues it.
+func (t *Tracer) emit(th *thread, e *format.Event) {
+	t.stamp(th, e)
+	th.seq++
+	t.queue(e)
+}
+
+// stamp fills the identity fields of a row for thread th.
+func (t *Tracer) stamp(th *thread, e *format.Event) {
+	e.Node = th.proc.node.name
+	e.Thread = th.name
+	e.Seq = th.seq
+	e.PID = int32(th.proc.tgid)
+	e.TID = int32(th.tid)
+}
+
+func (t *Tracer) queue(e *format.Event) {
+	e.TimeNS = time.Since(t.start).Nanoseconds()
+	if t.cfg.Hook != nil {
+		t.cfg.Hook.Observe(e)
+	}
+	t.events <- *e
+	t.mu.Lock()
+	t.rows++
+	t.mu.Unlock()
+}
+
+func procEvent(name string) format.Event {
+	return format.Event{Syscall: name, FD: -1, Offset: -1}
+}
+
+// cloned handles PTRACE_EVENT_CLONE/FORK/VFORK in the parent thread.
+func (t *Tracer) cloned(th *thread, ev int) {
+	msg, err := ptrace.EventMsg(th.tid)
+	if err != nil {
+		t.resume(th, 0)
+		return
+	}
+	ctid := int(msg)
+	flags := th.cloneFlags
+	th.cloneFlags = 0
+	name := th.call.ev.Syscall
+	if !th.inCall || th.call.ent == nil || th.call.ent.Class != sysent.Clone {
+		name = map[int]string{ptrace.EventClone: "clone", ptrace.EventFork: "fork", ptrace.EventVfork: "vfork"}[ev]
+	}
+	th.inCall = false
+	if ev == ptrace.EventVfork {
+		flags |= ptrace.CloneVM | ptrace.CloneVfork
+	}
+	th.kids++
+	child := &thread{tid: ctid, name: th.name + "." + strconv.Itoa(th.kids)}
+	p := th.proc
+	if flags&ptrace.CloneThread != 0 {
+		child.proc = p
+	} else {
+		child.proc = &process{tgid: ctid, node: p.node, pidfd: -1, split: p.split, forked: true}
+		p.node.procs[ctid] = child.proc
+		t.procs[ctid] = child.proc
+	}
+	child.proc.threads++
+	if flags&ptrace.CloneFiles != 0 {
+		child.fds = th.fds
+		th.fds.users++
+	} else {
+		child.fds = t.fdCopy(child.proc, th.fds)
+	}
+	row := procEvent(name)
+	row.Ret = int64(ctid)
+	row.Peer = child.id()
+	t.emit(th, &row)
+	start := procEvent(format.EventStart)
+	start.Peer = th.id()
+	t.emit(child, &start)
+	if t.ghosts[ctid] {
+		// Died before we heard of it.
+		delete(t.ghosts, ctid)
+		t.threadGone(child, 0, false)
+	} else {
+		t.threads[ctid] = child
+		if t.early[ctid] {
+			delete(t.early, ctid)
+			t.resume(child, 0)
+		}
+	}
+	t.resume(th, 0)
+}
+
+// execed handles PTRACE_EVENT_EXEC.
+func (t *Tracer) execed(th *thread) {
+	p := th.proc
+	if msg, err := ptrace.EventMsg(th.tid); err == nil && int(msg) != th.tid {
+		// A non-leader thread exec'd: it takes over the leader's tid.
+		former := int(msg)
+		if old := t.threads[th.tid]; old != nil && old != th {
+			t.dropThread(old)
+		}
+		delete(t.threads, former)
+		th.tid = int(msg)
+		t.threads[th.tid] = th
+	}
+	xpath := th.execPath
+	th.execPath = ""
+	if p.shim {
+		p.shim = false
+		ptrace.SetOptions(th.tid, ptrace.Options)
+		if xpath == "" {
+			xpath = p.rootPath
+		}
+		th.inCall = false
+		start := procEvent(format.EventStart)
+		start.Arg = xpath
+		t.emit(th, &start)
+		t.resume(th, 0)
+		return
+	}
+	// The execve row, in the identity the thread had before.
+	if th.inCall && th.call.ent != nil && th.call.ent.Class == sysent.Exec {
+		e := &th.call.ev
+		e.Ret = 0
+		e.Arg = xpath
+		t.emit(th, e)
+		th.inCall = false
+	}
+	// Close-on-exec descriptors are gone: keep those still open.
+	if th.fds.users > 1 {
+		th.fds.users--
+		th.fds = t.fdCopy(p, th.fds)
+	}
+	if ents, err := os.ReadDir("/proc/" + strconv.Itoa(th.tid) + "/fd"); err == nil {
+		open := map[int32]bool{}
+		for _, e := range ents {
+			if n, err := strconv.Atoi(e.Name()); err == nil {
+				open[int32(n)] = true
+			}
+		}
+		for fd := range th.fds.fds {
+			if !open[fd] {
+				t.fdClose(th.fds, fd)
+			}
+		}
+	}
+	if p.split && p.forked {
+		prev := th.id()
+		k := th.name[strings.LastIndexByte(th.name, '.')+1:]
+		name := p.node.name + "/" + path.Base(pathOr(xpath, "exec")) + "." + k
+		if p.node.execs == nil {
+			p.node.execs = map[string]int{}
+		}
+		p.node.execs[name]++
+		if c := p.node.execs[name]; c > 1 {
+			name += "~" + strconv.Itoa(c)
+		}
+		delete(p.node.procs, p.tgid)
+		p.node = t.node(name)
+		p.node.procs[p.tgid] = p
+		th.name = "main"
+		th.seq = 0
+		th.kids = 0
+		th.socks = 0
+		start := procEvent(format.EventStart)
+		start.Peer = prev
+		start.Arg = xpath
+		t.emit(th, &start)
+	}
+	p.forked = false
+	t.resume(th, 0)
+}
+
+func pathOr(p, def string) string {
+	if p == "" {
+		return def
+	}
+	return p
+}
+
+// gone handles the death of a tracee thread (or of an untraced child).
+func (t *Tracer) gone(tid int, ws ptrace.WaitStatus) {
+	if p := t.untraced[tid]; p != nil {
+		delete(t.untraced, tid)
+		p.status = ws
+		close(p.done)
+		return
+	}
+	th := t.threads[tid]
+	if th == nil {
+		if t.early[tid] {
+			delete(t.early, tid)
+		}
+		if _, ok := t.procs[tid]; !ok && !t.closing {
+			// Possibly a new tracee whose parent's event is still to come.
+			t.ghosts[tid] = true
+			if len(t.ghosts) > 1024 {
+				clear(t.ghosts)
+			}
+		}
+		return
+	}
+	t.threadGone(th, ws, true)
+}
+
+func (t *Tracer) threadGone(th *thread, ws ptrace.WaitStatus, report bool) {
+	delete(t.threads, th.tid)
+	if th.proc.shim {
+		// The shim failed before exec: no rows.
+		report = false
+	}
+	if report {
+		var row format.Event
+		if ws.Signaled() {
+			row = procEvent(format.EventSignaled)
+			row.Arg = sysent.SignalName(int(ws.Signal()))
+		} else {
+			row = procEvent(format.EventExited)
+			row.Ret = int64(ws.ExitStatus())
+		}
+		t.emit(th, &row)
+	}
+	p := th.proc
+	t.fdRelease(th.fds)
+	if th.tid == p.tgid && p.root != nil {
+		p.root.status = ws
+	}
+	p.threads--
+	if p.threads <= 0 {
+		t.procGone(p, th)
+		if p.root != nil {
+			close(p.root.done)
+			p.root = nil
+		}
+	}
+}
+
+func (t *Tracer) procGone(p *process, th *thread) {
+	delete(t.procs, p.tgid)
+	delete(p.node.procs, p.tgid)
+	if p.pidfd >= 0 {
+		ptrace.Close(p.pidfd)
+		p.pidfd = -1
+	}
+	if len(t.deadNames) > 4096 {
+		clear(t.deadNames)
+	}
+	t.deadNames[p.tgid] = p.node.name + "/" + leaderName(p, th)
+}
+
+func leaderName(p *process, th *thread) string { return th.name }
+
+// dropThread forgets a thread that vanished without a report (a leader
+// replaced by an exec'ing thread).
+func (t *Tracer) dropThread(th *thread) {
+	delete(t.threads, th.tid)
+	t.fdRelease(th.fds)
+	th.proc.threads--
+}
+
+// hold keeps th stopped for d, then resumes it towards its call's exit.
+func (t *Tracer) hold(th *thread, d time.Duration) {
+	th.held = true
+	tid := th.tid
+	time.AfterFunc(d, func() {
+		t.post(func() {
+			if cur := t.threads[tid]; cur == th && th.held {
+				th.held = false
+				t.resumeToExit(th)
+			}
+		})
+	})
+}
+
+// nameOf returns <node>/<thread> of a traced tid or tgid, or "".
+func (t *Tracer) nameOf(pid int) string {
+	if th := t.threads[pid]; th != nil {
+		return th.id()
+	}
+	return ""
+}
+
+var _ = syscall.SIGKILL

@@ -1,0 +1,189 @@
+// peer: tiny tracee for the tracer tests. Each mode exchanges a known number
+// of bytes between a parent and a forked child:
+//   tcp, unix: the child connects, writes 10 messages of 100..1000 bytes
+//     (5500 bytes), shuts down writing and reads the reply; the parent reads
+//     to end of file and replies with 7 bytes.
+//   udp: the child sends 5 datagrams of 10..50 bytes; the parent replies to
+//     each with 3 bytes.
+//   pipe: the child writes 3000 bytes in 3 writes; the parent reads to EOF.
+//   chain N: fork and exec "peer chain N-1" until N is 0, then do "pipe".
+//   refused: connect to a port nobody listens on (for fault tests, the
+//     listener exists but the hook fails the connect); exits 3 on failure.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void die(const char *m) { perror(m); exit(2); }
+
+static long readall(int fd) {
+	char buf[4096];
+	long total = 0;
+	for (;;) {
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n < 0) { if (errno == EINTR) continue; die("read"); }
+		if (n == 0) return total;
+		total += n;
+	}
+}
+
+static void writeall(int fd, const char *p, size_t n) {
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0) { if (errno == EINTR) continue; die("write"); }
+		p += w; n -= w;
+	}
+}
+
+static int waitchild(pid_t pid) {
+	int st;
+	if (waitpid(pid, &st, 0) < 0) die("waitpid");
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+static int stream(int family) {
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof ss);
+	int l = socket(family, SOCK_STREAM, 0);
+	if (l < 0) die("socket");
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof *sin;
+	} else {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof sun->sun_path, "/tmp/pain-peer-%d.sock", getpid());
+		unlink(sun->sun_path);
+		sl = sizeof *sun;
+	}
+	if (bind(l, (struct sockaddr *)&ss, sl) < 0) die("bind");
+	if (listen(l, 8) < 0) die("listen");
+	sl = sizeof ss;
+	getsockname(l, (struct sockaddr *)&ss, &sl);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(l);
+		int c = socket(family, SOCK_STREAM, 0);
+		if (connect(c, (struct sockaddr *)&ss, sl) < 0) die("connect");
+		char buf[1000];
+		memset(buf, 'x', sizeof buf);
+		for (int i = 1; i <= 10; i++) writeall(c, buf, 100 * i);
+		shutdown(c, SHUT_WR);
+		long got = readall(c);
+		close(c);
+		_exit(got == 7 ? 0 : 1);
+	}
+	int a = accept(l, NULL, NULL);
+	if (a < 0) die("accept");
+	long got = readall(a);
+	writeall(a, "receivd", 7);
+	close(a);
+	close(l);
+	if (family == AF_UNIX) unlink(((struct sockaddr_un *)&ss)->sun_path);
+	int rc = waitchild(pid);
+	return got == 5500 ? rc : 1;
+}
+
+static int udp(void) {
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof sin;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (bind(s, (struct sockaddr *)&sin, sl) < 0) die("bind");
+	getsockname(s, (struct sockaddr *)&sin, &sl);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int c = socket(AF_INET, SOCK_DGRAM, 0);
+		char buf[64];
+		memset(buf, 'y', sizeof buf);
+		for (int i = 1; i <= 5; i++) {
+			if (sendto(c, buf, 10 * i, 0, (struct sockaddr *)&sin, sl) < 0) die("sendto");
+			if (recvfrom(c, buf, sizeof buf, 0, NULL, NULL) != 3) _exit(1);
+		}
+		_exit(0);
+	}
+	for (int i = 1; i <= 5; i++) {
+		char buf[64];
+		struct sockaddr_in from;
+		socklen_t fl = sizeof from;
+		ssize_t n = recvfrom(s, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+		if (n != 10 * i) return 1;
+		sendto(s, "ack", 3, 0, (struct sockaddr *)&from, fl);
+	}
+	return waitchild(pid);
+}
+
+static int piped(void) {
+	int p[2];
+	if (pipe(p) < 0) die("pipe");
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		char buf[1000];
+		memset(buf, 'z', sizeof buf);
+		for (int i = 0; i < 3; i++) writeall(p[1], buf, sizeof buf);
+		_exit(0);
+	}
+	close(p[1]);
+	long got = readall(p[0]);
+	int rc = waitchild(pid);
+	return got == 3000 ? rc : 1;
+}
+
+static int refused(void) {
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof sin;
+	memset(&sin, 0, sizeof sin);
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	bind(l, (struct sockaddr *)&sin, sl);
+	listen(l, 1);
+	getsockname(l, (struct sockaddr *)&sin, &sl);
+	int c = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(c, (struct sockaddr *)&sin, sl) < 0) {
+		printf("connect: %s\n", strerror(errno));
+		return errno == ECONNREFUSED ? 3 : 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv) {
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (argc < 2) { fprintf(stderr, "usage: peer tcp|unix|udp|pipe|chain N|refused\n"); return 2; }
+	const char *m = argv[1];
+	if (!strcmp(m, "tcp")) return stream(AF_INET);
+	if (!strcmp(m, "unix")) return stream(AF_UNIX);
+	if (!strcmp(m, "udp")) return udp();
+	if (!strcmp(m, "pipe")) return piped();
+	if (!strcmp(m, "refused")) return refused();
+	if (!strcmp(m, "chain")) {
+		int n = argc > 2 ? atoi(argv[2]) : 0;
+		if (n <= 0) return piped();
+		pid_t pid = fork();
+		if (pid == 0) {
+			char nb[16];
+			snprintf(nb, sizeof nb, "%d", n - 1);
+			char self[4096];
+			ssize_t l = readlink("/proc/self/exe", self, sizeof self - 1);
+			if (l < 0) die("readlink");
+			self[l] = 0;
+			execl(self, argv[0], "chain", nb, (char *)NULL);
+			die("exec");
+		}
+		return waitchild(pid);
+	}
+	fprintf(stderr, "peer: unknown mode %s\n", m);
+	return 2;
+}

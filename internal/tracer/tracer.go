@@ -1,0 +1,486 @@
+// Package tracer records what an unmodified multi-process system does on
+// sockets and pipes, as format.Event rows in stable names (see
+// /work/shared/DESIGN.md and the project notes): node, thread, seq,
+// endpoint and connection names that are the same in two runs that did the
+// same thing, whatever the pids, fds and ports.
+//
+// One goroutine, locked to one OS thread, owns every ptrace call: it starts
+// the traced processes (through the ptrace package's shim, which installs a
+// seccomp filter so only the recorded calls stop), follows fork, clone and
+// exec, keeps a descriptor table per process and turns each recorded call
+// (entry and exit) into one row. Rows go to a channel; encoding and writing
+// happen elsewhere. A Hook may change calls (fault injection).
+//
+// Decisions not fixed by the naming rules:
+//   - a pipe() or socketpair() named <node>:<thread>:s<k> gives its two ends
+//     the local names <name>.0 and <name>.1 (fds[0], fds[1]); conn is <name>.
+//   - datagram rows have conn "<sender>><receiver>" and offset -1.
+//   - descriptors the run inherited from outside (stdin, stdout, stderr) and
+//     descriptors received with SCM_RIGHTS are not followed.
+//   - sendfile and splice between two followed descriptors give two rows
+//     (the receiving side, then the sending side), with payload_hash 0.
+//   - recvmmsg and sendmmsg give one row; ret counts messages, the offset
+//     advances by the bytes of all of them.
+//   - a call interrupted by a signal and restarted by the kernel
+//     (ERESTART*) gets no row; its restart gets one.
+//   - calls still blocked when their thread dies get no row.
+//   - unix stream sockets connected from an unnamed socket are matched to
+//     their accept by the connecting process (SO_PEERCRED) and connect
+//     order.
+//
+// Only linux/amd64 is supported.
+package tracer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/sysent"
+)
+
+// Config configures a Tracer.
+type Config struct {
+	Hook Hook
+	// Payload is how many bytes of each transfer to keep in the payload
+	// column (0: none; the hash is always computed).
+	Payload int
+	// OnListen is called (on the ptrace thread; it must not block) the
+	// first time a node calls listen() successfully.
+	OnListen func(node string)
+	// Warn receives warnings (no seccomp, ...). Nil discards them.
+	Warn func(msg string)
+	// NoSeccomp forces PTRACE_SYSCALL mode (every call stops).
+	NoSeccomp bool
+}
+
+// Spec is a process to start.
+type Spec struct {
+	Node string   // node name
+	Argv []string // command and arguments; Argv[0] is looked up in PATH
+	Dir  string
+	Env  []string // nil: the tracer's environment
+	// Stdin, Stdout, Stderr default to /dev/null, os.Stderr, os.Stderr.
+	Stdin, Stdout, Stderr *os.File
+	// SplitExec names a forked child that execs as a new node
+	// "<parent node>/<basename>.<k>" (the `-- CMD` convention); otherwise
+	// every descendant stays in Node.
+	SplitExec bool
+	// Untraced starts a plain process the tracer only reaps.
+	Untraced bool
+}
+
+// Proc is a started process.
+type Proc struct {
+	Node   string
+	Pid    int
+	done   chan struct{}
+	status syscall.WaitStatus
+}
+
+// Done is closed when the process has exited.
+func (p *Proc) Done() <-chan struct{} { return p.done }
+
+// Status is the process's wait status, valid once Done is closed.
+func (p *Proc) Status() syscall.WaitStatus { return p.status }
+
+// ExitCode is the exit status, or 128+signal for a killed process.
+func (p *Proc) ExitCode() int {
+	if p.status.Signaled() {
+		return 128 + int(p.status.Signal())
+	}
+	return p.status.ExitStatus()
+}
+
+// Tracer traces the processes it starts and all their descendants.
+type Tracer struct {
+	cfg     Config
+	events  chan format.Event
+	cmds    chan func()
+	waker   int
+	start   time.Time
+	done    chan struct{}
+	seccomp bool
+
+	mu   sync.Mutex
+	rows int64
+
+	// Everything below is owned by the ptrace thread.
+	threads    map[int]*thread
+	procs      map[int]*process
+	nodes      map[string]*node
+	early      map[int]bool // new tracees stopped before their parent's event
+	ghosts     map[int]bool // new tracees that died before their parent's event
+	untraced   map[int]*Proc
+	deadNames  map[int]string // exited tgid -> <node>/<thread>, until reaped
+	byAddr     map[string]*endpoint
+	recent     recentNames
+	unresolved []*endpoint
+	closing    bool
+	buf        []byte
+	si         ptrace.SyscallInfo
+}
+
+// New starts a tracer: its ptrace thread and its wake-up child.
+func New(cfg Config) (*Tracer, error) {
+	t := &Tracer{
+		cfg:       cfg,
+		events:    make(chan format.Event, 8192),
+		cmds:      make(chan func(), 64),
+		start:     time.Now(),
+		done:      make(chan struct{}),
+		threads:   map[int]*thread{},
+		procs:     map[int]*process{},
+		nodes:     map[string]*node{},
+		early:     map[int]bool{},
+		ghosts:    map[int]bool{},
+		untraced:  map[int]*Proc{},
+		deadNames: map[int]string{},
+		byAddr:    map[string]*endpoint{},
+		buf:       make([]byte, 64<<10),
+		seccomp:   !cfg.NoSeccomp && ptrace.SeccompAvailable(),
+	}
+	if !t.seccomp {
+		t.warn("seccomp-bpf unavailable: every system call stops (slow)")
+	}
+	// Orphaned tracees become our children, so we reap them.
+	if err := ptrace.SetChildSubreaper(); err != nil {
+		t.warn(fmt.Sprintf("cannot become child subreaper: %v", err))
+	}
+	errc := make(chan error, 1)
+	go t.loop(errc)
+	if err := <-errc; err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (t *Tracer) warn(msg string) {
+	if t.cfg.Warn != nil {
+		t.cfg.Warn(msg)
+	}
+}
+
+// Start returns the time the tracer started; time_ns counts from it.
+func (t *Tracer) StartTime() time.Time { return t.start }
+
+// Events returns the rows, in the order they happened as the tracer saw
+// them. The caller must drain it until it is closed (after Close).
+func (t *Tracer) Events() <-chan format.Event { return t.events }
+
+// Rows returns how many rows have been emitted so far.
+func (t *Tracer) Rows() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.rows
+}
+
+// do runs f on the ptrace thread and waits for it.
+func (t *Tracer) do(f func()) error {
+	done := make(chan struct{})
+	select {
+	case t.cmds <- func() { f(); close(done) }:
+	case <-t.done:
+		return errors.New("tracer closed")
+	}
+	ptrace.Wake(t.waker)
+	select {
+	case <-done:
+		return nil
+	case <-t.done:
+		return errors.New("tracer closed")
+	}
+}
+
+// post queues f for the ptrace thread without waiting.
+func (t *Tracer) post(f func()) {
+	select {
+	case t.cmds <- f:
+		ptrace.Wake(t.waker)
+	case <-t.done:
+	}
+}
+
+// Start starts a process described by s.
+func (t *Tracer) Start(s Spec) (*Proc, error) {
+	if len(s.Argv) == 0 {
+		return nil, errors.New("no command")
+	}
+	env := s.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	path, err := lookPath(s.Argv[0], env)
+	if err != nil {
+		return nil, err
+	}
+	files := []*os.File{s.Stdin, s.Stdout, s.Stderr}
+	if files[0] == nil {
+		f, err := os.Open(os.DevNull)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		files[0] = f
+	}
+	for i := 1; i < 3; i++ {
+		if files[i] == nil {
+			files[i] = os.Stderr
+		}
+	}
+	attr := ptrace.Attr{Path: path, Argv: s.Argv, Env: env, Dir: s.Dir,
+		Files: []uintptr{files[0].Fd(), files[1].Fd(), files[2].Fd()}}
+	p := &Proc{Node: s.Node, done: make(chan struct{})}
+	var serr error
+	err = t.do(func() {
+		if t.closing {
+			serr = errors.New("tracer closing")
+			return
+		}
+		if s.Untraced {
+			p.Pid, serr = ptrace.StartPlain(attr)
+			if serr == nil {
+				t.untraced[p.Pid] = p
+			}
+			return
+		}
+		p.Pid, serr = ptrace.StartTraced(attr, t.seccomp)
+		if serr != nil {
+			return
+		}
+		n := t.node(s.Node)
+		pr := &process{tgid: p.Pid, node: n, pidfd: -1, shim: true, split: s.SplitExec, root: p, rootPath: path}
+		n.procs[p.Pid] = pr
+		t.procs[p.Pid] = pr
+		t.threads[p.Pid] = &thread{tid: p.Pid, proc: pr, name: "main", fds: newFDTable()}
+		pr.threads = 1
+	})
+	runtime.KeepAlive(files)
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", s.Argv[0], err)
+	}
+	return p, nil
+}
+
+// Signal sends sig to every process of node (every traced process when node
+// is empty).
+func (t *Tracer) Signal(node string, sig syscall.Signal) {
+	t.do(func() { t.signalNode(node, sig) })
+}
+
+func (t *Tracer) signalNode(node string, sig syscall.Signal) {
+	for _, p := range t.procs {
+		if node == "" || p.node.name == node || strings.HasPrefix(p.node.name, node+"/") {
+			ptrace.Kill(p.tgid, sig)
+		}
+	}
+}
+
+// Live returns the number of traced processes still running.
+func (t *Tracer) Live() int {
+	n := 0
+	t.do(func() { n = len(t.procs) })
+	return n
+}
+
+// Close kills every process still running, waits until all are gone and
+// reaped, stops the ptrace thread and closes Events.
+func (t *Tracer) Close() error {
+	t.do(func() {
+		t.closing = true
+		t.killAll()
+	})
+	<-t.done
+	return nil
+}
+
+func (t *Tracer) killAll() {
+	for _, p := range t.procs {
+		ptrace.Kill(p.tgid, syscall.SIGKILL)
+		ptrace.Kill(-p.tgid, syscall.SIGKILL)
+	}
+	for pid := range t.untraced {
+		ptrace.Kill(-pid, syscall.SIGKILL)
+		ptrace.Kill(pid, syscall.SIGKILL)
+	}
+	ptrace.Kill(t.waker, syscall.SIGKILL)
+}
+
+func (t *Tracer) node(name string) *node {
+	n := t.nodes[name]
+	if n == nil {
+		n = &node{name: name, procs: map[int]*process{}}
+		t.nodes[name] = n
+	}
+	return n
+}
+
+// loop is the ptrace thread.
+func (t *Tracer) loop(errc chan<- error) {
+	// Never unlocked: the thread dies with this goroutine, and with it the
+	// Pdeathsig of every process it started.
+	runtime.LockOSThread()
+	defer close(t.done)
+	defer close(t.events)
+	w, err := ptrace.StartWaker()
+	if err != nil {
+		errc <- fmt.Errorf("start wake-up child: %w", err)
+		return
+	}
+	t.waker = w
+	errc <- nil
+	var ws ptrace.WaitStatus
+	for {
+		t.drain()
+		tid, err := ptrace.Wait(&ws)
+		if err != nil {
+			if err == syscall.ECHILD && t.closing {
+				return
+			}
+			if err == syscall.ECHILD {
+				// Nothing to wait for (the waker died?): wait for commands.
+				f := <-t.cmds
+				f()
+				continue
+			}
+			t.warn(fmt.Sprintf("wait: %v", err))
+			continue
+		}
+		t.handle(tid, ws)
+	}
+}
+
+func (t *Tracer) drain() {
+	for {
+		select {
+		case f := <-t.cmds:
+			f()
+		default:
+			return
+		}
+	}
+}
+
+func (t *Tracer) handle(tid int, ws ptrace.WaitStatus) {
+	if tid == t.waker {
+		if ws.Stopped() {
+			t.resumeRaw(tid, 0)
+		}
+		return
+	}
+	if ws.Exited() || ws.Signaled() {
+		t.gone(tid, ws)
+		return
+	}
+	if !ws.Stopped() {
+		return
+	}
+	th := t.threads[tid]
+	if th == nil {
+		// A new thread or process reporting before its parent's clone event.
+		t.early[tid] = true
+		return
+	}
+	sig := ws.StopSignal()
+	switch ev := ptrace.Event(ws); {
+	case sig == ptrace.SyscallTrap:
+		t.syscallStop(th)
+	case ev == ptrace.EventSeccomp:
+		t.syscallStop(th)
+	case ev == ptrace.EventClone || ev == ptrace.EventFork || ev == ptrace.EventVfork:
+		t.cloned(th, ev)
+	case ev == ptrace.EventExec:
+		t.execed(th)
+	case ev == ptrace.EventStop:
+		switch sig {
+		case syscall.SIGSTOP, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+			// Group-stop: stay stopped, but keep reporting (SIGCONT).
+			ptrace.Listen(tid)
+		default:
+			t.resume(th, 0)
+		}
+	case ev != 0:
+		t.resume(th, 0)
+	default:
+		// Signal-delivery-stop: deliver it.
+		t.resume(th, int(sig))
+	}
+}
+
+// resume restarts a stopped thread until its next interesting stop.
+func (t *Tracer) resume(th *thread, sig int) {
+	if th.held {
+		return
+	}
+	if t.seccomp || th.proc.shim {
+		ptrace.Cont(th.tid, sig)
+	} else {
+		ptrace.Syscall(th.tid, sig)
+	}
+}
+
+// resumeToExit restarts a thread so that it stops again at the exit of the
+// call it is entering.
+func (t *Tracer) resumeToExit(th *thread) {
+	if th.held {
+		return
+	}
+	ptrace.Syscall(th.tid, 0)
+}
+
+func (t *Tracer) resumeRaw(tid, sig int) { ptrace.Cont(tid, sig) }
+
+func (t *Tracer) syscallStop(th *thread) {
+	if err := ptrace.GetSyscallInfo(th.tid, &t.si); err != nil {
+		t.resume(th, 0)
+		return
+	}
+	switch t.si.Op {
+	case ptrace.OpSeccomp, ptrace.OpEntry:
+		t.entry(th, &t.si)
+	case ptrace.OpExit:
+		t.exit(th, &t.si)
+	default:
+		t.resume(th, 0)
+	}
+}
+
+// lookPath finds file in the PATH of env.
+func lookPath(file string, env []string) (string, error) {
+	if strings.Contains(file, "/") {
+		if _, err := os.Stat(file); err != nil {
+			return "", err
+		}
+		return file, nil
+	}
+	path := ""
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "PATH=") {
+			path = kv[5:]
+		}
+	}
+	for _, dir := range filepath.SplitList(path) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, file)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s: command not found", file)
+}
+
+// errnoName returns the errno name of a failed return value.
+func errnoName(rval int64) string { return sysent.ErrnoName(int(-rval)) }
