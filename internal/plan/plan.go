@@ -1,0 +1,448 @@
+// Package plan chooses fault plans from observed schedules: lineage-driven
+// fault injection over happens-before graphs recovered from system calls.
+//
+// The question it answers for each schedule is "which messages does the
+// client-visible outcome depend on?": the events of the workload and the
+// check, and every message edge from which they can be reached. A message
+// that the outcome depends on in every observed schedule is a single point
+// of failure: taking it away (dropping it, crashing its sender just before
+// it goes out, crashing its receiver just before it arrives) must either be
+// handled or break the check, so those plans come first. Where schedules
+// differ, the outcome was reached along alternative paths; sets of up to K
+// messages that meet every schedule's lineage (hitting sets, as in LDFI)
+// cut all of the paths seen, and come next. Schedules of injected runs show
+// the recovery paths a fault opened; their own messages get faults in the
+// next round, on top of the fault that opened them.
+//
+// The package is pure: it takes schedules and returns plans.
+package plan
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/boxofpain/pain/format"
+)
+
+// Schedule is what the planner needs of one observed schedule: its
+// happens-before graph in stable names.
+type Schedule struct {
+	ID     string
+	Runs   int    // runs that showed this schedule
+	Plan   string // id of the plan injected in those runs; empty for fault-free runs
+	Events []Event
+	Edges  []Edge
+}
+
+// Event is one node of a happens-before graph: a system call, or a message
+// coalesced from consecutive calls of one thread on one connection.
+type Event struct {
+	Node, Thread string
+	Seq          int64 // seq of the (first) system call
+	Calls        int   // how many system calls were coalesced; 0 means 1
+	Syscall      string
+	FDKind       string
+	Conn         string
+	Peer         string
+}
+
+// Edge is a happens-before edge between two events of a schedule.
+type Edge struct {
+	From, To int
+	Message  bool // a message: send -> receive, connect -> accept
+}
+
+// Options bound the search.
+type Options struct {
+	Max   int             // most plans to return; 0 means no bound
+	K     int             // largest fault combination; 0 or 1 means single faults only
+	Tried map[string]bool // plan ids already tried: skipped
+	// Outcome says which nodes' events are the client-visible outcome.
+	// Nil means the nodes named workload and check.
+	Outcome func(node string) bool
+	// Delay is how long delay faults hold a message (Go duration); empty
+	// means no delay faults.
+	Delay string
+	// Parents holds the plans injected in the runs of schedules with a Plan,
+	// by id: their recovery paths get faults added to the parent's.
+	Parents map[string]format.Plan
+}
+
+// message is one message of a schedule, named so that the same message in
+// another schedule gets the same key: its connection, its sender and its
+// ordinal among the sender's messages on that connection.
+type message struct {
+	key      string
+	send     Event // the sending event
+	recv     Event // the receiving event (connect: the accept)
+	prevSend *Event
+	nextSend *Event
+	prevRecv *Event
+	connect  bool
+	internal bool // neither end is the workload or the check
+	ord      int  // first position in the schedule that showed it
+}
+
+// lineage returns the messages of s that the outcome depends on.
+func lineage(s *Schedule, outcome func(string) bool) []message {
+	into := make([][]int, len(s.Events)) // incoming edges per event
+	for i, e := range s.Edges {
+		if e.From >= 0 && e.From < len(s.Events) && e.To >= 0 && e.To < len(s.Events) {
+			into[e.To] = append(into[e.To], i)
+		}
+	}
+	// Walk back from every outcome event.
+	seen := make([]bool, len(s.Events))
+	var stack []int
+	for i, e := range s.Events {
+		if outcome(e.Node) {
+			seen[i] = true
+			stack = append(stack, i)
+		}
+	}
+	var msgEdges []int
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, ei := range into[i] {
+			e := s.Edges[ei]
+			if e.Message {
+				msgEdges = append(msgEdges, ei)
+			}
+			if !seen[e.From] {
+				seen[e.From] = true
+				stack = append(stack, e.From)
+			}
+		}
+	}
+	// Neighbours in program order, for windows.
+	byThread := map[string][]int{}
+	for i, e := range s.Events {
+		k := e.Node + "/" + e.Thread
+		byThread[k] = append(byThread[k], i)
+	}
+	for _, idx := range byThread {
+		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(s.Events[a].Seq, s.Events[b].Seq) })
+	}
+	neighbour := func(i, d int) *Event {
+		e := s.Events[i]
+		idx := byThread[e.Node+"/"+e.Thread]
+		p, _ := slices.BinarySearchFunc(idx, e.Seq, func(j int, seq int64) int { return cmp.Compare(s.Events[j].Seq, seq) })
+		if p+d < 0 || p+d >= len(idx) {
+			return nil
+		}
+		n := s.Events[idx[p+d]]
+		return &n
+	}
+	// Name each message by its sender's ordinal on its connection.
+	slices.SortFunc(msgEdges, func(a, b int) int {
+		ea, eb := s.Events[s.Edges[a].From], s.Events[s.Edges[b].From]
+		return cmp.Or(strings.Compare(ea.Node, eb.Node), strings.Compare(ea.Thread, eb.Thread), cmp.Compare(ea.Seq, eb.Seq), cmp.Compare(a, b))
+	})
+	msgEdges = slices.Compact(msgEdges)
+	ordinal := map[string]int{}
+	var out []message
+	for _, ei := range msgEdges {
+		e := s.Edges[ei]
+		send, recv := s.Events[e.From], s.Events[e.To]
+		if send.Node == recv.Node || send.Node == "check" || recv.Node == "check" {
+			// Inside one node there is nothing for a fault between nodes to
+			// take away; and the check is the oracle, not the system.
+			continue
+		}
+		conn := cmp.Or(send.Conn, recv.Conn, send.Peer)
+		connect := isConnect(send.Syscall)
+		stem := fmt.Sprintf("%s|%s/%s|%v", conn, send.Node, send.Thread, connect)
+		ordinal[stem]++
+		out = append(out, message{
+			key:      fmt.Sprintf("%s|%d", stem, ordinal[stem]),
+			send:     send,
+			recv:     recv,
+			prevSend: neighbour(e.From, -1),
+			nextSend: neighbour(e.From, +1),
+			prevRecv: neighbour(e.To, -1),
+			connect:  connect,
+			internal: !outcome(send.Node) && !outcome(recv.Node),
+			ord:      e.From,
+		})
+	}
+	return out
+}
+
+func isConnect(sys string) bool { return sys == "connect" }
+
+// candidate is a message with its support across schedules.
+type candidate struct {
+	message
+	runs      int
+	schedules []string
+}
+
+// Plans returns ranked plans for the schedules.
+func Plans(scheds []Schedule, opt Options) []format.Plan {
+	outcome := opt.Outcome
+	if outcome == nil {
+		outcome = func(n string) bool { return n == "workload" || n == "check" }
+	}
+	var base, faulty []*Schedule
+	total := 0
+	for i := range scheds {
+		if scheds[i].Plan == "" {
+			base = append(base, &scheds[i])
+			total += scheds[i].Runs
+		} else {
+			faulty = append(faulty, &scheds[i])
+		}
+	}
+	// Support of each lineage message across fault-free schedules.
+	cands := map[string]*candidate{}
+	var order []string
+	lineages := make([]map[string]bool, len(base))
+	for si, s := range base {
+		lineages[si] = map[string]bool{}
+		for _, m := range lineage(s, outcome) {
+			lineages[si][m.key] = true
+			c := cands[m.key]
+			if c == nil {
+				c = &candidate{message: m}
+				cands[m.key] = c
+				order = append(order, m.key)
+			}
+			c.runs += s.Runs
+			c.schedules = append(c.schedules, s.ID)
+		}
+	}
+	var out planList
+	out.tried = opt.Tried
+	// Round 0, single faults: rank by support, internal messages first (a
+	// fault between clients and servers is seen by the client, which
+	// reports it; a fault between servers must be handled by them), then by
+	// where the message first occurs.
+	ranked := make([]*candidate, 0, len(order))
+	for _, k := range order {
+		ranked = append(ranked, cands[k])
+	}
+	slices.SortStableFunc(ranked, func(a, b *candidate) int {
+		return cmp.Or(cmp.Compare(b.runs, a.runs), cmp.Compare(b2i(b.internal), b2i(a.internal)), cmp.Compare(a.ord, b.ord))
+	})
+	for _, c := range ranked {
+		why := "every observed schedule's outcome depends on this message"
+		if c.runs < total {
+			why = fmt.Sprintf("the outcome depends on this message in %d of %d runs", c.runs, total)
+		}
+		ev := format.Evidence{Runs: c.runs, OfRuns: total, Schedules: c.schedules, Support: ratio(c.runs, total)}
+		for _, f := range faultsFor(&c.message, opt.Delay, outcome) {
+			out.add([]format.Fault{f}, fmt.Sprintf("%s: %s", why, describe(&c.message)), ev)
+		}
+	}
+	// Combinations: messages that together meet every schedule's lineage.
+	if opt.K >= 2 && len(base) > 1 {
+		for _, set := range hittingSets(lineages, opt.K, ranked) {
+			var faults []format.Fault
+			runs := 0
+			var ids []string
+			for _, c := range set {
+				faults = append(faults, faultsFor(&c.message, "", outcome)[0])
+				runs = max(runs, c.runs)
+				ids = append(ids, c.schedules...)
+			}
+			slices.Sort(ids)
+			out.add(faults, fmt.Sprintf("together these %d messages carry the outcome in every observed schedule", len(set)),
+				format.Evidence{Runs: total, OfRuns: total, Schedules: slices.Compact(ids), Support: 1})
+		}
+	}
+	// Next round: recovery paths that injected runs showed. Their messages
+	// that no fault-free schedule has get faults on top of the plan that
+	// opened them.
+	for _, s := range faulty {
+		parent := opt.parent(s.Plan)
+		if parent == nil {
+			continue
+		}
+		for _, m := range lineage(s, outcome) {
+			if cands[m.key] != nil {
+				continue
+			}
+			f := faultsFor(&m, "", outcome)[0]
+			faults := append(slices.Clone(parent.Faults), f)
+			out.add(faults, fmt.Sprintf("the recovery path opened by %s depends on this message: %s", s.Plan, describe(&m)),
+				format.Evidence{Runs: s.Runs, OfRuns: s.Runs, Schedules: []string{s.ID}, Support: 1, Round: parent.Evidence.Round + 1})
+		}
+	}
+	plans := out.plans
+	if opt.Max > 0 && len(plans) > opt.Max {
+		plans = plans[:opt.Max]
+	}
+	for i := range plans {
+		plans[i].Rank = i + 1
+	}
+	return plans
+}
+
+func (o Options) parent(id string) *format.Plan {
+	if p, ok := o.Parents[id]; ok {
+		return &p
+	}
+	return nil
+}
+
+// faultsFor lists the faults that take message m away, most telling first.
+// The outcome nodes are never crashed or held: the question is whether the
+// system handles the fault, not whether its client survives being killed.
+func faultsFor(m *message, delay string, outcome func(string) bool) []format.Fault {
+	sendT := format.Target{Node: m.send.Node, Thread: m.send.Thread, Syscall: class(m.send.Syscall), Conn: m.send.Conn}
+	recvT := format.Target{Node: m.recv.Node, Thread: m.recv.Thread, Syscall: class(m.recv.Syscall), Conn: m.recv.Conn}
+	after, before := ref(m.prevSend), ref(m.nextSend)
+	var fs []format.Fault
+	crash := func(t format.Target, after, before *format.EventRef) {
+		if !outcome(t.Node) {
+			fs = append(fs, format.Fault{Kind: format.FaultCrash, Target: t, After: after, Before: before})
+		}
+	}
+	if m.connect {
+		// A refused connect never makes its connection: name the listener.
+		_, listener, _ := strings.Cut(m.send.Conn, ">")
+		sendT.Conn, sendT.Peer = "", cmp.Or(m.send.Peer, listener)
+		fs = append(fs, format.Fault{Kind: format.FaultErrno, Errno: "ECONNREFUSED", Target: sendT, After: after, Before: before})
+		crash(recvT, ref(m.prevRecv), nil)
+		return fs
+	}
+	fs = append(fs, format.Fault{Kind: format.FaultDrop, Target: sendT, After: after, Before: before})
+	crash(sendT, after, before)
+	crash(recvT, ref(m.prevRecv), nil)
+	if delay != "" && !outcome(sendT.Node) {
+		fs = append(fs, format.Fault{Kind: format.FaultDelay, Duration: delay, Target: sendT, After: after, Before: before})
+	}
+	return fs
+}
+
+func ref(e *Event) *format.EventRef {
+	if e == nil {
+		return nil
+	}
+	return &format.EventRef{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall}
+}
+
+// class turns a system call name into the class a fault matches, so that a
+// plan made from a write also fires on a sendto in a run that used one.
+func class(sys string) string {
+	switch sys {
+	case "write", "writev", "sendto", "sendmsg", "sendmmsg", "sendfile":
+		return "send"
+	case "read", "readv", "recvfrom", "recvmsg", "recvmmsg":
+		return "recv"
+	case "accept", "accept4":
+		return "accept"
+	}
+	return sys
+}
+
+func describe(m *message) string {
+	if m.connect {
+		return fmt.Sprintf("%s/%s connects on %s", m.send.Node, m.send.Thread, m.send.Conn)
+	}
+	return fmt.Sprintf("%s/%s#%d sends to %s/%s#%d on %s", m.send.Node, m.send.Thread, m.send.Seq, m.recv.Node, m.recv.Thread, m.recv.Seq, cmp.Or(m.send.Conn, m.recv.Conn))
+}
+
+// hittingSets returns minimal sets of 2..k candidates, none of which is in
+// every lineage, that together meet every lineage. It looks at the most
+// supported candidates first and stops after a bounded number of sets.
+func hittingSets(lineages []map[string]bool, k int, ranked []*candidate) [][]*candidate {
+	var partial []*candidate
+	for _, c := range ranked {
+		all := true
+		for _, l := range lineages {
+			all = all && l[c.key]
+		}
+		if !all {
+			partial = append(partial, c)
+		}
+	}
+	const maxSets = 200
+	var sets [][]*candidate
+	var pick []*candidate
+	hits := func(set []*candidate) bool {
+		for _, l := range lineages {
+			hit := false
+			for _, c := range set {
+				hit = hit || l[c.key]
+			}
+			if !hit {
+				return false
+			}
+		}
+		return true
+	}
+	var walk func(from int)
+	walk = func(from int) {
+		if len(sets) >= maxSets {
+			return
+		}
+		if len(pick) >= 2 && hits(pick) {
+			// minimal: no smaller subset (dropping one) still hits
+			for i := range pick {
+				if len(pick) > 2 && hits(slices.Delete(slices.Clone(pick), i, i+1)) {
+					return
+				}
+			}
+			sets = append(sets, slices.Clone(pick))
+			return
+		}
+		if len(pick) == k {
+			return
+		}
+		for i := from; i < len(partial); i++ {
+			pick = append(pick, partial[i])
+			walk(i + 1)
+			pick = pick[:len(pick)-1]
+		}
+	}
+	walk(0)
+	return sets
+}
+
+// planList collects plans, skipping duplicates and plans already tried.
+type planList struct {
+	plans []format.Plan
+	seen  map[string]bool
+	tried map[string]bool
+}
+
+func (l *planList) add(faults []format.Fault, why string, ev format.Evidence) {
+	id := ID(faults)
+	if l.seen[id] || l.tried[id] {
+		return
+	}
+	if l.seen == nil {
+		l.seen = map[string]bool{}
+	}
+	l.seen[id] = true
+	l.plans = append(l.plans, format.Plan{V: format.PlanVersion, ID: id, Faults: faults, Why: why, Evidence: ev})
+}
+
+// ID names a plan by what it does: two plans with the same faults have the
+// same id in every run of the planner, so results can be matched to plans.
+func ID(faults []format.Fault) string {
+	b, _ := json.Marshal(faults)
+	sum := sha256.Sum256(b)
+	return "p" + hex.EncodeToString(sum[:5])
+}
+
+func ratio(a, b int) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,218 @@
+package plan
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/boxofpain/pain/format"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// sched builds a schedule from a compact description: events are
+// "node/thread#seq syscall conn", edges "i>j" (program order or fork) or
+// "i~j" (a message).
+func sched(id string, runs int, events []string, edges string) Schedule {
+	s := Schedule{ID: id, Runs: runs}
+	for _, d := range events {
+		f := strings.Fields(d)
+		nt, seq, _ := strings.Cut(f[0], "#")
+		node, thread, _ := strings.Cut(nt, "/")
+		n, _ := strconv.ParseInt(seq, 10, 64)
+		e := Event{Node: node, Thread: thread, Seq: n, Syscall: f[1], FDKind: "tcp"}
+		if len(f) > 2 {
+			e.Conn = f[2]
+		}
+		s.Events = append(s.Events, e)
+	}
+	for _, d := range strings.Fields(edges) {
+		sep := strings.IndexAny(d, ">~")
+		a, _ := strconv.Atoi(d[:sep])
+		b, _ := strconv.Atoi(d[sep+1:])
+		s.Edges = append(s.Edges, Edge{From: a, To: b, Message: d[sep] == '~'})
+	}
+	return s
+}
+
+const (
+	cw = "workload:main:s0>primary:listen0"
+	c1 = "primary:main.1:s0>backup1:listen0"
+	c2 = "primary:main.1:s1>backup2:listen0"
+	k1 = "check:main:s0>backup1:listen0"
+)
+
+// replicated: the workload writes to the primary, which forwards to backup1
+// and acks; the check then reads backup1.
+func replicated() Schedule {
+	return sched("s1", 6, []string{
+		"workload/main#0 write " + cw,  // 0
+		"primary/main.1#0 read " + cw,  // 1
+		"primary/main.1#1 write " + c1, // 2
+		"backup1/main.1#0 read " + c1,  // 3
+		"primary/main.1#2 write " + cw, // 4
+		"workload/main#1 read " + cw,   // 5
+		"check/main#0 write " + k1,     // 6
+		"backup1/main.2#0 read " + k1,  // 7
+		"backup1/main.2#1 write " + k1, // 8
+		"check/main#1 read " + k1,      // 9
+	}, "0~1 1>2 2~3 2>4 4~5 0>5 5>6 6~7 7>8 8~9 6>9 3>8")
+}
+
+func TestSinglePointFirst(t *testing.T) {
+	plans := Plans([]Schedule{replicated()}, Options{})
+	if len(plans) == 0 {
+		t.Fatal("no plans")
+	}
+	f := plans[0].Faults[0]
+	if f.Kind != format.FaultDrop || f.Target.Conn != c1 || f.Target.Node != "primary" || f.Target.Syscall != "send" {
+		t.Errorf("first plan %s, want the drop of primary's replication write", plans[0].String())
+	}
+	if f.After == nil || f.After.Seq != 0 || f.Before == nil || f.Before.Seq != 2 {
+		t.Errorf("window %v..%v, want after primary/main.1#0 and before #2", f.After, f.Before)
+	}
+	if plans[0].Evidence.Support != 1 || plans[0].Evidence.Runs != 6 {
+		t.Errorf("evidence %+v, want all 6 runs", plans[0].Evidence)
+	}
+	seen := map[string]bool{}
+	for i, p := range plans {
+		if err := p.Validate(); err != nil {
+			t.Errorf("plan %d invalid: %v", i, err)
+		}
+		if seen[p.ID] {
+			t.Errorf("plan %s twice", p.ID)
+		}
+		seen[p.ID] = true
+		if p.Rank != i+1 {
+			t.Errorf("plan %d has rank %d", i, p.Rank)
+		}
+	}
+}
+
+func TestTriedAndMax(t *testing.T) {
+	all := Plans([]Schedule{replicated()}, Options{})
+	tried := map[string]bool{all[0].ID: true, all[2].ID: true}
+	rest := Plans([]Schedule{replicated()}, Options{Tried: tried, Max: 3})
+	if len(rest) != 3 {
+		t.Fatalf("got %d plans, want 3", len(rest))
+	}
+	for _, p := range rest {
+		if tried[p.ID] {
+			t.Errorf("plan %s was tried already", p.ID)
+		}
+	}
+	if rest[0].ID != all[1].ID || rest[1].ID != all[3].ID {
+		t.Errorf("skipping tried plans changed the order of the others")
+	}
+}
+
+// Two schedules: in one the check reads backup1, in the other backup2. No
+// single message carries the outcome in both, but the two replication writes
+// together do.
+func TestHittingSets(t *testing.T) {
+	a := replicated()
+	b := sched("s2", 4, []string{
+		"workload/main#0 write " + cw,
+		"primary/main.1#0 read " + cw,
+		"primary/main.1#1 write " + c2,
+		"backup2/main.1#0 read " + c2,
+		"primary/main.1#2 write " + cw,
+		"workload/main#1 read " + cw,
+		"check/main#0 write check:main:s0>backup2:listen0",
+		"backup2/main.2#0 read check:main:s0>backup2:listen0",
+		"backup2/main.2#1 write check:main:s0>backup2:listen0",
+		"check/main#1 read check:main:s0>backup2:listen0",
+	}, "0~1 1>2 2~3 2>4 4~5 0>5 5>6 6~7 7>8 8~9 6>9 3>8")
+	single := Plans([]Schedule{a, b}, Options{K: 1})
+	pair := Plans([]Schedule{a, b}, Options{K: 2})
+	var found *format.Plan
+	for i, p := range pair {
+		if len(p.Faults) == 2 {
+			conns := p.Faults[0].Target.Conn + " " + p.Faults[1].Target.Conn
+			if strings.Contains(conns, c1) && strings.Contains(conns, c2) {
+				found = &pair[i]
+			}
+		}
+	}
+	if found == nil {
+		t.Fatal("no plan drops both replication writes")
+	}
+	for _, p := range single {
+		if len(p.Faults) != 1 {
+			t.Errorf("K=1 gave a combination: %s", p.String())
+		}
+	}
+	// Single faults on messages every schedule depends on rank above the
+	// partial ones: the workload's write is in both lineages.
+	if pair[0].Evidence.Support != 1 {
+		t.Errorf("first plan has support %v, want 1", pair[0].Evidence.Support)
+	}
+}
+
+// A faulty run's schedule shows a recovery path; its messages get faults on
+// top of the parent plan.
+func TestNextRound(t *testing.T) {
+	base := replicated()
+	parent := Plans([]Schedule{base}, Options{Max: 1})[0]
+	// After the drop, the primary reconnects to backup1 on a new connection.
+	c1b := "primary:main.1:s2>backup1:listen0"
+	faulty := sched("f1", 1, []string{
+		"workload/main#0 write " + cw,
+		"primary/main.1#0 read " + cw,
+		"primary/main.1#1 write " + c1,
+		"primary/main.1#2 connect " + c1b,
+		"backup1/main.3#0 accept " + c1b,
+		"primary/main.1#3 write " + c1b,
+		"backup1/main.3#1 read " + c1b,
+		"primary/main.1#4 write " + cw,
+		"workload/main#1 read " + cw,
+		"check/main#0 write " + k1,
+		"backup1/main.2#0 read " + k1,
+		"backup1/main.2#1 write " + k1,
+		"check/main#1 read " + k1,
+	}, "0~1 1>2 2>3 3~4 4>6 3>5 5~6 5>7 7~8 0>8 8>9 9~10 10>11 11~12 9>12 6>11")
+	faulty.Plan = parent.ID
+	plans := Plans([]Schedule{base, faulty}, Options{Parents: map[string]format.Plan{parent.ID: parent}, Tried: map[string]bool{parent.ID: true}})
+	var next []format.Plan
+	for _, p := range plans {
+		if p.Evidence.Round == 1 {
+			next = append(next, p)
+		}
+	}
+	if len(next) == 0 {
+		t.Fatal("no plan for the recovery path")
+	}
+	for _, p := range next {
+		if len(p.Faults) != 2 || ID(p.Faults[:1]) != ID(parent.Faults) {
+			t.Errorf("round-1 plan %s does not extend its parent %s", p.String(), parent.String())
+		}
+		if c := p.Faults[1].Target.Conn + p.Faults[1].Target.Peer; !strings.Contains(c, "s2") && !strings.Contains(c, "backup1:listen0") {
+			t.Errorf("round-1 plan %s does not target the recovery connection", p.String())
+		}
+	}
+}
+
+// TestGolden keeps the ranking and the words stable.
+func TestGolden(t *testing.T) {
+	var buf bytes.Buffer
+	for _, p := range Plans([]Schedule{replicated()}, Options{Delay: "2s"}) {
+		fmt.Fprintf(&buf, "%d %.2f %s\n", p.Rank, p.Evidence.Support, p.String())
+	}
+	golden := filepath.Join("testdata", "replicated.txt")
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		os.WriteFile(golden, buf.Bytes(), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != string(want) {
+		t.Errorf("plans changed (run with -update if intended):\n%s", buf.String())
+	}
+}
