@@ -55,13 +55,30 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 			case sysent.BufMsg:
 				dest = t.msgName(th.tid, a[1], false)
 			}
+			var pep *endpoint
 			if dest != "" {
-				name, _, _ := t.peerName(ep.kind, dest)
+				var name string
+				name, _, pep = t.peerName(ep.kind, dest)
 				c.ev.PeerAddr, c.ev.Peer = dest, name
+			} else if ep.peerAddr != "" {
+				pep = t.lookup(ep.kind, ep.peerAddr)
 			}
 			c.ev.Conn = ep.name + ">" + c.ev.Peer
 			if !ep.resolved && ep.kind == format.KindUDP {
 				t.unresolved = append(t.unresolved, ep)
+			}
+			if ent.Buf != sysent.BufMmsg {
+				// A datagram is sent whole or not at all: hash it now and
+				// tell the receiver, whose receive may be seen first.
+				n := int64(1 << 30)
+				if ent.Buf == sysent.BufPlain {
+					n = int64(a[2])
+				}
+				c.dgramSize = t.payload(th, c, n)
+				c.dgramHashed = true
+				if pep != nil {
+					pep.deliver(dgram{hash: c.ev.PayloadHash, size: c.dgramSize, from: ep.name})
+				}
 			}
 		}
 	case sysent.Transfer:
@@ -523,7 +540,11 @@ func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 		t.finish(th, c)
 		return
 	}
-	bytes = t.payload(th, c, rval)
+	if c.dgramHashed {
+		bytes = rval
+	} else {
+		bytes = t.payload(th, c, rval)
+	}
 	if ep.stream() {
 		peek := false
 		if c.dir == dirRecv {
@@ -554,9 +575,15 @@ func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 		case "recvmsg":
 			src = t.msgName(th.tid, c.args[1], true)
 		}
+		if src == "" {
+			src = ep.peerAddr
+		}
 		if src != "" {
 			name, _, _ := t.peerName(ep.kind, src)
 			c.ev.PeerAddr, c.ev.Peer = src, name
+			ep.sender(c.ev.PayloadHash, bytes)
+		} else if from := ep.sender(c.ev.PayloadHash, bytes); from != "" {
+			c.ev.Peer = from
 		}
 		c.ev.Conn = c.ev.Peer + ">" + ep.name
 	} else if !ep.resolved && ep.kind == format.KindUDP {

@@ -33,8 +33,37 @@ type endpoint struct {
 
 	// For unix stream listeners: connected sockets waiting to be accepted.
 	backlog []*endpoint
-	// For unix connectors: the listener they connected to.
-	queued bool
+	// Datagrams sent to this endpoint by traced senders and not yet matched
+	// to a receive that could not name its sender (recvfrom without an
+	// address, unnamed unix senders): a bounded FIFO.
+	inbox []dgram
+}
+
+type dgram struct {
+	hash uint64
+	size int64
+	from string
+}
+
+const inboxMax = 64
+
+func (ep *endpoint) deliver(d dgram) {
+	if len(ep.inbox) >= inboxMax {
+		ep.inbox = ep.inbox[1:]
+	}
+	ep.inbox = append(ep.inbox, d)
+}
+
+// sender returns the sender of the oldest datagram with this hash and size,
+// removing it; "" if there is none.
+func (ep *endpoint) sender(hash uint64, size int64) string {
+	for i, d := range ep.inbox {
+		if d.hash == hash && d.size == size {
+			ep.inbox = append(ep.inbox[:i:i], ep.inbox[i+1:]...)
+			return d.from
+		}
+	}
+	return ""
 }
 
 const (

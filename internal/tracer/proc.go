@@ -62,6 +62,9 @@ type call struct {
 	addr   string // sockaddr argument read at entry
 	fd2    int32
 	ignore bool // bookkeeping only (dup): no row
+
+	dgramHashed bool // a datagram send hashed at entry
+	dgramSize   int64
 }
 
 func (th *thread) id() string { return th.proc.node.name + "/" + th.name }

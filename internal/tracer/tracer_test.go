@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,5 +170,161 @@ func TestStreams(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestUDP(t *testing.T) {
+	need(t)
+	rows, code := trace(t, Config{}, "peer", "peer", "udp")
+	if code != 0 {
+		dump(t, rows)
+		t.Fatalf("exit %d", code)
+	}
+	sent, recvd := sums(rows)
+	for conn, want := range map[string]int64{
+		"peer:main.1:s0>peer:bind0": 150,
+		"peer:bind0>peer:main.1:s0": 15,
+	} {
+		if sent[conn] != want || recvd[conn] != want {
+			dump(t, rows)
+			t.Errorf("conn %s: sent %d received %d, want %d", conn, sent[conn], recvd[conn], want)
+		}
+	}
+	// Each datagram's hash is the same on both ends.
+	hashes := map[uint64]int{}
+	for _, e := range rows {
+		if e.FDKind == format.KindUDP && e.Ret > 0 && e.Offset != -1 {
+			t.Errorf("datagram row with offset %d", e.Offset)
+		}
+		if e.Syscall == "sendto" && e.Ret > 0 {
+			hashes[e.PayloadHash]++
+		}
+		if e.Syscall == "recvfrom" && e.Ret > 0 {
+			hashes[e.PayloadHash]--
+		}
+	}
+	for h, n := range hashes {
+		if n != 0 {
+			t.Errorf("hash %x: %d more sends than receives", h, n)
+		}
+	}
+}
+
+func TestForkExecChain(t *testing.T) {
+	need(t)
+	rows, code := trace(t, Config{}, "peer", "peer", "chain", "2")
+	if code != 0 {
+		dump(t, rows)
+		t.Fatalf("exit %d", code)
+	}
+	starts := map[string]string{}
+	for _, e := range rows {
+		if e.Syscall == format.EventStart && e.Thread == "main" {
+			starts[e.Node] = e.Peer
+		}
+	}
+	want := map[string]string{
+		"peer":               "",
+		"peer/peer.1":        "peer/main.1",
+		"peer/peer.1/peer.1": "peer/peer.1/main.1",
+	}
+	for n, p := range want {
+		if got, ok := starts[n]; !ok || got != p {
+			dump(t, rows)
+			t.Fatalf("node %s: start peer %q (present %v), want %q; all starts %v", n, got, ok, p, starts)
+		}
+	}
+	sent, recvd := sums(rows)
+	conn := "peer/peer.1/peer.1:main.1:s0>peer/peer.1/peer.1:listen0"
+	if sent[conn] != 600 || recvd[conn] != 600 {
+		t.Errorf("conn %s: sent %d received %d, want 600", conn, sent[conn], recvd[conn])
+	}
+	// Every thread's rows are numbered 0, 1, 2, ... and end with exited.
+	next := map[string]int64{}
+	last := map[string]string{}
+	for _, e := range rows {
+		k := e.Node + "/" + e.Thread
+		if e.Seq != next[k] {
+			t.Errorf("%s: seq %d, want %d", k, e.Seq, next[k])
+		}
+		next[k] = e.Seq + 1
+		last[k] = e.Syscall
+	}
+	for k, s := range last {
+		// A fork child that exec'd continues as a new node.
+		if s != format.EventExited && !(s == "execve" && strings.HasSuffix(k, "/main.1")) {
+			t.Errorf("%s: last row %s, want exited", k, s)
+		}
+	}
+}
+
+// stable is the part of a row that must not change between runs.
+func stable(e format.Event) string {
+	return fmt.Sprintf("%s %s %d %s %s %s %s %s %d %d %x", e.Node, e.Thread, e.Seq, e.Syscall, e.FDKind, e.Local, e.Peer, e.Conn, e.Offset, e.Ret*boolInt(e.Syscall != "clone" && e.Syscall != "wait4" && e.Syscall != "socket" && e.Syscall != "accept" && e.Syscall != "pipe"), e.PayloadHash)
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestStableNames(t *testing.T) {
+	need(t)
+	for _, args := range [][]string{{"pingpong", "tcp"}, {"pingpong", "unix"}, {"udp"}, {"chain", "2"}} {
+		t.Run(args[0]+"-"+args[len(args)-1], func(t *testing.T) {
+			var runs [2][]string
+			for i := range runs {
+				rows, code := trace(t, Config{}, "peer", append([]string{"peer"}, args...)...)
+				if code != 0 {
+					t.Fatalf("exit %d", code)
+				}
+				for _, e := range rows {
+					runs[i] = append(runs[i], stable(e))
+				}
+				slices.Sort(runs[i])
+			}
+			if !slices.Equal(runs[0], runs[1]) {
+				t.Errorf("two runs differ:\n%s\n----\n%s", strings.Join(runs[0], "\n"), strings.Join(runs[1], "\n"))
+			}
+		})
+	}
+}
+
+// refuse is a Hook that fails every connect with ECONNREFUSED.
+type refuse struct{ observed int }
+
+func (h *refuse) Enter(e *format.Event) Action {
+	if e.Syscall == "connect" && e.Peer == "peer:listen0" {
+		return Action{Kind: ActFail, Errno: syscall.ECONNREFUSED, Fault: "refuse"}
+	}
+	return Action{}
+}
+func (h *refuse) Exit(e *format.Event) Action { return Action{} }
+func (h *refuse) Observe(e *format.Event)     { h.observed++ }
+
+func TestHookFailConnect(t *testing.T) {
+	need(t)
+	h := &refuse{}
+	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "refused")
+	if code != 3 {
+		dump(t, rows)
+		t.Fatalf("exit %d, want 3 (connect failed with ECONNREFUSED)", code)
+	}
+	if h.observed != len(rows) {
+		t.Errorf("Observe saw %d rows, %d written", h.observed, len(rows))
+	}
+	found := false
+	for _, e := range rows {
+		if e.Syscall == "connect" {
+			found = true
+			if e.Ret != -1 || e.Errno != "ECONNREFUSED" || e.Fault != "refuse" || e.Conn != "peer:main:s1>peer:listen0" {
+				t.Errorf("connect row: ret %d errno %q fault %q conn %q", e.Ret, e.Errno, e.Fault, e.Conn)
+			}
+		}
+	}
+	if !found {
+		t.Error("no connect row")
 	}
 }

@@ -6,7 +6,9 @@
 //   udp: the child sends 5 datagrams of 10..50 bytes; the parent replies to
 //     each with 3 bytes.
 //   pipe: the child writes 3000 bytes in 3 writes; the parent reads to EOF.
-//   chain N: fork and exec "peer chain N-1" until N is 0, then do "pipe".
+//   pingpong tcp|unix N: N lockstep round trips of 100 bytes.
+//   chain N: fork and exec "peer chain N-1" until N is 0, then do
+//     "pingpong tcp 3".
 //   refused: connect to a port nobody listens on (for fault tests, the
 //     listener exists but the hook fails the connect); exits 3 on failure.
 #include <arpa/inet.h>
@@ -141,6 +143,65 @@ static int piped(void) {
 	return got == 3000 ? rc : 1;
 }
 
+static void readn(int fd, char *p, size_t n) {
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0) { if (errno == EINTR) continue; die("read"); }
+		if (r == 0) { fprintf(stderr, "peer: early EOF\n"); exit(1); }
+		p += r; n -= r;
+	}
+}
+
+// pingpong: n lockstep round trips of 100 bytes each way, so every run
+// makes exactly the same calls.
+static int pingpong(int family, int n) {
+	int sv[2];
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof ss);
+	int l = socket(family, SOCK_STREAM, 0);
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof *sin;
+	} else {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof sun->sun_path, "/tmp/pain-pp-%d.sock", getpid());
+		unlink(sun->sun_path);
+		sl = sizeof *sun;
+	}
+	if (bind(l, (struct sockaddr *)&ss, sl) < 0) die("bind");
+	if (listen(l, 8) < 0) die("listen");
+	sl = sizeof ss;
+	getsockname(l, (struct sockaddr *)&ss, &sl);
+	(void)sv;
+	char buf[100];
+	memset(buf, 'p', sizeof buf);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(l);
+		int c = socket(family, SOCK_STREAM, 0);
+		if (connect(c, (struct sockaddr *)&ss, sl) < 0) die("connect");
+		for (int i = 0; i < n; i++) {
+			writeall(c, buf, sizeof buf);
+			readn(c, buf, sizeof buf);
+		}
+		close(c);
+		_exit(0);
+	}
+	int a = accept(l, NULL, NULL);
+	for (int i = 0; i < n; i++) {
+		readn(a, buf, sizeof buf);
+		writeall(a, buf, sizeof buf);
+	}
+	close(a);
+	close(l);
+	if (family == AF_UNIX) unlink(((struct sockaddr_un *)&ss)->sun_path);
+	return waitchild(pid);
+}
+
 static int refused(void) {
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof sin;
@@ -168,9 +229,13 @@ int main(int argc, char **argv) {
 	if (!strcmp(m, "udp")) return udp();
 	if (!strcmp(m, "pipe")) return piped();
 	if (!strcmp(m, "refused")) return refused();
+	if (!strcmp(m, "pingpong")) {
+		int fam = argc > 2 && !strcmp(argv[2], "unix") ? AF_UNIX : AF_INET;
+		return pingpong(fam, argc > 3 ? atoi(argv[3]) : 5);
+	}
 	if (!strcmp(m, "chain")) {
 		int n = argc > 2 ? atoi(argv[2]) : 0;
-		if (n <= 0) return piped();
+		if (n <= 0) return pingpong(AF_INET, 3);
 		pid_t pid = fork();
 		if (pid == 0) {
 			char nb[16];
