@@ -1,0 +1,84 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/boxofpain/pain/examples/kvstore/internal/wire"
+)
+
+// All of a node's sockets are used from its main goroutine, so locking it to the main OS
+// thread makes every network system call come from the same thread in every run.
+func init() { runtime.LockOSThread() }
+
+func main() {
+	if err := run(os.Args[1:], os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "kvnode: %v\n", err)
+		os.Exit(2)
+	}
+}
+
+func run(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("kvnode", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", "", "`primary` or backup")
+	addr := fs.String("listen", "", "address to listen on (primary default 127.0.0.1:7101)")
+	backups := fs.String("backups", "127.0.0.1:7102,127.0.0.1:7103", "primary: the backups, comma-separated")
+	fixed := fs.Bool("fixed", false, "primary: acknowledge a write only when every backup has it")
+	timeout := fs.Duration("timeout", 2*time.Second, "primary: how long to wait for a backup")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case *role == "primary" && *addr == "":
+		*addr = "127.0.0.1:7101"
+	case *role == "backup" && *addr == "":
+		return fmt.Errorf("a backup needs -listen")
+	case *role != "primary" && *role != "backup":
+		return fmt.Errorf("-role must be primary or backup")
+	}
+	logger := log.New(stderr, fmt.Sprintf("kvnode %s %s: ", *role, *addr), 0)
+	l, err := wire.Listen(*addr)
+	if err != nil {
+		return err
+	}
+	logger.Printf("listening")
+	// A primary lingers a moment on SIGTERM: when a whole cluster is stopped at once, its
+	// backups exit first and never see their primary's connections close, so shutdown is
+	// the same in every run (a tracer compares runs system call by system call).
+	linger := time.Duration(0)
+	if *role == "primary" {
+		linger = 100 * time.Millisecond
+	}
+	go exitOnSignal(logger, linger)
+	if *role == "backup" {
+		return serveBackup(l, logger)
+	}
+	p := &primary{fixed: *fixed, timeout: *timeout, log: logger}
+	for _, a := range strings.Split(*backups, ",") {
+		p.backups = append(p.backups, &replica{addr: a})
+	}
+	return p.serve(l)
+}
+
+// exitOnSignal ends the node, after linger, on SIGTERM or SIGINT. The store lives in
+// memory, so there is nothing to flush: exiting 0 is the clean shutdown.
+func exitOnSignal(logger *log.Logger, linger time.Duration) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
+	sig := <-c
+	time.Sleep(linger)
+	logger.Printf("%v, exiting", sig)
+	os.Exit(0)
+}
