@@ -1,0 +1,49 @@
+// Command pain-trace records an unmodified multi-process system at the
+// system-call level as a trace file (a zstd Arrow IPC stream, see package
+// format), in stable names that are the same in two runs that did the same
+// thing.
+//
+// Usage:
+//
+//	pain-trace -o run.arrows -f Procfile [-w CMD] [-check CMD] [-ready CMD]
+//	           [-timeout D] [-grace D] [-run NAME] [-payload N]
+//	pain-trace -o run.arrows [-check CMD] [-timeout D] -- CMD ARGS...
+//	pain-trace -r run.arrows
+//
+// With -f, each Procfile line "name: command" starts a node (the command runs
+// with /bin/sh -c; all its descendants belong to the node). pain-trace waits
+// until every node has called listen() (or until the -ready command, run
+// untraced every 100ms, succeeds), runs the workload as node "workload", then
+// the check as node "check", then sends SIGTERM to everything still running
+// and SIGKILL after the grace period.
+//
+// With -- CMD ARGS, CMD's whole process tree is traced; the root is node
+// basename(CMD) and a forked child that execs becomes node
+// "<parent node>/<basename>.<k>".
+//
+// With -r, the trace is printed as text, one event per line. A trace cut
+// short is printed up to its last complete batch, with a warning.
+//
+// Flags:
+//
+//	-o FILE      trace output (required unless -r)
+//	-f FILE      Procfile
+//	-w CMD       workload, run once the nodes are ready
+//	-check CMD   check, run after the workload; its exit status decides
+//	-ready CMD   readiness command, instead of waiting for listen()
+//	-timeout D   limit of each phase: readiness, workload, check (default 30s)
+//	-grace D     time between SIGTERM and SIGKILL at the end (default 2s)
+//	-run NAME    run name stored in the trace (default: the output file name)
+//	-payload N   keep the first N bytes of each transfer (default 0)
+//	-seccomp     use a seccomp filter so only recorded calls stop (default true)
+//	-r FILE      print a trace as text
+//
+// Exit status: 0 the check passed (or there is none; with -- and no check,
+// the command succeeded), 1 the check failed (with --: the command failed),
+// 2 usage or tool error, including a system that never became ready. A node
+// that ends early, a workload that hangs (killed after -timeout) and a node
+// that crashes are reported on stderr; the trace stays valid.
+//
+// Progress and problems go to stderr as "pain-trace: ..." lines; the nodes'
+// own output goes to stderr too.
+package main

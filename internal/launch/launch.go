@@ -1,0 +1,428 @@
+// Package launch runs a described system under the tracer: it starts the
+// nodes, waits until they are ready, runs the workload and the check as
+// traced nodes of their own, stops everything (SIGTERM, then SIGKILL after a
+// grace period) and writes the trace. pain-trace and pain-inject share it;
+// pain-inject passes a tracer.Hook.
+//
+// Nothing outlives Run: every traced process dies with PTRACE_O_EXITKILL if
+// the tracer dies, the launcher shim sets PR_SET_PDEATHSIG, every node runs
+// in its own process group, the tracer adopts orphans as child subreaper, and
+// Run kills and reaps whatever is left before it returns.
+package launch
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/tracer"
+)
+
+// Node is one Procfile line: a name and a shell command line.
+type Node struct {
+	Name    string
+	Command string
+}
+
+// System describes a run.
+type System struct {
+	// Nodes are started first (each with /bin/sh -c) and must become
+	// ready. Empty when Argv is used.
+	Nodes []Node
+	// Argv is the `-- CMD ARGS` form: one command whose whole process tree
+	// is traced, as node basename(Argv[0]); forked children that exec get
+	// nodes of their own.
+	Argv []string
+	// Workload and Check are shell command lines run as nodes "workload"
+	// and "check" once the nodes are ready. Ready, when set, is polled
+	// (untraced, every 100ms) instead of waiting for every node's listen().
+	Workload, Check, Ready string
+	// Timeout bounds each phase: readiness, workload, check, the command
+	// of Argv. Grace is the time between SIGTERM and SIGKILL at the end.
+	Timeout, Grace time.Duration
+	Dir            string
+	Env            []string // nil: this process's environment
+}
+
+// Defaults for System.Timeout and System.Grace.
+const (
+	DefaultTimeout = 30 * time.Second
+	DefaultGrace   = 2 * time.Second
+)
+
+// Options say where the trace and messages go.
+type Options struct {
+	Out      io.Writer // the trace (Arrow IPC stream)
+	Hook     tracer.Hook
+	Progress io.Writer // progress and problems, one line each; nil discards
+	Prefix   string    // prefix of progress lines, e.g. "pain-trace: "
+	Tool     string    // tool name and version for the metadata
+	Run      string    // run name for the metadata
+	Plan     string    // fault plan (JSON) for the metadata of injected runs
+	Payload  int       // payload prefix bytes to keep per transfer
+	// Output receives the nodes' stdout and stderr (default os.Stderr).
+	Output *os.File
+	// NoSeccomp forces PTRACE_SYSCALL mode.
+	NoSeccomp bool
+}
+
+// Result is what happened. Status values are exit codes (128+n for a
+// signal), -1 when the step did not run or did not finish.
+type Result struct {
+	Ready          bool
+	WorkloadStatus int
+	CheckStatus    int
+	TimedOut       []string // phases that hit Timeout
+	Crashed        []string // "node: status" for nodes that ended before the stop
+	Rows           int64
+}
+
+// ErrNotReady is wrapped by Run's error when the nodes never became ready.
+var ErrNotReady = errors.New("system not ready")
+
+var nodeName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+
+// ParseProcfile reads "name: command" lines; blank lines and lines starting
+// with # are skipped.
+func ParseProcfile(r io.Reader) ([]Node, error) {
+	var nodes []Node
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(r)
+	for ln := 1; sc.Scan(); ln++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, cmd, ok := strings.Cut(line, ":")
+		name, cmd = strings.TrimSpace(name), strings.TrimSpace(cmd)
+		switch {
+		case !ok || cmd == "":
+			return nil, fmt.Errorf("line %d: want \"name: command\"", ln)
+		case !nodeName.MatchString(name):
+			return nil, fmt.Errorf("line %d: bad node name %q", ln, name)
+		case name == "workload" || name == "check":
+			return nil, fmt.Errorf("line %d: node name %q is reserved", ln, name)
+		case seen[name]:
+			return nil, fmt.Errorf("line %d: node %q defined twice", ln, name)
+		}
+		seen[name] = true
+		nodes = append(nodes, Node{Name: name, Command: cmd})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, err
+	}
+	if len(nodes) == 0 {
+		return nil, errors.New("no nodes")
+	}
+	return nodes, nil
+}
+
+type runner struct {
+	s   System
+	o   Options
+	tr  *tracer.Tracer
+	res Result
+
+	mu       sync.Mutex
+	listened map[string]bool
+	changed  chan struct{}
+}
+
+func (r *runner) say(format string, args ...any) {
+	if r.o.Progress != nil {
+		fmt.Fprintf(r.o.Progress, r.o.Prefix+format+"\n", args...)
+	}
+}
+
+// Run runs the system and writes its trace to o.Out. The error is nil when
+// the run went as described, whatever the check said; it wraps ErrNotReady
+// when the nodes never became ready, and reports tool failures. The trace
+// is complete and valid in every case where o.Out accepts it.
+func Run(ctx context.Context, s System, o Options) (Result, error) {
+	if s.Timeout <= 0 {
+		s.Timeout = DefaultTimeout
+	}
+	if s.Grace <= 0 {
+		s.Grace = DefaultGrace
+	}
+	if len(s.Nodes) == 0 && len(s.Argv) == 0 {
+		return Result{}, errors.New("nothing to run: no nodes and no command")
+	}
+	r := &runner{s: s, o: o, listened: map[string]bool{}, changed: make(chan struct{}, 1)}
+	r.res = Result{WorkloadStatus: -1, CheckStatus: -1}
+	tr, err := tracer.New(tracer.Config{
+		Hook:      o.Hook,
+		Payload:   o.Payload,
+		NoSeccomp: o.NoSeccomp,
+		Warn:      func(m string) { r.say("warning: %s", m) },
+		OnListen: func(n string) {
+			r.mu.Lock()
+			r.listened[n] = true
+			r.mu.Unlock()
+			select {
+			case r.changed <- struct{}{}:
+			default:
+			}
+		},
+	})
+	if err != nil {
+		return r.res, err
+	}
+	r.tr = tr
+	written := make(chan error, 1)
+	go func() { written <- r.write(tr) }()
+
+	runErr := r.run(ctx)
+	r.stop()
+	tr.Close()
+	if werr := <-written; werr != nil && runErr == nil {
+		runErr = werr
+	}
+	r.res.Rows = tr.Rows()
+	return r.res, runErr
+}
+
+// write encodes the rows off the ptrace thread, flushing a batch every
+// 250ms so a killed run loses little.
+func (r *runner) write(tr *tracer.Tracer) error {
+	host, _ := os.Hostname()
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	cmds := map[string]string{}
+	for _, n := range r.s.Nodes {
+		cmds[n.Name] = n.Command
+	}
+	if len(r.s.Argv) > 0 {
+		cmds[filepath.Base(r.s.Argv[0])] = strings.Join(r.s.Argv, " ")
+	}
+	if r.s.Workload != "" {
+		cmds["workload"] = r.s.Workload
+	}
+	if r.s.Check != "" {
+		cmds["check"] = r.s.Check
+	}
+	m := format.Meta{Version: format.Version, Kind: format.KindTrace, Tool: r.o.Tool, Run: r.o.Run,
+		Host: host, Kernel: strings.TrimSpace(string(kernel)), Start: tr.StartTime(), Commands: cmds, Plan: r.o.Plan}
+	w, err := format.NewWriter(r.o.Out, m)
+	events := tr.Events()
+	if err != nil {
+		for range events {
+		}
+		return err
+	}
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case e, ok := <-events:
+			if !ok {
+				if cerr := w.Close(); err == nil {
+					err = cerr
+				}
+				return err
+			}
+			if werr := w.Write(&e); werr != nil && err == nil {
+				err = werr
+				r.say("cannot write the trace: %v", werr)
+			}
+		case <-tick.C:
+			if ferr := w.Flush(); ferr != nil && err == nil {
+				err = ferr
+			}
+		}
+	}
+}
+
+func (r *runner) env() []string {
+	if r.s.Env != nil {
+		return r.s.Env
+	}
+	return os.Environ()
+}
+
+func (r *runner) start(node string, argv []string, split bool) (*tracer.Proc, error) {
+	out := r.o.Output
+	if out == nil {
+		out = os.Stderr
+	}
+	return r.tr.Start(tracer.Spec{Node: node, Argv: argv, Dir: r.s.Dir, Env: r.env(),
+		Stdout: out, Stderr: out, SplitExec: split})
+}
+
+func shell(cmd string) []string { return []string{"/bin/sh", "-c", cmd} }
+
+func (r *runner) run(ctx context.Context) error {
+	if len(r.s.Argv) > 0 {
+		p, err := r.start(filepath.Base(r.s.Argv[0]), r.s.Argv, true)
+		if err != nil {
+			return err
+		}
+		r.res.Ready = true
+		r.res.WorkloadStatus = r.await(ctx, p, "command")
+		return r.check(ctx)
+	}
+	nodes := map[string]*tracer.Proc{}
+	for _, n := range r.s.Nodes {
+		p, err := r.start(n.Name, shell(n.Command), false)
+		if err != nil {
+			return fmt.Errorf("node %s: %w", n.Name, err)
+		}
+		nodes[n.Name] = p
+	}
+	r.say("started %d nodes", len(nodes))
+	if err := r.ready(ctx, nodes); err != nil {
+		return err
+	}
+	r.res.Ready = true
+	if r.s.Workload != "" {
+		r.say("running workload")
+		p, err := r.start("workload", shell(r.s.Workload), false)
+		if err != nil {
+			return fmt.Errorf("workload: %w", err)
+		}
+		r.res.WorkloadStatus = r.await(ctx, p, "workload")
+		if r.res.WorkloadStatus != 0 {
+			r.say("workload exited with status %d", r.res.WorkloadStatus)
+		}
+	}
+	err := r.check(ctx)
+	for _, n := range r.s.Nodes {
+		select {
+		case <-nodes[n.Name].Done():
+			c := fmt.Sprintf("%s: %d", n.Name, nodes[n.Name].ExitCode())
+			r.res.Crashed = append(r.res.Crashed, c)
+			r.say("node %s ended during the run with status %d", n.Name, nodes[n.Name].ExitCode())
+		default:
+		}
+	}
+	return err
+}
+
+func (r *runner) check(ctx context.Context) error {
+	if r.s.Check == "" {
+		return nil
+	}
+	r.say("running check")
+	p, err := r.start("check", shell(r.s.Check), false)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	r.res.CheckStatus = r.await(ctx, p, "check")
+	return nil
+}
+
+// await waits for p to exit within the timeout; on timeout it kills p's
+// node and returns -1.
+func (r *runner) await(ctx context.Context, p *tracer.Proc, what string) int {
+	t := time.NewTimer(r.s.Timeout)
+	defer t.Stop()
+	select {
+	case <-p.Done():
+		return p.ExitCode()
+	case <-t.C:
+		r.say("%s did not finish within %v; killing it", what, r.s.Timeout)
+	case <-ctx.Done():
+		r.say("%s interrupted: %v", what, ctx.Err())
+	}
+	r.res.TimedOut = append(r.res.TimedOut, what)
+	r.tr.Signal(p.Node, syscall.SIGKILL)
+	<-p.Done()
+	return -1
+}
+
+// ready waits until every node has listened (or the ready command
+// succeeds), a node ends, or the timeout passes.
+func (r *runner) ready(ctx context.Context, nodes map[string]*tracer.Proc) error {
+	deadline := time.NewTimer(r.s.Timeout)
+	defer deadline.Stop()
+	poll := time.NewTicker(100 * time.Millisecond)
+	defer poll.Stop()
+	var probe *tracer.Proc
+	for {
+		for _, n := range r.s.Nodes {
+			select {
+			case <-nodes[n.Name].Done():
+				return fmt.Errorf("%w: node %s exited with status %d before it was ready", ErrNotReady, n.Name, nodes[n.Name].ExitCode())
+			default:
+			}
+		}
+		if r.s.Ready == "" {
+			var waiting []string
+			r.mu.Lock()
+			for _, n := range r.s.Nodes {
+				if !r.listened[n.Name] {
+					waiting = append(waiting, n.Name)
+				}
+			}
+			r.mu.Unlock()
+			if len(waiting) == 0 {
+				r.say("all nodes listening")
+				return nil
+			}
+			select {
+			case <-deadline.C:
+				slices.Sort(waiting)
+				return fmt.Errorf("%w after %v: no listen() yet from %s (use -ready CMD for nodes that do not listen)", ErrNotReady, r.s.Timeout, strings.Join(waiting, ", "))
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-r.changed:
+			case <-poll.C:
+			}
+			continue
+		}
+		if probe == nil {
+			p, err := r.tr.Start(tracer.Spec{Node: "ready", Argv: shell(r.s.Ready), Dir: r.s.Dir, Env: r.env(), Untraced: true})
+			if err != nil {
+				return fmt.Errorf("ready command: %w", err)
+			}
+			probe = p
+		}
+		select {
+		case <-probe.Done():
+			if probe.ExitCode() == 0 {
+				r.say("ready command succeeded")
+				return nil
+			}
+			probe = nil
+			select {
+			case <-poll.C:
+			case <-deadline.C:
+				return fmt.Errorf("%w after %v: ready command %q never succeeded", ErrNotReady, r.s.Timeout, r.s.Ready)
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		case <-deadline.C:
+			return fmt.Errorf("%w after %v: ready command %q never succeeded", ErrNotReady, r.s.Timeout, r.s.Ready)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-poll.C:
+		}
+	}
+}
+
+// stop sends SIGTERM to every traced process and waits up to the grace
+// period for them to end; Close then kills the rest.
+func (r *runner) stop() {
+	if r.tr.Live() == 0 {
+		return
+	}
+	r.tr.Signal("", syscall.SIGTERM)
+	deadline := time.Now().Add(r.s.Grace)
+	for time.Now().Before(deadline) {
+		if r.tr.Live() == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.say("processes still running %v after SIGTERM: killing them", r.s.Grace)
+}
