@@ -66,7 +66,12 @@ type Target struct {
 	Syscall string `json:"syscall,omitempty"` // a name (sendto) or a class: send, recv, connect, accept
 	Conn    string `json:"conn,omitempty"`
 	Peer    string `json:"peer,omitempty"`
-	Nth     int    `json:"nth,omitempty"` // 1-based: the nth matching call in the window; 0 means 1
+	// Offset pins a stream transfer: the call on Conn whose data starts at
+	// this byte offset. Stream offsets are the same in every run of a
+	// schedule, where thread names and seqs of runtimes that retry calls
+	// (EAGAIN) or move work between threads are not.
+	Offset *int64 `json:"offset,omitempty"`
+	Nth    int    `json:"nth,omitempty"` // 1-based: the nth matching call in the window; 0 means 1
 }
 
 // EventRef names one event of a run in stable names.
@@ -137,6 +142,9 @@ func (f *Fault) validate() error {
 	if f.Target.Nth < 0 {
 		return fmt.Errorf("nth %d is negative", f.Target.Nth)
 	}
+	if f.Target.Offset != nil && (*f.Target.Offset < 0 || f.Target.Conn == "") {
+		return fmt.Errorf("offset needs a conn and a byte offset >= 0")
+	}
 	return nil
 }
 
@@ -187,6 +195,8 @@ func (f *Fault) String() string {
 func (t *Target) call() string {
 	var b strings.Builder
 	switch {
+	case t.Offset != nil:
+		b.WriteString("the ")
 	case t.Nth > 1:
 		fmt.Fprintf(&b, "the %s ", ordinal(t.Nth))
 	default:
@@ -202,6 +212,8 @@ func (t *Target) call() string {
 		b.WriteString("/" + t.Thread)
 	}
 	switch {
+	case t.Conn != "" && t.Offset != nil:
+		fmt.Fprintf(&b, " at byte %d of %s", *t.Offset, t.Conn)
 	case t.Conn != "":
 		b.WriteString(" on " + t.Conn)
 	case t.Peer != "":

@@ -27,6 +27,7 @@ func samplePlans() []Plan {
 		{V: 1, ID: "p3", Why: "partition", Faults: []Fault{{Kind: FaultPartition, Groups: [][]string{{"primary"}, {"backup1", "backup2"}},
 			After: &EventRef{Node: "workload", Thread: "main", Seq: 4}}}},
 		{V: 1, ID: "p4", Why: "slow", Faults: []Fault{{Kind: FaultDelay, Duration: "1.5s", Target: Target{Node: "backup1", Thread: "main.1", Syscall: "read", Nth: 2}}}},
+		{V: 1, ID: "p6", Why: "pinned by offset", Faults: []Fault{{Kind: FaultDrop, Target: Target{Node: "primary", Syscall: "send", Conn: "primary:s2>backup1:listen0", Offset: ptr(int64(24))}}}},
 		{V: 1, ID: "p5", Why: "stop", Faults: []Fault{{Kind: FaultPause, Duration: "3s", Target: Target{Node: "backup2", Syscall: "send", Nth: 11}}}},
 	}
 }
@@ -128,3 +129,5 @@ func FuzzReadPlans(f *testing.F) {
 		}
 	})
 }
+
+func ptr[T any](v T) *T { return &v }
