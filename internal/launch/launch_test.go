@@ -1,0 +1,208 @@
+package launch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ptrace"
+)
+
+var (
+	nodeBin  string
+	buildErr error
+)
+
+// TestMain builds the C test program before any tracer runs: a tracer reaps
+// every child of this process, so no exec.Command may run beside one.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pain-launch-test")
+	if err != nil {
+		panic(err)
+	}
+	nodeBin = filepath.Join(dir, "node")
+	if _, err := exec.LookPath("gcc"); err != nil {
+		buildErr = err
+	} else if b, err := exec.Command("gcc", "-O2", "-o", nodeBin, "testdata/node.c").CombinedOutput(); err != nil {
+		buildErr = fmt.Errorf("gcc: %v\n%s", err, b)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func need(t *testing.T) {
+	t.Helper()
+	if buildErr != nil {
+		t.Skip(buildErr)
+	}
+	if err := ptrace.Probe(); err != nil {
+		t.Skipf("ptrace unavailable: %v", err)
+	}
+}
+
+func freePort(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// runSystem runs s and returns the result, the error, the rows of the trace
+// and the progress text.
+func runSystem(t *testing.T, s System) (Result, error, []format.Event, string) {
+	t.Helper()
+	var trace, progress bytes.Buffer
+	res, err := Run(context.Background(), s, Options{Out: &trace, Progress: &progress, Prefix: "test: ", Tool: "test", Run: t.Name()})
+	t.Logf("progress:\n%s", progress.String())
+	r, rerr := format.NewReader(&trace, t.Name())
+	if rerr != nil {
+		t.Fatalf("trace unreadable: %v", rerr)
+	}
+	var rows []format.Event
+	for {
+		var e format.Event
+		if err := r.Next(&e); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("reading trace: %v", err)
+		}
+		rows = append(rows, e)
+	}
+	if int64(len(rows)) != res.Rows {
+		t.Errorf("trace has %d rows, Run says %d", len(rows), res.Rows)
+	}
+	return res, err, rows, progress.String()
+}
+
+func TestProcfileRun(t *testing.T) {
+	need(t)
+	p1, p2 := freePort(t), freePort(t)
+	nodes, err := ParseProcfile(strings.NewReader(fmt.Sprintf("# two servers\nkv1: exec %s serve %d\n\nkv2: %s serve %d\n", nodeBin, p1, nodeBin, p2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err, rows, _ := runSystem(t, System{
+		Nodes:    nodes,
+		Workload: fmt.Sprintf("%s client %d 2 && %s client %d 1", nodeBin, p1, nodeBin, p2),
+		Check:    "exit 0",
+		Timeout:  10 * time.Second,
+		Grace:    time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Ready || res.WorkloadStatus != 0 || res.CheckStatus != 0 {
+		t.Fatalf("result %+v", res)
+	}
+	accepts := map[string]int{}
+	conns := map[string]bool{}
+	for _, e := range rows {
+		if e.Syscall == "accept" && e.Ret >= 0 {
+			accepts[e.Node]++
+			conns[e.Conn] = true
+		}
+	}
+	if accepts["kv1"] != 2 || accepts["kv2"] != 1 {
+		t.Errorf("accepts per node %v, want kv1:2 kv2:1", accepts)
+	}
+	for c := range conns {
+		if !strings.HasPrefix(c, "workload:") || !(strings.HasSuffix(c, ">kv1:listen0") || strings.HasSuffix(c, ">kv2:listen0")) {
+			t.Errorf("conn %q: want workload:...>kvN:listen0", c)
+		}
+	}
+}
+
+func TestCheckFails(t *testing.T) {
+	need(t)
+	res, err, _, _ := runSystem(t, System{Argv: []string{"/bin/true"}, Check: "exit 4", Timeout: 5 * time.Second})
+	if err != nil || res.CheckStatus != 4 {
+		t.Fatalf("err %v, check status %d, want 4", err, res.CheckStatus)
+	}
+}
+
+func TestNeverReady(t *testing.T) {
+	need(t)
+	res, err, rows, _ := runSystem(t, System{
+		Nodes:   []Node{{Name: "slow", Command: "sleep 30"}},
+		Timeout: 300 * time.Millisecond,
+		Grace:   200 * time.Millisecond,
+	})
+	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "slow") {
+		t.Fatalf("err %v, want ErrNotReady naming the node", err)
+	}
+	if res.Ready || len(rows) == 0 {
+		t.Errorf("ready %v, %d rows", res.Ready, len(rows))
+	}
+}
+
+func TestNodeCrashBeforeReady(t *testing.T) {
+	need(t)
+	_, err, _, _ := runSystem(t, System{Nodes: []Node{{Name: "bad", Command: nodeBin + " crash"}}, Timeout: 5 * time.Second})
+	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "bad exited with status 3") {
+		t.Fatalf("err %v", err)
+	}
+}
+
+func TestWorkloadHangs(t *testing.T) {
+	need(t)
+	port := freePort(t)
+	res, err, _, _ := runSystem(t, System{
+		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", nodeBin, port)}},
+		Workload: "sleep 30",
+		Check:    "true",
+		Timeout:  500 * time.Millisecond,
+	})
+	if err != nil || res.WorkloadStatus != -1 || len(res.TimedOut) != 1 || res.CheckStatus != 0 {
+		t.Fatalf("err %v result %+v", err, res)
+	}
+}
+
+func TestReadyCommand(t *testing.T) {
+	need(t)
+	port := freePort(t)
+	res, err, _, _ := runSystem(t, System{
+		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("sleep 0.2; exec %s serve %d", nodeBin, port)}},
+		Ready:    fmt.Sprintf("%s client %d 1", nodeBin, port),
+		Workload: fmt.Sprintf("%s client %d 1", nodeBin, port),
+		Timeout:  5 * time.Second,
+	})
+	if err != nil || !res.Ready || res.WorkloadStatus != 0 {
+		t.Fatalf("err %v result %+v", err, res)
+	}
+}
+
+// TestNoSurvivors runs a node that ignores SIGTERM and leaves a setsid()
+// child behind: after Run nothing of the run may be left.
+func TestNoSurvivors(t *testing.T) {
+	need(t)
+	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	port := freePort(t)
+	res, err, _, progress := runSystem(t, System{
+		Nodes:   []Node{{Name: "stub", Command: fmt.Sprintf("%s stubborn %d", nodeBin, port)}},
+		Env:     append(os.Environ(), mark),
+		Timeout: 5 * time.Second,
+		Grace:   300 * time.Millisecond,
+	})
+	if err != nil || !res.Ready {
+		t.Fatalf("err %v result %+v", err, res)
+	}
+	if !strings.Contains(progress, "killing them") {
+		t.Errorf("progress does not say it killed stragglers:\n%s", progress)
+	}
+	if pids := Marked(mark); len(pids) > 0 {
+		t.Errorf("processes left after the run: %v", pids)
+	}
+}
