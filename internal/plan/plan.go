@@ -49,6 +49,8 @@ type Event struct {
 	FDKind       string
 	Conn         string
 	Peer         string
+	Offset       int64 // stream offset of the first byte; -1 for none
+	TimeNS       int64 // when it happened in one run of the schedule: orders connects only
 }
 
 // Edge is a happens-before edge between two events of a schedule.
@@ -84,6 +86,7 @@ type message struct {
 	nextSend *Event
 	prevRecv *Event
 	connect  bool
+	nth      int  // for a connect: its ordinal among the node's connects to that listener
 	internal bool // neither end is the workload or the check
 	ord      int  // first position in the schedule that showed it
 }
@@ -146,6 +149,7 @@ func lineage(s *Schedule, outcome func(string) bool) []message {
 	})
 	msgEdges = slices.Compact(msgEdges)
 	ordinal := map[string]int{}
+	connects := connectOrdinals(s)
 	var out []message
 	for _, ei := range msgEdges {
 		e := s.Edges[ei]
@@ -167,6 +171,7 @@ func lineage(s *Schedule, outcome func(string) bool) []message {
 			nextSend: neighbour(e.From, +1),
 			prevRecv: neighbour(e.To, -1),
 			connect:  connect,
+			nth:      connects[e.From],
 			internal: !outcome(send.Node) && !outcome(recv.Node),
 			ord:      e.From,
 		})
@@ -175,6 +180,37 @@ func lineage(s *Schedule, outcome func(string) bool) []message {
 }
 
 func isConnect(sys string) bool { return sys == "connect" }
+
+// connectOrdinals numbers each node's connects to each listener in the order
+// they happened, 1-based: a refused connect is named "the 2nd connect of
+// primary to backup1:listen0", which holds whichever thread makes it.
+func connectOrdinals(s *Schedule) map[int]int {
+	var idx []int
+	for i, e := range s.Events {
+		if isConnect(e.Syscall) {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		ea, eb := s.Events[a], s.Events[b]
+		return cmp.Or(cmp.Compare(ea.TimeNS, eb.TimeNS), strings.Compare(ea.Thread, eb.Thread), cmp.Compare(ea.Seq, eb.Seq))
+	})
+	n := map[string]int{}
+	out := map[int]int{}
+	for _, i := range idx {
+		e := s.Events[i]
+		k := e.Node + "|" + listener(&e)
+		n[k]++
+		out[i] = n[k]
+	}
+	return out
+}
+
+// listener names the listening end of a connect.
+func listener(e *Event) string {
+	_, l, _ := strings.Cut(e.Conn, ">")
+	return cmp.Or(e.Peer, l)
+}
 
 // candidate is a message with its support across schedules.
 type candidate struct {
@@ -297,7 +333,13 @@ func (o Options) parent(id string) *format.Plan {
 func faultsFor(m *message, delay string, outcome func(string) bool) []format.Fault {
 	sendT := format.Target{Node: m.send.Node, Thread: m.send.Thread, Syscall: class(m.send.Syscall), Conn: m.send.Conn}
 	recvT := format.Target{Node: m.recv.Node, Thread: m.recv.Thread, Syscall: class(m.recv.Syscall), Conn: m.recv.Conn}
-	after, before := ref(m.prevSend), ref(m.nextSend)
+	after, before, recvAfter := ref(m.prevSend), ref(m.nextSend), ref(m.prevRecv)
+	if m.send.Offset >= 0 && m.send.Conn != "" && m.recv.Offset >= 0 {
+		// A stream message is pinned by its offset: no thread, no window.
+		sendT.Thread, sendT.Offset = "", &m.send.Offset
+		recvT.Thread, recvT.Offset = "", &m.recv.Offset
+		after, before, recvAfter = nil, nil, nil
+	}
 	var fs []format.Fault
 	crash := func(t format.Target, after, before *format.EventRef) {
 		if !outcome(t.Node) {
@@ -305,16 +347,14 @@ func faultsFor(m *message, delay string, outcome func(string) bool) []format.Fau
 		}
 	}
 	if m.connect {
-		// A refused connect never makes its connection: name the listener.
-		_, listener, _ := strings.Cut(m.send.Conn, ">")
-		sendT.Conn, sendT.Peer = "", cmp.Or(m.send.Peer, listener)
-		fs = append(fs, format.Fault{Kind: format.FaultErrno, Errno: "ECONNREFUSED", Target: sendT, After: after, Before: before})
-		crash(recvT, ref(m.prevRecv), nil)
-		return fs
+		// A refused connect never makes its connection: name the listener,
+		// and which of the node's connects to it this is.
+		t := format.Target{Node: m.send.Node, Syscall: "connect", Peer: listener(&m.send), Nth: m.nth}
+		return append(fs, format.Fault{Kind: format.FaultErrno, Errno: "ECONNREFUSED", Target: t})
 	}
 	fs = append(fs, format.Fault{Kind: format.FaultDrop, Target: sendT, After: after, Before: before})
 	crash(sendT, after, before)
-	crash(recvT, ref(m.prevRecv), nil)
+	crash(recvT, recvAfter, nil)
 	if delay != "" && !outcome(sendT.Node) {
 		fs = append(fs, format.Fault{Kind: format.FaultDelay, Duration: delay, Target: sendT, After: after, Before: before})
 	}

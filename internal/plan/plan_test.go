@@ -25,9 +25,12 @@ func sched(id string, runs int, events []string, edges string) Schedule {
 		nt, seq, _ := strings.Cut(f[0], "#")
 		node, thread, _ := strings.Cut(nt, "/")
 		n, _ := strconv.ParseInt(seq, 10, 64)
-		e := Event{Node: node, Thread: thread, Seq: n, Syscall: f[1], FDKind: "tcp"}
+		e := Event{Node: node, Thread: thread, Seq: n, Syscall: f[1], FDKind: "tcp", Offset: -1}
 		if len(f) > 2 {
 			e.Conn = f[2]
+		}
+		if len(f) > 3 {
+			e.Offset, _ = strconv.ParseInt(f[3], 10, 64)
 		}
 		s.Events = append(s.Events, e)
 	}
@@ -214,5 +217,40 @@ func TestGolden(t *testing.T) {
 	}
 	if buf.String() != string(want) {
 		t.Errorf("plans changed (run with -update if intended):\n%s", buf.String())
+	}
+}
+
+// Stream messages with offsets are pinned by conn and offset, not by thread
+// and seq, which move between runs of runtimes that retry or switch threads.
+func TestStreamTargetsPinnedByOffset(t *testing.T) {
+	s := sched("s1", 3, []string{
+		"workload/main#0 write " + cw + " 0",
+		"primary/main#4 read " + cw + " 0",
+		"primary/main#5 write " + c1 + " 0",
+		"backup1/main#3 read " + c1 + " 0",
+		"primary/main#9 write " + c1 + " 12",
+		"backup1/main#7 read " + c1 + " 12",
+		"primary/main#12 write " + cw + " 0",
+		"workload/main#1 read " + cw + " 0",
+		"check/main#0 write " + k1 + " 0",
+		"backup1/main#8 read " + k1 + " 0",
+		"backup1/main#9 write " + k1 + " 0",
+		"check/main#1 read " + k1 + " 0",
+	}, "0~1 1>2 2~3 2>4 4~5 4>6 6~7 0>7 7>8 8~9 3>5 5>9 9>10 10~11 8>11")
+	plans := Plans([]Schedule{s}, Options{})
+	var offsets []int64
+	for _, p := range plans {
+		f := p.Faults[0]
+		if f.Target.Conn != c1 || f.Kind != format.FaultDrop {
+			continue
+		}
+		if f.Target.Offset == nil || f.Target.Thread != "" || f.After != nil || f.Before != nil {
+			t.Errorf("%s: want a target pinned by offset alone", p.String())
+			continue
+		}
+		offsets = append(offsets, *f.Target.Offset)
+	}
+	if fmt.Sprint(offsets) != "[0 12]" {
+		t.Errorf("drops of the replication stream at offsets %v, want [0 12]", offsets)
 	}
 }

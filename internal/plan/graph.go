@@ -1,0 +1,22 @@
+package plan
+
+import "github.com/boxofpain/pain/internal/hb"
+
+// FromGraph takes what the planner needs from a schedule's happens-before
+// graph: the events in stable names and the edges, messages marked.
+func FromGraph(id string, runs int, g *hb.Graph) Schedule {
+	s := Schedule{ID: id, Runs: runs, Events: make([]Event, len(g.Events)), Edges: make([]Edge, len(g.Edges))}
+	for i, e := range g.Events {
+		s.Events[i] = Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Calls: int(e.Count),
+			Syscall: e.Syscall, FDKind: e.FDKind, Conn: e.Conn, Peer: e.Peer, Offset: e.Offset, TimeNS: e.TimeNS}
+	}
+	for i, e := range g.Edges {
+		switch e.Kind {
+		case hb.KindConnect, hb.KindStream, hb.KindPipe, hb.KindDatagram:
+			s.Edges[i] = Edge{From: e.From, To: e.To, Message: true}
+		default:
+			s.Edges[i] = Edge{From: e.From, To: e.To}
+		}
+	}
+	return s
+}
