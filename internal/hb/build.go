@@ -1,0 +1,193 @@
+package hb
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/boxofpain/pain/format"
+)
+
+// Builder gathers the rows of one run and builds its graph. Reset makes it
+// ready for the next run and keeps its buffers, so tracking many runs
+// allocates little.
+type Builder struct {
+	gran  Granularity
+	index map[laneKey]int
+	lanes []lane
+	last  int // lane of the previous row: rows of one thread come in bursts
+	buf   []byte
+}
+
+type laneKey struct{ node, thread string }
+
+type lane struct {
+	node, thread string
+	role         Role
+	evs          []Event
+	cls          []class
+	keep         bool
+	first        int // index of its first event in the graph
+}
+
+// NewBuilder returns a Builder for graphs of the given granularity.
+func NewBuilder(g Granularity) *Builder {
+	return &Builder{gran: g, index: map[laneKey]int{}}
+}
+
+// Reset forgets the rows added so far.
+func (b *Builder) Reset() {
+	clear(b.index)
+	for i := range b.lanes {
+		b.lanes[i] = lane{evs: b.lanes[i].evs[:0], cls: b.lanes[i].cls[:0]}
+	}
+	b.lanes = b.lanes[:0]
+	b.last = 0
+}
+
+// Add adds one row of the run. Rows may come in any order.
+func (b *Builder) Add(e *format.Event) {
+	c := classOf(e.Syscall)
+	if b.gran == Message && e.Errno != "" && retry(e.Errno) {
+		return
+	}
+	var l *lane
+	if b.last < len(b.lanes) && b.lanes[b.last].node == e.Node && b.lanes[b.last].thread == e.Thread {
+		l = &b.lanes[b.last]
+	} else {
+		k := laneKey{e.Node, e.Thread}
+		i, ok := b.index[k]
+		if !ok {
+			i = len(b.lanes)
+			if i < cap(b.lanes) {
+				b.lanes = b.lanes[:i+1]
+			} else {
+				b.lanes = append(b.lanes, lane{})
+			}
+			b.lanes[i].node, b.lanes[i].thread, b.lanes[i].role = e.Node, e.Thread, RoleOf(e.Node)
+			b.index[k] = i
+		}
+		b.last = i
+		l = &b.lanes[i]
+	}
+	ev := Event{
+		Node: l.node, Thread: l.thread, Seq: e.Seq, Count: 1,
+		Syscall: e.Syscall, FDKind: e.FDKind,
+		Local: stableName(e.Local), Peer: stableName(e.Peer), Conn: stableName(e.Conn),
+		Offset: e.Offset, Ret: stableRet(c, e.Ret), Errno: e.Errno, PayloadHash: e.PayloadHash,
+		Role: l.role, TimeNS: e.TimeNS,
+	}
+	switch c {
+	case cStart, cEnd, cExec, cKill:
+		ev.Arg = e.Arg
+	}
+	if ev.Offset < 0 {
+		ev.Offset = -1
+	}
+	l.evs = append(l.evs, ev)
+	l.cls = append(l.cls, c)
+}
+
+// Graph reduces the rows added so far to the happens-before graph of run.
+func (b *Builder) Graph(run string) *Graph {
+	lanes := b.lanes
+	byName := make(map[string]int, len(lanes))
+	for i := range lanes {
+		l := &lanes[i]
+		if !slices.IsSortedFunc(l.evs, func(x, y Event) int { return cmp.Compare(x.Seq, y.Seq) }) {
+			sortLane(l)
+		}
+		byName[l.node+"/"+l.thread] = i
+		l.keep = l.thread == "main"
+		for _, e := range l.evs {
+			if communicates(e.FDKind) {
+				l.keep = true
+				break
+			}
+		}
+	}
+	// A kept thread keeps its creators, so the clone and exec chain that
+	// leads to it stays in the graph.
+	for i := range lanes {
+		if !lanes[i].keep {
+			continue
+		}
+		for j, steps := i, 0; steps < len(lanes); steps++ {
+			l := &lanes[j]
+			if len(l.evs) == 0 || l.cls[0] != cStart {
+				break
+			}
+			k, ok := byName[l.evs[0].Peer]
+			if !ok || k == j {
+				break
+			}
+			lanes[k].keep = true
+			j = k
+		}
+	}
+	dropped := func(peer string) bool {
+		k, ok := byName[peer]
+		return ok && !lanes[k].keep
+	}
+	order := make([]int, 0, len(lanes))
+	n := 0
+	for i := range lanes {
+		l := &lanes[i]
+		if !l.keep {
+			continue
+		}
+		evs, cls := l.evs[:0], l.cls[:0]
+		for j, e := range l.evs {
+			c := l.cls[j]
+			if (c == cClone || c == cWait || c == cKill) && dropped(e.Peer) {
+				continue
+			}
+			if k := len(evs) - 1; b.gran == Message && k >= 0 && mergeable(&evs[k], cls[k], &e, c) {
+				evs[k].Count += e.Count
+				evs[k].Ret += e.Ret
+				continue
+			}
+			evs, cls = append(evs, e), append(cls, c)
+		}
+		l.evs, l.cls = evs, cls
+		order = append(order, i)
+		n += len(evs)
+	}
+	slices.SortFunc(order, func(x, y int) int {
+		return cmp.Or(strings.Compare(lanes[x].node, lanes[y].node), strings.Compare(lanes[x].thread, lanes[y].thread))
+	})
+	g := &Graph{Run: run, Granularity: b.gran, Events: make([]Event, 0, n), cls: make([]class, 0, n)}
+	for _, i := range order {
+		l := &lanes[i]
+		l.first = len(g.Events)
+		g.Lanes = append(g.Lanes, Lane{Node: l.node, Thread: l.thread, First: l.first, N: len(l.evs)})
+		g.Events = append(g.Events, l.evs...)
+		g.cls = append(g.cls, l.cls...)
+	}
+	g.Edges = match(g)
+	g.index()
+	b.buf = g.canon(b.buf[:0])
+	return g
+}
+
+func sortLane(l *lane) {
+	idx := make([]int, len(l.evs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(x, y int) int { return cmp.Compare(l.evs[x].Seq, l.evs[y].Seq) })
+	evs, cls := make([]Event, len(idx)), make([]class, len(idx))
+	for i, j := range idx {
+		evs[i], cls[i] = l.evs[j], l.cls[j]
+	}
+	l.evs, l.cls = evs, cls
+}
+
+// mergeable reports whether e continues the message a: the same direction
+// of the same stream, right after it.
+func mergeable(a *Event, ca class, e *Event, ce class) bool {
+	return ca == ce && (ca == cSend || ca == cRecv) &&
+		a.Offset >= 0 && a.Ret > 0 && e.Ret > 0 && a.Errno == "" && e.Errno == "" &&
+		e.Offset == a.Offset+a.Ret && a.Conn != "" && e.Conn == a.Conn &&
+		e.Local == a.Local && e.FDKind == a.FDKind
+}

@@ -1,0 +1,193 @@
+// Package hb builds the happens-before graph of one traced run: program order
+// in each thread, clone, exec, exit and signal edges between threads,
+// connect -> accept, the write that sent a byte -> the read that received it,
+// and a datagram's send -> its receive. Everything is in stable names (no pids,
+// fds, raw ports or timestamps), so graphs of two runs can be compared, and
+// the graph reduces to a canonical form whose hash is the run's schedule id.
+//
+// A Builder takes the rows of one run in any order (a run's memory, no more);
+// Graph then reduces them:
+//
+//   - threads that never touch a socket or pipe, and create no thread that
+//     does, are left out with the clone, wait and kill rows that name them
+//     (runtimes start helper threads at timing-dependent moments);
+//   - at Message granularity, calls that failed with EAGAIN, EWOULDBLOCK or
+//     EINTR are dropped (they did nothing and were retried), and consecutive
+//     successful sends, or receives, of one thread on one stream with
+//     contiguous offsets and no other event between them become one event
+//     (one message), so TCP's splitting and merging of bytes do not make new
+//     schedules. Such an event keeps the seq of its first call and the number
+//     of calls it covers.
+package hb
+
+import (
+	"net/netip"
+	"strings"
+
+	"github.com/boxofpain/pain/format"
+)
+
+// Granularity says what one graph node is.
+type Granularity uint8
+
+const (
+	// Message coalesces consecutive transfers into messages (the default).
+	Message Granularity = iota
+	// Syscall keeps one graph node per recorded system call.
+	Syscall
+)
+
+func (g Granularity) String() string {
+	if g == Syscall {
+		return "syscall"
+	}
+	return "message"
+}
+
+// ParseGranularity reads "message" or "syscall".
+func ParseGranularity(s string) (Granularity, bool) {
+	switch s {
+	case "message":
+		return Message, true
+	case "syscall":
+		return Syscall, true
+	}
+	return Message, false
+}
+
+// Role says whose event it is: the workload's, the check's, or the system's.
+type Role string
+
+const (
+	RoleSystem   Role = "system"
+	RoleWorkload Role = "workload"
+	RoleCheck    Role = "check"
+)
+
+// RoleOf returns the role of a node: workload and check and the nodes they
+// start (workload/kvnode.1) are the client side; everything else is the system.
+func RoleOf(node string) Role {
+	for _, r := range []Role{RoleWorkload, RoleCheck} {
+		if node == string(r) || strings.HasPrefix(node, string(r)+"/") {
+			return r
+		}
+	}
+	return RoleSystem
+}
+
+// Event is one node of the graph: one system call or process event, or at
+// Message granularity one message made of Count consecutive calls. Fields
+// hold stable values only; Seq, PayloadHash and TimeNS come from the run the
+// graph was built from and are not part of the schedule.
+type Event struct {
+	Node        string
+	Thread      string
+	Seq         int64 // seq of the (first) call in its thread
+	Count       int64 // number of calls this event covers, 1 for a single call
+	Syscall     string
+	FDKind      string
+	Local       string
+	Peer        string
+	Conn        string
+	Offset      int64  // stream offset of the first byte, -1 for none
+	Ret         int64  // bytes for transfers (summed over a message), exit status, else 0 or -1
+	Errno       string // error name of a failed call
+	PayloadHash uint64 // of the first call
+	Arg         string // exec path or signal name of process events
+	Role        Role
+	TimeNS      int64 // of the first call, for display only
+}
+
+// class is what an event does to the graph.
+type class uint8
+
+const (
+	cOther class = iota
+	cSend
+	cRecv
+	cConnect
+	cAccept
+	cClose // close, shutdown
+	cClone
+	cExec
+	cWait
+	cKill
+	cStart
+	cEnd // exited, signaled
+)
+
+var classes = map[string]class{
+	"write": cSend, "writev": cSend, "send": cSend, "sendto": cSend, "sendmsg": cSend, "sendmmsg": cSend,
+	"pwrite64": cSend, "sendfile": cSend, "splice": cSend,
+	"read": cRecv, "readv": cRecv, "recv": cRecv, "recvfrom": cRecv, "recvmsg": cRecv, "recvmmsg": cRecv,
+	"pread64": cRecv,
+	"connect": cConnect, "accept": cAccept, "accept4": cAccept,
+	"close": cClose, "shutdown": cClose,
+	"clone": cClone, "clone3": cClone, "fork": cClone, "vfork": cClone,
+	"execve": cExec, "execveat": cExec,
+	"wait4": cWait, "waitid": cWait,
+	"kill": cKill, "tkill": cKill, "tgkill": cKill,
+	format.EventStart: cStart, format.EventExited: cEnd, format.EventSignaled: cEnd,
+}
+
+func classOf(syscall string) class { return classes[syscall] }
+
+// communicates reports whether an fd kind is one whose events are messages.
+func communicates(kind string) bool {
+	switch kind {
+	case format.KindTCP, format.KindUDP, format.KindUnix, format.KindPipe:
+		return true
+	}
+	return false
+}
+
+// retry reports whether a failed call did nothing and is retried by its caller.
+func retry(errno string) bool {
+	return errno == "EAGAIN" || errno == "EWOULDBLOCK" || errno == "EINTR"
+}
+
+// stableRet keeps the return values that mean the same in every run (bytes
+// transferred, exit statuses) and reduces the others (fds, pids) to success
+// or failure.
+func stableRet(c class, ret int64) int64 {
+	switch c {
+	case cSend, cRecv, cEnd:
+		return ret
+	}
+	if ret < 0 {
+		return -1
+	}
+	return 0
+}
+
+// stableName replaces a raw address with an ephemeral port (an untraced peer
+// whose name is its address) by the address with port "ephemeral"; fixed
+// ports (below the Linux ephemeral range) stay, they mean the same in every run.
+func stableName(s string) string {
+	if strings.IndexByte(s, '>') >= 0 {
+		a, b, _ := strings.Cut(s, ">")
+		na, nb := stableName(a), stableName(b)
+		if na == a && nb == b {
+			return s
+		}
+		return na + ">" + nb
+	}
+	if !mayBeRaw(s) {
+		return s
+	}
+	ap, err := netip.ParseAddrPort(s)
+	if err != nil || ap.Port() < 32768 {
+		return s
+	}
+	return ap.Addr().String() + ":ephemeral"
+}
+
+// mayBeRaw is a cheap test that s ends in ":<digits>" like a raw address
+// does; stable names end in a letter and an ordinal (kv1:listen0, c:main:s2).
+func mayBeRaw(s string) bool {
+	i := len(s) - 1
+	for i >= 0 && s[i] >= '0' && s[i] <= '9' {
+		i--
+	}
+	return i >= 0 && i < len(s)-1 && s[i] == ':'
+}

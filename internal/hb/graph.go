@@ -1,0 +1,313 @@
+package hb
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Edge says that event From happens before event To (indices into
+// Graph.Events).
+type Edge struct {
+	From, To int
+	Kind     string
+}
+
+// Lane is one thread of one node: Graph.Events[First:First+N], in program order.
+type Lane struct {
+	Node, Thread string
+	First, N     int
+}
+
+// Graph is the happens-before graph of one run. Events are grouped by lane,
+// lanes sorted by node and thread name, events in program order; Edges are
+// sorted by From, To and Kind and include the program-order edges. The same
+// schedule gives the same Events (but for Seq, PayloadHash and TimeNS) and
+// the same Edges in every run.
+type Graph struct {
+	Run         string // the run it was built from
+	Granularity Granularity
+	Events      []Event
+	Edges       []Edge
+	Lanes       []Lane
+
+	id       string
+	cls      []class
+	inStart  []int32 // CSR adjacency: edges into event i are inEdge[inStart[i]:inStart[i+1]]
+	inEdge   []int32
+	outStart []int32
+	outEdge  []int32
+}
+
+// NewGraph makes a graph from events and edges in the order Graph keeps them,
+// as read back from a file, and checks that they are consistent.
+func NewGraph(run string, gran Granularity, events []Event, edges []Edge) (*Graph, error) {
+	g := &Graph{Run: run, Granularity: gran, Events: events, Edges: edges}
+	programs := 0
+	for i := range events {
+		e := &events[i]
+		if i == 0 || e.Node != events[i-1].Node || e.Thread != events[i-1].Thread {
+			if i > 0 && cmp.Or(strings.Compare(e.Node, events[i-1].Node), strings.Compare(e.Thread, events[i-1].Thread)) < 0 {
+				return nil, fmt.Errorf("event %d: lanes out of order", i)
+			}
+			g.Lanes = append(g.Lanes, Lane{Node: e.Node, Thread: e.Thread, First: i})
+		} else if e.Seq < events[i-1].Seq {
+			return nil, fmt.Errorf("event %d: seq %d after %d", i, e.Seq, events[i-1].Seq)
+		} else {
+			programs++
+		}
+		g.Lanes[len(g.Lanes)-1].N++
+		if e.Count < 1 {
+			return nil, fmt.Errorf("event %d: count %d", i, e.Count)
+		}
+		if e.Role != RoleOf(e.Node) {
+			return nil, fmt.Errorf("event %d: role %q for node %q", i, e.Role, e.Node)
+		}
+		g.cls = append(g.cls, classOf(e.Syscall))
+	}
+	for i, d := range edges {
+		if d.From < 0 || d.From >= len(events) || d.To < 0 || d.To >= len(events) || d.From == d.To {
+			return nil, fmt.Errorf("edge %d: %d -> %d out of range", i, d.From, d.To)
+		}
+		if !slices.Contains(kinds, d.Kind) {
+			return nil, fmt.Errorf("edge %d: unknown kind %q", i, d.Kind)
+		}
+		if i > 0 && compareEdges(edges[i-1], d) >= 0 {
+			return nil, fmt.Errorf("edge %d: out of order", i)
+		}
+		if d.Kind == KindProgram {
+			if d.To != d.From+1 || g.laneOf(d.From) != g.laneOf(d.To) {
+				return nil, fmt.Errorf("edge %d: program order across threads", i)
+			}
+			programs--
+		}
+	}
+	if programs != 0 {
+		return nil, fmt.Errorf("program-order edges do not match the threads")
+	}
+	g.index()
+	g.canon(nil)
+	return g, nil
+}
+
+// index builds the adjacency lists.
+func (g *Graph) index() {
+	if len(g.Events) == 0 {
+		g.Events, g.cls, g.Lanes = nil, nil, nil
+	}
+	if len(g.Edges) == 0 {
+		g.Edges = nil
+	}
+	n := len(g.Events)
+	g.inStart, g.outStart = make([]int32, n+1), make([]int32, n+1)
+	for _, e := range g.Edges {
+		g.inStart[e.To+1]++
+		g.outStart[e.From+1]++
+	}
+	for i := 0; i < n; i++ {
+		g.inStart[i+1] += g.inStart[i]
+		g.outStart[i+1] += g.outStart[i]
+	}
+	g.inEdge, g.outEdge = make([]int32, len(g.Edges)), make([]int32, len(g.Edges))
+	in, out := slices.Clone(g.inStart[:n]), slices.Clone(g.outStart[:n])
+	for j, e := range g.Edges {
+		g.inEdge[in[e.To]] = int32(j)
+		in[e.To]++
+		g.outEdge[out[e.From]] = int32(j)
+		out[e.From]++
+	}
+}
+
+// canon computes the schedule id: a hash of everything that makes the
+// schedule, and nothing that differs between runs of the same schedule
+// (Seq, PayloadHash, TimeNS, Count at Message granularity, the run name).
+// buf is scratch space, returned for reuse.
+func (g *Graph) canon(buf []byte) []byte {
+	str := func(s string) {
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		buf = append(buf, s...)
+	}
+	buf = append(buf, byte(g.Granularity))
+	buf = binary.AppendUvarint(buf, uint64(len(g.Lanes)))
+	for _, l := range g.Lanes {
+		str(l.Node)
+		str(l.Thread)
+		buf = binary.AppendUvarint(buf, uint64(l.N))
+	}
+	h := sha256.New()
+	for i := range g.Events {
+		e := &g.Events[i]
+		str(e.Syscall)
+		str(e.FDKind)
+		str(e.Local)
+		str(e.Peer)
+		str(e.Conn)
+		buf = binary.AppendVarint(buf, e.Offset)
+		buf = binary.AppendVarint(buf, e.Ret)
+		str(e.Errno)
+		str(e.Arg)
+		if len(buf) > 32<<10 {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	for _, d := range g.Edges {
+		if d.Kind != KindProgram {
+			buf = binary.AppendUvarint(buf, uint64(d.From))
+			buf = binary.AppendUvarint(buf, uint64(d.To))
+			str(d.Kind)
+		}
+	}
+	h.Write(buf)
+	var sum [sha256.Size]byte
+	g.id = hex.EncodeToString(h.Sum(sum[:0])[:6])
+	return buf[:0]
+}
+
+// ID is the schedule id: 12 hex digits of a hash of the canonical form.
+// Two runs have the same ID exactly when they have the same schedule.
+func (g *Graph) ID() string { return g.id }
+
+func (g *Graph) laneOf(i int) int {
+	return sort.Search(len(g.Lanes), func(k int) bool { return g.Lanes[k].First+g.Lanes[k].N > i })
+}
+
+// Lane returns the lane of event i.
+func (g *Graph) Lane(i int) Lane { return g.Lanes[g.laneOf(i)] }
+
+// Pos returns the position of event i in its thread, counting from 0.
+func (g *Graph) Pos(i int) int { return i - g.Lane(i).First }
+
+// In returns the indices (into Edges) of the edges into event i.
+func (g *Graph) In(i int) []int32 { return g.inEdge[g.inStart[i]:g.inStart[i+1]] }
+
+// Out returns the indices (into Edges) of the edges out of event i.
+func (g *Graph) Out(i int) []int32 { return g.outEdge[g.outStart[i]:g.outStart[i+1]] }
+
+// IsTransfer reports whether event i sends or receives data.
+func (g *Graph) IsTransfer(i int) bool { return g.cls[i] == cSend || g.cls[i] == cRecv }
+
+// IsSend reports whether event i sends data.
+func (g *Graph) IsSend(i int) bool { return g.cls[i] == cSend }
+
+// Ancestors marks the events that happen before event i, and i itself.
+func (g *Graph) Ancestors(i int) []bool {
+	seen := make([]bool, len(g.Events))
+	seen[i] = true
+	stack := []int{i}
+	for len(stack) > 0 {
+		x := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, j := range g.In(x) {
+			if f := g.Edges[j].From; !seen[f] {
+				seen[f] = true
+				stack = append(stack, f)
+			}
+		}
+	}
+	return seen
+}
+
+// DependsOn returns the message edges (indices into Edges) that happen
+// before event i: remove one and i, as observed, cannot happen.
+func (g *Graph) DependsOn(i int) []int {
+	anc := g.Ancestors(i)
+	var out []int
+	for j, d := range g.Edges {
+		if IsMessage(d.Kind) && anc[d.To] {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// Roots returns the events nothing happens before.
+func (g *Graph) Roots() []int {
+	var out []int
+	for i := range g.Events {
+		if g.inStart[i] == g.inStart[i+1] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Last returns the last event of each thread of the given role: for the
+// check, the events whose outcome the check reports.
+func (g *Graph) Last(r Role) []int {
+	var out []int
+	for _, l := range g.Lanes {
+		if l.N > 0 && g.Events[l.First].Role == r {
+			out = append(out, l.First+l.N-1)
+		}
+	}
+	return out
+}
+
+// MessageEdges returns the indices of the edges that are messages.
+func (g *Graph) MessageEdges() []int {
+	var out []int
+	for j, d := range g.Edges {
+		if IsMessage(d.Kind) {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+// Label names event i the same way in every run of every schedule where it
+// happens: a stream transfer by its bytes (kv1/main read c:main:s0>kv1:listen0@0+12),
+// any other event by its thread and position in it
+// (kv1/main[3] accept4 c:main:s0>kv1:listen0).
+func (g *Graph) Label(i int) string { return string(g.AppendLabel(nil, i)) }
+
+// AppendLabel appends Label(i) to b.
+func (g *Graph) AppendLabel(b []byte, i int) []byte {
+	e := &g.Events[i]
+	b = append(b, e.Node...)
+	b = append(b, '/')
+	b = append(b, e.Thread...)
+	if g.IsTransfer(i) && e.Offset >= 0 && e.Conn != "" && e.Ret >= 0 && e.Errno == "" {
+		b = append(b, ' ')
+		b = append(b, e.Syscall...)
+		b = append(b, ' ')
+		b = append(b, e.Conn...)
+		b = append(b, '@')
+		b = strconv.AppendInt(b, e.Offset, 10)
+		b = append(b, '+')
+		return strconv.AppendInt(b, e.Ret, 10)
+	}
+	b = append(b, '[')
+	b = strconv.AppendInt(b, int64(g.Pos(i)), 10)
+	b = append(b, "] "...)
+	b = append(b, e.Syscall...)
+	switch {
+	case e.Conn != "":
+		b = append(b, ' ')
+		b = append(b, e.Conn...)
+	case e.Local != "" || e.Peer != "":
+		b = append(b, ' ')
+		b = append(b, e.Local...)
+		if e.Peer != "" {
+			b = append(b, '>')
+			b = append(b, e.Peer...)
+		}
+	}
+	return b
+}
+
+// EdgeKey names edge j across runs and schedules: "from-label -> to-label".
+func (g *Graph) EdgeKey(j int) string { return string(g.AppendEdgeKey(nil, j)) }
+
+// AppendEdgeKey appends EdgeKey(j) to b.
+func (g *Graph) AppendEdgeKey(b []byte, j int) []byte {
+	b = g.AppendLabel(b, g.Edges[j].From)
+	b = append(b, " -> "...)
+	return g.AppendLabel(b, g.Edges[j].To)
+}
