@@ -1,0 +1,54 @@
+package inject
+
+import (
+	"encoding/binary"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ptrace"
+)
+
+// sendLen returns how many bytes the send call e is entering asks to send
+// (for sendmmsg: how many messages), so that a dropped datagram can report
+// success. The Hook API does not carry it, so it is read from the stopped
+// caller: hooks run on the tracer's ptrace thread, which may do that.
+func sendLen(e *format.Event) int64 {
+	var si ptrace.SyscallInfo
+	tid := int(e.TID)
+	if ptrace.GetSyscallInfo(tid, &si) != nil || (si.Op != ptrace.OpEntry && si.Op != ptrace.OpSeccomp) {
+		return 0
+	}
+	a := si.Args
+	switch e.Syscall {
+	case "write", "sendto":
+		return int64(a[2])
+	case "writev":
+		return iovLen(tid, a[1], a[2])
+	case "sendmsg":
+		var h [32]byte // struct msghdr up to msg_iovlen
+		if _, err := ptrace.ReadMem(tid, a[1], h[:]); err != nil {
+			return 0
+		}
+		return iovLen(tid, binary.LittleEndian.Uint64(h[16:]), binary.LittleEndian.Uint64(h[24:]))
+	case "sendmmsg":
+		return int64(min(a[2], 1024)) // the kernel's UIO_MAXIOV cap
+	case "sendfile":
+		return int64(a[3])
+	case "splice":
+		return int64(a[4])
+	}
+	return 0
+}
+
+// iovLen sums the lengths of a struct iovec array in the tracee.
+func iovLen(tid int, addr, cnt uint64) int64 {
+	cnt = min(cnt, 1024)
+	b := make([]byte, 16*cnt)
+	if _, err := ptrace.ReadMem(tid, addr, b); err != nil {
+		return 0
+	}
+	var n int64
+	for i := uint64(0); i < cnt; i++ {
+		n += int64(binary.LittleEndian.Uint64(b[16*i+8:]))
+	}
+	return n
+}

@@ -1,0 +1,367 @@
+// Package inject turns a fault plan (format.Plan) into a tracer.Hook that
+// applies it to a traced run, at the system call the plan names in stable
+// names.
+//
+// Semantics (see format/plan.go):
+//   - A fault's window is open once its After event has been observed (a row
+//     written; nil: from the start) and until its Before event has been
+//     observed (nil: to the end). The Before call itself, at its entry, is
+//     still inside the window: "before y" may act on y.
+//   - Within the window, calls matching the Target are counted at their
+//     entry; the fault acts on the Nth (default 1st) and never again. A call
+//     the kernel restarts after a signal enters twice but counts once.
+//   - One action per call: when several faults would act on the same call,
+//     the first in plan order does, and the others do not count that call.
+//   - errno: the call fails with the errno and never reaches the kernel.
+//   - drop: only sends and stream receives match. A datagram send is skipped
+//     and reports success; a stream send or receive is replaced by
+//     shutdown(fd, SHUT_RDWR), so the peer sees the connection end right
+//     after the bytes sent before; the caller sees EPIPE (send) or end of
+//     file (receive).
+//   - delay: the calling thread is held for Duration, then the call runs;
+//     the other threads keep running.
+//   - crash: the target's node gets SIGKILL at the call's entry (the call
+//     never runs). With Restart, Control.Restart brings the node back from
+//     its command line after Duration.
+//   - pause: the target's node gets SIGSTOP at the call's entry and SIGCONT
+//     (through Control) after Duration.
+//   - partition: while the window is open, every call between a node of
+//     Groups[0] and one of Groups[1] (a node includes the nodes it spawned,
+//     "client/worker.1" belongs to "client") is cut: a connect fails with
+//     Errno (default ETIMEDOUT, what a client sees when its SYNs go
+//     unanswered), a stream send shuts the connection down, a datagram
+//     vanishes (reports success). Receives are left alone: what was sent
+//     before the window arrives. A connection cut stays cut after the
+//     window closes. Target fields, when set, narrow the calls cut.
+//
+// Rows a fault acted on are marked in the trace's fault column as
+// "<plan>:<kind>", or "<plan>#<n>:<kind>" (n 1-based) in a plan of several
+// faults.
+package inject
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/tracer"
+)
+
+// Control acts on the running system later than at a system call: the
+// SIGCONT that ends a pause, the restart after a crash. Its methods are
+// called from timer goroutines, never from the tracer's ptrace thread.
+type Control interface {
+	// Signal sends sig to every process of node.
+	Signal(node string, sig syscall.Signal)
+	// Restart starts node again from its command line.
+	Restart(node string) error
+}
+
+// Options configures an Injector.
+type Options struct {
+	// Control carries out pauses' SIGCONT and crashes' restarts. Without
+	// it a plan with a pause or a restarting crash is refused.
+	Control Control
+	// Log receives progress messages (a fault fired, a restart failed).
+	Log func(msg string)
+	// Clock returns the run's time (ns since its start, as in time_ns):
+	// the time a fault fired when its call writes no row (a crash).
+	Clock func() int64
+}
+
+// Injector is a tracer.Hook applying one plan.
+type Injector struct {
+	plan   *format.Plan
+	opt    Options
+	mu     sync.Mutex
+	faults []*fault
+	timers []*time.Timer
+	stop   bool
+	notes  []string
+}
+
+type fault struct {
+	idx    int
+	f      *format.Fault
+	mark   string
+	nth    int
+	dur    time.Duration
+	errno  syscall.Errno
+	opened bool // After observed (or none)
+	closed bool // Before observed
+	seen   int
+	last   map[string]int64 // node/thread -> 1+seq of the last call counted
+	fired  bool
+	timed  bool // where.TimeNS comes from the row
+	where  format.Fired
+}
+
+var _ tracer.Hook = (*Injector)(nil)
+
+// New builds the hook for plan p.
+func New(p *format.Plan, opt Options) (*Injector, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	in := &Injector{plan: p, opt: opt}
+	for i := range p.Faults {
+		f := &p.Faults[i]
+		ft := &fault{idx: i, f: f, nth: max(f.Target.Nth, 1), opened: f.After == nil, last: map[string]int64{}}
+		ft.mark = p.ID + ":" + f.Kind
+		if len(p.Faults) > 1 {
+			ft.mark = p.ID + "#" + strconv.Itoa(i+1) + ":" + f.Kind
+		}
+		if f.Duration != "" {
+			ft.dur, _ = time.ParseDuration(f.Duration) // Validate checked it
+		}
+		switch f.Kind {
+		case format.FaultErrno:
+			e, ok := errnos[f.Errno]
+			if !ok {
+				return nil, fmt.Errorf("plan %s fault %d: unknown errno %s", p.ID, i+1, f.Errno)
+			}
+			ft.errno = e
+		case format.FaultPartition:
+			ft.errno = syscall.ETIMEDOUT
+			if f.Errno != "" {
+				e, ok := errnos[f.Errno]
+				if !ok {
+					return nil, fmt.Errorf("plan %s fault %d: unknown errno %s", p.ID, i+1, f.Errno)
+				}
+				ft.errno = e
+			}
+		case format.FaultPause:
+			if opt.Control == nil {
+				return nil, fmt.Errorf("plan %s fault %d: a pause needs a way to send SIGCONT later", p.ID, i+1)
+			}
+		case format.FaultCrash:
+			if f.Restart && opt.Control == nil {
+				return nil, fmt.Errorf("plan %s fault %d: a crash with restart needs a way to restart the node", p.ID, i+1)
+			}
+		}
+		in.faults = append(in.faults, ft)
+	}
+	return in, nil
+}
+
+// Enter decides what happens to a call at its entry.
+func (in *Injector) Enter(e *format.Event) tracer.Action {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, ft := range in.faults {
+		if act, ok := in.enter(ft, e); ok {
+			return act
+		}
+	}
+	return tracer.Action{}
+}
+
+// Exit changes nothing: every fault acts at entry.
+func (in *Injector) Exit(e *format.Event) tracer.Action { return tracer.Action{} }
+
+// Observe moves the faults' windows and completes where they fired.
+func (in *Injector) Observe(e *format.Event) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, ft := range in.faults {
+		if !ft.opened && is(ft.f.After, e) {
+			ft.opened = true
+		}
+		if !ft.closed && is(ft.f.Before, e) {
+			ft.closed = true
+		}
+		w := &ft.where
+		if ft.fired && !ft.timed && e.Node == w.Node && e.Thread == w.Thread && e.Seq == w.Seq {
+			w.TimeNS, ft.timed = e.TimeNS, true
+		}
+	}
+}
+
+func is(r *format.EventRef, e *format.Event) bool {
+	return r != nil && r.Seq == e.Seq && r.Thread == e.Thread && r.Node == e.Node
+}
+
+func (in *Injector) enter(ft *fault, e *format.Event) (tracer.Action, bool) {
+	if !ft.opened || ft.closed || !targetMatches(&ft.f.Target, e) {
+		return tracer.Action{}, false
+	}
+	if ft.f.Kind == format.FaultPartition {
+		return in.partition(ft, e)
+	}
+	if ft.fired || (ft.f.Kind == format.FaultDrop && !droppable(e)) {
+		return tracer.Action{}, false
+	}
+	key := e.Node + "/" + e.Thread
+	if ft.last[key] == e.Seq+1 {
+		return tracer.Action{}, false // a restarted call, already counted
+	}
+	ft.last[key] = e.Seq + 1
+	ft.seen++
+	if ft.seen < ft.nth {
+		return tracer.Action{}, false
+	}
+	act := tracer.Action{Fault: ft.mark}
+	switch ft.f.Kind {
+	case format.FaultErrno:
+		act.Kind, act.Errno = tracer.ActFail, ft.errno
+	case format.FaultDrop:
+		act = in.cut(e, act)
+	case format.FaultDelay:
+		act.Kind, act.Hold = tracer.ActHold, ft.dur
+	case format.FaultCrash:
+		act.Kind, act.Signal, act.Node = tracer.ActSignal, syscall.SIGKILL, ft.f.Target.Node
+		if ft.f.Restart {
+			node := ft.f.Target.Node
+			in.later(ft.dur, func() {
+				in.logf("restarting node %s", node)
+				if err := in.opt.Control.Restart(node); err != nil {
+					in.note(fmt.Sprintf("restart of %s failed: %v", node, err))
+				}
+			})
+		}
+	case format.FaultPause:
+		node := ft.f.Target.Node
+		act.Kind, act.Signal, act.Node = tracer.ActSignal, syscall.SIGSTOP, node
+		in.later(ft.dur, func() { in.opt.Control.Signal(node, syscall.SIGCONT) })
+	}
+	in.fire(ft, e)
+	return act, true
+}
+
+// droppable reports whether a drop can act on e: a send, or a receive on a
+// stream (a datagram already received cannot be taken back).
+func droppable(e *format.Event) bool {
+	return isSend(e.Syscall) || (isRecv(e.Syscall) && stream(e))
+}
+
+// cut makes e's message vanish: a stream is shut down at this point, a
+// datagram is skipped and reports success.
+func (in *Injector) cut(e *format.Event, act tracer.Action) tracer.Action {
+	switch {
+	case !stream(e) && isSend(e.Syscall):
+		act.Kind, act.Ret = tracer.ActReturn, sendLen(e)
+	case isSend(e.Syscall):
+		act.Kind, act.Ret = tracer.ActShutdown, -int64(syscall.EPIPE)
+	default:
+		act.Kind, act.Ret = tracer.ActShutdown, 0
+	}
+	return act
+}
+
+// partition cuts e if it crosses the partition.
+func (in *Injector) partition(ft *fault, e *format.Event) (tracer.Action, bool) {
+	g := ft.f.Groups
+	peer := endpointNode(e.Peer)
+	if peer == "" || !(inGroup(e.Node, g[0]) && inGroup(peer, g[1]) || inGroup(e.Node, g[1]) && inGroup(peer, g[0])) {
+		return tracer.Action{}, false
+	}
+	act := tracer.Action{Fault: ft.mark}
+	switch {
+	case inClass(e.Syscall, "connect"):
+		act.Kind, act.Errno = tracer.ActFail, ft.errno
+	case isSend(e.Syscall):
+		act = in.cut(e, act)
+	default:
+		return tracer.Action{}, false
+	}
+	if !ft.fired {
+		in.fire(ft, e)
+	}
+	return act, true
+}
+
+func (in *Injector) fire(ft *fault, e *format.Event) {
+	ft.fired = true
+	ft.where = format.Fired{Fault: ft.idx, Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall}
+	if in.opt.Clock != nil {
+		ft.where.TimeNS = in.opt.Clock()
+	}
+	in.logf("fault %s fired at %s/%s#%d (%s)", ft.mark, e.Node, e.Thread, e.Seq, e.Syscall)
+}
+
+// later runs f after d on a timer goroutine, unless Stop came first.
+func (in *Injector) later(d time.Duration, f func()) {
+	var t *time.Timer
+	t = time.AfterFunc(d, func() {
+		in.mu.Lock()
+		stopped := in.stop
+		in.mu.Unlock()
+		if !stopped {
+			f()
+		}
+	})
+	in.timers = append(in.timers, t)
+}
+
+// Stop cancels the actions still pending (a SIGCONT, a restart): call it
+// when the run is over.
+func (in *Injector) Stop() {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.stop = true
+	for _, t := range in.timers {
+		t.Stop()
+	}
+}
+
+func (in *Injector) logf(format string, args ...any) {
+	if in.opt.Log != nil {
+		in.opt.Log(fmt.Sprintf(format, args...))
+	}
+}
+
+func (in *Injector) note(s string) {
+	in.mu.Lock()
+	in.notes = append(in.notes, s)
+	in.mu.Unlock()
+	in.logf("%s", s)
+}
+
+// Fired returns where each fault that fired acted, in plan order.
+func (in *Injector) Fired() []format.Fired {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var w []format.Fired
+	for _, ft := range in.faults {
+		if ft.fired {
+			w = append(w, ft.where)
+		}
+	}
+	return w
+}
+
+// Notes returns what went wrong applying the plan besides the faults not
+// firing: failed restarts, faults that never fired in a plan where others
+// did.
+func (in *Injector) Notes() []string {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	notes := append([]string(nil), in.notes...)
+	some := false
+	for _, ft := range in.faults {
+		some = some || ft.fired
+	}
+	for _, ft := range in.faults {
+		if some && !ft.fired {
+			notes = append(notes, fmt.Sprintf("fault %d (%s) did not fire", ft.idx+1, ft.f.Kind))
+		}
+	}
+	return notes
+}
+
+// Verdict says what an injected run found: not-fired when no fault fired;
+// otherwise bug when the check failed (non-zero status) or the run had to
+// be stopped at its timeout (the fault left the system hung), survived
+// when the check passed or there was none.
+func Verdict(fired bool, check *int, timedOut bool) string {
+	switch {
+	case !fired:
+		return format.VerdictNotFired
+	case timedOut || (check != nil && *check != 0):
+		return format.VerdictBug
+	}
+	return format.VerdictSurvived
+}

@@ -1,0 +1,539 @@
+package inject
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/tracer"
+)
+
+var (
+	tnPath   string
+	buildErr error
+)
+
+// TestMain builds the C tracee once, before any tracer runs: a tracer reaps
+// every child of the test process, so no exec.Command may run beside one.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pain-inject-test")
+	if err != nil {
+		panic(err)
+	}
+	tnPath = filepath.Join(dir, "tn")
+	if _, err := exec.LookPath("gcc"); err != nil {
+		buildErr = fmt.Errorf("gcc not found: %w", err)
+	} else if b, err := exec.Command("gcc", "-O2", "-pthread", "-o", tnPath, "testdata/tn.c").CombinedOutput(); err != nil {
+		buildErr = fmt.Errorf("gcc tn.c: %v\n%s", err, b)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func need(t testing.TB) {
+	t.Helper()
+	if buildErr != nil {
+		t.Skip(buildErr)
+	}
+	if err := ptrace.Probe(); err != nil {
+		t.Skipf("ptrace unavailable: %v", err)
+	}
+}
+
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
+}
+
+// node is one process of a test system: servers print "ready" on stdout
+// when they accept, clients start after every server is ready.
+type node struct {
+	name   string
+	args   []string
+	server bool
+}
+
+// system runs nodes under one tracer with a hook, and is the Control that
+// restarts them, as pain-inject's launcher does.
+type system struct {
+	t     *testing.T
+	tr    *tracer.Tracer
+	dir   string
+	nodes map[string]node
+	outs  map[string]*os.File
+	mu    sync.Mutex
+	procs []*tracer.Proc
+}
+
+func (s *system) Signal(node string, sig syscall.Signal) { s.tr.Signal(node, sig) }
+
+func (s *system) Restart(name string) error {
+	_, err := s.start(s.nodes[name])
+	return err
+}
+
+func (s *system) start(n node) (*tracer.Proc, error) {
+	out := s.outs[n.name]
+	p, err := s.tr.Start(tracer.Spec{Node: n.name, Argv: append([]string{tnPath}, n.args...), Stdout: out})
+	if err == nil {
+		s.mu.Lock()
+		s.procs = append(s.procs, p)
+		s.mu.Unlock()
+	}
+	return p, err
+}
+
+// run is the result of a test system's run.
+type run struct {
+	rows []format.Event
+	out  map[string]string // node -> what it printed
+}
+
+// runSystem starts the servers, waits until they are ready, runs the
+// clients to their end, gives the servers 4s to end by themselves, then
+// kills whatever is left. mk builds the hook (nil: none) once the system
+// exists, so that it can use it as its Control.
+func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run) {
+	t.Helper()
+	s := &system{t: t, dir: t.TempDir(), nodes: map[string]node{}, outs: map[string]*os.File{}}
+	for _, n := range nodes {
+		s.nodes[n.name] = n
+		f, err := os.OpenFile(filepath.Join(s.dir, n.name+".out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		s.outs[n.name] = f
+	}
+	cfg := tracer.Config{Warn: func(m string) { t.Logf("tracer: %s", m) }}
+	if mk != nil {
+		cfg.Hook = mk(s)
+	}
+	tr, err := tracer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.tr = tr
+
+	got := make(chan struct{})
+	go func() {
+		for e := range tr.Events() {
+			r.rows = append(r.rows, e)
+		}
+		close(got)
+	}()
+	defer func() {
+		tr.Close()
+		<-got
+		if in, ok := cfg.Hook.(*Injector); ok {
+			in.Stop()
+		}
+		r.out = map[string]string{}
+		for name := range s.nodes {
+			b, _ := os.ReadFile(filepath.Join(s.dir, name+".out"))
+			r.out[name] = string(b)
+		}
+	}()
+	var servers, clients []*tracer.Proc
+	for _, n := range nodes {
+		if !n.server {
+			continue
+		}
+		p, err := s.start(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		servers = append(servers, p)
+		s.waitReady(n.name)
+	}
+	for _, n := range nodes {
+		if n.server {
+			continue
+		}
+		p, err := s.start(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, p)
+	}
+	deadline := time.After(15 * time.Second)
+	for _, p := range clients {
+		select {
+		case <-p.Done():
+		case <-deadline:
+			t.Errorf("client %s did not finish", p.Node)
+		}
+	}
+	grace := time.After(4 * time.Second)
+	for _, p := range servers {
+		select {
+		case <-p.Done():
+		case <-grace:
+		}
+	}
+	return r
+}
+
+func (s *system) waitReady(name string) {
+	s.t.Helper()
+	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		b, _ := os.ReadFile(filepath.Join(s.dir, name+".out"))
+		if strings.Contains(string(b), "ready\n") {
+			return
+		}
+	}
+	s.t.Fatalf("node %s never got ready", name)
+}
+
+// withPlan returns a hook maker applying plan p.
+func withPlan(t *testing.T, p *format.Plan, in **Injector) func(*system) tracer.Hook {
+	return func(s *system) tracer.Hook {
+		h, err := New(p, Options{Control: s, Log: func(m string) { t.Log(m) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		*in = h
+		return h
+	}
+}
+
+func plan(faults ...format.Fault) *format.Plan {
+	return &format.Plan{V: 1, ID: "p1", Faults: faults, Why: "test"}
+}
+
+// ref returns the k-th (1-based) row of node/thread whose call is in class
+// (a name or a class like send), as an EventRef.
+func ref(t *testing.T, rows []format.Event, node, thread, class string, k int) *format.EventRef {
+	t.Helper()
+	for _, e := range rows {
+		if e.Node == node && e.Thread == thread && inClass(e.Syscall, class) {
+			if k--; k == 0 {
+				return &format.EventRef{Node: node, Thread: thread, Seq: e.Seq, Syscall: e.Syscall}
+			}
+		}
+	}
+	dump(t, rows)
+	t.Fatalf("no such row: %s/%s %s #%d", node, thread, class, k)
+	return nil
+}
+
+func dump(t testing.TB, rows []format.Event) {
+	t.Helper()
+	var b strings.Builder
+	for i := range rows {
+		format.WriteText(&b, &rows[i])
+	}
+	t.Log("\n" + b.String())
+}
+
+func marked(rows []format.Event) []format.Event {
+	var m []format.Event
+	for _, e := range rows {
+		if e.Fault != "" {
+			m = append(m, e)
+		}
+	}
+	return m
+}
+
+func wantOut(t *testing.T, r run, node string, lines ...string) {
+	t.Helper()
+	for _, l := range lines {
+		if !strings.Contains(r.out[node], l+"\n") {
+			dump(t, r.rows)
+			t.Fatalf("node %s printed %q, want a line %q", node, r.out[node], l)
+		}
+	}
+}
+
+func TestErrno(t *testing.T) {
+	need(t)
+	for _, tc := range []struct {
+		name   string
+		target format.Target
+		errno  string
+		a, b   string // what a and b print
+	}{
+		{"connect", format.Target{Node: "a", Syscall: "connect"}, "ECONNREFUSED", "connect PORT: ECONNREFUSED", ""},
+		{"third write", format.Target{Node: "a", Thread: "main", Syscall: "send", Nth: 3}, "ECONNRESET", "to PORT: 2 of 5 ECONNRESET", "from a: 2 eof"},
+		{"by name", format.Target{Node: "a", Syscall: "write", Nth: 2}, "EIO", "to PORT: 1 of 5 EIO", "from a: 1 eof"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			port := freePort(t)
+			var in *Injector
+			p := plan(format.Fault{Kind: format.FaultErrno, Errno: tc.errno, Target: tc.target})
+			conns := "1"
+			if tc.b == "" {
+				conns = "0" // a never reaches b
+			}
+			r := runSystem(t, withPlan(t, p, &in),
+				node{name: "b", args: []string{"recv", port, conns}, server: true},
+				node{name: "a", args: []string{"send", "a", "5", port}})
+			wantOut(t, r, "a", strings.ReplaceAll(tc.a, "PORT", port))
+			if tc.b != "" {
+				wantOut(t, r, "b", tc.b)
+			}
+			m := marked(r.rows)
+			if len(m) != 1 || m[0].Errno != tc.errno || m[0].Fault != "p1:errno" || m[0].Node != "a" {
+				dump(t, r.rows)
+				t.Fatalf("marked rows %+v, want one failed with %s", m, tc.errno)
+			}
+			w := in.Fired()
+			if len(w) != 1 || w[0].Seq != m[0].Seq || w[0].Thread != "main" || w[0].Node != "a" {
+				t.Errorf("fired %+v, want at the marked row %s/%s#%d", w, m[0].Node, m[0].Thread, m[0].Seq)
+			}
+		})
+	}
+}
+
+// TestDropStream: the peer sees the connection end exactly after the
+// messages sent before the window; the sender sees EPIPE.
+func TestDropStream(t *testing.T) {
+	need(t)
+	port := freePort(t)
+	nodes := []node{
+		{name: "b", args: []string{"recv", port, "1"}, server: true},
+		{name: "a", args: []string{"send", "a", "10", port}},
+	}
+	clean := runSystem(t, nil, nodes...)
+	wantOut(t, clean, "b", "from a: 10 eof")
+	after := ref(t, clean.rows, "a", "main", "send", 4)
+	var in *Injector
+	p := plan(format.Fault{Kind: format.FaultDrop, Target: format.Target{Node: "a", Thread: "main", Syscall: "send",
+		Conn: "a:main:s0>b:listen0"}, After: after})
+	r := runSystem(t, withPlan(t, p, &in), nodes...)
+	wantOut(t, r, "b", "from a: 4 eof")
+	wantOut(t, r, "a", "to "+port+": 4 of 10 EPIPE")
+	m := marked(r.rows)
+	if len(m) != 1 || m[0].Seq != after.Seq+1 || m[0].Errno != "EPIPE" || m[0].Fault != "p1:drop" || m[0].Offset != 400 {
+		dump(t, r.rows)
+		t.Fatalf("marked rows %+v, want the 5th write at offset 400, failed with EPIPE", m)
+	}
+}
+
+// TestDropDatagram: a dropped datagram is not received and its sender sees
+// success.
+func TestDropDatagram(t *testing.T) {
+	need(t)
+	port := freePort(t)
+	var in *Injector
+	p := plan(format.Fault{Kind: format.FaultDrop, Target: format.Target{Node: "a", Syscall: "sendto", Nth: 2}})
+	r := runSystem(t, withPlan(t, p, &in),
+		node{name: "b", args: []string{"urecv", port}, server: true},
+		node{name: "a", args: []string{"usend", "a", "4", port}})
+	wantOut(t, r, "a", "sent 4 ok")
+	wantOut(t, r, "b", "got 3: 0 2 3")
+	m := marked(r.rows)
+	if len(m) != 1 || m[0].Ret != 100 || m[0].Syscall != "sendto" || m[0].Peer != "b:bind0" {
+		dump(t, r.rows)
+		t.Fatalf("marked rows %+v, want one sendto returning 100 to b:bind0", m)
+	}
+}
+
+// TestCrash: a node killed after its 3rd send and before its 4th: its trace
+// ends there and the peer got exactly 3 messages.
+func TestCrash(t *testing.T) {
+	need(t)
+	port := freePort(t)
+	nodes := []node{
+		{name: "b", args: []string{"recv", port, "1"}, server: true},
+		{name: "a", args: []string{"send", "a", "10", port}},
+	}
+	clean := runSystem(t, nil, nodes...)
+	after, before := ref(t, clean.rows, "a", "main", "send", 3), ref(t, clean.rows, "a", "main", "send", 4)
+	var in *Injector
+	p := plan(format.Fault{Kind: format.FaultCrash, Target: format.Target{Node: "a", Syscall: "send"}, After: after, Before: before})
+	r := runSystem(t, withPlan(t, p, &in), nodes...)
+	wantOut(t, r, "b", "from a: 3 eof")
+	var sends []format.Event
+	var last format.Event
+	for _, e := range r.rows {
+		if e.Node == "a" {
+			if inClass(e.Syscall, "send") {
+				sends = append(sends, e)
+			}
+			last = e
+		}
+	}
+	if len(sends) != 3 || last.Syscall != format.EventSignaled || last.Arg != "SIGKILL" || last.Seq != before.Seq {
+		dump(t, r.rows)
+		t.Fatalf("node a: %d sends, last row %s %s seq %d; want 3 sends, then signaled SIGKILL at seq %d", len(sends), last.Syscall, last.Arg, last.Seq, before.Seq)
+	}
+	if w := in.Fired(); len(w) != 1 || w[0].Seq != before.Seq {
+		t.Errorf("fired %+v, want at seq %d", w, before.Seq)
+	}
+}
+
+// TestCrashRestart: a server killed at its 2nd receive comes back from its
+// command line and the client's retries succeed.
+func TestCrashRestart(t *testing.T) {
+	need(t)
+	port := freePort(t)
+	var in *Injector
+	p := plan(format.Fault{Kind: format.FaultCrash, Restart: true, Duration: "300ms",
+		Target: format.Target{Node: "b", Syscall: "recv", Nth: 2}})
+	r := runSystem(t, withPlan(t, p, &in),
+		node{name: "b", args: []string{"serve", port}, server: true},
+		node{name: "a", args: []string{"ping", "a", "4", port}})
+	wantOut(t, r, "a", "pings 4 ok")
+	if n := strings.Count(r.out["b"], "ready\n"); n != 2 {
+		t.Fatalf("b got ready %d times, want 2 (restarted)", n)
+	}
+	killed, starts := false, 0
+	for _, e := range r.rows {
+		if e.Node == "b" && e.Syscall == format.EventSignaled && e.Arg == "SIGKILL" {
+			killed = true
+		}
+		if e.Node == "b" && e.Syscall == format.EventStart {
+			starts++
+		}
+	}
+	if !killed || starts != 2 {
+		dump(t, r.rows)
+		t.Fatalf("node b killed %v, started %d times; want killed and started twice", killed, starts)
+	}
+}
+
+// TestDelay: a delay holds one thread while the others run.
+func TestDelay(t *testing.T) {
+	need(t)
+	const hold = 600 * time.Millisecond
+	var in *Injector
+	p := plan(format.Fault{Kind: format.FaultDelay, Duration: hold.String(), Target: format.Target{Node: "t", Thread: "main.1", Syscall: "write"}})
+	r := runSystem(t, withPlan(t, p, &in), node{name: "t", args: []string{"threads"}})
+	wantOut(t, r, "t", "one 1 ten 10")
+	var prev, held *format.Event
+	for i, e := range r.rows {
+		if e.Node == "t" && e.Thread == "main.1" {
+			if e.Fault == "p1:delay" {
+				held = &r.rows[i]
+				break
+			}
+			prev = &r.rows[i]
+		}
+	}
+	if prev == nil || held == nil {
+		dump(t, r.rows)
+		t.Fatal("no delayed write in thread main.1")
+	}
+	if d := time.Duration(held.TimeNS - prev.TimeNS); d < hold {
+		t.Errorf("main.1's write came %v after its previous row, want at least %v", d, hold)
+	}
+	during := 0
+	for _, e := range r.rows {
+		if e.Thread == "main.2" && e.Syscall == "write" && e.TimeNS > prev.TimeNS && e.TimeNS < held.TimeNS {
+			during++
+		}
+	}
+	if during < 5 {
+		dump(t, r.rows)
+		t.Errorf("main.2 wrote %d times while main.1 was held, want at least 5", during)
+	}
+}
+
+// TestPause: a paused node stops for the pause and then finishes its work.
+func TestPause(t *testing.T) {
+	need(t)
+	const pause = 500 * time.Millisecond
+	port := freePort(t)
+	var in *Injector
+	p := plan(format.Fault{Kind: format.FaultPause, Duration: pause.String(), Target: format.Target{Node: "a", Syscall: "send", Nth: 4}})
+	r := runSystem(t, withPlan(t, p, &in),
+		node{name: "b", args: []string{"recv", port, "1"}, server: true},
+		node{name: "a", args: []string{"send", "a", "10", port}})
+	wantOut(t, r, "a", "to "+port+": 10 of 10 ok")
+	wantOut(t, r, "b", "from a: 10 eof")
+	var w []int64
+	for _, e := range r.rows {
+		if e.Node == "a" && e.Syscall == "write" {
+			w = append(w, e.TimeNS)
+		}
+	}
+	if len(w) != 10 {
+		t.Fatalf("%d writes, want 10", len(w))
+	}
+	if gap := time.Duration(w[4] - w[3]); gap < pause-50*time.Millisecond {
+		t.Errorf("the 4th and 5th writes are %v apart, want about %v", gap, pause)
+	}
+}
+
+// TestPartition: a partition blocks only the named pairs: a->b is cut, a->c
+// and d->b are not.
+func TestPartition(t *testing.T) {
+	need(t)
+	pb, pc := freePort(t), freePort(t)
+	nodes := []node{
+		{name: "b", args: []string{"recv", pb, "2"}, server: true},
+		{name: "c", args: []string{"recv", pc, "1"}, server: true},
+		{name: "a", args: []string{"send", "a", "6", pb, pc}},
+		{name: "d", args: []string{"send", "d", "6", pb}},
+	}
+	clean := runSystem(t, nil, nodes...)
+	wantOut(t, clean, "b", "from a: 6 eof", "from d: 6 eof")
+	// From a's 3rd message to b on: a has sent b 3 messages by then.
+	after := ref(t, clean.rows, "a", "main", "send", 5)
+	var in *Injector
+	p := plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"a"}, {"b"}}, After: after})
+	r := runSystem(t, withPlan(t, p, &in), nodes...)
+	wantOut(t, r, "b", "from a: 3 eof", "from d: 6 eof")
+	wantOut(t, r, "c", "from a: 6 eof")
+	wantOut(t, r, "a", "to "+pb+": 3 of 6 EPIPE", "to "+pc+": 6 of 6 ok")
+	for _, e := range marked(r.rows) {
+		if e.Node != "a" || e.Peer != "b:listen0" {
+			t.Errorf("partition acted on %s/%s#%d %s to %s", e.Node, e.Thread, e.Seq, e.Syscall, e.Peer)
+		}
+	}
+
+	// From the start, a's connect to b fails; a still reaches c.
+	p = plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"b"}, {"a"}}})
+	nodes[0].args[2] = "1"
+	r = runSystem(t, withPlan(t, p, &in), nodes...)
+	wantOut(t, r, "a", "connect "+pb+": ETIMEDOUT", "to "+pc+": 6 of 6 ok")
+	wantOut(t, r, "b", "from d: 6 eof")
+	wantOut(t, r, "c", "from a: 6 eof")
+}
+
+// TestWindow: a fault whose window closes before its target comes never
+// fires; Notes say which fault of a plan did not.
+func TestWindow(t *testing.T) {
+	need(t)
+	port := freePort(t)
+	nodes := []node{
+		{name: "b", args: []string{"recv", port, "1"}, server: true},
+		{name: "a", args: []string{"send", "a", "3", port}},
+	}
+	var in *Injector
+	p := plan(
+		format.Fault{Kind: format.FaultErrno, Errno: "EIO", Target: format.Target{Node: "a", Syscall: "send", Nth: 5}},
+		format.Fault{Kind: format.FaultErrno, Errno: "EIO", Target: format.Target{Node: "a", Syscall: "send"},
+			After: &format.EventRef{Node: "b", Thread: "main", Seq: 1000}},
+		format.Fault{Kind: format.FaultDrop, Target: format.Target{Node: "a", Syscall: "send", Nth: 3}},
+	)
+	r := runSystem(t, withPlan(t, p, &in), nodes...)
+	wantOut(t, r, "b", "from a: 2 eof")
+	if w := in.Fired(); len(w) != 1 || w[0].Fault != 2 {
+		t.Fatalf("fired %+v, want only fault index 2", w)
+	}
+	if m := marked(r.rows); len(m) != 1 || m[0].Fault != "p1#3:drop" {
+		t.Errorf("marked %+v, want one row marked p1#3:drop", m)
+	}
+	notes := strings.Join(in.Notes(), "; ")
+	if !strings.Contains(notes, "fault 1 (errno) did not fire") || !strings.Contains(notes, "fault 2 (errno) did not fire") {
+		t.Errorf("notes %q", notes)
+	}
+}

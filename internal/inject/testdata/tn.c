@@ -1,0 +1,273 @@
+// tn: tiny test node for the injection tests. Every line it prints on stdout
+// is something a test checks. Messages are 100 bytes, "<name> <i>" padded
+// with dots. Servers print "ready" once they listen (or are bound).
+//
+//   recv PORT K          accept K TCP connections one after the other (or
+//                        until 3s pass with nothing to accept); for each,
+//                        read 100-byte messages to the end and print
+//                        "from <name>: <n> <how it ended>".
+//   send NAME N PORT...  connect to each port ("connect PORT: ERRNO" on
+//                        failure), then N rounds of one message to each
+//                        connected port, and print "to PORT: <sent> of N
+//                        <ok|ERRNO of the first failed write>".
+//   urecv PORT           receive datagrams until 1s passes without one;
+//                        print "got <n>: <i> <i> ...".
+//   usend NAME N PORT    send N datagrams with sendto; print "sent <n> ok"
+//                        when every sendto reported the full length.
+//   serve PORT           forever: accept, read one message, reply "ok".
+//   ping NAME N PORT     N pings (connect, message, wait for "ok"), each
+//                        retried for up to 5s; print "pings <n> ok".
+//   threads              main.1 writes one message to a pipe, main.2 ten,
+//                        50ms apart; main reads both pipes to the end.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MSG 100
+
+static void die(const char *m) { perror(m); exit(2); }
+
+static const char *ename(int e) {
+	switch (e) {
+	case ECONNREFUSED: return "ECONNREFUSED";
+	case ECONNRESET: return "ECONNRESET";
+	case ETIMEDOUT: return "ETIMEDOUT";
+	case EPIPE: return "EPIPE";
+	case EIO: return "EIO";
+	case EHOSTUNREACH: return "EHOSTUNREACH";
+	case ENOTCONN: return "ENOTCONN";
+	}
+	static char b[32];
+	snprintf(b, sizeof b, "E%d", e);
+	return b;
+}
+
+static struct sockaddr_in addr(int port) {
+	struct sockaddr_in a;
+	memset(&a, 0, sizeof a);
+	a.sin_family = AF_INET;
+	a.sin_port = htons(port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	return a;
+}
+
+static void msg(char *b, const char *name, int i) {
+	memset(b, '.', MSG);
+	int n = snprintf(b, MSG, "%s %d", name, i);
+	b[n] = '.';
+}
+
+// readn reads exactly n bytes; returns n, 0 at end of file, or -errno.
+static long readn(int fd, char *b, long n) {
+	long got = 0;
+	while (got < n) {
+		ssize_t r = read(fd, b + got, n - got);
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) return -errno;
+		if (r == 0) return got ? -EIO : 0;
+		got += r;
+	}
+	return got;
+}
+
+static int listener(int port) {
+	int l = socket(AF_INET, SOCK_STREAM, 0);
+	int one = 1;
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	struct sockaddr_in a = addr(port);
+	if (bind(l, (struct sockaddr *)&a, sizeof a) < 0) die("bind");
+	if (listen(l, 16) < 0) die("listen");
+	printf("ready\n");
+	fflush(stdout);
+	return l;
+}
+
+static int do_recv(int port, int k) {
+	int l = listener(port);
+	struct timeval tv = {3, 0};
+	setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	for (int c = 0; c < k; c++) {
+		int s = accept(l, NULL, NULL);
+		if (s < 0) { printf("accept: %s\n", ename(errno)); break; }
+		char b[MSG + 1], name[MSG + 1] = "?";
+		int n = 0;
+		long r;
+		while ((r = readn(s, b, MSG)) == MSG) {
+			b[MSG] = 0;
+			if (n == 0) sscanf(b, "%100s", name);
+			n++;
+		}
+		printf("from %s: %d %s\n", name, n, r == 0 ? "eof" : ename(-r));
+		fflush(stdout);
+		close(s);
+	}
+	return 0;
+}
+
+static int do_send(const char *name, int n, int np, char **ports) {
+	int fds[16], sent[16], err[16];
+	signal(SIGPIPE, SIG_IGN);
+	for (int p = 0; p < np; p++) {
+		fds[p] = socket(AF_INET, SOCK_STREAM, 0);
+		sent[p] = err[p] = 0;
+		struct sockaddr_in a = addr(atoi(ports[p]));
+		if (connect(fds[p], (struct sockaddr *)&a, sizeof a) < 0) {
+			printf("connect %s: %s\n", ports[p], ename(errno));
+			close(fds[p]);
+			fds[p] = -1;
+		}
+	}
+	char b[MSG];
+	for (int i = 0; i < n; i++)
+		for (int p = 0; p < np; p++) {
+			if (fds[p] < 0 || err[p]) continue;
+			msg(b, name, i);
+			if (write(fds[p], b, MSG) == MSG) sent[p]++;
+			else err[p] = errno ? errno : EIO;
+		}
+	for (int p = 0; p < np; p++) {
+		if (fds[p] < 0) continue;
+		printf("to %s: %d of %d %s\n", ports[p], sent[p], n, err[p] ? ename(err[p]) : "ok");
+		close(fds[p]);
+	}
+	return 0;
+}
+
+static int do_urecv(int port) {
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = addr(port);
+	if (bind(s, (struct sockaddr *)&a, sizeof a) < 0) die("bind");
+	printf("ready\n");
+	fflush(stdout);
+	struct timeval tv = {1, 0};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	char b[MSG + 1], got[4096] = "";
+	int n = 0;
+	for (;;) {
+		ssize_t r = recvfrom(s, b, MSG, 0, NULL, NULL);
+		if (r < 0 && errno == EINTR) continue;
+		if (r < 0) break;
+		b[r] = 0;
+		char nm[MSG + 1];
+		int i;
+		if (sscanf(b, "%100s %d", nm, &i) == 2 && strlen(got) < sizeof got - 16)
+			snprintf(got + strlen(got), sizeof got - strlen(got), " %d", i);
+		n++;
+	}
+	printf("got %d:%s\n", n, got);
+	return 0;
+}
+
+static int do_usend(const char *name, int n, int port) {
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in a = addr(port);
+	char b[MSG];
+	int ok = 0;
+	for (int i = 0; i < n; i++) {
+		msg(b, name, i);
+		if (sendto(s, b, MSG, 0, (struct sockaddr *)&a, sizeof a) == MSG) ok++;
+		usleep(20000);
+	}
+	printf("sent %d %s\n", ok, ok == n ? "ok" : "short");
+	return 0;
+}
+
+static int do_serve(int port) {
+	int l = listener(port);
+	for (;;) { // until killed
+		int s = accept(l, NULL, NULL);
+		if (s < 0) continue;
+		char b[MSG];
+		if (readn(s, b, MSG) == MSG) write(s, "ok", 2);
+		close(s);
+	}
+	return 0;
+}
+
+static double now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int ping1(const char *name, int i, int port) {
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = addr(port);
+	char b[MSG];
+	msg(b, name, i);
+	int ok = connect(s, (struct sockaddr *)&a, sizeof a) == 0 && write(s, b, MSG) == MSG &&
+		 readn(s, b, 2) == 2 && memcmp(b, "ok", 2) == 0;
+	close(s);
+	return ok;
+}
+
+static int do_ping(const char *name, int n, int port) {
+	signal(SIGPIPE, SIG_IGN);
+	int ok = 0;
+	for (int i = 0; i < n; i++) {
+		double end = now() + 5;
+		while (!ping1(name, i, port) && now() < end) usleep(20000);
+		if (now() >= end) break;
+		ok++;
+	}
+	printf("pings %d %s\n", ok, ok == n ? "ok" : "short");
+	return ok == n ? 0 : 1;
+}
+
+static int pipes[2][2];
+
+static void *one(void *arg) {
+	char b[MSG];
+	msg(b, "one", 0);
+	write(pipes[0][1], b, MSG);
+	close(pipes[0][1]);
+	return NULL;
+}
+
+static void *ten(void *arg) {
+	char b[MSG];
+	for (int i = 0; i < 10; i++) {
+		msg(b, "ten", i);
+		write(pipes[1][1], b, MSG);
+		usleep(50000);
+	}
+	close(pipes[1][1]);
+	return NULL;
+}
+
+static int do_threads(void) {
+	if (pipe(pipes[0]) < 0 || pipe(pipes[1]) < 0) die("pipe");
+	pthread_t t1, t2;
+	pthread_create(&t1, NULL, one, NULL);
+	pthread_create(&t2, NULL, ten, NULL);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	char b[MSG];
+	int n[2] = {0, 0};
+	for (int p = 0; p < 2; p++)
+		while (readn(pipes[p][0], b, MSG) == MSG) n[p]++;
+	printf("one %d ten %d\n", n[0], n[1]);
+	return 0;
+}
+
+int main(int argc, char **argv) {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc >= 4 && !strcmp(argv[1], "recv")) return do_recv(atoi(argv[2]), atoi(argv[3]));
+	if (argc >= 5 && !strcmp(argv[1], "send")) return do_send(argv[2], atoi(argv[3]), argc - 4, argv + 4);
+	if (argc >= 3 && !strcmp(argv[1], "urecv")) return do_urecv(atoi(argv[2]));
+	if (argc >= 5 && !strcmp(argv[1], "usend")) return do_usend(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 3 && !strcmp(argv[1], "serve")) return do_serve(atoi(argv[2]));
+	if (argc >= 5 && !strcmp(argv[1], "ping")) return do_ping(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 2 && !strcmp(argv[1], "threads")) return do_threads();
+	fprintf(stderr, "usage: tn recv|send|urecv|usend|serve|ping|threads ...\n");
+	return 2;
+}
