@@ -71,7 +71,8 @@ type Options struct {
 	Run      string    // run name for the metadata
 	Plan     string    // fault plan (JSON) for the metadata of injected runs
 	Payload  int       // payload prefix bytes to keep per transfer
-	// Output receives the nodes' stdout and stderr (default os.Stderr).
+	// Output receives the nodes' stdout and stderr (default os.Stderr);
+	// the stdout of the `-- CMD` command goes to os.Stdout.
 	Output *os.File
 	// NoSeccomp forces PTRACE_SYSCALL mode.
 	NoSeccomp bool
@@ -255,8 +256,12 @@ func (r *runner) start(node string, argv []string, split bool) (*tracer.Proc, er
 	if out == nil {
 		out = os.Stderr
 	}
+	stdout := out
+	if split {
+		stdout = os.Stdout
+	}
 	return r.tr.Start(tracer.Spec{Node: node, Argv: argv, Dir: r.s.Dir, Env: r.env(),
-		Stdout: out, Stderr: out, SplitExec: split})
+		Stdout: stdout, Stderr: out, SplitExec: split})
 }
 
 func shell(cmd string) []string { return []string{"/bin/sh", "-c", cmd} }
