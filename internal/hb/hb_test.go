@@ -345,4 +345,3 @@ func TestStableName(t *testing.T) {
 		}
 	}
 }
-

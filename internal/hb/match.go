@@ -214,7 +214,9 @@ func matchDatagrams(g *Graph, sends, recvs []int, add func(int, int, string)) {
 	if len(sends) == 0 || len(recvs) == 0 {
 		return
 	}
-	byTime := func(a, b int) int { return cmp.Or(cmp.Compare(g.Events[a].TimeNS, g.Events[b].TimeNS), cmp.Compare(a, b)) }
+	byTime := func(a, b int) int {
+		return cmp.Or(cmp.Compare(g.Events[a].TimeNS, g.Events[b].TimeNS), cmp.Compare(a, b))
+	}
 	slices.SortFunc(sends, byTime)
 	slices.SortFunc(recvs, byTime)
 	queue := map[dgram][]int{}

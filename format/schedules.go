@@ -1,0 +1,461 @@
+package format
+
+// # Schedules (.arrows, pain.kind "schedules")
+//
+// pain-track writes what it learned from many traces as one Arrow IPC
+// stream, zstd-compressed like a trace, with pain.kind "schedules" and the
+// same pain.format version rules. Its extra metadata:
+//
+//	pain.x.granularity   message or syscall: what one graph event is
+//
+// It is one table of records; the rec column says what each row is and
+// which other columns it uses (the others hold their empty value):
+//
+//	schedule  schedule, rank, runs: a schedule, its 1-based rank and how
+//	          many runs showed it. Its run, event and edge rows follow.
+//	run       schedule, run: one run that showed the schedule
+//	event     schedule, index, node, thread, seq, count, syscall, fd_kind,
+//	          local, peer, conn, offset, ret, errno, payload_hash, arg,
+//	          role, time_ns: event number index (0, 1, ...) of the
+//	          schedule's happens-before graph
+//	edge      schedule, from, to, kind: event from happens before event to
+//	support   key, kind, runs: a message edge, named the same in every run
+//	          and schedule, and the number of runs it occurs in
+//
+// Schedules come in rank order (most runs first), then support rows, most
+// runs first. The total number of runs is the sum of the schedules' runs.
+//
+// Graph events are in stable names and grouped by thread: rows of one node
+// and thread are consecutive, threads sorted by node and thread name, each
+// in program order. At message granularity one event is one message: count
+// consecutive calls of one thread on one stream, seq being that of the
+// first one (the call a fault on "that message" acts on), ret the bytes of
+// all of them and payload_hash that of the first. Other fields are those of
+// the trace columns of the same name, with fds and pids reduced to success
+// or failure in ret, and raw addresses with an ephemeral port written
+// ADDR:ephemeral. role is workload, check or system. seq, payload_hash and
+// time_ns come from one run of the schedule (the one whose name sorts
+// first) and are not part of the schedule: two runs with different values
+// there have the same schedule.
+//
+// Edge kinds: program (the next event of the same thread), clone (clone,
+// fork or vfork -> the child's first event), exec (execve -> the first
+// event of the node it became), exit (a thread's end -> the wait4 that
+// reaped it), signal (kill -> the death it caused), connect (connect ->
+// accept), stream (the send that wrote byte b -> the receive that read it),
+// pipe (the same on a pipe), datagram (send -> receive of the same
+// datagram), close (the other end's close or shutdown -> the receive that
+// saw end of file). The last five are messages.
+//
+// A support key names a message edge by its two events: a stream transfer
+// by node/thread, syscall, conn and byte range (kv1/main read
+// c:main:s0>kv1:listen0@0+12), any other event by node/thread, its position
+// in the thread in brackets, syscall and conn or endpoints
+// (c/main[2] connect c:main:s0>kv1:listen0); the edge is "FROM -> TO".
+//
+// The schedule id is 12 hex digits of a SHA-256 of the canonical form:
+// thread names and lengths, each event's syscall, fd_kind, local, peer,
+// conn, offset, ret, errno and arg, and the non-program edges. Two runs
+// with the same per-thread event sequences and the same message matching
+// have the same id, whatever their pids, fds, ports and timing.
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/array"
+	"github.com/apache/arrow/go/v17/arrow/ipc"
+	"github.com/apache/arrow/go/v17/arrow/memory"
+)
+
+// KindSchedules is the KeyKind of a schedules file.
+const KindSchedules = "schedules"
+
+// Schedules is the content of a schedules file.
+type Schedules struct {
+	Meta        Meta
+	Granularity string // message or syscall
+	Schedules   []Schedule
+	Support     []Support
+}
+
+// Schedule is one schedule: its id, rank, runs and happens-before graph.
+type Schedule struct {
+	ID     string
+	Rank   int
+	Runs   []string
+	Events []GraphEvent
+	Edges  []GraphEdge
+}
+
+// GraphEvent is one event of a schedule's graph; see the package comment
+// in schedules.go for the meaning of each field.
+type GraphEvent struct {
+	Node        string
+	Thread      string
+	Seq         int64
+	Count       int64
+	Syscall     string
+	FDKind      string
+	Local       string
+	Peer        string
+	Conn        string
+	Offset      int64
+	Ret         int64
+	Errno       string
+	PayloadHash uint64
+	Arg         string
+	Role        string
+	TimeNS      int64
+}
+
+// GraphEdge is one happens-before edge: event From before event To.
+type GraphEdge struct {
+	From, To int
+	Kind     string
+}
+
+// Support is how many runs a message edge occurs in.
+type Support struct {
+	Key  string
+	Kind string
+	Runs int
+}
+
+// Record kinds of the rec column.
+const (
+	recSchedule = "schedule"
+	recRun      = "run"
+	recEvent    = "event"
+	recEdge     = "edge"
+	recSupport  = "support"
+)
+
+// schedRow is one row of a schedules file.
+type schedRow struct {
+	Rec, Schedule   string
+	Rank, Runs      int64
+	Run             string
+	Index, From, To int64
+	Kind, Key       string
+	E               GraphEvent
+}
+
+type schedColumn struct {
+	name string
+	typ  arrow.DataType
+	put  func(b array.Builder, r *schedRow)
+	get  func(a arrow.Array, i int, r *schedRow, in *interner)
+}
+
+func sI64(name string, f func(*schedRow) *int64) schedColumn {
+	return schedColumn{name, arrow.PrimitiveTypes.Int64,
+		func(b array.Builder, r *schedRow) { b.(*array.Int64Builder).Append(*f(r)) },
+		func(a arrow.Array, i int, r *schedRow, _ *interner) { *f(r) = a.(*array.Int64).Value(i) }}
+}
+
+func sStr(name string, f func(*schedRow) *string) schedColumn {
+	return schedColumn{name, arrow.BinaryTypes.String,
+		func(b array.Builder, r *schedRow) { b.(*array.StringBuilder).Append(*f(r)) },
+		func(a arrow.Array, i int, r *schedRow, in *interner) { *f(r) = in.get(a.(*array.String).Value(i)) }}
+}
+
+// scheduleColumns is the schema of a schedules file, version 1, in order.
+var scheduleColumns = []schedColumn{
+	sStr("rec", func(r *schedRow) *string { return &r.Rec }),
+	sStr("schedule", func(r *schedRow) *string { return &r.Schedule }),
+	sI64("rank", func(r *schedRow) *int64 { return &r.Rank }),
+	sI64("runs", func(r *schedRow) *int64 { return &r.Runs }),
+	sStr("run", func(r *schedRow) *string { return &r.Run }),
+	sI64("index", func(r *schedRow) *int64 { return &r.Index }),
+	sI64("from", func(r *schedRow) *int64 { return &r.From }),
+	sI64("to", func(r *schedRow) *int64 { return &r.To }),
+	sStr("kind", func(r *schedRow) *string { return &r.Kind }),
+	sStr("key", func(r *schedRow) *string { return &r.Key }),
+	sStr("node", func(r *schedRow) *string { return &r.E.Node }),
+	sStr("thread", func(r *schedRow) *string { return &r.E.Thread }),
+	sI64("seq", func(r *schedRow) *int64 { return &r.E.Seq }),
+	sI64("count", func(r *schedRow) *int64 { return &r.E.Count }),
+	sStr("syscall", func(r *schedRow) *string { return &r.E.Syscall }),
+	sStr("fd_kind", func(r *schedRow) *string { return &r.E.FDKind }),
+	sStr("local", func(r *schedRow) *string { return &r.E.Local }),
+	sStr("peer", func(r *schedRow) *string { return &r.E.Peer }),
+	sStr("conn", func(r *schedRow) *string { return &r.E.Conn }),
+	sI64("offset", func(r *schedRow) *int64 { return &r.E.Offset }),
+	sI64("ret", func(r *schedRow) *int64 { return &r.E.Ret }),
+	sStr("errno", func(r *schedRow) *string { return &r.E.Errno }),
+	{"payload_hash", arrow.PrimitiveTypes.Uint64,
+		func(b array.Builder, r *schedRow) { b.(*array.Uint64Builder).Append(r.E.PayloadHash) },
+		func(a arrow.Array, i int, r *schedRow, _ *interner) { r.E.PayloadHash = a.(*array.Uint64).Value(i) }},
+	sStr("arg", func(r *schedRow) *string { return &r.E.Arg }),
+	sStr("role", func(r *schedRow) *string { return &r.E.Role }),
+	sI64("time_ns", func(r *schedRow) *int64 { return &r.E.TimeNS }),
+}
+
+func schedulesSchema(m Meta) *arrow.Schema {
+	fields := make([]arrow.Field, len(scheduleColumns))
+	for i, c := range scheduleColumns {
+		fields[i] = arrow.Field{Name: c.name, Type: c.typ}
+	}
+	keys, values := m.pairs()
+	md := arrow.NewMetadata(keys, values)
+	return arrow.NewSchema(fields, &md)
+}
+
+// WriteSchedules writes s to w as a schedules file.
+func WriteSchedules(w io.Writer, s *Schedules) error {
+	m := s.Meta
+	m.Kind = KindSchedules
+	if m.Extra == nil {
+		m.Extra = map[string]string{}
+	} else {
+		extra := make(map[string]string, len(m.Extra)+1)
+		for k, v := range m.Extra {
+			extra[k] = v
+		}
+		m.Extra = extra
+	}
+	m.Extra["granularity"] = s.Granularity
+	schema := schedulesSchema(m)
+	mem := memory.NewGoAllocator()
+	iw := ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithZstd(), ipc.WithAllocator(mem))
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	rows := 0
+	var err error
+	flush := func() {
+		if rows == 0 || err != nil {
+			return
+		}
+		rec := b.NewRecord()
+		defer rec.Release()
+		rows = 0
+		if werr := iw.Write(rec); werr != nil {
+			err = fmt.Errorf("writing schedules: %w", werr)
+		}
+	}
+	put := func(r *schedRow) {
+		for i, c := range scheduleColumns {
+			c.put(b.Field(i), r)
+		}
+		if rows++; rows >= BatchRows {
+			flush()
+		}
+	}
+	for _, sc := range s.Schedules {
+		put(&schedRow{Rec: recSchedule, Schedule: sc.ID, Rank: int64(sc.Rank), Runs: int64(len(sc.Runs))})
+		for _, run := range sc.Runs {
+			put(&schedRow{Rec: recRun, Schedule: sc.ID, Run: run})
+		}
+		for i, e := range sc.Events {
+			put(&schedRow{Rec: recEvent, Schedule: sc.ID, Index: int64(i), E: e})
+		}
+		for _, d := range sc.Edges {
+			put(&schedRow{Rec: recEdge, Schedule: sc.ID, From: int64(d.From), To: int64(d.To), Kind: d.Kind})
+		}
+	}
+	for _, sp := range s.Support {
+		put(&schedRow{Rec: recSupport, Key: sp.Key, Kind: sp.Kind, Runs: int64(sp.Runs)})
+	}
+	flush()
+	if cerr := iw.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("closing schedules: %w", cerr)
+	}
+	return err
+}
+
+// ReadSchedules reads a schedules file.
+func ReadSchedules(path string) (*Schedules, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadSchedulesFrom(f, path)
+}
+
+// ReadSchedulesFrom reads a schedules file from r; name is used in errors.
+// A file cut short is an error (ErrTruncated): a partial aggregate would
+// merge into wrong counts.
+func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
+	defer catch(name, &err)
+	msgs := &messages{r: r}
+	ir, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(&boundedAllocator{}))
+	if err != nil {
+		if msgs.eos || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%s: %w", name, errorf(ErrNotPain, "empty or cut short before its schema"))
+		}
+		return nil, fmt.Errorf("%s: %w", name, errorf(ErrNotPain, "not an Arrow IPC stream: %v", err))
+	}
+	defer ir.Release()
+	md := ir.Schema().Metadata()
+	meta, err := parseMeta(md.Keys(), md.Values(), "")
+	if err == nil && meta.Kind != KindSchedules {
+		err = errorf(ErrWrongKind, "holds %s, not schedules", orNone(meta.Kind))
+	}
+	if err == nil {
+		err = checkScheduleSchema(ir.Schema())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	s = &Schedules{Meta: meta, Granularity: meta.Extra["granularity"]}
+	delete(s.Meta.Extra, "granularity")
+	if len(s.Meta.Extra) == 0 {
+		s.Meta.Extra = nil
+	}
+	if s.Granularity != "message" && s.Granularity != "syscall" {
+		return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "granularity %q is neither message nor syscall", s.Granularity))
+	}
+	var in interner
+	var rows int64
+	var runs []int64 // declared run count of each schedule
+	for batch := 1; ir.Next(); batch++ {
+		rec := ir.Record()
+		if int(rec.NumCols()) < len(scheduleColumns) {
+			return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "batch %d has %d columns", batch, rec.NumCols()))
+		}
+		n := int(rec.NumRows())
+		for c := range scheduleColumns {
+			if rec.Column(c).Len() != n {
+				return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "batch %d column %s is short", batch, scheduleColumns[c].name))
+			}
+		}
+		for i := 0; i < n; i++ {
+			var row schedRow
+			for c, col := range scheduleColumns {
+				col.get(rec.Column(c), i, &row, &in)
+			}
+			rows++
+			if err := s.add(&row, &runs); err != nil {
+				return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "row %d: %v", rows, err))
+			}
+		}
+	}
+	if err := ir.Err(); err != nil || !msgs.eos {
+		if err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%s: %w", name, errorf(ErrTruncated, "schedules file cut short after %d rows", rows))
+		}
+		return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "after %d rows: %v", rows, err))
+	}
+	for i, sc := range s.Schedules {
+		if int64(len(sc.Runs)) != runs[i] {
+			return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "schedule %s says %d runs and lists %d", sc.ID, runs[i], len(sc.Runs)))
+		}
+	}
+	return s, nil
+}
+
+func checkScheduleSchema(sc *arrow.Schema) error {
+	for i, c := range scheduleColumns {
+		if i >= sc.NumFields() {
+			return errorf(ErrCorrupt, "column %q missing", c.name)
+		}
+		f := sc.Field(i)
+		if f.Name != c.name || !arrow.TypeEqual(f.Type, c.typ) {
+			return errorf(ErrCorrupt, "column %d is %s %s, want %s %s", i, f.Name, f.Type, c.name, c.typ)
+		}
+	}
+	return nil
+}
+
+// add appends one row, checking that it is where the format says.
+func (s *Schedules) add(r *schedRow, runs *[]int64) error {
+	var cur *Schedule
+	if n := len(s.Schedules); n > 0 {
+		cur = &s.Schedules[n-1]
+	}
+	inCur := func() error {
+		if cur == nil || r.Schedule != cur.ID {
+			return fmt.Errorf("%s row for schedule %q outside it", r.Rec, r.Schedule)
+		}
+		if len(s.Support) > 0 {
+			return fmt.Errorf("%s row after the support rows", r.Rec)
+		}
+		return nil
+	}
+	switch r.Rec {
+	case recSchedule:
+		if r.Schedule == "" || r.Runs < 0 || r.Rank != int64(len(s.Schedules)+1) {
+			return fmt.Errorf("bad schedule row (id %q, rank %d, runs %d)", r.Schedule, r.Rank, r.Runs)
+		}
+		if len(s.Support) > 0 {
+			return fmt.Errorf("schedule row after the support rows")
+		}
+		s.Schedules = append(s.Schedules, Schedule{ID: r.Schedule, Rank: int(r.Rank)})
+		*runs = append(*runs, r.Runs)
+	case recRun:
+		if err := inCur(); err != nil {
+			return err
+		}
+		cur.Runs = append(cur.Runs, r.Run)
+	case recEvent:
+		if err := inCur(); err != nil {
+			return err
+		}
+		if r.Index != int64(len(cur.Events)) {
+			return fmt.Errorf("event %d where %d was due", r.Index, len(cur.Events))
+		}
+		cur.Events = append(cur.Events, r.E)
+	case recEdge:
+		if err := inCur(); err != nil {
+			return err
+		}
+		if r.From < 0 || r.From > 1<<31 || r.To < 0 || r.To > 1<<31 {
+			return fmt.Errorf("edge %d -> %d", r.From, r.To)
+		}
+		cur.Edges = append(cur.Edges, GraphEdge{From: int(r.From), To: int(r.To), Kind: r.Kind})
+	case recSupport:
+		if r.Key == "" || r.Runs < 0 || r.Runs > 1<<40 {
+			return fmt.Errorf("bad support row (key %q, runs %d)", r.Key, r.Runs)
+		}
+		s.Support = append(s.Support, Support{Key: r.Key, Kind: r.Kind, Runs: int(r.Runs)})
+	default:
+		return fmt.Errorf("unknown record %q", r.Rec)
+	}
+	return nil
+}
+
+// WriteSchedulesText writes the text form of a schedules file: a header,
+// then per schedule a line with its rank, id and runs, its run names, its
+// events (index, then the event as node thread #seq syscall key=value...)
+// and its non-program edges, then the support table.
+func WriteSchedulesText(w io.Writer, s *Schedules) error {
+	var b strings.Builder
+	m := s.Meta
+	m.Kind = KindSchedules
+	if m.Version == 0 {
+		m.Version = Version
+	}
+	if err := WriteTextHeader(&b, m); err != nil {
+		return err
+	}
+	fmt.Fprintf(&b, "# granularity: %s\n", strconv.Quote(s.Granularity))
+	for _, sc := range s.Schedules {
+		fmt.Fprintf(&b, "schedule %d %s runs=%d\n", sc.Rank, sc.ID, len(sc.Runs))
+		for _, r := range sc.Runs {
+			fmt.Fprintf(&b, "  run %s\n", appendValue(nil, r))
+		}
+		for i, e := range sc.Events {
+			ev := Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall, FD: -1, FDKind: e.FDKind,
+				Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
+				PayloadHash: e.PayloadHash, Arg: e.Arg, TimeNS: e.TimeNS}
+			fmt.Fprintf(&b, "  %d %s count=%d role=%s\n", i, AppendText(nil, &ev), e.Count, e.Role)
+		}
+		for _, d := range sc.Edges {
+			if d.Kind != "program" {
+				fmt.Fprintf(&b, "  edge %d -> %d %s\n", d.From, d.To, d.Kind)
+			}
+		}
+	}
+	for _, sp := range s.Support {
+		fmt.Fprintf(&b, "support %d %s %s\n", sp.Runs, sp.Kind, strconv.Quote(sp.Key))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,187 @@
+package format
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v17/arrow"
+	"github.com/apache/arrow/go/v17/arrow/ipc"
+)
+
+func sampleSchedules() *Schedules {
+	ev := func(node, thread string, seq int64, sc string, mod func(*GraphEvent)) GraphEvent {
+		e := GraphEvent{Node: node, Thread: thread, Seq: seq, Count: 1, Syscall: sc, Offset: -1, Role: "system", TimeNS: 1000 * seq}
+		if node == "workload" {
+			e.Role = "workload"
+		}
+		if mod != nil {
+			mod(&e)
+		}
+		return e
+	}
+	const conn = "workload:main:s0>kv1:listen0"
+	return &Schedules{
+		Meta:        Meta{Version: Version, Kind: KindSchedules, Tool: "pain-track test", Run: "3 runs"},
+		Granularity: "message",
+		Schedules: []Schedule{{
+			ID: "0123456789ab", Rank: 1, Runs: []string{"run-1", "run 2"},
+			Events: []GraphEvent{
+				ev("kv1", "main", 0, "accept4", func(e *GraphEvent) { e.FDKind, e.Local, e.Peer, e.Conn = "tcp", "kv1:main:s1", "workload:main:s0", conn }),
+				ev("kv1", "main", 2, "read", func(e *GraphEvent) {
+					e.FDKind, e.Conn, e.Offset, e.Ret, e.Count, e.PayloadHash = "tcp", conn, 0, 12, 2, 0xfeed
+				}),
+				ev("workload", "main", 0, "connect", func(e *GraphEvent) { e.FDKind, e.Conn = "tcp", conn }),
+				ev("workload", "main", 1, "write", func(e *GraphEvent) { e.FDKind, e.Conn, e.Offset, e.Ret = "tcp", conn, 0, 12 }),
+				ev("workload", "main", 2, "exited", func(e *GraphEvent) { e.Ret, e.Arg = 1, "" }),
+			},
+			Edges: []GraphEdge{{0, 1, "program"}, {2, 0, "connect"}, {2, 3, "program"}, {3, 1, "stream"}, {3, 4, "program"}},
+		}, {
+			ID: "ba9876543210", Rank: 2, Runs: []string{"run-3"},
+			Events: []GraphEvent{ev("kv1", "main", 0, "signaled", func(e *GraphEvent) { e.Arg = "SIGKILL" })},
+		}},
+		Support: []Support{
+			{Key: "workload/main[0] connect " + conn + " -> kv1/main[0] accept4 " + conn, Kind: "connect", Runs: 2},
+			{Key: "workload/main write " + conn + "@0+12 -> kv1/main read " + conn + "@0+12", Kind: "stream", Runs: 2},
+		},
+	}
+}
+
+func encodeSchedules(t testing.TB, s *Schedules) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := WriteSchedules(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func TestSchedulesRoundTrip(t *testing.T) {
+	want := sampleSchedules()
+	data := encodeSchedules(t, want)
+	got, err := ReadSchedulesFrom(bytes.NewReader(data), "s.arrows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip differs:\ngot  %+v\nwant %+v", got, want)
+	}
+	// Many rows span several batches.
+	big := sampleSchedules()
+	for i := 0; i < 3*BatchRows; i++ {
+		big.Schedules[1].Runs = append(big.Schedules[1].Runs, "r")
+	}
+	got, err = ReadSchedulesFrom(bytes.NewReader(encodeSchedules(t, big)), "big.arrows")
+	if err != nil || !reflect.DeepEqual(got, big) {
+		t.Errorf("big round trip: err %v, equal %v", err, reflect.DeepEqual(got, big))
+	}
+}
+
+func TestSchedulesErrors(t *testing.T) {
+	data := encodeSchedules(t, sampleSchedules())
+	for _, cut := range []int{len(data) - 1, len(data) - 8, len(data) / 2} {
+		_, err := ReadSchedulesFrom(bytes.NewReader(data[:cut]), "cut.arrows")
+		if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrNotPain) {
+			t.Errorf("cut at %d: err = %v, want ErrTruncated", cut, err)
+		}
+	}
+	trace := writeTrace(t, sampleMeta(), sampleEvents())
+	if _, err := ReadSchedulesFrom(bytes.NewReader(trace), "run-1.arrows"); !errors.Is(err, ErrWrongKind) ||
+		err.Error() != "run-1.arrows: holds trace, not schedules" {
+		t.Errorf("trace read as schedules: %v", err)
+	}
+	if _, err := NewReader(bytes.NewReader(data), "s.arrows"); !errors.Is(err, ErrWrongKind) ||
+		err.Error() != "s.arrows: holds schedules, not a trace" {
+		t.Errorf("schedules read as a trace: %v", err)
+	}
+	// Rows out of place are refused.
+	bad := sampleSchedules()
+	bad.Schedules[0].Rank = 5
+	if _, err := ReadSchedulesFrom(bytes.NewReader(encodeSchedules(t, bad)), "bad.arrows"); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("rank 5 first: err = %v, want ErrCorrupt", err)
+	}
+	bad = sampleSchedules()
+	bad.Granularity = "weekly"
+	if _, err := ReadSchedulesFrom(bytes.NewReader(encodeSchedules(t, bad)), "bad.arrows"); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("granularity weekly: err = %v, want ErrCorrupt", err)
+	}
+}
+
+func TestSchedulesNewerVersion(t *testing.T) {
+	m := sampleSchedules().Meta
+	m.Kind = KindSchedules
+	m.Extra = map[string]string{"granularity": "message"}
+	keys, values := m.pairs()
+	for i, k := range keys {
+		if k == KeyFormat {
+			values[i] = "7"
+		}
+	}
+	md := arrow.NewMetadata(keys, values)
+	schema := arrow.NewSchema(schedulesSchema(m).Fields(), &md)
+	var buf bytes.Buffer
+	iw := ipc.NewWriter(&buf, ipc.WithSchema(schema), ipc.WithZstd())
+	iw.Close()
+	_, err := ReadSchedulesFrom(&buf, "new.arrows")
+	if !errors.Is(err, ErrNewerVersion) || err.Error() != "new.arrows: format version 7 is newer than this tool (1)" {
+		t.Errorf("err = %v, want ErrNewerVersion", err)
+	}
+}
+
+// TestSchedulesGolden keeps a v1 file and the text form in testdata, so a
+// change that breaks old files or the text form fails here.
+func TestSchedulesGolden(t *testing.T) {
+	arrows := filepath.Join("testdata", "schedules-v1.arrows")
+	text := filepath.Join("testdata", "schedules.txt")
+	var buf bytes.Buffer
+	if err := WriteSchedulesText(&buf, sampleSchedules()); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		os.WriteFile(arrows, encodeSchedules(t, sampleSchedules()), 0o644)
+		os.WriteFile(text, buf.Bytes(), 0o644)
+	}
+	got, err := ReadSchedules(arrows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, sampleSchedules()) {
+		t.Errorf("golden schedules file reads back differently: %+v", got)
+	}
+	want, err := os.ReadFile(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != string(want) {
+		t.Errorf("text form changed (run with -update if intended):\n%s", buf.String())
+	}
+}
+
+func FuzzSchedules(f *testing.F) {
+	data := encodeSchedules(f, sampleSchedules())
+	f.Add(data)
+	f.Add(data[:len(data)/2])
+	f.Add(writeTrace(f, sampleMeta(), sampleEvents()))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := ReadSchedulesFrom(bytes.NewReader(data), "fuzz.arrows")
+		if err != nil {
+			if !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotPain) &&
+				!errors.Is(err, ErrNewerVersion) && !errors.Is(err, ErrWrongKind) {
+				t.Fatalf("error wraps no sentinel: %v", err)
+			}
+			if !strings.HasPrefix(err.Error(), "fuzz.arrows: ") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		// What reads back writes and reads back the same.
+		again, err := ReadSchedulesFrom(bytes.NewReader(encodeSchedules(t, s)), "again.arrows")
+		if err != nil || !reflect.DeepEqual(again, s) {
+			t.Fatalf("re-encoded file differs: %v", err)
+		}
+	})
+}
