@@ -31,7 +31,9 @@ func sampleSchedules() *Schedules {
 		Schedules: []Schedule{{
 			ID: "0123456789ab", Rank: 1, Runs: []string{"run-1", "run 2"},
 			Events: []GraphEvent{
-				ev("kv1", "main", 0, "accept4", func(e *GraphEvent) { e.FDKind, e.Local, e.Peer, e.Conn = "tcp", "kv1:main:s1", "workload:main:s0", conn }),
+				ev("kv1", "main", 0, "accept4", func(e *GraphEvent) {
+					e.FDKind, e.Local, e.Peer, e.Conn = "tcp", "kv1:main:s1", "workload:main:s0", conn
+				}),
 				ev("kv1", "main", 2, "read", func(e *GraphEvent) {
 					e.FDKind, e.Conn, e.Offset, e.Ret, e.Count, e.PayloadHash = "tcp", conn, 0, 12, 2, 0xfeed
 				}),
