@@ -1,0 +1,39 @@
+// Command rediswl is the workload, the check and the readiness probe for the
+// Redis replication experiment (scripts/redis): one primary, two replicas and
+// three Sentinels on loopback. It speaks RESP over TCP itself, so the traced
+// client is a single small process whose socket calls all happen on its main
+// thread (stable names across runs).
+//
+// Usage:
+//
+//	rediswl ready   -primary ADDR -sentinels A,B,C [-replicas 2] [-wait 30s]
+//	rediswl write   -sentinels A,B,C -acked FILE [-n 100] [-timeout 10s] [-retry 10s] [-gap 0] [-settle 20s]
+//	rediswl check   -sentinels A,B,C -acked FILE [-settle 20s]
+//	rediswl primary -sentinels A,B,C
+//
+// ready waits until the primary has its replicas online and every Sentinel
+// knows the primary, the replicas and the other Sentinels (quorum reachable).
+// Exit 0 ready, 1 not ready in time.
+//
+// write asks a Sentinel for the current primary and writes keys k0001..kN
+// (values v0001..), appending each acknowledged key to FILE as soon as the
+// acknowledgement arrives. On an error it asks the Sentinels again and
+// retries the key for up to -retry; then it gives up the remaining keys.
+// Then it waits until the Sentinels settle (they agree on a primary, none
+// sees it down or is failing over, and it answers as a master), so that a
+// failover a fault set off happens inside the run. Exit 0 unless misused.
+//
+// check waits for the Sentinels to settle the same way, asks them for the
+// current primary and reads every acknowledged key there with MGET. Exit 0
+// when all are there with their values, 1 naming the lost keys (or when no
+// primary answers: acknowledged writes are unreadable), 2 on usage errors.
+//
+// Asynchronous replication means a failover may lose writes the old primary
+// acknowledged: Redis documents this. A primary held (SIGSTOP, or its main
+// thread delayed) for longer than the Sentinels' down-after-milliseconds
+// plus an election gets replaced by a replica; when it resumes it still
+// answers the client it was serving, and acknowledges writes that the new
+// primary never sees. The check then fails.
+//
+// -master names the monitored master (default mymaster) for every command.
+package main

@@ -1,0 +1,430 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// All socket calls stay on the main thread, so traced runs name them the
+// same way every time (the Go scheduler would otherwise move them around).
+func init() { runtime.LockOSThread() }
+
+// errUsage and errFailed map to exit statuses 2 and 1.
+var (
+	errUsage  = errors.New("usage")
+	errFailed = errors.New("check failed")
+)
+
+func main() {
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil:
+	case errors.Is(err, errFailed):
+		os.Exit(1)
+	default:
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "rediswl:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+const usage = `usage:
+  rediswl ready   -primary ADDR -sentinels A,B,C [-replicas 2] [-wait 30s]
+  rediswl write   -sentinels A,B,C -acked FILE [-n 100] [-timeout 10s] [-retry 10s] [-gap 0] [-settle 20s]
+  rediswl check   -sentinels A,B,C -acked FILE [-settle 20s]
+  rediswl primary -sentinels A,B,C`
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return errUsage
+	}
+	cmd := args[0]
+	fs := flag.NewFlagSet("rediswl "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	sentinels := fs.String("sentinels", "127.0.0.1:27379,127.0.0.1:27380,127.0.0.1:27381", "Sentinel addresses, comma-separated")
+	master := fs.String("master", "mymaster", "name of the monitored master")
+	timeout := fs.Duration("timeout", 10*time.Second, "deadline of one command to the primary")
+	settle := fs.Duration("settle", 20*time.Second, "longest wait for the Sentinels to settle")
+	var (
+		primary  *string
+		replicas *int
+		wait     *time.Duration
+		acked    *string
+		n        *int
+		retry    *time.Duration
+		gap      *time.Duration
+	)
+	switch cmd {
+	case "ready":
+		primary = fs.String("primary", "127.0.0.1:7379", "address of the initial primary")
+		replicas = fs.Int("replicas", 2, "replicas the primary must have online")
+		wait = fs.Duration("wait", 30*time.Second, "longest wait")
+	case "write":
+		acked = fs.String("acked", "", "file to which acknowledged keys are appended")
+		n = fs.Int("n", 100, "keys to write")
+		retry = fs.Duration("retry", 10*time.Second, "how long to retry one key before giving up the rest")
+		gap = fs.Duration("gap", 0, "pause between writes (to aim a fault by hand)")
+	case "check":
+		acked = fs.String("acked", "", "file of acknowledged keys, written by rediswl write")
+	case "primary":
+	default:
+		fmt.Fprintln(stderr, usage)
+		return errUsage
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 0 || (acked != nil && *acked == "") {
+		fmt.Fprintln(stderr, usage)
+		return errUsage
+	}
+	cl := &cluster{sentinels: strings.Split(*sentinels, ","), master: *master, log: stderr}
+	switch cmd {
+	case "ready":
+		return cl.ready(*primary, *replicas, *wait)
+	case "write":
+		return cl.write(*acked, *n, *timeout, *retry, *gap, *settle)
+	case "check":
+		return cl.check(*acked, *settle)
+	default:
+		addr, err := cl.primary()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, addr)
+		return nil
+	}
+}
+
+// cluster is what the client knows of the system: the Sentinels.
+type cluster struct {
+	sentinels []string
+	master    string
+	log       io.Writer
+}
+
+// probe is the deadline of one command to a Sentinel, or of a readiness
+// probe: short, because the answer is polled again.
+const probe = time.Second
+
+func (cl *cluster) logf(format string, args ...any) {
+	fmt.Fprintf(cl.log, time.Now().Format("15:04:05.000")+" "+format+"\n", args...)
+}
+
+// oneShot runs one command on a fresh connection.
+func oneShot(addr string, args ...string) (reply, error) {
+	c, err := dial(addr, probe)
+	if err != nil {
+		return reply{}, err
+	}
+	defer c.Close()
+	return c.do(args...)
+}
+
+// primary asks the Sentinels, in order, for the current primary.
+func (cl *cluster) primary() (string, error) {
+	var errs []error
+	for _, s := range cl.sentinels {
+		r, err := oneShot(s, "SENTINEL", "get-master-addr-by-name", cl.master)
+		if err == nil && (r.null || len(r.arr) != 2) {
+			err = fmt.Errorf("no primary known")
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sentinel %s: %w", s, err))
+			continue
+		}
+		return r.arr[0].str + ":" + r.arr[1].str, nil
+	}
+	return "", errors.Join(errs...)
+}
+
+// settled reports the current primary when the Sentinels agree on it: a
+// majority of them answer, all that answer name the same address, none of
+// them sees it down or is in a failover, and it answers as a master.
+// Otherwise it says what is still moving.
+func (cl *cluster) settled() (string, error) {
+	addr, answered := "", 0
+	for _, s := range cl.sentinels {
+		r, err := oneShot(s, "SENTINEL", "master", cl.master)
+		if err != nil {
+			continue
+		}
+		m := r.fields()
+		a := m["ip"] + ":" + m["port"]
+		if flags := m["flags"]; flags != "master" {
+			return "", fmt.Errorf("sentinel %s sees %s as %s", s, a, flags)
+		}
+		r, err = oneShot(s, "SENTINEL", "get-master-addr-by-name", cl.master)
+		if err != nil || len(r.arr) != 2 {
+			continue
+		}
+		a = r.arr[0].str + ":" + r.arr[1].str
+		if addr != "" && a != addr {
+			return "", fmt.Errorf("sentinels disagree: %s and %s", addr, a)
+		}
+		addr = a
+		answered++
+	}
+	if answered <= len(cl.sentinels)/2 {
+		return "", fmt.Errorf("only %d of %d sentinels answer", answered, len(cl.sentinels))
+	}
+	r, err := oneShot(addr, "INFO", "replication")
+	if err != nil {
+		return "", fmt.Errorf("primary %s: %w", addr, err)
+	}
+	if role := info(r.str)["role"]; role != "master" {
+		return "", fmt.Errorf("primary %s says role %s", addr, role)
+	}
+	return addr, nil
+}
+
+// settle polls settled for up to max.
+func (cl *cluster) settle(max time.Duration) (string, error) {
+	start := time.Now()
+	var last error
+	for {
+		addr, err := cl.settled()
+		if err == nil {
+			if waited := time.Since(start); waited > 200*time.Millisecond {
+				cl.logf("settled on primary %s after %v", addr, waited.Round(time.Millisecond))
+			}
+			return addr, nil
+		}
+		if last == nil || err.Error() != last.Error() {
+			cl.logf("settling: %v", err)
+		}
+		last = err
+		if time.Since(start) > max {
+			return "", fmt.Errorf("sentinels did not settle in %v: %w", max, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// ready waits until the system can take the workload and survive a
+// failover: replicas online at the primary, and every Sentinel knowing the
+// primary, both replicas and the other Sentinels.
+func (cl *cluster) ready(primary string, replicas int, wait time.Duration) error {
+	start := time.Now()
+	var last error
+	for {
+		err := cl.readyOnce(primary, replicas)
+		if err == nil {
+			cl.logf("ready after %v", time.Since(start).Round(time.Millisecond))
+			return nil
+		}
+		if time.Since(start) > wait {
+			fmt.Fprintf(cl.log, "rediswl: not ready after %v: %v\n", wait, err)
+			return errFailed
+		}
+		if last == nil || err.Error() != last.Error() {
+			cl.logf("waiting: %v", err)
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (cl *cluster) readyOnce(primary string, replicas int) error {
+	r, err := oneShot(primary, "INFO", "replication")
+	if err != nil {
+		return fmt.Errorf("primary %s: %w", primary, err)
+	}
+	m := info(r.str)
+	online := 0
+	for k, v := range m {
+		if strings.HasPrefix(k, "slave") && strings.Contains(v, "state=online") {
+			online++
+		}
+	}
+	if m["role"] != "master" || online < replicas {
+		return fmt.Errorf("primary %s: role %s, %d of %d replicas online", primary, m["role"], online, replicas)
+	}
+	for _, s := range cl.sentinels {
+		r, err := oneShot(s, "SENTINEL", "master", cl.master)
+		if err != nil {
+			return fmt.Errorf("sentinel %s: %w", s, err)
+		}
+		f := r.fields()
+		if a := f["ip"] + ":" + f["port"]; a != primary || f["flags"] != "master" {
+			return fmt.Errorf("sentinel %s: master %s flags %s", s, a, f["flags"])
+		}
+		r, err = oneShot(s, "SENTINEL", "replicas", cl.master)
+		if err != nil {
+			return fmt.Errorf("sentinel %s: %w", s, err)
+		}
+		ok := 0
+		for _, rep := range r.arr {
+			f := rep.fields()
+			if f["flags"] == "slave" && f["master-link-status"] == "ok" {
+				ok++
+			}
+		}
+		if ok < replicas {
+			return fmt.Errorf("sentinel %s: %d of %d replicas known and linked", s, ok, replicas)
+		}
+		if _, err := oneShot(s, "SENTINEL", "ckquorum", cl.master); err != nil {
+			return fmt.Errorf("sentinel %s: %w", s, err)
+		}
+		r, err = oneShot(s, "SENTINEL", "sentinels", cl.master)
+		if err != nil {
+			return fmt.Errorf("sentinel %s: %w", s, err)
+		}
+		up := 0
+		for _, peer := range r.arr {
+			// master_down (a peer's stale vote from start-up, kept 5s)
+			// does not matter; a peer that is down or unreachable does.
+			flags := "," + peer.fields()["flags"] + ","
+			if !strings.Contains(flags, ",s_down,") && !strings.Contains(flags, ",disconnected,") {
+				up++
+			}
+		}
+		if up < len(cl.sentinels)-1 {
+			return fmt.Errorf("sentinel %s: %d of %d other sentinels up", s, up, len(cl.sentinels)-1)
+		}
+	}
+	return nil
+}
+
+func key(i int) string   { return fmt.Sprintf("k%04d", i) }
+func value(i int) string { return fmt.Sprintf("v%04d", i) }
+
+// write is the workload. An acknowledged key goes to the file at once, so
+// the record survives the workload being killed.
+func (cl *cluster) write(path string, n int, timeout, retry, gap, settle time.Duration) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var c *conn
+	defer func() {
+		if c != nil {
+			c.Close()
+		}
+	}()
+	addr, acked, gaveUp := "", 0, 0
+	for i := 1; i <= n; i++ {
+		if gap > 0 && i > 1 {
+			time.Sleep(gap)
+		}
+		deadline := time.Now().Add(retry)
+		lastErr := ""
+		for {
+			if c == nil {
+				addr, err = cl.primary()
+				if err == nil {
+					c, err = dial(addr, timeout)
+				}
+			}
+			if err == nil {
+				_, err = c.do("SET", key(i), value(i))
+				if err == nil {
+					break
+				}
+				c.Close()
+				c = nil
+			}
+			if err.Error() != lastErr {
+				cl.logf("SET %s at %s: %v", key(i), addr, err)
+				lastErr = err.Error()
+			}
+			if time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil {
+			gaveUp = n - i + 1
+			cl.logf("giving up %d keys from %s", gaveUp, key(i))
+			break
+		}
+		acked++
+		if _, err := f.WriteString(key(i) + "\n"); err != nil {
+			return err
+		}
+	}
+	cl.logf("acknowledged %d of %d writes (last primary %s)", acked, n, addr)
+	if _, err := cl.settle(settle); err != nil {
+		cl.logf("%v", err)
+	}
+	return nil
+}
+
+// check reads every acknowledged key from the primary the Sentinels name.
+func (cl *cluster) check(path string, settle time.Duration) error {
+	keys, err := readKeys(path)
+	if err != nil {
+		return err
+	}
+	addr, err := cl.settle(settle)
+	if err != nil {
+		// Read from whatever primary they name, if any: a failover that
+		// never ends is itself a finding when writes become unreadable.
+		cl.logf("%v", err)
+		if addr, err = cl.primary(); err != nil {
+			fmt.Fprintf(cl.log, "check: no primary: %d acknowledged writes unreadable: %v\n", len(keys), err)
+			return errFailed
+		}
+	}
+	if len(keys) == 0 {
+		fmt.Fprintf(cl.log, "check: no acknowledged writes to verify (primary %s)\n", addr)
+		return nil
+	}
+	c, err := dial(addr, 5*time.Second)
+	var r reply
+	if err == nil {
+		r, err = c.do(append([]string{"MGET"}, keys...)...)
+		c.Close()
+	}
+	if err == nil && len(r.arr) != len(keys) {
+		err = fmt.Errorf("MGET returned %d values for %d keys", len(r.arr), len(keys))
+	}
+	if err != nil {
+		fmt.Fprintf(cl.log, "check: primary %s: %d acknowledged writes unreadable: %v\n", addr, len(keys), err)
+		return errFailed
+	}
+	var lost []string
+	for i, k := range keys {
+		if r.arr[i].null || "v"+k[1:] != r.arr[i].str {
+			lost = append(lost, k)
+		}
+	}
+	if len(lost) > 0 {
+		fmt.Fprintf(cl.log, "check: primary %s lost %d of %d acknowledged writes: %s\n", addr, len(lost), len(keys), strings.Join(lost, " "))
+		return errFailed
+	}
+	fmt.Fprintf(cl.log, "check: all %d acknowledged writes readable on primary %s\n", len(keys), addr)
+	return nil
+}
+
+func readKeys(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var keys []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k := strings.TrimSpace(sc.Text())
+		if len(k) < 2 || k[0] != 'k' {
+			return nil, fmt.Errorf("%s: not a key: %q", path, k)
+		}
+		if _, err := strconv.Atoi(k[1:]); err != nil {
+			return nil, fmt.Errorf("%s: not a key: %q", path, k)
+		}
+		keys = append(keys, k)
+	}
+	return keys, sc.Err()
+}
