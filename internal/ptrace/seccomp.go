@@ -29,9 +29,12 @@ func Filter() []unix.SockFilter {
 	blockAt := make([]int, len(tab))
 	pos := allow + 1
 	for i, e := range tab {
-		if len(e.ArgVals) > 0 {
+		if n := len(e.ArgVals) + len(e.ArgSkip); n > 0 {
 			blockAt[i] = pos
-			pos += 2 + len(e.ArgVals)
+			pos += 2 + n
+			if len(e.ArgSkip) > 0 {
+				pos++ // the ja
+			}
 		}
 	}
 	trace := pos
@@ -46,20 +49,29 @@ func Filter() []unix.SockFilter {
 	for i, e := range tab {
 		at := chain + i
 		to := trace
-		if len(e.ArgVals) > 0 {
+		if len(e.ArgVals)+len(e.ArgSkip) > 0 {
 			to = blockAt[i]
 		}
 		prog = append(prog, unix.SockFilter{Code: jeq, K: uint32(e.Nr), Jt: jmp(at, to)})
 	}
 	prog = append(prog, unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW})
 	for _, e := range tab {
-		if len(e.ArgVals) == 0 {
+		if len(e.ArgVals)+len(e.ArgSkip) == 0 {
 			continue
 		}
 		prog = append(prog, unix.SockFilter{Code: ldW, K: uint32(offArgs + 8*e.ArgIdx)})
 		for _, v := range e.ArgVals {
 			at := len(prog)
 			prog = append(prog, unix.SockFilter{Code: jeq, K: v, Jt: jmp(at, trace)})
+		}
+		// Skipped values jump over the next instruction to the block's end.
+		for i, v := range e.ArgSkip {
+			prog = append(prog, unix.SockFilter{Code: jeq, K: v, Jt: uint8(len(e.ArgSkip) - i)})
+		}
+		if len(e.ArgSkip) > 0 {
+			// Not skipped: trace. Skipped: fall to the ALLOW below.
+			at := len(prog)
+			prog = append(prog, unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JA, K: uint32(trace - at - 1)})
 		}
 		prog = append(prog, unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW})
 	}

@@ -59,7 +59,15 @@ type Entry struct {
 	// calls whose argument ArgIdx (low 32 bits) is one of ArgVals.
 	ArgIdx  int
 	ArgVals []uint32
+	// ArgSkip, when not empty, leaves calls whose argument ArgIdx is one of
+	// these values untraced.
+	ArgSkip []uint32
 }
+
+// sigURG is the signal the Go runtime sends its own threads to preempt
+// goroutines, thousands of times a second in busy Go programs: noise, not
+// communication, so tgkill(SIGURG) is not traced.
+const sigURG = 23
 
 // Fcntl commands that duplicate a descriptor.
 const (
@@ -97,9 +105,9 @@ var Table = []Entry{
 	{Nr: 61, Name: "wait4", Class: Wait, Addr: -1, Record: true},
 	{Nr: 62, Name: "kill", Class: Kill, Addr: -1, Record: true},
 	{Nr: 72, Name: "fcntl", Class: Dup, Addr: -1, ArgIdx: 1, ArgVals: []uint32{FDupFD, FDupFDCloexec}},
-	{Nr: 200, Name: "tkill", Class: Kill, Addr: -1, Record: true},
+	{Nr: 200, Name: "tkill", Class: Kill, Addr: -1, Record: true, ArgIdx: 1, ArgSkip: []uint32{sigURG}},
 	{Nr: 231, Name: "exit_group", Class: Exit, Addr: -1, Record: true},
-	{Nr: 234, Name: "tgkill", Class: Kill, Addr: -1, Record: true},
+	{Nr: 234, Name: "tgkill", Class: Kill, Addr: -1, Record: true, ArgIdx: 2, ArgSkip: []uint32{sigURG}},
 	{Nr: 275, Name: "splice", Class: Transfer, Addr: -1, Record: true},
 	{Nr: 288, Name: "accept4", Class: Accept, Addr: 1, Record: true},
 	{Nr: 292, Name: "dup3", Class: Dup, Addr: -1},

@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"encoding/binary"
+	"slices"
 	"strconv"
 	"syscall"
 
@@ -27,6 +28,15 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 		return
 	}
 	a := si.Args
+	if len(ent.ArgSkip) > 0 && slices.Contains(ent.ArgSkip, uint32(a[ent.ArgIdx])) {
+		// Filtered out by seccomp too; this is PTRACE_SYSCALL mode.
+		t.resume(th, 0)
+		return
+	}
+	if len(ent.ArgVals) > 0 && !slices.Contains(ent.ArgVals, uint32(a[ent.ArgIdx])) {
+		t.resume(th, 0)
+		return
+	}
 	c := &th.call
 	*c = call{ent: ent, args: a}
 	c.ev = format.Event{Syscall: ent.Name, FD: -1, Offset: -1}
