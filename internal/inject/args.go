@@ -7,11 +7,13 @@ import (
 	"github.com/boxofpain/pain/internal/ptrace"
 )
 
-// sendLen returns how many bytes the send call e is entering asks to send
-// (for sendmmsg: how many messages), so that a dropped datagram can report
-// success. The Hook API does not carry it, so it is read from the stopped
-// caller: hooks run on the tracer's ptrace thread, which may do that.
-func sendLen(e *format.Event) int64 {
+// callLen returns how many bytes the transfer call e is entering asks to
+// move (for sendmmsg and recvmmsg: how many messages), so that a dropped
+// datagram can report success and a target pinned at a stream offset can
+// find the call that covers it. The Hook API does not carry it, so it is
+// read from the stopped caller: hooks run on the tracer's ptrace thread,
+// which may do that.
+func callLen(e *format.Event) int64 {
 	var si ptrace.SyscallInfo
 	tid := int(e.TID)
 	if ptrace.GetSyscallInfo(tid, &si) != nil || (si.Op != ptrace.OpEntry && si.Op != ptrace.OpSeccomp) {
@@ -19,17 +21,17 @@ func sendLen(e *format.Event) int64 {
 	}
 	a := si.Args
 	switch e.Syscall {
-	case "write", "sendto":
+	case "write", "sendto", "read", "recvfrom":
 		return int64(a[2])
-	case "writev":
+	case "writev", "readv":
 		return iovLen(tid, a[1], a[2])
-	case "sendmsg":
+	case "sendmsg", "recvmsg":
 		var h [32]byte // struct msghdr up to msg_iovlen
 		if _, err := ptrace.ReadMem(tid, a[1], h[:]); err != nil {
 			return 0
 		}
 		return iovLen(tid, binary.LittleEndian.Uint64(h[16:]), binary.LittleEndian.Uint64(h[24:]))
-	case "sendmmsg":
+	case "sendmmsg", "recvmmsg":
 		return int64(min(a[2], 1024)) // the kernel's UIO_MAXIOV cap
 	case "sendfile":
 		return int64(a[3])

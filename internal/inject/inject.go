@@ -10,6 +10,11 @@
 //   - Within the window, calls matching the Target are counted at their
 //     entry; the fault acts on the Nth (default 1st) and never again. A call
 //     the kernel restarts after a signal enters twice but counts once.
+//     Syscall names a call or a class: send (write, writev, sendto,
+//     sendmsg, sendmmsg, sendfile, splice), recv (read, readv, recvfrom,
+//     recvmsg, recvmmsg), connect, accept (accept, accept4). A target with
+//     an Offset matches the stream transfer on its Conn that starts at that
+//     byte, or starts before it and asks to move enough bytes to cover it.
 //   - One action per call: when several faults would act on the same call,
 //     the first in plan order does, and the others do not count that call.
 //   - errno: the call fails with the errno and never reaches the kernel.
@@ -21,10 +26,10 @@
 //   - delay: the calling thread is held for Duration, then the call runs;
 //     the other threads keep running.
 //   - crash: the target's node gets SIGKILL at the call's entry (the call
-//     never runs). With Restart, Control.Restart brings the node back from
+//     never runs). With Restart, Options.Restart brings the node back from
 //     its command line after Duration.
 //   - pause: the target's node gets SIGSTOP at the call's entry and SIGCONT
-//     (through Control) after Duration.
+//     after Duration (sent by the injector to the node's processes).
 //   - partition: while the window is open, every call between a node of
 //     Groups[0] and one of Groups[1] (a node includes the nodes it spawned,
 //     "client/worker.1" belongs to "client") is cut: a connect fails with
@@ -50,21 +55,12 @@ import (
 	"github.com/boxofpain/pain/internal/tracer"
 )
 
-// Control acts on the running system later than at a system call: the
-// SIGCONT that ends a pause, the restart after a crash. Its methods are
-// called from timer goroutines, never from the tracer's ptrace thread.
-type Control interface {
-	// Signal sends sig to every process of node.
-	Signal(node string, sig syscall.Signal)
-	// Restart starts node again from its command line.
-	Restart(node string) error
-}
-
 // Options configures an Injector.
 type Options struct {
-	// Control carries out pauses' SIGCONT and crashes' restarts. Without
-	// it a plan with a pause or a restarting crash is refused.
-	Control Control
+	// Restart starts a node again from its command line, for crashes with
+	// Restart; it is called from a timer goroutine, never from the ptrace
+	// thread. Without it a plan that restarts a node is refused.
+	Restart func(node string) error
 	// Log receives progress messages (a fault fired, a restart failed).
 	Log func(msg string)
 	// Clock returns the run's time (ns since its start, as in time_ns):
@@ -81,6 +77,7 @@ type Injector struct {
 	timers []*time.Timer
 	stop   bool
 	notes  []string
+	pids   map[string]map[int32]bool // node -> live processes seen in its rows
 }
 
 type fault struct {
@@ -106,7 +103,7 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	in := &Injector{plan: p, opt: opt}
+	in := &Injector{plan: p, opt: opt, pids: map[string]map[int32]bool{}}
 	for i := range p.Faults {
 		f := &p.Faults[i]
 		ft := &fault{idx: i, f: f, nth: max(f.Target.Nth, 1), opened: f.After == nil, last: map[string]int64{}}
@@ -133,12 +130,8 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 				}
 				ft.errno = e
 			}
-		case format.FaultPause:
-			if opt.Control == nil {
-				return nil, fmt.Errorf("plan %s fault %d: a pause needs a way to send SIGCONT later", p.ID, i+1)
-			}
 		case format.FaultCrash:
-			if f.Restart && opt.Control == nil {
+			if f.Restart && opt.Restart == nil {
 				return nil, fmt.Errorf("plan %s fault %d: a crash with restart needs a way to restart the node", p.ID, i+1)
 			}
 		}
@@ -162,10 +155,20 @@ func (in *Injector) Enter(e *format.Event) tracer.Action {
 // Exit changes nothing: every fault acts at entry.
 func (in *Injector) Exit(e *format.Event) tracer.Action { return tracer.Action{} }
 
-// Observe moves the faults' windows and completes where they fired.
+// Observe moves the faults' windows, completes where they fired and keeps
+// track of each node's processes.
 func (in *Injector) Observe(e *format.Event) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	switch {
+	case e.Syscall == format.EventStart && e.PID == e.TID:
+		if in.pids[e.Node] == nil {
+			in.pids[e.Node] = map[int32]bool{}
+		}
+		in.pids[e.Node][e.PID] = true
+	case (e.Syscall == format.EventExited || e.Syscall == format.EventSignaled) && e.PID == e.TID:
+		delete(in.pids[e.Node], e.PID)
+	}
 	for _, ft := range in.faults {
 		if !ft.opened && is(ft.f.After, e) {
 			ft.opened = true
@@ -185,7 +188,7 @@ func is(r *format.EventRef, e *format.Event) bool {
 }
 
 func (in *Injector) enter(ft *fault, e *format.Event) (tracer.Action, bool) {
-	if !ft.opened || ft.closed || !targetMatches(&ft.f.Target, e) {
+	if !ft.opened || ft.closed || !targetMatches(&ft.f.Target, e) || !atOffset(&ft.f.Target, e) {
 		return tracer.Action{}, false
 	}
 	if ft.f.Kind == format.FaultPartition {
@@ -217,7 +220,7 @@ func (in *Injector) enter(ft *fault, e *format.Event) (tracer.Action, bool) {
 			node := ft.f.Target.Node
 			in.later(ft.dur, func() {
 				in.logf("restarting node %s", node)
-				if err := in.opt.Control.Restart(node); err != nil {
+				if err := in.opt.Restart(node); err != nil {
 					in.note(fmt.Sprintf("restart of %s failed: %v", node, err))
 				}
 			})
@@ -225,7 +228,7 @@ func (in *Injector) enter(ft *fault, e *format.Event) (tracer.Action, bool) {
 	case format.FaultPause:
 		node := ft.f.Target.Node
 		act.Kind, act.Signal, act.Node = tracer.ActSignal, syscall.SIGSTOP, node
-		in.later(ft.dur, func() { in.opt.Control.Signal(node, syscall.SIGCONT) })
+		in.later(ft.dur, func() { in.signal(node, syscall.SIGCONT) })
 	}
 	in.fire(ft, e)
 	return act, true
@@ -242,7 +245,7 @@ func droppable(e *format.Event) bool {
 func (in *Injector) cut(e *format.Event, act tracer.Action) tracer.Action {
 	switch {
 	case !stream(e) && isSend(e.Syscall):
-		act.Kind, act.Ret = tracer.ActReturn, sendLen(e)
+		act.Kind, act.Ret = tracer.ActReturn, callLen(e)
 	case isSend(e.Syscall):
 		act.Kind, act.Ret = tracer.ActShutdown, -int64(syscall.EPIPE)
 	default:
@@ -294,6 +297,25 @@ func (in *Injector) later(d time.Duration, f func()) {
 		}
 	})
 	in.timers = append(in.timers, t)
+}
+
+// signal sends sig to the live processes of node and of the nodes it
+// spawned. It runs on timer goroutines: the tracer's Signal would need its
+// ptrace thread, a plain kill does not.
+func (in *Injector) signal(node string, sig syscall.Signal) {
+	in.mu.Lock()
+	var pids []int
+	for n, ps := range in.pids {
+		if inGroup(n, []string{node}) {
+			for pid := range ps {
+				pids = append(pids, int(pid))
+			}
+		}
+	}
+	in.mu.Unlock()
+	for _, pid := range pids {
+		syscall.Kill(pid, sig)
+	}
 }
 
 // Stop cancels the actions still pending (a SIGCONT, a restart): call it

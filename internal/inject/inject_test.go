@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -68,8 +67,8 @@ type node struct {
 	server bool
 }
 
-// system runs nodes under one tracer with a hook, and is the Control that
-// restarts them, as pain-inject's launcher does.
+// system runs nodes under one tracer with a hook, and restarts them as
+// pain-inject's launcher does.
 type system struct {
 	t     *testing.T
 	tr    *tracer.Tracer
@@ -79,8 +78,6 @@ type system struct {
 	mu    sync.Mutex
 	procs []*tracer.Proc
 }
-
-func (s *system) Signal(node string, sig syscall.Signal) { s.tr.Signal(node, sig) }
 
 func (s *system) Restart(name string) error {
 	_, err := s.start(s.nodes[name])
@@ -107,7 +104,7 @@ type run struct {
 // runSystem starts the servers, waits until they are ready, runs the
 // clients to their end, gives the servers 4s to end by themselves, then
 // kills whatever is left. mk builds the hook (nil: none) once the system
-// exists, so that it can use it as its Control.
+// exists, so that it can restart its nodes.
 func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run) {
 	t.Helper()
 	s := &system{t: t, dir: t.TempDir(), nodes: map[string]node{}, outs: map[string]*os.File{}}
@@ -159,7 +156,7 @@ func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run
 			t.Fatal(err)
 		}
 		servers = append(servers, p)
-		s.waitReady(n.name)
+		s.waitReady(n.name, p)
 	}
 	for _, n := range nodes {
 		if n.server {
@@ -189,12 +186,17 @@ func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run
 	return r
 }
 
-func (s *system) waitReady(name string) {
+func (s *system) waitReady(name string, p *tracer.Proc) {
 	s.t.Helper()
 	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 		b, _ := os.ReadFile(filepath.Join(s.dir, name+".out"))
 		if strings.Contains(string(b), "ready\n") {
 			return
+		}
+		select {
+		case <-p.Done():
+			s.t.Fatalf("node %s exited with status %d before it was ready", name, p.ExitCode())
+		default:
 		}
 	}
 	s.t.Fatalf("node %s never got ready", name)
@@ -203,7 +205,7 @@ func (s *system) waitReady(name string) {
 // withPlan returns a hook maker applying plan p.
 func withPlan(t *testing.T, p *format.Plan, in **Injector) func(*system) tracer.Hook {
 	return func(s *system) tracer.Hook {
-		h, err := New(p, Options{Control: s, Log: func(m string) { t.Log(m) }})
+		h, err := New(p, Options{Restart: s.Restart, Log: func(m string) { t.Log(m) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -302,7 +304,8 @@ func TestErrno(t *testing.T) {
 }
 
 // TestDropStream: the peer sees the connection end exactly after the
-// messages sent before the window; the sender sees EPIPE.
+// messages sent before the window (or before the pinned byte offset); the
+// sender sees EPIPE.
 func TestDropStream(t *testing.T) {
 	need(t)
 	port := freePort(t)
@@ -313,16 +316,40 @@ func TestDropStream(t *testing.T) {
 	clean := runSystem(t, nil, nodes...)
 	wantOut(t, clean, "b", "from a: 10 eof")
 	after := ref(t, clean.rows, "a", "main", "send", 4)
-	var in *Injector
-	p := plan(format.Fault{Kind: format.FaultDrop, Target: format.Target{Node: "a", Thread: "main", Syscall: "send",
-		Conn: "a:main:s0>b:listen0"}, After: after})
-	r := runSystem(t, withPlan(t, p, &in), nodes...)
-	wantOut(t, r, "b", "from a: 4 eof")
-	wantOut(t, r, "a", "to "+port+": 4 of 10 EPIPE")
-	m := marked(r.rows)
-	if len(m) != 1 || m[0].Seq != after.Seq+1 || m[0].Errno != "EPIPE" || m[0].Fault != "p1:drop" || m[0].Offset != 400 {
-		dump(t, r.rows)
-		t.Fatalf("marked rows %+v, want the 5th write at offset 400, failed with EPIPE", m)
+	const conn = "a:main:s0>b:listen0"
+	off := func(o int64) *int64 { return &o }
+	for _, tc := range []struct {
+		name   string
+		fault  format.Fault
+		b, a   string // what b and a print
+		marked string // node and offset of the row the drop acted on
+	}{
+		{"after the 4th send", format.Fault{Target: format.Target{Node: "a", Thread: "main", Syscall: "send", Conn: conn}, After: after},
+			"from a: 4 eof", "to " + port + ": 4 of 10 EPIPE", "a 400 EPIPE"},
+		{"at byte 300", format.Fault{Target: format.Target{Node: "a", Syscall: "send", Conn: conn, Offset: off(300)}},
+			"from a: 3 eof", "to " + port + ": 3 of 10 EPIPE", "a 300 EPIPE"},
+		{"the send covering byte 350", format.Fault{Target: format.Target{Node: "a", Syscall: "send", Conn: conn, Offset: off(350)}},
+			"from a: 3 eof", "to " + port + ": 3 of 10 EPIPE", "a 300 EPIPE"},
+		{"the receive at byte 500", format.Fault{Target: format.Target{Node: "b", Syscall: "recv", Conn: conn, Offset: off(500)}},
+			"from a: 5 eof", "", "b 500 "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var in *Injector
+			tc.fault.Kind = format.FaultDrop
+			r := runSystem(t, withPlan(t, plan(tc.fault), &in), nodes...)
+			wantOut(t, r, "b", tc.b)
+			if tc.a != "" {
+				wantOut(t, r, "a", tc.a)
+			}
+			m := marked(r.rows)
+			if len(m) != 1 || fmt.Sprintf("%s %d %s", m[0].Node, m[0].Offset, m[0].Errno) != tc.marked || m[0].Fault != "p1:drop" {
+				dump(t, r.rows)
+				t.Fatalf("marked rows %+v, want one: %s", m, tc.marked)
+			}
+			if w := in.Fired(); len(w) != 1 || w[0].Seq != m[0].Seq || w[0].Node != m[0].Node {
+				t.Errorf("fired %+v, want at the marked row", w)
+			}
+		})
 	}
 }
 

@@ -46,6 +46,23 @@ func targetMatches(t *format.Target, e *format.Event) bool {
 		(t.Peer == "" || t.Peer == e.Peer)
 }
 
+// atOffset reports whether e moves the byte at t.Offset of its stream (any
+// call when t has no offset): the call starting there, or one that starts
+// before it and asks to move enough bytes to reach it.
+func atOffset(t *format.Target, e *format.Event) bool {
+	if t.Offset == nil {
+		return true
+	}
+	o := *t.Offset
+	switch {
+	case !stream(e) || e.Offset > o:
+		return false
+	case e.Offset == o:
+		return true
+	}
+	return o < e.Offset+callLen(e)
+}
+
 // stream reports whether e transfers bytes on a stream (TCP, unix stream,
 // pipe): the tracer gives stream transfers an offset at entry, datagrams -1.
 func stream(e *format.Event) bool { return e.Offset >= 0 }
