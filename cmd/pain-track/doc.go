@@ -1,0 +1,41 @@
+// Command pain-track turns many traces into the few schedules a system really
+// runs: it builds the happens-before graph of each run in stable names,
+// reduces it to a canonical schedule, groups runs by schedule, ranks the
+// schedules by how many runs showed them, counts how often each message
+// edge occurs, and estimates with Good-Turing (singletons / runs) how likely
+// the next run is to show a schedule not seen yet.
+//
+// Usage:
+//
+//	pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N]
+//	           [-granularity message|syscall] FILE...
+//
+// FILEs are traces (pain-trace's .arrows, or their text form) and earlier
+// schedules files (-o output), in any mix: tracking shards on different
+// machines and merging their schedules files gives exactly what tracking
+// all traces at once gives. Traces are read one at a time, so memory holds
+// one run plus the aggregate.
+//
+//	-o FILE        write the schedules file (format/schedules.go documents it)
+//	-json          print the summary as one JSON object instead of text:
+//	               granularity, runs, distinct, singletons, unseen,
+//	               schedules [{id, rank, runs, share, run_names, events,
+//	               messages}], edges [{key, kind, runs, share}]
+//	-text          print the text form of the schedules file instead
+//	-dot DIR       write a Graphviz space-time diagram of each of the top
+//	               schedules (schedule-RANK-ID.dot: one lane per thread,
+//	               message arrows, runs of events without messages collapsed)
+//	               and a Chrome/Perfetto trace-event file of the top one
+//	               (schedule-1-ID.trace.json, flow arrows for messages;
+//	               open it in ui.perfetto.dev or chrome://tracing)
+//	-top N         how many schedules get diagrams and run lists (default 3)
+//	-granularity   message (default): consecutive sends or receives of one
+//	               thread on one stream are one message, so TCP's splitting
+//	               and merging of bytes makes no new schedules; syscall: one
+//	               event per system call
+//
+// A trace cut short (its tracer was killed) is used up to its last complete
+// batch, with a warning that says so. A file that is not a pain trace or
+// schedules file, a newer format version, a corrupt file or schedules of
+// another granularity: an error naming the file, exit status 2.
+package main

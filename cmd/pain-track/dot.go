@@ -1,0 +1,252 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/boxofpain/pain/internal/hb"
+	"github.com/boxofpain/pain/internal/schedule"
+)
+
+// writeDot writes a Graphviz diagram of each of the top schedules and a
+// trace-event file of the first one into dir.
+func writeDot(dir string, set *schedule.Set, top int) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	scheds := set.Schedules()
+	for _, s := range scheds[:min(top, len(scheds))] {
+		name := filepath.Join(dir, fmt.Sprintf("schedule-%d-%s.dot", s.Rank, s.ID))
+		title := fmt.Sprintf("schedule %d %s: %d of %d runs (%.3f), %s granularity, graph of %s",
+			s.Rank, s.ID, len(s.Runs), set.Runs(), s.Share, set.Granularity(), s.Graph.Run)
+		if err := writeFile(name, func(w io.Writer) error { return dot(w, s.Graph, title) }); err != nil {
+			return err
+		}
+		if s.Rank == 1 {
+			name := filepath.Join(dir, fmt.Sprintf("schedule-1-%s.trace.json", s.ID))
+			if err := writeFile(name, func(w io.Writer) error { return traceEvents(w, s.Graph, title) }); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var edgeStyle = map[string]string{
+	hb.KindConnect:  `color="#2a9d4a", fontcolor="#2a9d4a"`,
+	hb.KindStream:   `color="#1f5fbf", fontcolor="#1f5fbf"`,
+	hb.KindPipe:     `color="#7b3fbf", fontcolor="#7b3fbf"`,
+	hb.KindDatagram: `color="#d97a00", fontcolor="#d97a00"`,
+	hb.KindClose:    `color="#888888", fontcolor="#888888", style=dashed`,
+	hb.KindClone:    `style=dashed`,
+	hb.KindExec:     `style=dashed`,
+	hb.KindExit:     `style=dashed`,
+	hb.KindSignal:   `color="#c02020", fontcolor="#c02020", style=dashed`,
+}
+
+// dot writes a space-time diagram: one column per thread, time going down,
+// an arrow per message. Events with no edge to another thread (but the
+// first and last of each thread) are collapsed into one box per run of them.
+func dot(w io.Writer, g *hb.Graph, title string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "digraph schedule {\n\tlabel=%s;\n\tlabelloc=t;\n\tfontname=\"Helvetica\";\n", quote(title))
+	b.WriteString("\tnode [shape=box, style=rounded, fontname=\"Helvetica\", fontsize=10];\n")
+	b.WriteString("\tedge [fontname=\"Helvetica\", fontsize=9];\n")
+	box := make([]int, len(g.Events)) // event -> box id (the first event of the box)
+	node := ""
+	for li, l := range g.Lanes {
+		if l.Node != node {
+			if node != "" {
+				b.WriteString("\t}\n")
+			}
+			node = l.Node
+			fmt.Fprintf(&b, "\tsubgraph %s {\n\t\tlabel=%s;\n\t\tstyle=dashed;\n", quote("cluster_"+l.Node), quote(l.Node))
+		}
+		fmt.Fprintf(&b, "\t\tlane%d [label=%s, shape=plaintext, fontsize=11];\n", li, quote(l.Thread))
+		prev := fmt.Sprintf("lane%d", li)
+		for i := l.First; i < l.First+l.N; {
+			j := i + 1
+			if passThrough(g, i, l) {
+				for j < l.First+l.N && passThrough(g, j, l) {
+					j++
+				}
+			}
+			for k := i; k < j; k++ {
+				box[k] = i
+			}
+			label := eventLabel(g, i)
+			if j > i+1 {
+				var names []string
+				for k := i; k < j && len(names) < 3; k++ {
+					names = append(names, g.Events[k].Syscall)
+				}
+				if j-i > 3 {
+					names = append(names, "...")
+				}
+				label = fmt.Sprintf("%d events: %s", j-i, strings.Join(names, ", "))
+				fmt.Fprintf(&b, "\t\te%d [label=%s, style=\"rounded,dashed\", fontcolor=\"#666666\"];\n", i, quote(label))
+			} else {
+				fmt.Fprintf(&b, "\t\te%d [label=%s];\n", i, quote(label))
+			}
+			fmt.Fprintf(&b, "\t\t%s -> e%d [arrowhead=none, color=\"#bbbbbb\"];\n", prev, i)
+			prev = fmt.Sprintf("e%d", i)
+			i = j
+		}
+	}
+	if node != "" {
+		b.WriteString("\t}\n")
+	}
+	for _, d := range g.Edges {
+		if d.Kind == hb.KindProgram {
+			continue
+		}
+		label := d.Kind
+		if e := g.Events[d.From]; (d.Kind == hb.KindStream || d.Kind == hb.KindPipe || d.Kind == hb.KindDatagram) && e.Ret > 0 {
+			label = fmt.Sprintf("%dB", e.Ret)
+		}
+		fmt.Fprintf(&b, "\te%d -> e%d [label=%s, %s];\n", box[d.From], box[d.To], quote(label), edgeStyle[d.Kind])
+	}
+	b.WriteString("}\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// passThrough reports whether event i of lane l only passes time: no edge
+// to another thread, and neither the first nor the last of its thread.
+func passThrough(g *hb.Graph, i int, l hb.Lane) bool {
+	if i == l.First || i == l.First+l.N-1 {
+		return false
+	}
+	for _, j := range g.In(i) {
+		if g.Edges[j].Kind != hb.KindProgram {
+			return false
+		}
+	}
+	for _, j := range g.Out(i) {
+		if g.Edges[j].Kind != hb.KindProgram {
+			return false
+		}
+	}
+	return true
+}
+
+// eventLabel is a short description of one event for a picture.
+func eventLabel(g *hb.Graph, i int) string {
+	e := g.Events[i]
+	s := e.Syscall
+	switch {
+	case g.IsTransfer(i) && e.Ret >= 0 && e.Errno == "":
+		s += fmt.Sprintf(" %dB", e.Ret)
+		if e.Count > 1 {
+			s += fmt.Sprintf(" (%d calls)", e.Count)
+		}
+		if e.Conn != "" {
+			s += "\n" + e.Conn
+		} else if e.Peer != "" {
+			s += "\n" + e.Local + " > " + e.Peer
+		}
+	case e.Syscall == "exited":
+		s += " " + strconv.FormatInt(e.Ret, 10)
+	case e.Syscall == "start" || e.Syscall == "execve" || e.Syscall == "signaled":
+		if e.Arg != "" {
+			s += " " + filepath.Base(e.Arg)
+		}
+	case e.Conn != "":
+		s += "\n" + e.Conn
+	case e.Peer != "":
+		s += " " + e.Peer
+	case e.Local != "":
+		s += " " + e.Local
+	}
+	if e.Errno != "" {
+		s += " " + e.Errno
+	}
+	return s
+}
+
+func quote(s string) string { return strconv.Quote(s) }
+
+// traceEvent is one entry of the Chrome trace-event format.
+type traceEvent struct {
+	Name string         `json:"name"`
+	Cat  string         `json:"cat,omitempty"`
+	Ph   string         `json:"ph"`
+	TS   float64        `json:"ts"`
+	Dur  *float64       `json:"dur,omitempty"`
+	PID  int            `json:"pid"`
+	TID  int            `json:"tid"`
+	ID   int            `json:"id,omitempty"`
+	BP   string         `json:"bp,omitempty"`
+	Args map[string]any `json:"args,omitempty"`
+}
+
+// traceEvents writes the graph as a Chrome/Perfetto trace: one process per
+// node, one thread per lane, a slice per event at its time in the run the
+// graph came from, and a flow arrow per message.
+func traceEvents(w io.Writer, g *hb.Graph, title string) error {
+	var evs []traceEvent
+	pids := map[string]int{}
+	ts := make([]int64, len(g.Events)) // ns, strictly increasing in each lane
+	dur := make([]float64, len(g.Events))
+	for li, l := range g.Lanes {
+		pid, ok := pids[l.Node]
+		if !ok {
+			pid = len(pids) + 1
+			pids[l.Node] = pid
+			evs = append(evs, traceEvent{Name: "process_name", Ph: "M", PID: pid, Args: map[string]any{"name": l.Node}})
+		}
+		evs = append(evs, traceEvent{Name: "thread_name", Ph: "M", PID: pid, TID: li + 1, Args: map[string]any{"name": l.Thread}})
+		for i := l.First; i < l.First+l.N; i++ {
+			ts[i] = g.Events[i].TimeNS
+			if i > l.First && ts[i] <= ts[i-1] {
+				ts[i] = ts[i-1] + 1
+			}
+		}
+		for i := l.First; i < l.First+l.N; i++ {
+			d := int64(1000)
+			if i+1 < l.First+l.N {
+				d = min(d, max(1, g.Events[i+1].TimeNS-ts[i]))
+			}
+			dur[i] = float64(d) / 1000
+			e := g.Events[i]
+			args := map[string]any{"event": g.Label(i), "seq": e.Seq}
+			if e.Count > 1 {
+				args["calls"] = e.Count
+			}
+			if e.Errno != "" {
+				args["errno"] = e.Errno
+			}
+			evs = append(evs, traceEvent{Name: e.Syscall, Cat: e.FDKind, Ph: "X", TS: float64(ts[i]) / 1000, Dur: &dur[i],
+				PID: pid, TID: li + 1, Args: args})
+		}
+	}
+	laneOf := func(i int) (int, int) {
+		l := g.Lane(i)
+		for li := range g.Lanes {
+			if g.Lanes[li].First == l.First {
+				return pids[l.Node], li + 1
+			}
+		}
+		return 0, 0
+	}
+	for j, d := range g.Edges {
+		if !hb.IsMessage(d.Kind) {
+			continue
+		}
+		p1, t1 := laneOf(d.From)
+		p2, t2 := laneOf(d.To)
+		evs = append(evs,
+			traceEvent{Name: d.Kind, Cat: "message", Ph: "s", TS: float64(ts[d.From]) / 1000, PID: p1, TID: t1, ID: j + 1},
+			traceEvent{Name: d.Kind, Cat: "message", Ph: "f", BP: "e", TS: float64(ts[d.To]) / 1000, PID: p2, TID: t2, ID: j + 1})
+	}
+	return json.NewEncoder(w).Encode(map[string]any{
+		"traceEvents":     evs,
+		"displayTimeUnit": "ns",
+		"otherData":       map[string]any{"title": title},
+	})
+}

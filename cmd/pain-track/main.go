@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/hb"
+)
+
+// version is the tool version written into the files it makes.
+const version = "pain-track 0.1"
+
+func main() {
+	os.Exit(Main())
+}
+
+// Main runs the command and returns its exit status: 0, or 2 for usage and
+// tool errors.
+func Main() int {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(os.Stderr, "pain-track: %v\n", err)
+		}
+		return 2
+	}
+	return 0
+}
+
+type options struct {
+	out, dot   string
+	json, text bool
+	top        int
+	gran       hb.Granularity
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("pain-track", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N] [-granularity message|syscall] FILE...\n")
+		fs.PrintDefaults()
+	}
+	var o options
+	fs.StringVar(&o.out, "o", "", "write the schedules file to `FILE`")
+	fs.BoolVar(&o.json, "json", false, "print the summary as JSON")
+	fs.BoolVar(&o.text, "text", false, "print the text form of the schedules file")
+	fs.StringVar(&o.dot, "dot", "", "write Graphviz and Perfetto pictures of the top schedules into `DIR`")
+	fs.IntVar(&o.top, "top", 3, "how many schedules get pictures and run lists")
+	gran := fs.String("granularity", "message", "`message` or syscall: what one event of a schedule is")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var ok bool
+	if o.gran, ok = hb.ParseGranularity(*gran); !ok {
+		fs.Usage()
+		return fmt.Errorf("-granularity must be message or syscall, not %q", *gran)
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return fmt.Errorf("no input files")
+	}
+	if o.json && o.text {
+		return fmt.Errorf("-json and -text both print to stdout; choose one")
+	}
+	if o.top < 0 {
+		return fmt.Errorf("-top must not be negative")
+	}
+	t := newTracker(o.gran, func(msg string) { fmt.Fprintf(stderr, "pain-track: warning: %s\n", msg) })
+	for _, path := range fs.Args() {
+		if err := t.addFile(path); err != nil {
+			return err
+		}
+	}
+	set := t.set
+	meta := format.Meta{Tool: version, Run: fmt.Sprintf("%d runs", set.Runs())}
+	if o.out != "" {
+		if err := writeFile(o.out, func(w io.Writer) error { return format.WriteSchedules(w, set.File(meta)) }); err != nil {
+			return err
+		}
+	}
+	if o.dot != "" {
+		if err := writeDot(o.dot, set, o.top); err != nil {
+			return err
+		}
+	}
+	switch {
+	case o.json:
+		return writeJSON(stdout, set)
+	case o.text:
+		return format.WriteSchedulesText(stdout, set.File(meta))
+	}
+	return writeSummary(stdout, set, o.top)
+}
+
+// writeFile writes path through a temporary file renamed into place, so a
+// failed run leaves no half-written file behind.
+func writeFile(path string, write func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := write(tmp); err != nil {
+		tmp.Close()
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
