@@ -14,7 +14,9 @@
 //     sendmsg, sendmmsg, sendfile, splice), recv (read, readv, recvfrom,
 //     recvmsg, recvmmsg), connect, accept (accept, accept4). A target with
 //     an Offset matches the stream transfer on its Conn that starts at that
-//     byte, or starts before it and asks to move enough bytes to cover it.
+//     byte; a send also when it starts before that byte and asks to send
+//     enough bytes to cover it. A crash pinned at a byte that a receive
+//     gets in the middle of its data kills the node at that receive's exit.
 //   - One action per call: when several faults would act on the same call,
 //     the first in plan order does, and the others do not count that call.
 //   - errno: the call fails with the errno and never reaches the kernel.
@@ -152,8 +154,50 @@ func (in *Injector) Enter(e *format.Event) tracer.Action {
 	return tracer.Action{}
 }
 
-// Exit changes nothing: every fault acts at entry.
-func (in *Injector) Exit(e *format.Event) tracer.Action { return tracer.Action{} }
+// Exit crashes a node whose receive got the byte a crash fault is pinned
+// at in the middle of its data (a receive starting at that byte is caught
+// at entry): the node dies having read the bytes but before acting on any of
+// them, which to its peers is the same as dying before the read. Every other
+// fault acts at entry.
+func (in *Injector) Exit(e *format.Event) tracer.Action {
+	if e.Ret <= 0 || !isRecv(e.Syscall) || !stream(e) {
+		return tracer.Action{}
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, ft := range in.faults {
+		t := &ft.f.Target
+		if ft.f.Kind != format.FaultCrash || ft.fired || t.Offset == nil || !ft.opened || ft.closed || !targetMatches(t, e) {
+			continue
+		}
+		if o := *t.Offset; o <= e.Offset || o >= e.Offset+e.Ret {
+			continue
+		}
+		if ft.seen++; ft.seen < ft.nth {
+			continue
+		}
+		in.fire(ft, e)
+		in.signalLocked(t.Node, syscall.SIGKILL)
+		in.restartLater(ft)
+		return tracer.Action{Fault: ft.mark}
+	}
+	return tracer.Action{}
+}
+
+// restartLater restarts a crashed node after the fault's duration, if the
+// fault says so.
+func (in *Injector) restartLater(ft *fault) {
+	if !ft.f.Restart {
+		return
+	}
+	node := ft.f.Target.Node
+	in.later(ft.dur, func() {
+		in.logf("restarting node %s", node)
+		if err := in.opt.Restart(node); err != nil {
+			in.note(fmt.Sprintf("restart of %s failed: %v", node, err))
+		}
+	})
+}
 
 // Observe moves the faults' windows, completes where they fired and keeps
 // track of each node's processes.
@@ -176,6 +220,8 @@ func (in *Injector) Observe(e *format.Event) {
 		if !ft.closed && is(ft.f.Before, e) {
 			ft.closed = true
 		}
+		// The row's time, when the call writes one: rows are stamped at
+		// the call's exit, the Clock at its entry.
 		w := &ft.where
 		if ft.fired && !ft.timed && e.Node == w.Node && e.Thread == w.Thread && e.Seq == w.Seq {
 			w.TimeNS, ft.timed = e.TimeNS, true
@@ -216,15 +262,7 @@ func (in *Injector) enter(ft *fault, e *format.Event) (tracer.Action, bool) {
 		act.Kind, act.Hold = tracer.ActHold, ft.dur
 	case format.FaultCrash:
 		act.Kind, act.Signal, act.Node = tracer.ActSignal, syscall.SIGKILL, ft.f.Target.Node
-		if ft.f.Restart {
-			node := ft.f.Target.Node
-			in.later(ft.dur, func() {
-				in.logf("restarting node %s", node)
-				if err := in.opt.Restart(node); err != nil {
-					in.note(fmt.Sprintf("restart of %s failed: %v", node, err))
-				}
-			})
-		}
+		in.restartLater(ft)
 	case format.FaultPause:
 		node := ft.f.Target.Node
 		act.Kind, act.Signal, act.Node = tracer.ActSignal, syscall.SIGSTOP, node
@@ -304,17 +342,17 @@ func (in *Injector) later(d time.Duration, f func()) {
 // ptrace thread, a plain kill does not.
 func (in *Injector) signal(node string, sig syscall.Signal) {
 	in.mu.Lock()
-	var pids []int
+	defer in.mu.Unlock()
+	in.signalLocked(node, sig)
+}
+
+func (in *Injector) signalLocked(node string, sig syscall.Signal) {
 	for n, ps := range in.pids {
 		if inGroup(n, []string{node}) {
 			for pid := range ps {
-				pids = append(pids, int(pid))
+				syscall.Kill(int(pid), sig)
 			}
 		}
-	}
-	in.mu.Unlock()
-	for _, pid := range pids {
-		syscall.Kill(pid, sig)
 	}
 }
 

@@ -129,8 +129,8 @@ func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run
 
 	got := make(chan struct{})
 	go func() {
-		for e := range tr.Events() {
-			r.rows = append(r.rows, e)
+		for b := range tr.Events() {
+			r.rows = append(r.rows, b...)
 		}
 		close(got)
 	}()
@@ -404,6 +404,57 @@ func TestCrash(t *testing.T) {
 	if w := in.Fired(); len(w) != 1 || w[0].Seq != before.Seq {
 		t.Errorf("fired %+v, want at seq %d", w, before.Seq)
 	}
+}
+
+// TestCrashAtReceivedByte: a crash pinned at a stream byte kills the
+// receiver before it reads that byte, or, when a read gets it in the middle
+// of its data, at that read's exit: either way it has read 500 bytes.
+func TestCrashAtReceivedByte(t *testing.T) {
+	need(t)
+	port := freePort(t)
+	for _, tc := range []struct {
+		offset int64
+		marked string // the read the crash is marked on, if it wrote a row
+	}{
+		{500, ""},
+		{450, "read 400 100"},
+	} {
+		t.Run(fmt.Sprint(tc.offset), func(t *testing.T) {
+			var in *Injector
+			p := plan(format.Fault{Kind: format.FaultCrash, Target: format.Target{Node: "b", Syscall: "recv", Conn: "a:main:s0>b:listen0", Offset: &tc.offset}})
+			r := runSystem(t, withPlan(t, p, &in),
+				node{name: "b", args: []string{"recv", port, "1"}, server: true},
+				node{name: "a", args: []string{"send", "a", "10", port}})
+			got, last := int64(0), format.Event{}
+			for _, e := range r.rows {
+				if e.Node == "b" {
+					if e.Syscall == "read" && e.Ret > 0 {
+						got += e.Ret
+					}
+					last = e
+				}
+			}
+			m := marked(r.rows)
+			mk := ""
+			if len(m) == 1 {
+				mk = fmt.Sprintf("%s %d %d", m[0].Syscall, m[0].Offset, m[0].Ret)
+			}
+			if got != 500 || last.Syscall != format.EventSignaled || mk != tc.marked || len(m) > 1 {
+				dump(t, r.rows)
+				t.Fatalf("b read %d bytes, last row %s, marked %q; want 500, signaled, %q", got, last.Syscall, mk, tc.marked)
+			}
+			if w := in.Fired(); len(w) != 1 || w[0].Node != "b" || w[0].Seq != last.Seq-boolSeq(tc.marked != "") {
+				t.Errorf("fired %+v, want at b's seq %d", w, last.Seq)
+			}
+		})
+	}
+}
+
+func boolSeq(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // TestCrashRestart: a server killed at its 2nd receive comes back from its

@@ -46,9 +46,10 @@ func targetMatches(t *format.Target, e *format.Event) bool {
 		(t.Peer == "" || t.Peer == e.Peer)
 }
 
-// atOffset reports whether e moves the byte at t.Offset of its stream (any
-// call when t has no offset): the call starting there, or one that starts
-// before it and asks to move enough bytes to reach it.
+// atOffset reports whether the call entering as e moves the byte at
+// t.Offset of its stream (any call when t has no offset): the call starting
+// there, or a send that starts before it and asks to send enough bytes to
+// cover it. (What a receive will get is not known at its entry.)
 func atOffset(t *format.Target, e *format.Event) bool {
 	if t.Offset == nil {
 		return true
@@ -60,7 +61,7 @@ func atOffset(t *format.Target, e *format.Event) bool {
 	case e.Offset == o:
 		return true
 	}
-	return o < e.Offset+callLen(e)
+	return isSend(e.Syscall) && o < e.Offset+callLen(e)
 }
 
 // stream reports whether e transfers bytes on a stream (TCP, unix stream,
