@@ -76,6 +76,10 @@ type Options struct {
 	Output *os.File
 	// NoSeccomp forces PTRACE_SYSCALL mode.
 	NoSeccomp bool
+	// Started, when set, is called once the tracer runs and before any node
+	// starts, with the running system (pain-inject restarts crashed nodes
+	// through it).
+	Started func(*Running)
 }
 
 // Result is what happened. Status values are exit codes (128+n for a
@@ -181,6 +185,9 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 		return r.res, err
 	}
 	r.tr = tr
+	if o.Started != nil {
+		o.Started(&Running{r})
+	}
 	written := make(chan error, 1)
 	go func() { written <- r.write(tr) }()
 
