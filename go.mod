@@ -2,7 +2,10 @@ module github.com/boxofpain/pain
 
 go 1.26.0
 
-require github.com/apache/arrow/go/v17 v17.0.0
+require (
+	github.com/apache/arrow/go/v17 v17.0.0
+	github.com/rogpeppe/go-internal v1.16.0
+)
 
 require (
 	github.com/goccy/go-json v0.10.3 // indirect

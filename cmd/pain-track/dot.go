@@ -244,7 +244,9 @@ func traceEvents(w io.Writer, g *hb.Graph, title string) error {
 			traceEvent{Name: d.Kind, Cat: "message", Ph: "s", TS: float64(ts[d.From]) / 1000, PID: p1, TID: t1, ID: j + 1},
 			traceEvent{Name: d.Kind, Cat: "message", Ph: "f", BP: "e", TS: float64(ts[d.To]) / 1000, PID: p2, TID: t2, ID: j + 1})
 	}
-	return json.NewEncoder(w).Encode(map[string]any{
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(map[string]any{
 		"traceEvents":     evs,
 		"displayTimeUnit": "ns",
 		"otherData":       map[string]any{"title": title},

@@ -117,4 +117,3 @@ func writeFile(path string, write func(io.Writer) error) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
-

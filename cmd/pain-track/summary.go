@@ -143,5 +143,6 @@ func writeJSON(w io.Writer, set *schedule.Set) error {
 		out.Edges = append(out.Edges, jsonEdge{Key: e.Key, Kind: e.Kind, Runs: e.Runs, Share: e.Share})
 	}
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	return enc.Encode(out)
 }
