@@ -55,4 +55,3 @@ func mktrace(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	ts.Check(w.Close())
 }
-
