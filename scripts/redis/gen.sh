@@ -103,8 +103,8 @@ s="127.0.0.1:$SPORT,127.0.0.1:$((SPORT + 1)),127.0.0.1:$((SPORT + 2))"
 cat >"$dir/system.sh" <<EOF
 # Written by scripts/redis/gen.sh; source it.
 PROCFILE='$dir/Procfile'
-READY='$RWL ready -primary 127.0.0.1:$PORT -sentinels $s'
-WORKLOAD='$RWL write -sentinels $s -n $KEYS -settle $SETTLE -acked $dir/acked.txt'
-CHECK='$RWL check -sentinels $s -settle $SETTLE -acked $dir/acked.txt'
+READY='exec $RWL ready -primary 127.0.0.1:$PORT -sentinels $s'
+WORKLOAD='exec $RWL write -sentinels $s -n $KEYS -settle $SETTLE -acked $dir/acked.txt'
+CHECK='exec $RWL check -sentinels $s -settle $SETTLE -acked $dir/acked.txt'
 PORTS='$PORT $((PORT + 1)) $((PORT + 2)) $SPORT $((SPORT + 1)) $((SPORT + 2))'
 EOF

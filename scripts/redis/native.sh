@@ -9,12 +9,13 @@
 # the writes still coming to it, and the check must find them lost (exit 1).
 #
 # Exit status: the check's. The environment is passed to gen.sh (PORT, SPORT,
-# RWL, ...). Every process started here is stopped by PID on exit.
+# RWL, ...); WL_EXTRA is appended to the workload's command. Every process started here is stopped by PID on exit.
 set -u
 [ $# -eq 1 ] || [ $# -eq 3 ] || { echo "usage: native.sh DIR [PAUSE_AT PAUSE_FOR]" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 "$here/gen.sh" "$1" || exit 2
 . "$1/system.sh"
+WORKLOAD="$WORKLOAD ${WL_EXTRA:-}"
 
 pids=""
 primary_pid=""

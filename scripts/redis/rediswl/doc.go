@@ -7,7 +7,7 @@
 // Usage:
 //
 //	rediswl ready   -primary ADDR -sentinels A,B,C [-replicas 2] [-wait 30s]
-//	rediswl write   -sentinels A,B,C -acked FILE [-n 100] [-timeout 10s] [-retry 10s] [-gap 0] [-settle 20s]
+//	rediswl write   -sentinels A,B,C -acked FILE [-n 100] [-timeout 10s] [-retry 10s] [-gap 0] [-elapsed FILE] [-settle 20s]
 //	rediswl check   -sentinels A,B,C -acked FILE [-settle 20s]
 //	rediswl primary -sentinels A,B,C
 //
@@ -21,7 +21,8 @@
 // retries the key for up to -retry; then it gives up the remaining keys.
 // Then it waits until the Sentinels settle (they agree on a primary, none
 // sees it down or is failing over, and it answers as a master), so that a
-// failover a fault set off happens inside the run. Exit 0 unless misused.
+// failover a fault set off happens inside the run. -elapsed FILE records how
+// long all that took (for scripts/redis/overhead.sh). Exit 0 unless misused.
 //
 // check waits for the Sentinels to settle the same way, asks them for the
 // current primary and reads every acknowledged key there with MGET. Exit 0

@@ -17,6 +17,10 @@ import (
 // same way every time (the Go scheduler would otherwise move them around).
 func init() { runtime.LockOSThread() }
 
+// started is when the process began running Go code: -elapsed measures
+// from here, so it includes connecting, not only the writes.
+var started = time.Now()
+
 // errUsage and errFailed map to exit statuses 2 and 1.
 var (
 	errUsage  = errors.New("usage")
@@ -39,7 +43,7 @@ func main() {
 
 const usage = `usage:
   rediswl ready   -primary ADDR -sentinels A,B,C [-replicas 2] [-wait 30s]
-  rediswl write   -sentinels A,B,C -acked FILE [-n 100] [-timeout 10s] [-retry 10s] [-gap 0] [-settle 20s]
+  rediswl write   -sentinels A,B,C -acked FILE [-n 100] [-timeout 10s] [-retry 10s] [-gap 0] [-elapsed FILE] [-settle 20s]
   rediswl check   -sentinels A,B,C -acked FILE [-settle 20s]
   rediswl primary -sentinels A,B,C`
 
@@ -63,6 +67,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		n        *int
 		retry    *time.Duration
 		gap      *time.Duration
+		elapsed  *string
 	)
 	switch cmd {
 	case "ready":
@@ -74,6 +79,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		n = fs.Int("n", 100, "keys to write")
 		retry = fs.Duration("retry", 10*time.Second, "how long to retry one key before giving up the rest")
 		gap = fs.Duration("gap", 0, "pause between writes (to aim a fault by hand)")
+		elapsed = fs.String("elapsed", "", "file to write the workload's duration to, in nanoseconds")
 	case "check":
 		acked = fs.String("acked", "", "file of acknowledged keys, written by rediswl write")
 	case "primary":
@@ -93,7 +99,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "ready":
 		return cl.ready(*primary, *replicas, *wait)
 	case "write":
-		return cl.write(*acked, *n, *timeout, *retry, *gap, *settle)
+		err := cl.write(*acked, *n, *timeout, *retry, *gap, *settle)
+		if err == nil && *elapsed != "" {
+			err = os.WriteFile(*elapsed, []byte(fmt.Sprintln(time.Since(started).Nanoseconds())), 0o666)
+		}
+		return err
 	case "check":
 		return cl.check(*acked, *settle)
 	default:
@@ -250,6 +260,9 @@ func (cl *cluster) readyOnce(primary string, replicas int) error {
 	if m["role"] != "master" || online < replicas {
 		return fmt.Errorf("primary %s: role %s, %d of %d replicas online", primary, m["role"], online, replicas)
 	}
+	if err := streaming(primary, replicas); err != nil {
+		return err
+	}
 	for _, s := range cl.sentinels {
 		r, err := oneShot(s, "SENTINEL", "master", cl.master)
 		if err != nil {
@@ -292,6 +305,31 @@ func (cl *cluster) readyOnce(primary string, replicas int) error {
 		if up < len(cl.sentinels)-1 {
 			return fmt.Errorf("sentinel %s: %d of %d other sentinels up", s, up, len(cl.sentinels)-1)
 		}
+	}
+	return nil
+}
+
+// streaming reports whether the primary's replication stream reaches the
+// replicas. INFO says state=online as soon as a replica has loaded the
+// snapshot, but Redis 7 holds the command stream back until the replica's
+// next REPLCONF ACK (up to a second later). So publish a message (it goes
+// down the stream like a write but changes no data) and WAIT for the
+// replicas to acknowledge it.
+func streaming(primary string, replicas int) error {
+	c, err := dial(primary, probe)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.do("PUBLISH", "__pain__:ready", "1"); err != nil {
+		return fmt.Errorf("primary %s: %w", primary, err)
+	}
+	r, err := c.do("WAIT", strconv.Itoa(replicas), "200")
+	if err != nil {
+		return fmt.Errorf("primary %s: %w", primary, err)
+	}
+	if r.num < int64(replicas) {
+		return fmt.Errorf("primary %s: %d of %d replicas acknowledge the stream", primary, r.num, replicas)
 	}
 	return nil
 }

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+)
+
+func TestReadReply(t *testing.T) {
+	tests := []struct {
+		in   string
+		want reply
+		err  bool
+	}{
+		{in: "+OK\r\n", want: reply{kind: '+', str: "OK"}},
+		{in: "-READONLY You can't write against a read only replica.\r\n", want: reply{kind: '-', str: "READONLY You can't write against a read only replica."}},
+		{in: ":42\r\n", want: reply{kind: ':', num: 42}},
+		{in: "$5\r\nv0001\r\n", want: reply{kind: '$', str: "v0001"}},
+		{in: "$0\r\n\r\n", want: reply{kind: '$'}},
+		{in: "$-1\r\n", want: reply{kind: '$', null: true}},
+		{in: "*2\r\n$9\r\n127.0.0.1\r\n$4\r\n7379\r\n", want: reply{kind: '*', arr: []reply{{kind: '$', str: "127.0.0.1"}, {kind: '$', str: "7379"}}}},
+		{in: "*-1\r\n", want: reply{kind: '*', null: true}},
+		{in: "*1\r\n*1\r\n:1\r\n", want: reply{kind: '*', arr: []reply{{kind: '*', arr: []reply{{kind: ':', num: 1}}}}}},
+		{in: "$5\r\nv00", err: true},
+		{in: "+OK\n", err: true},
+		{in: "?x\r\n", err: true},
+		{in: "$-2\r\n", err: true},
+		{in: ":x\r\n", err: true},
+		{in: "*3\r\n:1\r\n", err: true},
+	}
+	for _, tt := range tests {
+		got, err := readReply(bufio.NewReader(strings.NewReader(tt.in)))
+		if (err != nil) != tt.err {
+			t.Errorf("readReply(%q) error %v, want error %v", tt.in, err, tt.err)
+			continue
+		}
+		if !tt.err && fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("readReply(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func FuzzReadReply(f *testing.F) {
+	for _, s := range []string{"+OK\r\n", "$5\r\nv0001\r\n", "*2\r\n$1\r\na\r\n:1\r\n", "*-1\r\n", "-ERR x\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := readReply(bufio.NewReader(bytes.NewReader(b)))
+		if err == nil && r.kind != '+' && r.kind != '-' && r.kind != ':' && r.kind != '$' && r.kind != '*' {
+			t.Fatalf("accepted reply of kind %q", r.kind)
+		}
+	})
+}
+
+func TestInfoAndFields(t *testing.T) {
+	m := info("# Replication\r\nrole:master\r\nconnected_slaves:2\r\nslave0:ip=127.0.0.1,port=7380,state=online,offset=1,lag=0\r\n")
+	if m["role"] != "master" || m["connected_slaves"] != "2" || !strings.Contains(m["slave0"], "state=online") {
+		t.Errorf("info = %v", m)
+	}
+	r := reply{kind: '*', arr: []reply{{str: "name"}, {str: "mymaster"}, {str: "flags"}, {str: "master"}, {str: "odd"}}}
+	if f := r.fields(); f["name"] != "mymaster" || f["flags"] != "master" || len(f) != 2 {
+		t.Errorf("fields = %v", f)
+	}
+}
+
+// root is the repository's top folder (where go.mod is).
+func root(t *testing.T) string {
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the test's folder")
+		}
+		dir = parent
+	}
+}
+
+// freeBase finds a port base such that base, base+1, base+2 (servers) and
+// base+10..12 (Sentinels) are free on loopback, away from the defaults that
+// `make redis` uses.
+func freeBase(t *testing.T) int {
+	for range 50 {
+		base := 30000 + rand.IntN(20000)
+		ok := true
+		for _, p := range []int{base, base + 1, base + 2, base + 10, base + 11, base + 12} {
+			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+			if err != nil {
+				ok = false
+				break
+			}
+			l.Close()
+		}
+		if ok {
+			return base
+		}
+	}
+	t.Fatal("no free ports")
+	return 0
+}
+
+// TestTraceRedis traces one fault-free run of the whole system with
+// bin/pain-trace and checks the trace: all six servers, the workload and the
+// check have events, the check passed, and the last write the workload sent
+// reached both replicas through the primary, in stable names.
+func TestTraceRedis(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts six Redis processes under the tracer")
+	}
+	for _, c := range []string{"redis-server", "redis-sentinel"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Skipf("%s not installed (apt-get install redis-server redis-sentinel)", c)
+		}
+	}
+	top := root(t)
+	tracer := filepath.Join(top, "bin", "pain-trace")
+	if _, err := os.Stat(tracer); err != nil {
+		t.Skipf("%s missing (make build)", tracer)
+	}
+	tmp := t.TempDir()
+	rwl := filepath.Join(tmp, "rediswl")
+	if out, err := exec.Command("go", "build", "-o", rwl, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	base := freeBase(t)
+	sys := filepath.Join(tmp, "sys")
+	gen := exec.Command(filepath.Join(top, "scripts", "redis", "gen.sh"), sys)
+	gen.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", base), fmt.Sprintf("SPORT=%d", base+10), "RWL="+rwl, "SETTLE=10s")
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("gen.sh: %v\n%s", err, out)
+	}
+	vars := shellVars(t, filepath.Join(sys, "system.sh"))
+
+	trace := filepath.Join(tmp, "run.arrows")
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tracer, "-o", trace, "-f", vars["PROCFILE"], "-ready", vars["READY"],
+		"-w", vars["WORKLOAD"], "-check", vars["CHECK"], "-timeout", "20s", "-payload", "128")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run() // on timeout the context kills pain-trace by PID; it kills its nodes
+	if err != nil {
+		t.Fatalf("pain-trace: %v\n%s", err, stderr.String())
+	}
+	t.Cleanup(func() { portsClosed(t, base) })
+
+	_, events, err := format.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[string]int{}
+	for _, e := range events {
+		count[e.Node]++
+	}
+	for _, n := range []string{"primary", "replica1", "replica2", "sentinel1", "sentinel2", "sentinel3", "workload", "check"} {
+		if count[n] == 0 {
+			t.Errorf("no events from node %s (nodes: %v)", n, count)
+		}
+	}
+
+	// Both ends of a connection carry the same stable name: every
+	// connection a replica made to the primary is known to the primary by
+	// that name too (a raw address there means the tracer lost the race
+	// between the replica's connect and the primary's accept).
+	primaryConns := map[string]bool{}
+	var raw []string
+	for _, e := range events {
+		if e.Node == "primary" && strings.HasSuffix(e.Conn, ">primary:listen0") {
+			if !primaryConns[e.Conn] && strings.HasPrefix(e.Conn, "127.") {
+				raw = append(raw, e.Conn)
+			}
+			primaryConns[e.Conn] = true
+		}
+	}
+	for _, e := range events {
+		if strings.HasPrefix(e.Node, "replica") && e.Syscall == "connect" && strings.HasSuffix(e.Conn, ">primary:listen0") && !primaryConns[e.Conn] {
+			t.Errorf("%s connected as %s but the primary has no events on that connection; its unnamed connections: %v", e.Node, e.Conn, raw)
+		}
+	}
+
+	// The workload's last SET, as the primary read it, then the primary's
+	// replication stream carrying it to each replica, then each replica
+	// reading those bytes: offsets in stable connection names.
+	last := []byte("k0100")
+	var setRead *format.Event
+	for i := range events {
+		e := &events[i]
+		if e.Node == "primary" && e.Ret > 0 && strings.HasPrefix(e.Conn, "workload:") && isRead(e.Syscall) && bytes.Contains(e.Payload, last) {
+			setRead = e
+			break
+		}
+	}
+	if setRead == nil {
+		t.Fatalf("primary never read the workload's SET k0100")
+	}
+	for _, r := range []string{"replica1", "replica2"} {
+		var sent *format.Event
+		for i := range events {
+			e := &events[i]
+			if e.Node == "primary" && e.Thread == setRead.Thread && e.Seq > setRead.Seq && e.Ret > 0 &&
+				strings.HasPrefix(e.Conn, r+":") && strings.HasSuffix(e.Conn, ">primary:listen0") &&
+				!isRead(e.Syscall) && bytes.Contains(e.Payload, last) {
+				sent = e
+				break
+			}
+		}
+		if sent == nil {
+			t.Errorf("primary did not replicate SET k0100 to %s; trace kept in %s", r, keep(t, trace))
+			continue
+		}
+		got := false
+		for i := range events {
+			e := &events[i]
+			if e.Node == r && e.Conn == sent.Conn && isRead(e.Syscall) && e.Ret > 0 &&
+				e.Offset <= sent.Offset && sent.Offset < e.Offset+e.Ret {
+				got = true
+				break
+			}
+		}
+		if !got {
+			t.Errorf("%s never read the primary's bytes at offset %d of %s", r, sent.Offset, sent.Conn)
+		}
+	}
+}
+
+func isRead(syscall string) bool {
+	return strings.HasPrefix(syscall, "read") || strings.HasPrefix(syscall, "recv")
+}
+
+// shellVars reads the NAME='value' lines that gen.sh writes.
+func shellVars(t *testing.T, path string) map[string]string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, "='"); ok {
+			m[k] = strings.TrimSuffix(v, "'")
+		}
+	}
+	return m
+}
+
+// portsClosed fails the test if anything still listens on the system's
+// ports: pain-trace must leave nothing running.
+func portsClosed(t *testing.T, base int) {
+	for _, p := range []int{base, base + 1, base + 2, base + 10, base + 11, base + 12} {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p), time.Second)
+		if err == nil {
+			c.Close()
+			t.Errorf("port %d still listening after the run", p)
+		}
+	}
+}
+
+// keep copies a trace out of the test's temporary folder for a post-mortem.
+func keep(t *testing.T, trace string) string {
+	dst := filepath.Join(os.TempDir(), "redis-test-"+filepath.Base(filepath.Dir(trace))+".arrows")
+	if b, err := os.ReadFile(trace); err == nil && os.WriteFile(dst, b, 0o666) == nil {
+		return dst
+	}
+	return "(not kept)"
+}

@@ -1,0 +1,170 @@
+#!/bin/sh
+# run.sh: the body of `make redis`. Traces RUNS fault-free runs of Redis
+# replication with Sentinel (scripts/redis/gen.sh), tracks them, plans, injects
+# the top PLANS plans and prints a summary table: plan in plain words, fired,
+# verdict. Writes everything under OUT:
+#
+#   run-NNNN/            one folder per traced run: configs, data, logs, acked.txt
+#   run-NNNN.arrows      its trace
+#   schedules.arrows, track.txt   pain-track's output and summary
+#   plans.jsonl          pain-plan's output
+#   inject-NNNN/, inject-NNNN.arrows   one folder and trace per injected plan
+#   results.jsonl        one pain-inject result per line
+#
+# Environment (defaults): RUNS=20 PLANS=20 OUT=out/redis BIN=bin
+#   TIMEOUT=90s GRACE=2s        pain-trace / pain-inject -timeout and -grace
+#   DELAY=6s                    delay faults (pain-plan -delay, if it has it):
+#                               longer than a failover (down-after 1s + election)
+#   PLAN_FLAGS=                 more pain-plan flags
+#   PORT=7379 SPORT=27379 KEYS=100 DOWN_AFTER=1000 ...   passed to gen.sh
+# Runs are sequential: they share the ports.
+set -eu
+RUNS=${RUNS:-20}
+PLANS=${PLANS:-20}
+OUT=${OUT:-out/redis}
+BIN=${BIN:-bin}
+TIMEOUT=${TIMEOUT:-90s}
+GRACE=${GRACE:-2s}
+DELAY=${DELAY:-6s}
+PLAN_FLAGS=${PLAN_FLAGS:-}
+here=$(cd "$(dirname "$0")" && pwd)
+
+say() { echo "redis: $*" >&2; }
+die() { say "$*"; exit 2; }
+
+# Packages, when missing.
+need=""
+command -v redis-server >/dev/null 2>&1 || need="$need redis-server"
+command -v redis-sentinel >/dev/null 2>&1 || need="$need redis-sentinel"
+command -v jq >/dev/null 2>&1 || need="$need jq"
+if [ -n "$need" ]; then
+	say "installing$need"
+	sudo=""
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq >&2
+	$sudo apt-get install -y -qq --no-install-recommends $need >&2
+fi
+say "$(redis-server --version | cut -d' ' -f1-3)"
+
+mkdir -p "$BIN"
+BIN=$(cd "$BIN" && pwd)
+go build -o "$BIN/rediswl" "$here/rediswl" || die "cannot build rediswl"
+for t in pain-trace pain-track pain-plan pain-inject; do
+	[ -x "$BIN/$t" ] || die "$BIN/$t missing: run make build"
+done
+export RWL="$BIN/rediswl"
+
+rm -rf "$OUT"
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+
+# Every process of a run is gone when pain-trace returns; a port still
+# listening means one survived (or someone else uses it), so wait briefly and
+# then refuse to go on rather than trace the wrong system.
+ports_free() {
+	. "$1/system.sh"
+	for _ in $(seq 50); do
+		busy=""
+		for p in $PORTS; do
+			ss -Hltn "sport = :$p" 2>/dev/null | grep -q . && busy="$busy $p"
+		done
+		[ -z "$busy" ] && return 0
+		sleep 0.1
+	done
+	die "ports$busy still listening; is another Redis running?"
+}
+
+now() { date +%s.%N; }
+since() { echo "$(now) $1" | awk '{printf "%.1fs", $1 - $2}'; }
+
+# 1. Fault-free runs.
+t0=$(now)
+traced=0
+i=1
+while [ "$i" -le "$RUNS" ]; do
+	n=$(printf '%04d' "$i")
+	dir="$OUT/run-$n"
+	"$here/gen.sh" "$dir"
+	ports_free "$dir"
+	. "$dir/system.sh"
+	t=$(now)
+	status=0
+	"$BIN/pain-trace" -o "$OUT/run-$n.arrows" -f "$PROCFILE" -ready "$READY" -w "$WORKLOAD" -check "$CHECK" \
+		-timeout "$TIMEOUT" -grace "$GRACE" >"$dir/trace.out" 2>"$dir/trace.err" || status=$?
+	case $status in
+	0) what="check passed" ;;
+	1) what="CHECK FAILED in a fault-free run" ;;
+	*) what="pain-trace error $status: $(tail -n1 "$dir/trace.err")" ;;
+	esac
+	if [ "$status" -le 1 ] && [ -s "$OUT/run-$n.arrows" ]; then
+		traced=$((traced + 1))
+	else
+		rm -f "$OUT/run-$n.arrows"
+	fi
+	say "run $i/$RUNS: $what ($(since "$t"), $( (wc -l <"$dir/acked.txt") 2>/dev/null || echo 0) writes acknowledged)"
+	i=$((i + 1))
+done
+[ "$traced" -gt 0 ] || die "no run was traced"
+say "$traced traced runs in $(since "$t0")"
+
+# 2. Track and plan.
+t=$(now)
+"$BIN/pain-track" -o "$OUT/schedules.arrows" "$OUT"/run-*.arrows >"$OUT/track.txt" || die "pain-track failed"
+head -n 20 "$OUT/track.txt" >&2
+say "tracked in $(since "$t")"
+if [ -n "$DELAY" ] && "$BIN/pain-plan" -h 2>&1 | grep -q -- '-delay'; then
+	PLAN_FLAGS="-delay $DELAY $PLAN_FLAGS"
+fi
+# shellcheck disable=SC2086 # PLAN_FLAGS is a list of flags
+"$BIN/pain-plan" -o "$OUT/plans.jsonl" -max "$PLANS" $PLAN_FLAGS "$OUT/schedules.arrows" >&2 || die "pain-plan failed"
+nplans=$(grep -c . "$OUT/plans.jsonl" || true)
+say "$nplans plans"
+
+# 3. Inject each plan into a fresh system.
+: >"$OUT/results.jsonl"
+t0=$(now)
+k=0
+for id in $(jq -r '.id' "$OUT/plans.jsonl"); do
+	k=$((k + 1))
+	n=$(printf '%04d' "$k")
+	dir="$OUT/inject-$n"
+	"$here/gen.sh" "$dir"
+	ports_free "$dir"
+	. "$dir/system.sh"
+	t=$(now)
+	status=0
+	"$BIN/pain-inject" -plan "$OUT/plans.jsonl" -id "$id" -o "$OUT/inject-$n.arrows" \
+		-f "$PROCFILE" -ready "$READY" -w "$WORKLOAD" -check "$CHECK" -timeout "$TIMEOUT" -grace "$GRACE" \
+		>"$dir/result.json" 2>"$dir/inject.err" || status=$?
+	if ! jq -e . "$dir/result.json" >/dev/null 2>&1 || [ ! -s "$dir/result.json" ]; then
+		# No result line: record the tool error so that every plan has a row.
+		jq -cn --arg id "$id" --arg note "pain-inject exit $status: $(tail -n1 "$dir/inject.err")" \
+			'{v:1, plan:$id, fired:false, check:null, verdict:"error", note:$note}' >"$dir/result.json"
+	fi
+	tail -n1 "$dir/result.json" >>"$OUT/results.jsonl"
+	say "plan $k/$nplans $id: $(tail -n1 "$dir/result.json" | jq -r '.verdict') ($(since "$t"))"
+done
+say "injected $k plans in $(since "$t0")"
+
+# 4. Summary: plan in plain words, fired, verdict.
+echo
+printf '%-4s %-6s %-10s %s\n' "#" fired verdict plan
+jq -rn --slurpfile plans "$OUT/plans.jsonl" '
+	($plans | map({key: .id, value: .}) | from_entries) as $byid
+	| inputs
+	| . as $r
+	| ($byid[$r.plan]) as $p
+	| (if ($r.faults // [] | length) > 0 then ($r.faults | join("; and "))
+	   elif $p then ($p.faults | map("\(.kind) \(.target.node)\(if .target.thread then "/" + .target.thread else "" end) \(.target.syscall // "call")\(if .target.conn then " on " + .target.conn elif .target.peer then " to " + .target.peer else "" end)\(if .duration then " for " + .duration else "" end)\(if .errno then " with " + .errno else "" end)") | join("; and "))
+	   else $r.plan end) as $words
+	| [($p.rank // "-" | tostring), (if $r.fired then "yes" else "no" end), $r.verdict, $words] | @tsv' \
+	"$OUT/results.jsonl" | awk -F'\t' '{printf "%-4s %-6s %-10s %s\n", $1, $2, $3, $4}'
+echo
+jq -rs 'group_by(.verdict) | map("\(length) \(.[0].verdict)") | join(", ")' "$OUT/results.jsonl" | sed 's/^/verdicts: /'
+bugs=$(jq -r 'select(.verdict == "bug") | "  \(.plan): \(.trace // "no trace")"' "$OUT/results.jsonl")
+if [ -n "$bugs" ]; then
+	echo "plans that lost acknowledged writes (traces):"
+	echo "$bugs"
+fi
+echo "results: $OUT/results.jsonl"
