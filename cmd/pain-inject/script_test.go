@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/rogpeppe/go-internal/testscript"
+)
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"pain-inject": main})
+}
+
+// TestScript runs the command-line scenarios in testdata/script against
+// tn, the C test node of package inject, on a free port $PORT.
+func TestScript(t *testing.T) {
+	if err := ptrace.Probe(); err != nil {
+		t.Skipf("ptrace unavailable: %v", err)
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc not found")
+	}
+	bin := t.TempDir()
+	src := filepath.Join("..", "..", "internal", "inject", "testdata", "tn.c")
+	if b, err := exec.Command("gcc", "-O2", "-pthread", "-o", filepath.Join(bin, "tn"), src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc %s: %v\n%s", src, err, b)
+	}
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			defer l.Close()
+			env.Setenv("PORT", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"result": result, "trace": trace},
+	})
+}
+
+// result FILE KEY=VALUE...: FILE holds exactly one result line, read back
+// with format.ReadResults, whose fields have these values (plan, fired,
+// verdict, check, trace, where: node/thread#seq of the first fault fired,
+// note~: a part of the note).
+func result(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 1 {
+		ts.Fatalf("usage: result FILE KEY=VALUE...")
+	}
+	rs, err := format.ReadResults(strings.NewReader(ts.ReadFile(args[0])), args[0])
+	ts.Check(err)
+	if len(rs) != 1 {
+		ts.Fatalf("%d result lines, want 1", len(rs))
+	}
+	r := rs[0]
+	check, where := "null", ""
+	if r.Check != nil {
+		check = strconv.Itoa(*r.Check)
+	}
+	if len(r.Where) > 0 {
+		where = fmt.Sprintf("%s/%s#%d", r.Where[0].Node, r.Where[0].Thread, r.Where[0].Seq)
+	}
+	got := map[string]string{"plan": r.Plan, "fired": strconv.FormatBool(r.Fired), "verdict": r.Verdict,
+		"check": check, "trace": r.Trace, "where": where}
+	for _, kv := range args[1:] {
+		k, v, _ := strings.Cut(kv, "=")
+		if k, ok := strings.CutSuffix(k, "~"); ok && k == "note" {
+			if !strings.Contains(r.Note, v) {
+				ts.Fatalf("note %q does not contain %q", r.Note, v)
+			}
+			continue
+		}
+		if got[k] != v {
+			ts.Fatalf("result %s = %q, want %q (%+v)", k, got[k], v, r)
+		}
+	}
+	if r.WallMS <= 0 || len(r.Faults) == 0 {
+		ts.Fatalf("result without wall time or faults: %+v", r)
+	}
+}
+
+// trace FILE PLAN [MARK]: FILE is a trace of run PLAN with the plan in its
+// metadata and, with MARK, exactly one row marked MARK.
+func trace(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 || len(args) > 3 {
+		ts.Fatalf("usage: trace FILE PLAN [MARK]")
+	}
+	m, rows, err := format.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	if m.Run != args[1] || !strings.Contains(m.Plan, `"id":"`+args[1]+`"`) {
+		ts.Fatalf("trace of run %q with plan %s, want plan %s", m.Run, m.Plan, args[1])
+	}
+	if len(args) == 3 {
+		n := 0
+		for _, e := range rows {
+			if e.Fault == args[2] {
+				n++
+			}
+		}
+		if n != 1 {
+			ts.Fatalf("%d rows marked %s, want 1", n, args[2])
+		}
+	}
+}
