@@ -232,16 +232,18 @@ func (r *runner) write(tr *tracer.Tracer) error {
 	defer tick.Stop()
 	for {
 		select {
-		case e, ok := <-events:
+		case batch, ok := <-events:
 			if !ok {
 				if cerr := w.Close(); err == nil {
 					err = cerr
 				}
 				return err
 			}
-			if werr := w.Write(&e); werr != nil && err == nil {
-				err = werr
-				r.say("cannot write the trace: %v", werr)
+			for i := range batch {
+				if werr := w.Write(&batch[i]); werr != nil && err == nil {
+					err = werr
+					r.say("cannot write the trace: %v", werr)
+				}
 			}
 		case <-tick.C:
 			if ferr := w.Flush(); ferr != nil && err == nil {

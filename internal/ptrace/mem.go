@@ -57,7 +57,7 @@ func ReadSpans(pid int, spans []Span, buf []byte) (int, error) {
 
 func readv(pid int, local []unix.Iovec, remote []unix.RemoteIovec) (int, error) {
 	for {
-		r, _, e := unix.Syscall6(unix.SYS_PROCESS_VM_READV, uintptr(pid),
+		r, _, e := unix.RawSyscall6(unix.SYS_PROCESS_VM_READV, uintptr(pid),
 			uintptr(unsafe.Pointer(&local[0])), uintptr(len(local)),
 			uintptr(unsafe.Pointer(&remote[0])), uintptr(len(remote)), 0)
 		if e == unix.EINTR {

@@ -235,3 +235,32 @@ func Probe() error {
 	syscall.Wait4(pid, &ws, unix.WALL, nil)
 	return nil
 }
+
+const saNoCldStop = 1 // SA_NOCLDSTOP
+
+// sigaction is the kernel's struct sigaction on amd64.
+type sigaction struct {
+	handler  uintptr
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+// QuietStops adds SA_NOCLDSTOP to this process's SIGCHLD handler (keeping
+// the Go runtime's handler): the kernel then sends no SIGCHLD for each
+// ptrace stop of a tracee, only for exits, while wait4 still wakes up. This
+// saves a signal delivery per stop.
+func QuietStops() error {
+	var old sigaction
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(syscall.SIGCHLD), 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
+		return e
+	}
+	if old.handler == 0 || old.handler == 1 { // SIG_DFL, SIG_IGN: nothing runs anyway
+		return nil
+	}
+	old.flags |= saNoCldStop
+	if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(syscall.SIGCHLD), uintptr(unsafe.Pointer(&old)), 0, 8, 0, 0); e != 0 {
+		return e
+	}
+	return nil
+}

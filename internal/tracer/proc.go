@@ -90,10 +90,11 @@ func (t *Tracer) queue(e *format.Event) {
 	if t.cfg.Hook != nil {
 		t.cfg.Hook.Observe(e)
 	}
-	t.events <- *e
-	t.mu.Lock()
-	t.rows++
-	t.mu.Unlock()
+	t.pending = append(t.pending, *e)
+	t.rows.Add(1)
+	if len(t.pending) >= batchRows {
+		t.flush()
+	}
 }
 
 func procEvent(name string) format.Event {

@@ -38,7 +38,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -103,15 +103,15 @@ func (p *Proc) ExitCode() int {
 // Tracer traces the processes it starts and all their descendants.
 type Tracer struct {
 	cfg     Config
-	events  chan format.Event
+	events  chan []format.Event
 	cmds    chan func()
 	waker   int
 	start   time.Time
 	done    chan struct{}
 	seccomp bool
 
-	mu   sync.Mutex
-	rows int64
+	rows    atomic.Int64
+	flushed atomic.Int64 // rows handed to the consumer
 
 	// Everything below is owned by the ptrace thread.
 	threads    map[int]*thread
@@ -125,6 +125,7 @@ type Tracer struct {
 	recent     recentNames
 	unresolved []*endpoint
 	closing    bool
+	pending    []format.Event
 	buf        []byte
 	si         ptrace.SyscallInfo
 }
@@ -133,7 +134,8 @@ type Tracer struct {
 func New(cfg Config) (*Tracer, error) {
 	t := &Tracer{
 		cfg:       cfg,
-		events:    make(chan format.Event, 8192),
+		events:    make(chan []format.Event, 16),
+		pending:   make([]format.Event, 0, batchRows),
 		cmds:      make(chan func(), 64),
 		start:     time.Now(),
 		done:      make(chan struct{}),
@@ -155,6 +157,9 @@ func New(cfg Config) (*Tracer, error) {
 	if err := ptrace.SetChildSubreaper(); err != nil {
 		t.warn(fmt.Sprintf("cannot become child subreaper: %v", err))
 	}
+	if err := ptrace.QuietStops(); err != nil {
+		t.warn(fmt.Sprintf("cannot quiet SIGCHLD: %v", err))
+	}
 	errc := make(chan error, 1)
 	go t.loop(errc)
 	if err := <-errc; err != nil {
@@ -172,15 +177,29 @@ func (t *Tracer) warn(msg string) {
 // Start returns the time the tracer started; time_ns counts from it.
 func (t *Tracer) StartTime() time.Time { return t.start }
 
-// Events returns the rows, in the order they happened as the tracer saw
-// them. The caller must drain it until it is closed (after Close).
-func (t *Tracer) Events() <-chan format.Event { return t.events }
+// Events returns the rows in batches, in the order the tracer saw them.
+// A batch goes out when it is full or at least every flushEvery, so the
+// ptrace thread never wakes the consumer for each row. The caller must
+// drain the channel until it is closed (after Close); while it does not,
+// the tracer (and so the traced system) waits: memory stays bounded.
+func (t *Tracer) Events() <-chan []format.Event { return t.events }
 
 // Rows returns how many rows have been emitted so far.
-func (t *Tracer) Rows() int64 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.rows
+func (t *Tracer) Rows() int64 { return t.rows.Load() }
+
+const (
+	batchRows  = 1024
+	flushEvery = 100 * time.Millisecond
+)
+
+// flush hands the pending rows to the consumer.
+func (t *Tracer) flush() {
+	if len(t.pending) == 0 {
+		return
+	}
+	t.events <- t.pending
+	t.flushed.Store(t.rows.Load())
+	t.pending = make([]format.Event, 0, batchRows)
 }
 
 // do runs f on the ptrace thread and waits for it.
@@ -340,6 +359,23 @@ func (t *Tracer) loop(errc chan<- error) {
 	}
 	t.waker = w
 	errc <- nil
+	defer t.flush()
+	stopTick := make(chan struct{})
+	defer close(stopTick)
+	go func() {
+		tick := time.NewTicker(flushEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				if t.rows.Load() != t.flushed.Load() {
+					t.post(t.flush)
+				}
+			case <-stopTick:
+				return
+			}
+		}
+	}()
 	var ws ptrace.WaitStatus
 	for {
 		t.drain()

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -71,8 +72,8 @@ func trace(t testing.TB, cfg Config, node string, argv ...string) ([]format.Even
 	var rows []format.Event
 	got := make(chan struct{})
 	go func() {
-		for e := range tr.Events() {
-			rows = append(rows, e)
+		for b := range tr.Events() {
+			rows = append(rows, b...)
 		}
 		close(got)
 	}()
@@ -327,4 +328,52 @@ func TestHookFailConnect(t *testing.T) {
 	if !found {
 		t.Error("no connect row")
 	}
+}
+
+func TestEpollThreads(t *testing.T) {
+	need(t)
+	const clients, rounds = 4, 30
+	rows, code := trace(t, Config{}, "epoll", "epoll", "3", strconv.Itoa(clients), strconv.Itoa(rounds))
+	if code != 0 {
+		dump(t, rows)
+		t.Fatalf("exit %d", code)
+	}
+	sent, recvd := sums(rows)
+	if len(sent) != clients {
+		t.Errorf("%d conns, want %d: %v", len(sent), clients, sent)
+	}
+	for conn, n := range sent {
+		if want := int64(2 * rounds * 50); n != want || recvd[conn] != want {
+			t.Errorf("conn %s: sent %d received %d, want %d both ways", conn, n, recvd[conn], want)
+		}
+	}
+	checkOffsets(t, rows)
+	// The server's reads happen on its worker threads, not in main.
+	servers := map[string]bool{}
+	for _, e := range rows {
+		if e.Node == "epoll" && e.Syscall == "read" && e.PID != e.TID {
+			servers[e.Thread] = true
+		}
+	}
+	if len(servers) == 0 {
+		t.Errorf("no reads on worker threads")
+	}
+}
+
+// BenchmarkPingPong measures the traced cost of one round trip (four
+// recorded calls: two writes, two reads) on loopback TCP.
+func BenchmarkPingPong(b *testing.B) {
+	need(b)
+	const n = 2000
+	b.ResetTimer()
+	events := 0
+	for i := 0; i < b.N; i++ {
+		rows, code := trace(b, Config{}, "peer", "peer", "pingpong", "tcp", strconv.Itoa(n))
+		if code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+		events += len(rows)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/roundtrip")
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 }
