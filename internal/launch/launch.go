@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -273,7 +274,24 @@ func (r *runner) start(node string, argv []string, split bool) (*tracer.Proc, er
 		Stdout: stdout, Stderr: out, SplitExec: split})
 }
 
-func shell(cmd string) []string { return []string{"/bin/sh", "-c", cmd} }
+// shell runs a command line with /bin/sh -c. A simple command (no shell
+// syntax) naming a program is exec'd by the shell, so the node's main
+// thread is the program itself and signals reach it directly.
+func shell(cmd string) []string {
+	if f := strings.Fields(cmd); len(f) > 0 && !strings.ContainsAny(cmd, ";&|<>()$`\\\"'*?[]#~=%!{}\n") &&
+		!builtins[f[0]] {
+		if _, err := exec.LookPath(f[0]); err == nil {
+			cmd = "exec " + cmd
+		}
+	}
+	return []string{"/bin/sh", "-c", cmd}
+}
+
+// builtins are shell commands that are not programs.
+var builtins = map[string]bool{"exec": true, "exit": true, "cd": true, "export": true, "readonly": true,
+	"return": true, "set": true, "shift": true, "trap": true, "unset": true, "eval": true, ".": true,
+	":": true, "break": true, "continue": true, "times": true, "alias": true, "read": true, "wait": true,
+	"umask": true, "ulimit": true, "command": true, "type": true, "getopts": true, "hash": true, "local": true}
 
 func (r *runner) run(ctx context.Context) error {
 	if len(r.s.Argv) > 0 {

@@ -75,7 +75,7 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 			}
 			c.ev.Conn = ep.name + ">" + c.ev.Peer
 			if !ep.resolved && ep.kind == format.KindUDP {
-				t.unresolved = append(t.unresolved, ep)
+				t.addUnresolved(ep)
 			}
 			if ent.Buf != sysent.BufMmsg {
 				// A datagram is sent whole or not at all: hash it now and
@@ -132,7 +132,7 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 			ep.peer, ep.peerAddr, ep.conn = name, c.addr, ep.name+">"+name
 			fillFD(&c.ev, fd0, ep)
 			if !ep.resolved && ep.kind != format.KindUnix {
-				t.unresolved = append(t.unresolved, ep)
+				t.addUnresolved(ep)
 			}
 			if l := t.lookup(format.KindUnix, c.addr); ep.kind == format.KindUnix && l != nil && ep.stype != ptrace.SockDgram {
 				// Queued now: the accept may be seen before this connect returns.

@@ -246,6 +246,26 @@ func (tr *Tracer) resolvePending() {
 	tr.unresolved = tr.unresolved[:0]
 }
 
+// addUnresolved notes a socket whose local address may be needed before
+// the tracer learns it. The list stays short: resolved and closed sockets
+// are dropped from it as it grows.
+func (tr *Tracer) addUnresolved(ep *endpoint) {
+	if len(tr.unresolved) >= 64 {
+		keep := tr.unresolved[:0]
+		for _, u := range tr.unresolved {
+			if !u.resolved && u.refs > 0 {
+				keep = append(keep, u)
+			}
+		}
+		clear(tr.unresolved[len(keep):])
+		tr.unresolved = keep
+		if len(tr.unresolved) >= 1024 {
+			tr.unresolved = tr.unresolved[1:]
+		}
+	}
+	tr.unresolved = append(tr.unresolved, ep)
+}
+
 func (tr *Tracer) resolve(ep *endpoint) {
 	if ep.resolved || ep.owner == nil {
 		return

@@ -50,7 +50,8 @@ const (
 	// run; other threads keep running.
 	ActHold
 	// ActSignal sends Signal to every process of Node (the caller's node when
-	// empty), then lets the call run. A SIGKILLed caller never runs it.
+	// empty), then lets the call run. A SIGKILLed caller never runs it; its
+	// row is written with ret -1 and errno EINTR, so the fault shows.
 	ActSignal
 )
 

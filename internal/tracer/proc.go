@@ -276,6 +276,14 @@ func (t *Tracer) threadGone(th *thread, ws ptrace.WaitStatus, report bool) {
 		// The shim failed before exec: no rows.
 		report = false
 	}
+	if report && th.inCall && th.call.ev.Fault != "" && !th.call.ignore {
+		// A call a fault acted on (say, a SIGKILL of its own node) that
+		// never completed still gets its row, so the fault shows.
+		e := &th.call.ev
+		e.Ret, e.Errno = -1, "EINTR"
+		th.inCall = false
+		t.emit(th, e)
+	}
 	if report {
 		var row format.Event
 		if ws.Signaled() {

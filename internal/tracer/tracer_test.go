@@ -377,3 +377,123 @@ func BenchmarkPingPong(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/roundtrip")
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 }
+
+// once is a Hook that acts on the first call entry matching match.
+type once struct {
+	match func(e *format.Event) bool
+	act   Action
+	fired bool
+}
+
+func (h *once) Enter(e *format.Event) Action {
+	if !h.fired && h.match(e) {
+		h.fired = true
+		return h.act
+	}
+	return Action{}
+}
+func (h *once) Exit(e *format.Event) Action { return Action{} }
+func (h *once) Observe(e *format.Event)     {}
+
+// clientWrite matches the pingpong client's write at a stream offset.
+func clientWrite(off int64) func(e *format.Event) bool {
+	return func(e *format.Event) bool {
+		return e.Syscall == "write" && e.Thread == "main.1" && e.Offset == off
+	}
+}
+
+func find(rows []format.Event, f func(e format.Event) bool) *format.Event {
+	for i := range rows {
+		if f(rows[i]) {
+			return &rows[i]
+		}
+	}
+	return nil
+}
+
+// bytesRead sums what the pingpong server (thread main) read.
+func bytesRead(rows []format.Event) int64 {
+	n := int64(0)
+	for _, e := range rows {
+		if e.Thread == "main" && e.Syscall == "read" && e.Ret > 0 {
+			n += e.Ret
+		}
+	}
+	return n
+}
+
+func TestHookShutdown(t *testing.T) {
+	need(t)
+	h := &once{match: clientWrite(200), act: Action{Kind: ActShutdown, Ret: -int64(syscall.EPIPE), Fault: "drop"}}
+	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "pingpong", "tcp", "5")
+	if code == 0 {
+		t.Errorf("exit 0 although the connection was torn down")
+	}
+	w := find(rows, func(e format.Event) bool { return e.Fault != "" })
+	if w == nil || w.Syscall != "write" || w.Ret != -1 || w.Errno != "EPIPE" || w.Fault != "drop" {
+		dump(t, rows)
+		t.Fatalf("faulted row %+v", w)
+	}
+	// The server got the first two messages, then end of file.
+	if n := bytesRead(rows); n != 200 {
+		t.Errorf("server read %d bytes, want 200", n)
+	}
+	if eof := find(rows, func(e format.Event) bool { return e.Thread == "main" && e.Syscall == "read" && e.Ret == 0 }); eof == nil || eof.Offset != 200 {
+		t.Errorf("server's end of file: %+v, want a read returning 0 at offset 200", eof)
+	}
+}
+
+func TestHookKillNode(t *testing.T) {
+	need(t)
+	h := &once{match: clientWrite(200), act: Action{Kind: ActSignal, Signal: syscall.SIGKILL, Fault: "crash"}}
+	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "pingpong", "tcp", "5")
+	if code != 128+9 {
+		t.Errorf("exit %d, want %d (SIGKILL)", code, 128+9)
+	}
+	w := find(rows, func(e format.Event) bool { return e.Fault == "crash" })
+	if w == nil || w.Syscall != "write" || w.Offset != 200 || w.Errno != "EINTR" {
+		dump(t, rows)
+		t.Fatalf("faulted row %+v", w)
+	}
+	// Killed after its 2nd send and before its 3rd: the server got 2.
+	if n := bytesRead(rows); n != 200 {
+		t.Errorf("server read %d bytes, want 200", n)
+	}
+	for _, th := range []string{"main", "main.1"} {
+		if find(rows, func(e format.Event) bool {
+			return e.Thread == th && e.Syscall == format.EventSignaled && e.Arg == "SIGKILL"
+		}) == nil {
+			t.Errorf("%s: no signaled SIGKILL row", th)
+		}
+	}
+}
+
+func TestHookHold(t *testing.T) {
+	need(t)
+	const d = 300 * time.Millisecond
+	h := &once{match: clientWrite(100), act: Action{Kind: ActHold, Hold: d, Fault: "delay"}}
+	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "pingpong", "tcp", "3")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var prev, held *format.Event
+	for i := range rows {
+		if rows[i].Fault == "delay" {
+			held = &rows[i]
+			break
+		}
+		if rows[i].Thread == "main.1" {
+			prev = &rows[i]
+		}
+	}
+	if held == nil || prev == nil {
+		dump(t, rows)
+		t.Fatal("no held row")
+	}
+	if gap := time.Duration(held.TimeNS - prev.TimeNS); gap < d {
+		t.Errorf("held write finished %v after the previous row, want >= %v", gap, d)
+	}
+	if n := bytesRead(rows); n != 300 {
+		t.Errorf("server read %d bytes, want 300", n)
+	}
+}
