@@ -40,6 +40,11 @@ func build(dir string) error {
 		return fmt.Errorf("gcc not found: %w", err)
 	}
 	srcs, _ := filepath.Glob("testdata/*.c")
+	if _, err := exec.LookPath("javac"); err == nil {
+		if b, err := exec.Command("javac", "-d", dir, "testdata/Echo.java").CombinedOutput(); err != nil {
+			return fmt.Errorf("javac: %v\n%s", err, b)
+		}
+	}
 	for _, src := range srcs {
 		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c"))
 		if b, err := exec.Command("gcc", "-O2", "-pthread", "-o", out, src).CombinedOutput(); err != nil {
@@ -62,6 +67,15 @@ func need(t testing.TB) {
 // trace runs one command under a new tracer and returns its rows and exit code.
 func trace(t testing.TB, cfg Config, node string, argv ...string) ([]format.Event, int) {
 	t.Helper()
+	if !strings.Contains(argv[0], "/") {
+		argv[0] = filepath.Join(binDir, argv[0])
+	}
+	return traceArgv(t, cfg, node, argv)
+}
+
+// traceArgv is trace for a command found in PATH.
+func traceArgv(t testing.TB, cfg Config, node string, argv []string) ([]format.Event, int) {
+	t.Helper()
 	if cfg.Warn == nil {
 		cfg.Warn = func(m string) { t.Logf("warning: %s", m) }
 	}
@@ -77,7 +91,6 @@ func trace(t testing.TB, cfg Config, node string, argv ...string) ([]format.Even
 		}
 		close(got)
 	}()
-	argv[0] = filepath.Join(binDir, argv[0])
 	p, err := tr.Start(Spec{Node: node, Argv: argv, SplitExec: true})
 	if err != nil {
 		tr.Close()
@@ -495,5 +508,47 @@ func TestHookHold(t *testing.T) {
 	}
 	if n := bytesRead(rows); n != 300 {
 		t.Errorf("server read %d bytes, want 300", n)
+	}
+}
+
+// TestInterpreters traces the same echo exchange written in Python and
+// Java (skipped where they are not installed): 5 round trips of 100 bytes.
+func TestInterpreters(t *testing.T) {
+	need(t)
+	py, _ := filepath.Abs("testdata/echo.py")
+	for _, c := range []struct {
+		name, bin string
+		argv      []string
+	}{
+		{"python3", "python3", []string{"python3", py}},
+		{"java", "java", []string{"java", "-cp", binDir, "Echo"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if _, err := exec.LookPath(c.bin); err != nil {
+				t.Skip(err)
+			}
+			if c.name == "java" {
+				if _, err := os.Stat(filepath.Join(binDir, "Echo.class")); err != nil {
+					t.Skip("Echo.java not compiled")
+				}
+			}
+			rows, code := traceArgv(t, Config{}, c.name, c.argv)
+			if code != 0 {
+				t.Fatalf("exit %d", code)
+			}
+			sent, recvd := sums(rows)
+			found := false
+			for conn, n := range sent {
+				if strings.HasSuffix(conn, ">"+c.name+":listen0") {
+					found = true
+					if n != 1000 || recvd[conn] != 1000 {
+						t.Errorf("conn %s: sent %d received %d, want 1000", conn, n, recvd[conn])
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no connection to %s:listen0 in %v", c.name, sent)
+			}
+		})
 	}
 }
