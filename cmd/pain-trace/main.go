@@ -118,6 +118,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		err = cerr
 	}
 	fmt.Fprintf(stderr, "%s: %d events in %v to %s\n", tool, res.Rows, time.Since(start).Round(time.Millisecond), *out)
+	if ctx.Err() != nil {
+		return errors.New("interrupted; the trace is complete up to the interruption")
+	}
 	if err != nil {
 		return err
 	}

@@ -552,3 +552,23 @@ func TestInterpreters(t *testing.T) {
 		})
 	}
 }
+
+// TestNoSeccomp checks the PTRACE_SYSCALL fallback gives the same rows as
+// the seccomp fast path.
+func TestNoSeccomp(t *testing.T) {
+	need(t)
+	var runs [2][]string
+	for i, cfg := range []Config{{}, {NoSeccomp: true, Warn: func(string) {}}} {
+		rows, code := trace(t, cfg, "peer", "peer", "pingpong", "unix", "4")
+		if code != 0 {
+			t.Fatalf("NoSeccomp=%v: exit %d", cfg.NoSeccomp, code)
+		}
+		for _, e := range rows {
+			runs[i] = append(runs[i], stable(e))
+		}
+		slices.Sort(runs[i])
+	}
+	if !slices.Equal(runs[0], runs[1]) {
+		t.Errorf("seccomp and PTRACE_SYSCALL runs differ:\n%s\n----\n%s", strings.Join(runs[0], "\n"), strings.Join(runs[1], "\n"))
+	}
+}
