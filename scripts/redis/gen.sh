@@ -12,7 +12,7 @@
 #   SPORT=27379       Sentinels use SPORT, SPORT+1, SPORT+2
 #   RWL=bin/rediswl   the client (scripts/redis/rediswl), absolute or relative to the cwd
 #   KEYS=100          keys the workload writes
-#   DOWN_AFTER=1000   sentinel down-after-milliseconds
+#   DOWN_AFTER=2000   sentinel down-after-milliseconds
 #   FAILOVER_TIMEOUT=3000 sentinel failover-timeout (ms)
 #   SETTLE=20s        how long workload and check wait for the Sentinels to settle
 # Servers bind with SO_REUSEADDR, so ports left in TIME_WAIT by the previous run
@@ -23,7 +23,7 @@ PORT=${PORT:-7379}
 SPORT=${SPORT:-27379}
 RWL=${RWL:-bin/rediswl}
 KEYS=${KEYS:-100}
-DOWN_AFTER=${DOWN_AFTER:-1000}
+DOWN_AFTER=${DOWN_AFTER:-2000}
 FAILOVER_TIMEOUT=${FAILOVER_TIMEOUT:-3000}
 SETTLE=${SETTLE:-20s}
 
@@ -103,7 +103,7 @@ s="127.0.0.1:$SPORT,127.0.0.1:$((SPORT + 1)),127.0.0.1:$((SPORT + 2))"
 cat >"$dir/system.sh" <<EOF
 # Written by scripts/redis/gen.sh; source it.
 PROCFILE='$dir/Procfile'
-READY='exec $RWL ready -primary 127.0.0.1:$PORT -sentinels $s'
+READY='exec $RWL ready -sentinels $s'
 WORKLOAD='exec $RWL write -sentinels $s -n $KEYS -settle $SETTLE -acked $dir/acked.txt'
 CHECK='exec $RWL check -sentinels $s -settle $SETTLE -acked $dir/acked.txt'
 PORTS='$PORT $((PORT + 1)) $((PORT + 2)) $SPORT $((SPORT + 1)) $((SPORT + 2))'

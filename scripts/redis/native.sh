@@ -7,6 +7,8 @@
 # the primary is stopped (SIGSTOP) for PAUSE_FOR seconds and continued: the
 # Sentinels promote a replica meanwhile, the resumed old primary acknowledges
 # the writes still coming to it, and the check must find them lost (exit 1).
+# With FAULT=kill the primary is killed instead (SIGKILL, PAUSE_FOR unused):
+# the replicas already have every acknowledged write, so the check passes.
 #
 # Exit status: the check's. The environment is passed to gen.sh (PORT, SPORT,
 # RWL, ...); WL_EXTRA is appended to the workload's command. Every process started here is stopped by PID on exit.
@@ -61,11 +63,16 @@ if [ $# -eq 3 ]; then
 	sh -c "$WORKLOAD -gap ${GAP:-20ms}" &
 	wl=$!
 	until [ "$( (wc -l <"$1/acked.txt") 2>/dev/null || echo 0)" -ge "$2" ]; do sleep 0.01; done
-	kill -STOP "$primary_pid"
-	echo "native: primary (pid $primary_pid) stopped after $2 acknowledged writes, for $3s" >&2
-	sleep "$3"
-	kill -CONT "$primary_pid"
-	echo "native: primary continued" >&2
+	if [ "${FAULT:-stop}" = kill ]; then
+		kill -KILL "$primary_pid"
+		echo "native: primary (pid $primary_pid) killed after $2 acknowledged writes" >&2
+	else
+		kill -STOP "$primary_pid"
+		echo "native: primary (pid $primary_pid) stopped after $2 acknowledged writes, for $3s" >&2
+		sleep "$3"
+		kill -CONT "$primary_pid"
+		echo "native: primary continued" >&2
+	fi
 	wait "$wl"
 else
 	sh -c "$WORKLOAD"

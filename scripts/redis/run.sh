@@ -7,12 +7,15 @@
 #   run-NNNN/            one folder per traced run: configs, data, logs, acked.txt
 #   run-NNNN.arrows      its trace
 #   schedules.arrows, track.txt   pain-track's output and summary
-#   plans.jsonl          pain-plan's output
+#   plans.jsonl, plans.txt   pain-plan's output, and the plans in words
 #   inject-NNNN/, inject-NNNN.arrows   one folder and trace per injected plan
 #   results.jsonl        one pain-inject result per line
+#   diagrams/PLAN/       space-time diagram of each plan that lost writes
+#                        (pain-track -dot; .svg too when graphviz is installed)
 #
 # Environment (defaults): RUNS=20 PLANS=20 OUT=out/redis BIN=bin
-#   TIMEOUT=90s GRACE=2s        pain-trace / pain-inject -timeout and -grace
+#   TIMEOUT=60s GRACE=2s        pain-trace / pain-inject -timeout and -grace (per
+#                               phase; a workload needs at most ~40s, see rediswl)
 #   DELAY=6s                    delay faults (pain-plan -delay, if it has it):
 #                               longer than a failover (down-after 1s + election)
 #   PLAN_FLAGS=                 more pain-plan flags
@@ -23,7 +26,7 @@ RUNS=${RUNS:-20}
 PLANS=${PLANS:-20}
 OUT=${OUT:-out/redis}
 BIN=${BIN:-bin}
-TIMEOUT=${TIMEOUT:-90s}
+TIMEOUT=${TIMEOUT:-60s}
 GRACE=${GRACE:-2s}
 DELAY=${DELAY:-6s}
 PLAN_FLAGS=${PLAN_FLAGS:-}
@@ -117,7 +120,8 @@ if [ -n "$DELAY" ] && "$BIN/pain-plan" -h 2>&1 | grep -q -- '-delay'; then
 	PLAN_FLAGS="-delay $DELAY $PLAN_FLAGS"
 fi
 # shellcheck disable=SC2086 # PLAN_FLAGS is a list of flags
-"$BIN/pain-plan" -o "$OUT/plans.jsonl" -max "$PLANS" $PLAN_FLAGS "$OUT/schedules.arrows" >&2 || die "pain-plan failed"
+"$BIN/pain-plan" -o "$OUT/plans.jsonl" -max "$PLANS" $PLAN_FLAGS "$OUT/schedules.arrows" >"$OUT/plans.txt" ||
+	die "pain-plan failed"
 nplans=$(grep -c . "$OUT/plans.jsonl" || true)
 say "$nplans plans"
 
@@ -162,9 +166,24 @@ jq -rn --slurpfile plans "$OUT/plans.jsonl" '
 	"$OUT/results.jsonl" | awk -F'\t' '{printf "%-4s %-6s %-10s %s\n", $1, $2, $3, $4}'
 echo
 jq -rs 'group_by(.verdict) | map("\(length) \(.[0].verdict)") | join(", ")' "$OUT/results.jsonl" | sed 's/^/verdicts: /'
-bugs=$(jq -r 'select(.verdict == "bug") | "  \(.plan): \(.trace // "no trace")"' "$OUT/results.jsonl")
+bugs=$(jq -r 'select(.verdict == "bug") | .plan' "$OUT/results.jsonl")
 if [ -n "$bugs" ]; then
-	echo "plans that lost acknowledged writes (traces):"
-	echo "$bugs"
+	echo "plans whose check failed: trace, what the check said, space-time diagram:"
+	for id in $bugs; do
+		trace=$(jq -r --arg id "$id" 'select(.plan == $id) | .trace // empty' "$OUT/results.jsonl" | head -n1)
+		dir=$(dirname "$(grep -l "\"plan\":\"$id\"" "$OUT"/inject-*/result.json | head -n1)")
+		echo "  $id: $trace"
+		grep -h 'acknowledged writes' "$dir/inject.err" 2>/dev/null | sed 's/^/    /' | cut -c1-160 || true
+		if [ -n "$trace" ] && [ -f "$trace" ]; then
+			mkdir -p "$OUT/diagrams/$id"
+			if "$BIN/pain-track" -dot "$OUT/diagrams/$id" -top 1 "$trace" >/dev/null 2>&1; then
+				for d in "$OUT/diagrams/$id"/*.dot; do
+					[ -f "$d" ] || continue
+					command -v dot >/dev/null 2>&1 && dot -Tsvg -o "${d%.dot}.svg" "$d" 2>/dev/null || true
+					echo "    diagram: $d"
+				done
+			fi
+		fi
+	done
 fi
 echo "results: $OUT/results.jsonl"

@@ -6,14 +6,17 @@
 //
 // Usage:
 //
-//	rediswl ready   -primary ADDR -sentinels A,B,C [-replicas 2] [-wait 30s]
+//	rediswl ready   -sentinels A,B,C [-replicas 2] [-strict 5s] [-wait 30s]
 //	rediswl write   -sentinels A,B,C -acked FILE [-n 100] [-timeout 10s] [-retry 10s] [-gap 0] [-elapsed FILE] [-settle 20s]
 //	rediswl check   -sentinels A,B,C -acked FILE [-settle 20s]
 //	rediswl primary -sentinels A,B,C
 //
-// ready waits until the primary has its replicas online and every Sentinel
-// knows the primary, the replicas and the other Sentinels (quorum reachable).
-// Exit 0 ready, 1 not ready in time.
+// ready waits until the Sentinels agree on a primary whose replicas take its
+// replication stream (a PUBLISH acknowledged through WAIT), and every Sentinel
+// knows the primary, the replicas and the other Sentinels. After -strict a
+// degraded system is ready too (a majority of Sentinels with quorum, one
+// replica streaming), so that a fault injected during start-up is judged by
+// the check. Exit 0 ready, 1 not ready within -wait.
 //
 // write asks a Sentinel for the current primary and writes keys k0001..kN
 // (values v0001..), appending each acknowledged key to FILE as soon as the

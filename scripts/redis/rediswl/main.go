@@ -42,7 +42,7 @@ func main() {
 }
 
 const usage = `usage:
-  rediswl ready   -primary ADDR -sentinels A,B,C [-replicas 2] [-wait 30s]
+  rediswl ready   -sentinels A,B,C [-replicas 2] [-strict 5s] [-wait 30s]
   rediswl write   -sentinels A,B,C -acked FILE [-n 100] [-timeout 10s] [-retry 10s] [-gap 0] [-elapsed FILE] [-settle 20s]
   rediswl check   -sentinels A,B,C -acked FILE [-settle 20s]
   rediswl primary -sentinels A,B,C`
@@ -60,8 +60,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	timeout := fs.Duration("timeout", 10*time.Second, "deadline of one command to the primary")
 	settle := fs.Duration("settle", 20*time.Second, "longest wait for the Sentinels to settle")
 	var (
-		primary  *string
 		replicas *int
+		strict   *time.Duration
 		wait     *time.Duration
 		acked    *string
 		n        *int
@@ -71,8 +71,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	)
 	switch cmd {
 	case "ready":
-		primary = fs.String("primary", "127.0.0.1:7379", "address of the initial primary")
-		replicas = fs.Int("replicas", 2, "replicas the primary must have online")
+		replicas = fs.Int("replicas", 2, "replicas the primary must have streaming")
+		strict = fs.Duration("strict", 5*time.Second, "after this, a degraded system is ready too")
 		wait = fs.Duration("wait", 30*time.Second, "longest wait")
 	case "write":
 		acked = fs.String("acked", "", "file to which acknowledged keys are appended")
@@ -97,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	cl := &cluster{sentinels: strings.Split(*sentinels, ","), master: *master, log: stderr}
 	switch cmd {
 	case "ready":
-		return cl.ready(*primary, *replicas, *wait)
+		return cl.ready(*replicas, *strict, *wait)
 	case "write":
 		err := cl.write(*acked, *n, *timeout, *retry, *gap, *settle)
 		if err == nil && *elapsed != "" {
@@ -222,16 +222,25 @@ func (cl *cluster) settle(max time.Duration) (string, error) {
 }
 
 // ready waits until the system can take the workload and survive a
-// failover: replicas online at the primary, and every Sentinel knowing the
-// primary, both replicas and the other Sentinels.
-func (cl *cluster) ready(primary string, replicas int, wait time.Duration) error {
+// failover: the Sentinels agree on a primary, its replicas take its
+// replication stream, and every Sentinel knows the primary, the replicas and
+// the other Sentinels. After strict, a degraded system will do (a majority
+// of Sentinels with quorum, at least one replica streaming): a fault injected
+// during start-up should be judged by the check, not end the run unready.
+func (cl *cluster) ready(replicas int, strict, wait time.Duration) error {
 	start := time.Now()
 	var last error
 	for {
-		err := cl.readyOnce(primary, replicas)
+		err := cl.readyOnce(replicas, true)
 		if err == nil {
 			cl.logf("ready after %v", time.Since(start).Round(time.Millisecond))
 			return nil
+		}
+		if time.Since(start) > strict {
+			if derr := cl.readyOnce(1, false); derr == nil {
+				cl.logf("ready (degraded: %v) after %v", err, time.Since(start).Round(time.Millisecond))
+				return nil
+			}
 		}
 		if time.Since(start) > wait {
 			fmt.Fprintf(cl.log, "rediswl: not ready after %v: %v\n", wait, err)
@@ -245,7 +254,28 @@ func (cl *cluster) ready(primary string, replicas int, wait time.Duration) error
 	}
 }
 
-func (cl *cluster) readyOnce(primary string, replicas int) error {
+// readyOnce checks readiness once; all means every Sentinel must answer
+// and see all of its peers.
+func (cl *cluster) readyOnce(replicas int, all bool) error {
+	primary, answered := "", 0
+	for _, s := range cl.sentinels {
+		r, err := oneShot(s, "SENTINEL", "get-master-addr-by-name", cl.master)
+		if err != nil || len(r.arr) != 2 {
+			if all {
+				return fmt.Errorf("sentinel %s: no primary: %v", s, err)
+			}
+			continue
+		}
+		a := r.arr[0].str + ":" + r.arr[1].str
+		if primary != "" && a != primary {
+			return fmt.Errorf("sentinels disagree: %s and %s", primary, a)
+		}
+		primary = a
+		answered++
+	}
+	if answered <= len(cl.sentinels)/2 {
+		return fmt.Errorf("only %d of %d sentinels answer", answered, len(cl.sentinels))
+	}
 	r, err := oneShot(primary, "INFO", "replication")
 	if err != nil {
 		return fmt.Errorf("primary %s: %w", primary, err)
@@ -266,7 +296,10 @@ func (cl *cluster) readyOnce(primary string, replicas int) error {
 	for _, s := range cl.sentinels {
 		r, err := oneShot(s, "SENTINEL", "master", cl.master)
 		if err != nil {
-			return fmt.Errorf("sentinel %s: %w", s, err)
+			if all {
+				return fmt.Errorf("sentinel %s: %w", s, err)
+			}
+			continue
 		}
 		f := r.fields()
 		if a := f["ip"] + ":" + f["port"]; a != primary || f["flags"] != "master" {
@@ -288,6 +321,9 @@ func (cl *cluster) readyOnce(primary string, replicas int) error {
 		}
 		if _, err := oneShot(s, "SENTINEL", "ckquorum", cl.master); err != nil {
 			return fmt.Errorf("sentinel %s: %w", s, err)
+		}
+		if !all {
+			continue
 		}
 		r, err = oneShot(s, "SENTINEL", "sentinels", cl.master)
 		if err != nil {
