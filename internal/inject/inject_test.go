@@ -588,6 +588,17 @@ func TestPartition(t *testing.T) {
 	wantOut(t, r, "a", "connect "+pb+": ETIMEDOUT", "to "+pc+": 6 of 6 ok")
 	wantOut(t, r, "b", "from d: 6 eof")
 	wantOut(t, r, "c", "from a: 6 eof")
+
+	// Datagrams across vanish; their sender sees success.
+	p = plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"a"}, {"b"}}})
+	r = runSystem(t, withPlan(t, p, &in),
+		node{name: "b", args: []string{"urecv", pb}, server: true},
+		node{name: "c", args: []string{"urecv", pc}, server: true},
+		node{name: "a", args: []string{"usend", "a", "3", pb}},
+		node{name: "d", args: []string{"usend", "d", "3", pc}})
+	wantOut(t, r, "a", "sent 3 ok")
+	wantOut(t, r, "b", "got 0:")
+	wantOut(t, r, "c", "got 3: 0 1 2")
 }
 
 // TestWindow: a fault whose window closes before its target comes never
