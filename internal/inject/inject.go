@@ -72,7 +72,6 @@ type Options struct {
 
 // Injector is a tracer.Hook applying one plan.
 type Injector struct {
-	plan   *format.Plan
 	opt    Options
 	mu     sync.Mutex
 	faults []*fault
@@ -105,7 +104,7 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	in := &Injector{plan: p, opt: opt, pids: map[string]map[int32]bool{}}
+	in := &Injector{opt: opt, pids: map[string]map[int32]bool{}}
 	for i := range p.Faults {
 		f := &p.Faults[i]
 		ft := &fault{idx: i, f: f, nth: max(f.Target.Nth, 1), opened: f.After == nil, last: map[string]int64{}}
@@ -116,21 +115,17 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 		if f.Duration != "" {
 			ft.dur, _ = time.ParseDuration(f.Duration) // Validate checked it
 		}
-		switch f.Kind {
-		case format.FaultErrno:
+		if f.Errno != "" {
 			e, ok := errnos[f.Errno]
 			if !ok {
 				return nil, fmt.Errorf("plan %s fault %d: unknown errno %s", p.ID, i+1, f.Errno)
 			}
 			ft.errno = e
+		}
+		switch f.Kind {
 		case format.FaultPartition:
-			ft.errno = syscall.ETIMEDOUT
-			if f.Errno != "" {
-				e, ok := errnos[f.Errno]
-				if !ok {
-					return nil, fmt.Errorf("plan %s fault %d: unknown errno %s", p.ID, i+1, f.Errno)
-				}
-				ft.errno = e
+			if ft.errno == 0 {
+				ft.errno = syscall.ETIMEDOUT
 			}
 		case format.FaultCrash:
 			if f.Restart && opt.Restart == nil {
