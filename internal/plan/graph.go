@@ -11,12 +11,7 @@ func FromGraph(id string, runs int, g *hb.Graph) Schedule {
 			Syscall: e.Syscall, FDKind: e.FDKind, Conn: e.Conn, Peer: e.Peer, Offset: e.Offset, TimeNS: e.TimeNS}
 	}
 	for i, e := range g.Edges {
-		switch e.Kind {
-		case hb.KindConnect, hb.KindStream, hb.KindPipe, hb.KindDatagram:
-			s.Edges[i] = Edge{From: e.From, To: e.To, Message: true}
-		default:
-			s.Edges[i] = Edge{From: e.From, To: e.To}
-		}
+		s.Edges[i] = Edge{From: e.From, To: e.To, Message: e.Kind.IsMessage()}
 	}
 	return s
 }

@@ -88,7 +88,7 @@ type message struct {
 	connect  bool
 	nth      int  // for a connect: its ordinal among the node's connects to that listener
 	internal bool // neither end is the workload or the check
-	ord      int  // first position in the schedule that showed it
+	ord      int64 // when it was sent in the run the schedule was drawn from
 }
 
 // lineage returns the messages of s that the outcome depends on.
@@ -173,7 +173,7 @@ func lineage(s *Schedule, outcome func(string) bool) []message {
 			connect:  connect,
 			nth:      connects[e.From],
 			internal: !outcome(send.Node) && !outcome(recv.Node),
-			ord:      e.From,
+			ord:      send.TimeNS,
 		})
 	}
 	return out
@@ -257,24 +257,39 @@ func Plans(scheds []Schedule, opt Options) []format.Plan {
 	out.tried = opt.Tried
 	// Round 0, single faults: rank by support, internal messages first (a
 	// fault between clients and servers is seen by the client, which
-	// reports it; a fault between servers must be handled by them), then by
-	// where the message first occurs.
+	// reports it; a fault between servers must be handled by them). Within
+	// a tier, the lightest fault (the message goes missing) on every
+	// message, in the order they were sent, before the heavier ones.
 	ranked := make([]*candidate, 0, len(order))
 	for _, k := range order {
 		ranked = append(ranked, cands[k])
 	}
-	slices.SortStableFunc(ranked, func(a, b *candidate) int {
-		return cmp.Or(cmp.Compare(b.runs, a.runs), cmp.Compare(b2i(b.internal), b2i(a.internal)), cmp.Compare(a.ord, b.ord))
-	})
-	for _, c := range ranked {
-		why := "every observed schedule's outcome depends on this message"
-		if c.runs < total {
-			why = fmt.Sprintf("the outcome depends on this message in %d of %d runs", c.runs, total)
+	tier := func(a, b *candidate) int {
+		return cmp.Or(cmp.Compare(b.runs, a.runs), cmp.Compare(b2i(b.internal), b2i(a.internal)))
+	}
+	slices.SortStableFunc(ranked, func(a, b *candidate) int { return cmp.Or(tier(a, b), cmp.Compare(a.ord, b.ord)) })
+	for lo := 0; lo < len(ranked); {
+		hi := lo + 1
+		for hi < len(ranked) && tier(ranked[lo], ranked[hi]) == 0 {
+			hi++
 		}
-		ev := format.Evidence{Runs: c.runs, OfRuns: total, Schedules: c.schedules, Support: ratio(c.runs, total)}
-		for _, f := range faultsFor(&c.message, opt.Delay, outcome) {
-			out.add([]format.Fault{f}, fmt.Sprintf("%s: %s", why, describe(&c.message)), ev)
+		for kind, more := 0, true; more; kind++ {
+			more = false
+			for _, c := range ranked[lo:hi] {
+				fs := faultsFor(&c.message, opt.Delay, outcome)
+				if kind >= len(fs) {
+					continue
+				}
+				more = true
+				why := "every observed schedule's outcome depends on this message"
+				if c.runs < total {
+					why = fmt.Sprintf("the outcome depends on this message in %d of %d runs", c.runs, total)
+				}
+				ev := format.Evidence{Runs: c.runs, OfRuns: total, Schedules: c.schedules, Support: ratio(c.runs, total)}
+				out.add([]format.Fault{fs[kind]}, fmt.Sprintf("%s: %s", why, describe(&c.message)), ev)
+			}
 		}
+		lo = hi
 	}
 	// Combinations: messages that together meet every schedule's lineage.
 	if opt.K >= 2 && len(base) > 1 {
@@ -386,7 +401,14 @@ func describe(m *message) string {
 	if m.connect {
 		return fmt.Sprintf("%s/%s connects on %s", m.send.Node, m.send.Thread, m.send.Conn)
 	}
-	return fmt.Sprintf("%s/%s#%d sends to %s/%s#%d on %s", m.send.Node, m.send.Thread, m.send.Seq, m.recv.Node, m.recv.Thread, m.recv.Seq, cmp.Or(m.send.Conn, m.recv.Conn))
+	s := fmt.Sprintf("%s/%s#%d sends to %s/%s#%d on %s", m.send.Node, m.send.Thread, m.send.Seq, m.recv.Node, m.recv.Thread, m.recv.Seq, cmp.Or(m.send.Conn, m.recv.Conn))
+	if m.prevSend != nil {
+		s += fmt.Sprintf(", after %s", ref(m.prevSend))
+	}
+	if m.nextSend != nil {
+		s += fmt.Sprintf(", before %s", ref(m.nextSend))
+	}
+	return s
 }
 
 // hittingSets returns minimal sets of 2..k candidates, none of which is in

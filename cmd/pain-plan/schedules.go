@@ -1,0 +1,44 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/hb"
+	"github.com/boxofpain/pain/internal/plan"
+	"github.com/boxofpain/pain/internal/schedule"
+)
+
+// readSchedules reads a schedules file written by pain-track, checks every
+// graph, and gives the planner its schedules. A schedule all of whose runs
+// were injected with one plan (byRun: run name -> plan id) belongs to that
+// plan: its recovery paths are the next round's targets.
+func readSchedules(path string, byRun map[string]string) ([]plan.Schedule, error) {
+	f, err := format.ReadSchedules(path)
+	if err != nil {
+		return nil, err
+	}
+	gran, ok := hb.ParseGranularity(f.Granularity)
+	if !ok {
+		return nil, fmt.Errorf("%s: unknown granularity %q", path, f.Granularity)
+	}
+	set := schedule.New(gran)
+	if err := set.AddFile(f); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	var out []plan.Schedule
+	for _, sc := range set.Schedules() {
+		s := plan.FromGraph(sc.ID, len(sc.Runs), sc.Graph)
+		s.Plan = byRun[sc.Runs[0]]
+		for _, r := range sc.Runs[1:] {
+			if byRun[r] != s.Plan {
+				s.Plan = "" // fault-free runs, or several plans, showed it too
+			}
+		}
+		out = append(out, s)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("%s: no schedules", path)
+	}
+	return out, nil
+}

@@ -1,0 +1,84 @@
+package kvstore_test
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/boxofpain/pain/format"
+)
+
+// TestPipelineFindsTheBug runs the whole pipeline, as make demo does, on six
+// traced fault-free runs of the store: pain-track, pain-plan and pain-inject
+// must find a plan that loses an acknowledged write in the default kvnode
+// and none in kvnode -fixed, where most plans still fire.
+func TestPipelineFindsTheBug(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole pipeline")
+	}
+	if os.Getuid() != 0 {
+		if b, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); err == nil && strings.TrimSpace(string(b)) > "1" {
+			t.Skip("ptrace is not allowed here (kernel.yama.ptrace_scope > 1)")
+		}
+	}
+	if _, err := exec.LookPath("jq"); err != nil {
+		t.Skip("the demo script needs jq (make deps installs it)")
+	}
+	tools := t.TempDir()
+	build := exec.Command("go", "build", "-o", tools+"/", "../../cmd/...")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	for _, f := range []string{"kvnode", "kvload", "kvcheck"} {
+		os.Symlink(filepath.Join(bin, f), filepath.Join(tools, f))
+	}
+	for _, tc := range []struct {
+		name  string
+		fixed string
+	}{{"buggy", ""}, {"fixed", "1"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "demo")
+			cmd := exec.Command("bash", "../../scripts/demo.sh")
+			cmd.Env = append(os.Environ(), "OUT="+out, "BIN="+tools, "RUNS=6", "PLANS=12", "FIXED="+tc.fixed)
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			}
+			f, err := os.Open(filepath.Join(out, "results.jsonl"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			results, err := format.ReadResults(f, "results.jsonl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			bugs, fired := 0, 0
+			for _, r := range results {
+				if r.Verdict == format.VerdictBug {
+					bugs++
+				}
+				if r.Fired {
+					fired++
+				}
+			}
+			t.Logf("%d plans, %d fired, %d bugs\n%s", len(results), fired, bugs, stdout.String())
+			switch {
+			case len(results) == 0:
+				t.Fatalf("no plans were tried\n%s", stderr.String())
+			case tc.fixed == "" && bugs == 0:
+				t.Errorf("no plan broke the buggy store\n%s", stderr.String())
+			case tc.fixed == "" && !strings.Contains(stdout.String(), "Found a bug"):
+				t.Errorf("the demo did not report the bug")
+			case tc.fixed != "" && bugs > 0:
+				t.Errorf("%d plans broke the fixed store", bugs)
+			case tc.fixed != "" && 2*fired <= len(results):
+				t.Errorf("only %d of %d plans fired on the fixed store", fired, len(results))
+			}
+		})
+	}
+}
