@@ -86,8 +86,8 @@ type message struct {
 	nextSend *Event
 	prevRecv *Event
 	connect  bool
-	nth      int  // for a connect: its ordinal among the node's connects to that listener
-	internal bool // neither end is the workload or the check
+	nth      int   // for a connect: its ordinal among the node's connects to that listener
+	internal bool  // neither end is the workload or the check
 	ord      int64 // when it was sent in the run the schedule was drawn from
 }
 
