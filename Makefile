@@ -8,7 +8,7 @@ RUNS    ?= 20
 PLANS   ?= 20
 FIXED   ?=
 
-.PHONY: all build test deps demo bench redis clean fmt vet
+.PHONY: all build test deps demo bench redis clean vet
 
 all: build
 
@@ -32,6 +32,10 @@ demo: deps build
 
 bench: deps build
 	@BIN=$(BIN) scripts/bench/trace-overhead
+
+# Redis 7 replication with Sentinel from Debian's packages (scripts/redis).
+redis: deps build
+	@RUNS=$(RUNS) PLANS=$(PLANS) OUT=$(OUT)/redis BIN=$(BIN) scripts/redis/run.sh
 
 clean:
 	rm -rf $(BIN) $(OUT)

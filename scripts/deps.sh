@@ -1,9 +1,10 @@
 #!/bin/sh
 # Installs the Debian packages the tests, the demo and the benchmarks use,
-# when they are missing. Needs root (or sudo) only when something is missing.
+# when they are missing (redis-server and redis-sentinel for the Redis
+# target and its trace test). Needs root (or sudo) only when something is missing.
 set -e
 need=""
-for p in strace:strace dot:graphviz jq:jq gcc:gcc; do
+for p in strace:strace dot:graphviz jq:jq gcc:gcc redis-server:redis-server redis-sentinel:redis-sentinel; do
 	cmd=${p%%:*} pkg=${p#*:}
 	command -v "$cmd" >/dev/null 2>&1 || need="$need $pkg"
 done
