@@ -187,7 +187,7 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 	}
 	r.tr = tr
 	if o.Started != nil {
-		o.Started(&Running{r})
+		o.Started(&Running{r: r})
 	}
 	written := make(chan error, 1)
 	go func() { written <- r.write(tr) }()
@@ -262,6 +262,10 @@ func (r *runner) env() []string {
 }
 
 func (r *runner) start(node string, argv []string, split bool) (*tracer.Proc, error) {
+	return r.startThread(node, argv, split, "")
+}
+
+func (r *runner) startThread(node string, argv []string, split bool, thread string) (*tracer.Proc, error) {
 	out := r.o.Output
 	if out == nil {
 		out = os.Stderr
@@ -271,7 +275,7 @@ func (r *runner) start(node string, argv []string, split bool) (*tracer.Proc, er
 		stdout = os.Stdout
 	}
 	return r.tr.Start(tracer.Spec{Node: node, Argv: argv, Dir: r.s.Dir, Env: r.env(),
-		Stdout: stdout, Stderr: out, SplitExec: split})
+		Stdout: stdout, Stderr: out, SplitExec: split, Thread: thread})
 }
 
 // shell runs a command line with /bin/sh -c. A simple command (no shell

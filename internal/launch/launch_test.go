@@ -10,12 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/tracer"
 )
 
 var (
@@ -205,4 +208,62 @@ func TestNoSurvivors(t *testing.T) {
 	if pids := Marked(mark); len(pids) > 0 {
 		t.Errorf("processes left after the run: %v", pids)
 	}
+}
+
+// crashOnce kills node srv once it has served its first connection, then
+// restarts it, as pain-inject's crash-with-restart does.
+type crashOnce struct {
+	run   chan *Running
+	fired bool
+}
+
+func (h *crashOnce) Enter(e *format.Event) tracer.Action { return tracer.Action{} }
+func (h *crashOnce) Exit(e *format.Event) tracer.Action  { return tracer.Action{} }
+func (h *crashOnce) Observe(e *format.Event) {
+	if !h.fired && e.Node == "srv" && e.Syscall == "close" && e.Ret == 0 && e.Local != "srv:listen0" {
+		h.fired = true
+		syscall.Kill(int(e.PID), syscall.SIGKILL)
+		r := <-h.run
+		go func() {
+			time.Sleep(50 * time.Millisecond)
+			r.Restart("srv")
+		}()
+	}
+}
+
+func TestRestart(t *testing.T) {
+	need(t)
+	port := freePort(t)
+	h := &crashOnce{run: make(chan *Running, 1)}
+	var trace, progress bytes.Buffer
+	res, err := Run(context.Background(), System{
+		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", nodeBin, port)}},
+		Workload: fmt.Sprintf("%s client %d 1 && sleep 0.5 && %s client %d 1", nodeBin, port, nodeBin, port),
+		Timeout:  5 * time.Second,
+	}, Options{Out: &trace, Progress: &progress, Hook: h, Started: func(r *Running) { h.run <- r }})
+	t.Logf("progress:\n%s", progress.String())
+	if err != nil || res.WorkloadStatus != 0 {
+		t.Fatalf("err %v result %+v", err, res)
+	}
+	_, rows, err := format.ReadFile(writeTemp(t, trace.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var listens []string
+	for _, e := range rows {
+		if e.Node == "srv" && e.Syscall == "listen" {
+			listens = append(listens, e.Thread+" "+e.Local)
+		}
+	}
+	if want := []string{"main srv:listen0", "main@1 srv:listen0"}; !slices.Equal(listens, want) {
+		t.Errorf("listens %q, want %q", listens, want)
+	}
+}
+
+func writeTemp(t *testing.T, b []byte) string {
+	p := filepath.Join(t.TempDir(), "t.arrows")
+	if err := os.WriteFile(p, b, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

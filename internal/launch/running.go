@@ -1,18 +1,35 @@
 package launch
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Running is a system while Run runs it: what a fault injector needs to act
 // on it later than at a system call.
-type Running struct{ r *runner }
+type Running struct {
+	r        *runner
+	mu       sync.Mutex
+	restarts map[string]int
+}
 
 // Restart starts Procfile node name again from its command line, as a new
-// process of the same node (a crash fault with restart). It is safe to call
-// from any goroutine while Run runs, and fails once the run is stopping.
+// process of the same node (a crash fault with restart). The k-th restart's
+// root thread is named "main@k", so its rows never share (node, thread,
+// seq) with an earlier incarnation's. It is safe to call from any goroutine
+// while Run runs (not from a Hook method: it waits for the ptrace thread),
+// and fails once the run is stopping.
 func (s *Running) Restart(name string) error {
 	for _, n := range s.r.s.Nodes {
 		if n.Name == name {
-			_, err := s.r.start(n.Name, shell(n.Command), false)
+			s.mu.Lock()
+			if s.restarts == nil {
+				s.restarts = map[string]int{}
+			}
+			s.restarts[name]++
+			k := s.restarts[name]
+			s.mu.Unlock()
+			_, err := s.r.startThread(n.Name, shell(n.Command), false, fmt.Sprintf("main@%d", k))
 			return err
 		}
 	}

@@ -143,11 +143,12 @@ func (t *Tracer) cloned(th *thread, ev int) {
 	start := procEvent(format.EventStart)
 	start.Peer = th.id()
 	t.emit(child, &start)
-	if t.ghosts[ctid] {
+	if t.ghosts[ctid] && ptrace.Tgkill(child.proc.tgid, ctid, 0) != nil {
 		// Died before we heard of it.
 		delete(t.ghosts, ctid)
 		t.threadGone(child, 0, false)
 	} else {
+		delete(t.ghosts, ctid)
 		t.threads[ctid] = child
 		if t.early[ctid] {
 			delete(t.early, ctid)
@@ -313,6 +314,11 @@ func (t *Tracer) threadGone(th *thread, ws ptrace.WaitStatus, report bool) {
 func (t *Tracer) procGone(p *process, th *thread) {
 	delete(t.procs, p.tgid)
 	delete(p.node.procs, p.tgid)
+	if len(p.node.procs) == 0 && t.nodes[p.node.name] == p.node {
+		// Nothing can join an empty node: forget it, so memory stays
+		// bounded when a shell runs a million commands.
+		delete(t.nodes, p.node.name)
+	}
 	if p.pidfd >= 0 {
 		ptrace.Close(p.pidfd)
 		p.pidfd = -1

@@ -76,6 +76,10 @@ type Spec struct {
 	SplitExec bool
 	// Untraced starts a plain process the tracer only reaps.
 	Untraced bool
+	// Thread names the root thread (default "main"); a node restarted
+	// while its earlier rows exist needs a fresh one to keep (node,
+	// thread, seq) unique.
+	Thread string
 }
 
 // Proc is a started process.
@@ -279,7 +283,11 @@ func (t *Tracer) Start(s Spec) (*Proc, error) {
 		pr := &process{tgid: p.Pid, node: n, pidfd: -1, shim: true, split: s.SplitExec, root: p, rootPath: path}
 		n.procs[p.Pid] = pr
 		t.procs[p.Pid] = pr
-		t.threads[p.Pid] = &thread{tid: p.Pid, proc: pr, name: "main", fds: newFDTable()}
+		name := s.Thread
+		if name == "" {
+			name = "main"
+		}
+		t.threads[p.Pid] = &thread{tid: p.Pid, proc: pr, name: name, fds: newFDTable()}
 		pr.threads = 1
 	})
 	runtime.KeepAlive(files)
