@@ -105,10 +105,12 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 		if epOut != nil {
 			fillFD(&c.ev, out, epOut)
 			c.dir = dirSend
+			c.ev.Arg = "out"
 		} else {
 			fillFD(&c.ev, in, epIn)
 			c.dir = dirRecv
 			c.ep, c.ep2 = epIn, nil
+			c.ev.Arg = "in"
 		}
 	case sysent.Socket, sysent.SocketPair, sysent.Pipe, sysent.Wait:
 	case sysent.Bind, sysent.Listen, sysent.Shutdown, sysent.Close, sysent.Connect, sysent.Accept:
@@ -539,6 +541,7 @@ func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 			// receiving side's row first.
 			in := c.ev
 			fillFD(&in, c.fd2, ep2)
+			in.Arg = "in"
 			in.Offset = -1
 			if ep2.stream() {
 				in.Offset = ep2.off[dirRecv]

@@ -17,8 +17,10 @@
 //   - datagram rows have conn "<sender>><receiver>" and offset -1.
 //   - descriptors the run inherited from outside (stdin, stdout, stderr) and
 //     descriptors received with SCM_RIGHTS are not followed.
-//   - sendfile and splice between two followed descriptors give two rows
-//     (the receiving side, then the sending side), with payload_hash 0.
+//   - sendfile and splice rows say in arg which side of the call their fd
+//     is: "in" (bytes leave it: a receive) or "out" (bytes enter it: a
+//     send). Between two followed descriptors they give two rows (in, then
+//     out). Their payload_hash is 0: the bytes never reach user memory.
 //   - recvmmsg and sendmmsg give one row; ret counts messages, the offset
 //     advances by the bytes of all of them.
 //   - a call interrupted by a signal and restarted by the kernel

@@ -142,7 +142,7 @@ func checkOffsets(t *testing.T, rows []format.Event) {
 			continue
 		}
 		dir := "r"
-		if strings.HasPrefix(e.Syscall, "write") || strings.HasPrefix(e.Syscall, "send") {
+		if strings.HasPrefix(e.Syscall, "write") || strings.HasPrefix(e.Syscall, "send") && e.Syscall != "sendfile" || e.Arg == "out" {
 			dir = "w"
 		}
 		k := e.Local + " " + dir
@@ -571,4 +571,41 @@ func TestNoSeccomp(t *testing.T) {
 	if !slices.Equal(runs[0], runs[1]) {
 		t.Errorf("seccomp and PTRACE_SYSCALL runs differ:\n%s\n----\n%s", strings.Join(runs[0], "\n"), strings.Join(runs[1], "\n"))
 	}
+}
+
+// TestOtherTransfers covers writev, sendmsg, a dup2'd descriptor, readv,
+// recvmsg, socketpair, pipe2, splice and sendfile: per endpoint, the bytes
+// moved and the stream offsets.
+func TestOtherTransfers(t *testing.T) {
+	need(t)
+	rows, code := trace(t, Config{}, "peer", "peer", "misc")
+	if code != 0 {
+		dump(t, rows)
+		t.Fatalf("exit %d", code)
+	}
+	moved := map[string]int64{}
+	calls := map[string]bool{}
+	for _, e := range rows {
+		if e.Offset >= 0 && e.Ret > 0 {
+			moved[e.Local] += e.Ret
+			calls[e.Syscall] = true
+		}
+	}
+	want := map[string]int64{
+		"peer:main:s0.1": 77, "peer:main:s0.0": 77, // socketpair
+		"peer:main:s1.1": 100, "peer:main:s1.0": 100, // pipe, read by splice
+		"peer:main:s2.0": 150, "peer:main:s2.1": 150, // splice + sendfile
+	}
+	for l, n := range want {
+		if moved[l] != n {
+			dump(t, rows)
+			t.Fatalf("%s moved %d bytes, want %d (all: %v)", l, moved[l], n, moved)
+		}
+	}
+	for _, c := range []string{"writev", "sendmsg", "write", "readv", "recvmsg", "splice", "sendfile", "read"} {
+		if !calls[c] {
+			t.Errorf("no %s row", c)
+		}
+	}
+	checkOffsets(t, rows)
 }

@@ -11,7 +11,11 @@
 //     "pingpong tcp 3".
 //   refused: connect to a port nobody listens on (for fault tests, the
 //     listener exists but the hook fails the connect); exits 3 on failure.
+#define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/sendfile.h>
+#include <sys/uio.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -202,6 +206,75 @@ static int pingpong(int family, int n) {
 	return waitchild(pid);
 }
 
+// misc: the other ways to move bytes. A socketpair carries writev (60
+// bytes), sendmsg (10) and a write through a dup2'd descriptor (7): 77
+// bytes, read with readv and recvmsg. Then 100 bytes written to a pipe are
+// spliced into a second socketpair, followed by 50 bytes sendfile'd from a
+// regular file: 150 bytes read at the other end.
+static int misc(void) {
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) die("socketpair");
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		char a[10], b[20], c[30];
+		memset(a, 'a', 10); memset(b, 'b', 20); memset(c, 'c', 30);
+		struct iovec iov[3] = {{a, 10}, {b, 20}, {c, 30}};
+		if (writev(sv[1], iov, 3) != 60) _exit(1);
+		struct iovec miov[2] = {{a, 5}, {b, 5}};
+		struct msghdr m = {.msg_iov = miov, .msg_iovlen = 2};
+		if (sendmsg(sv[1], &m, 0) != 10) _exit(1);
+		if (dup2(sv[1], 10) != 10) _exit(1);
+		close(sv[1]);
+		if (write(10, "dupdup!", 7) != 7) _exit(1);
+		_exit(0);
+	}
+	close(sv[1]);
+	long got = 0;
+	for (int i = 0;; i++) {
+		char x[16], y[16];
+		ssize_t n;
+		if (i % 2 == 0) {
+			struct iovec iov[2] = {{x, sizeof x}, {y, sizeof y}};
+			n = readv(sv[0], iov, 2);
+		} else {
+			struct iovec iov[1] = {{x, sizeof x}};
+			struct msghdr m = {.msg_iov = iov, .msg_iovlen = 1};
+			n = recvmsg(sv[0], &m, 0);
+		}
+		if (n < 0) die("read");
+		if (n == 0) break;
+		got += n;
+	}
+	if (waitchild(pid) != 0 || got != 77) return 1;
+
+	int p[2], s2[2];
+	if (pipe2(p, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, s2) < 0) die("pipe");
+	char buf[100];
+	memset(buf, 'p', sizeof buf);
+	writeall(p[1], buf, sizeof buf);
+	long moved = 0;
+	while (moved < 100) {
+		ssize_t n = splice(p[0], NULL, s2[0], NULL, 100 - moved, 0);
+		if (n <= 0) die("splice");
+		moved += n;
+	}
+	char path[] = "/tmp/pain-misc-XXXXXX";
+	int f = mkstemp(path);
+	unlink(path);
+	writeall(f, buf, 50);
+	off_t off = 0;
+	if (sendfile(s2[0], f, &off, 50) != 50) die("sendfile");
+	close(s2[0]);
+	got = 0;
+	for (;;) {
+		ssize_t n = read(s2[1], buf, sizeof buf);
+		if (n <= 0) break;
+		got += n;
+	}
+	return got == 150 ? 0 : 1;
+}
+
 static int refused(void) {
 	struct sockaddr_in sin;
 	socklen_t sl = sizeof sin;
@@ -229,6 +302,7 @@ int main(int argc, char **argv) {
 	if (!strcmp(m, "udp")) return udp();
 	if (!strcmp(m, "pipe")) return piped();
 	if (!strcmp(m, "refused")) return refused();
+	if (!strcmp(m, "misc")) return misc();
 	if (!strcmp(m, "pingpong")) {
 		int fam = argc > 2 && !strcmp(argv[2], "unix") ? AF_UNIX : AF_INET;
 		return pingpong(fam, argc > 3 ? atoi(argv[3]) : 5);
