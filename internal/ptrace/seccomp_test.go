@@ -114,3 +114,14 @@ func TestFormatSockaddr(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFormatSockaddr: addresses come from tracee memory; any bytes must
+// format without a panic.
+func FuzzFormatSockaddr(f *testing.F) {
+	f.Add([]byte{2, 0, 0x1f, 0x90, 127, 0, 0, 1})
+	f.Add(append([]byte{10, 0, 0, 80}, make([]byte, 24)...))
+	f.Add(append([]byte{1, 0}, "/tmp/s"...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		FormatSockaddr(b)
+	})
+}

@@ -161,6 +161,7 @@ func TestStreams(t *testing.T) {
 		up, down   int64
 	}{
 		{"tcp", format.KindTCP, "peer:main.1:s0>peer:listen0", 5500, 7},
+		{"tcp6", format.KindTCP, "peer:main.1:s0>peer:listen0", 5500, 7},
 		{"unix", format.KindUnix, "peer:main.1:s0>peer:listen0", 5500, 7},
 		{"pipe", format.KindPipe, "peer:main:s0", 3000, 0},
 	} {

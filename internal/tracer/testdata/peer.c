@@ -1,6 +1,6 @@
 // peer: tiny tracee for the tracer tests. Each mode exchanges a known number
 // of bytes between a parent and a forked child:
-//   tcp, unix: the child connects, writes 10 messages of 100..1000 bytes
+//   tcp, tcp6, unix: the child connects, writes 10 messages of 100..1000 bytes
 //     (5500 bytes), shuts down writing and reads the reply; the parent reads
 //     to end of file and replies with 7 bytes.
 //   udp: the child sends 5 datagrams of 10..50 bytes; the parent replies to
@@ -64,6 +64,11 @@ static int stream(int family) {
 		sin->sin_family = AF_INET;
 		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		sl = sizeof *sin;
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		sl = sizeof *sin6;
 	} else {
 		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
 		sun->sun_family = AF_UNIX;
@@ -169,6 +174,11 @@ static int pingpong(int family, int n) {
 		sin->sin_family = AF_INET;
 		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		sl = sizeof *sin;
+	} else if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		sl = sizeof *sin6;
 	} else {
 		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
 		sun->sun_family = AF_UNIX;
@@ -298,6 +308,7 @@ int main(int argc, char **argv) {
 	if (argc < 2) { fprintf(stderr, "usage: peer tcp|unix|udp|pipe|chain N|refused\n"); return 2; }
 	const char *m = argv[1];
 	if (!strcmp(m, "tcp")) return stream(AF_INET);
+	if (!strcmp(m, "tcp6")) return stream(AF_INET6);
 	if (!strcmp(m, "unix")) return stream(AF_UNIX);
 	if (!strcmp(m, "udp")) return udp();
 	if (!strcmp(m, "pipe")) return piped();
