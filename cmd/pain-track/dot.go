@@ -37,7 +37,7 @@ func writeDot(dir string, set *schedule.Set, top int) error {
 	return nil
 }
 
-var edgeStyle = map[string]string{
+var edgeStyle = map[hb.EdgeKind]string{
 	hb.KindConnect:  `color="#2a9d4a", fontcolor="#2a9d4a"`,
 	hb.KindStream:   `color="#1f5fbf", fontcolor="#1f5fbf"`,
 	hb.KindPipe:     `color="#7b3fbf", fontcolor="#7b3fbf"`,
@@ -105,7 +105,7 @@ func dot(w io.Writer, g *hb.Graph, title string) error {
 		if d.Kind == hb.KindProgram {
 			continue
 		}
-		label := d.Kind
+		label := d.Kind.String()
 		if e := g.Events[d.From]; (d.Kind == hb.KindStream || d.Kind == hb.KindPipe || d.Kind == hb.KindDatagram) && e.Ret > 0 {
 			label = fmt.Sprintf("%dB", e.Ret)
 		}
@@ -241,8 +241,8 @@ func traceEvents(w io.Writer, g *hb.Graph, title string) error {
 		p1, t1 := laneOf(d.From)
 		p2, t2 := laneOf(d.To)
 		evs = append(evs,
-			traceEvent{Name: d.Kind, Cat: "message", Ph: "s", TS: float64(ts[d.From]) / 1000, PID: p1, TID: t1, ID: j + 1},
-			traceEvent{Name: d.Kind, Cat: "message", Ph: "f", BP: "e", TS: float64(ts[d.To]) / 1000, PID: p2, TID: t2, ID: j + 1})
+			traceEvent{Name: d.Kind.String(), Cat: "message", Ph: "s", TS: float64(ts[d.From]) / 1000, PID: p1, TID: t1, ID: j + 1},
+			traceEvent{Name: d.Kind.String(), Cat: "message", Ph: "f", BP: "e", TS: float64(ts[d.To]) / 1000, PID: p2, TID: t2, ID: j + 1})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

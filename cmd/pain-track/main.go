@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/hb"
@@ -16,6 +17,11 @@ import (
 const version = "pain-track 0.1"
 
 func main() {
+	// Tracking allocates fast and keeps little: one run and the aggregate.
+	// Collecting less often trades some memory for a lot of time.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 	os.Exit(Main())
 }
 

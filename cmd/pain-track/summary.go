@@ -66,7 +66,7 @@ func writeSummary(w io.Writer, set *schedule.Set, top int) error {
 				fmt.Fprintf(&b, "... and %d more (see -json or -o)\n", len(sup)-every-shown)
 				break
 			}
-			fmt.Fprintf(&b, "%6.3f  %5d  %-8s  %s\n", e.Share, e.Runs, e.Kind, e.Key)
+			fmt.Fprintf(&b, "%6.3f  %5d  %-8s  %s\n", e.Share, e.Runs, e.Kind.String(), e.Key)
 			shown++
 		}
 	}
@@ -140,7 +140,7 @@ func writeJSON(w io.Writer, set *schedule.Set) error {
 			RunNames: s.Runs, Threads: len(s.Graph.Lanes), Messages: len(s.Graph.MessageEdges()), Events: len(s.Graph.Events)})
 	}
 	for _, e := range set.Support() {
-		out.Edges = append(out.Edges, jsonEdge{Key: e.Key, Kind: e.Kind, Runs: e.Runs, Share: e.Share})
+		out.Edges = append(out.Edges, jsonEdge{Key: e.Key, Kind: e.Kind.String(), Runs: e.Runs, Share: e.Share})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)

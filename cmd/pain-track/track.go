@@ -15,11 +15,16 @@ import (
 	"github.com/boxofpain/pain/internal/schedule"
 )
 
+// needed are the trace columns a happens-before graph uses: no pids, fds,
+// raw addresses or payloads.
+var needed = format.AllColumns &^ (format.ColumnBit("pid") | format.ColumnBit("tid") | format.ColumnBit("fd") |
+	format.ColumnBit("local_addr") | format.ColumnBit("peer_addr") | format.ColumnBit("payload") | format.ColumnBit("fault"))
+
 // tracker adds input files to a Set, one run at a time.
 type tracker struct {
 	set  *schedule.Set
 	b    *hb.Builder
-	ev   format.Event
+	evs  []format.Event // one record batch
 	seen map[string]string // run name -> file it came from
 	warn func(string)
 }
@@ -65,7 +70,7 @@ func (t *tracker) addFile(path string) error {
 	defer r.Close()
 	t.b.Reset()
 	for {
-		err := r.Next(&t.ev)
+		t.evs, err = r.NextBatchOf(t.evs, needed)
 		if err == io.EOF {
 			break
 		}
@@ -76,7 +81,9 @@ func (t *tracker) addFile(path string) error {
 		if err != nil {
 			return err
 		}
-		t.b.Add(&t.ev)
+		for i := range t.evs {
+			t.b.Add(&t.evs[i])
+		}
 	}
 	return t.addRun(runName(r.Meta(), path), path)
 }
@@ -101,7 +108,7 @@ func (t *tracker) addText(br *bufio.Reader, path string) error {
 
 func (t *tracker) addRun(run, path string) error {
 	t.note(run, path)
-	if err := t.set.Add(t.b.Graph(run)); err != nil {
+	if err := t.set.Add(t.b.Scratch(run)); err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
 	return nil

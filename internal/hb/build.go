@@ -17,6 +17,29 @@ type Builder struct {
 	lanes []lane
 	last  int // lane of the previous row: rows of one thread come in bursts
 	buf   []byte
+	g     Graph
+	m     matcher
+	order []int
+	names map[string]int
+	// stableName of the last few names seen (local, peer, conn), which
+	// repeat from row to row.
+	nameIn, nameOut [4]string
+	nameNext        int
+}
+
+func (b *Builder) stable(s string) string {
+	if s == "" {
+		return ""
+	}
+	for i, in := range b.nameIn {
+		if in == s {
+			return b.nameOut[i]
+		}
+	}
+	out := stableName(s)
+	b.nameIn[b.nameNext], b.nameOut[b.nameNext] = s, out
+	b.nameNext = (b.nameNext + 1) % len(b.nameIn)
+	return out
 }
 
 type laneKey struct{ node, thread string }
@@ -73,7 +96,7 @@ func (b *Builder) Add(e *format.Event) {
 	ev := Event{
 		Node: l.node, Thread: l.thread, Seq: e.Seq, Count: 1,
 		Syscall: e.Syscall, FDKind: e.FDKind,
-		Local: stableName(e.Local), Peer: stableName(e.Peer), Conn: stableName(e.Conn),
+		Local: b.stable(e.Local), Peer: b.stable(e.Peer), Conn: b.stable(e.Conn),
 		Offset: e.Offset, Ret: stableRet(c, e.Ret), Errno: e.Errno, PayloadHash: e.PayloadHash,
 		Role: l.role, TimeNS: e.TimeNS,
 	}
@@ -89,9 +112,19 @@ func (b *Builder) Add(e *format.Event) {
 }
 
 // Graph reduces the rows added so far to the happens-before graph of run.
-func (b *Builder) Graph(run string) *Graph {
+// Call it once per run: it reduces the rows in place.
+func (b *Builder) Graph(run string) *Graph { return b.Scratch(run).Clone() }
+
+// Scratch is Graph without the copy: the graph it returns lives in the
+// Builder's buffers and is valid until the next call of Reset. Tracking
+// many runs uses it to allocate only for graphs it keeps (Clone).
+func (b *Builder) Scratch(run string) *Graph {
 	lanes := b.lanes
-	byName := make(map[string]int, len(lanes))
+	if b.names == nil {
+		b.names = map[string]int{}
+	}
+	byName := b.names
+	clear(byName)
 	for i := range lanes {
 		l := &lanes[i]
 		if !slices.IsSortedFunc(l.evs, func(x, y Event) int { return cmp.Compare(x.Seq, y.Seq) }) {
@@ -129,7 +162,7 @@ func (b *Builder) Graph(run string) *Graph {
 		k, ok := byName[peer]
 		return ok && !lanes[k].keep
 	}
-	order := make([]int, 0, len(lanes))
+	order := b.order[:0]
 	n := 0
 	for i := range lanes {
 		l := &lanes[i]
@@ -156,7 +189,10 @@ func (b *Builder) Graph(run string) *Graph {
 	slices.SortFunc(order, func(x, y int) int {
 		return cmp.Or(strings.Compare(lanes[x].node, lanes[y].node), strings.Compare(lanes[x].thread, lanes[y].thread))
 	})
-	g := &Graph{Run: run, Granularity: b.gran, Events: make([]Event, 0, n), cls: make([]class, 0, n)}
+	b.order = order
+	g := &b.g
+	g.Run, g.Granularity = run, b.gran
+	g.Events, g.cls, g.Lanes = slices.Grow(g.Events[:0], n), slices.Grow(g.cls[:0], n), g.Lanes[:0]
 	for _, i := range order {
 		l := &lanes[i]
 		l.first = len(g.Events)
@@ -164,7 +200,7 @@ func (b *Builder) Graph(run string) *Graph {
 		g.Events = append(g.Events, l.evs...)
 		g.cls = append(g.cls, l.cls...)
 	}
-	g.Edges = match(g)
+	g.Edges = b.m.match(g, g.Edges[:0])
 	g.index()
 	b.buf = g.canon(b.buf[:0])
 	return g

@@ -16,7 +16,7 @@ import (
 // Graph.Events).
 type Edge struct {
 	From, To int
-	Kind     string
+	Kind     EdgeKind
 }
 
 // Lane is one thread of one node: Graph.Events[First:First+N], in program order.
@@ -75,8 +75,8 @@ func NewGraph(run string, gran Granularity, events []Event, edges []Edge) (*Grap
 		if d.From < 0 || d.From >= len(events) || d.To < 0 || d.To >= len(events) || d.From == d.To {
 			return nil, fmt.Errorf("edge %d: %d -> %d out of range", i, d.From, d.To)
 		}
-		if !slices.Contains(kinds, d.Kind) {
-			return nil, fmt.Errorf("edge %d: unknown kind %q", i, d.Kind)
+		if d.Kind >= numKinds {
+			return nil, fmt.Errorf("edge %d: unknown kind %d", i, d.Kind)
 		}
 		if i > 0 && compareEdges(edges[i-1], d) >= 0 {
 			return nil, fmt.Errorf("edge %d: out of order", i)
@@ -96,7 +96,7 @@ func NewGraph(run string, gran Granularity, events []Event, edges []Edge) (*Grap
 	return g, nil
 }
 
-// index builds the adjacency lists.
+// index builds the adjacency lists, reusing the buffers g already has.
 func (g *Graph) index() {
 	if len(g.Events) == 0 {
 		g.Events, g.cls, g.Lanes = nil, nil, nil
@@ -105,7 +105,10 @@ func (g *Graph) index() {
 		g.Edges = nil
 	}
 	n := len(g.Events)
-	g.inStart, g.outStart = make([]int32, n+1), make([]int32, n+1)
+	g.inStart = slices.Grow(g.inStart[:0], n+1)[:n+1]
+	g.outStart = slices.Grow(g.outStart[:0], n+1)[:n+1]
+	clear(g.inStart)
+	clear(g.outStart)
 	for _, e := range g.Edges {
 		g.inStart[e.To+1]++
 		g.outStart[e.From+1]++
@@ -114,14 +117,22 @@ func (g *Graph) index() {
 		g.inStart[i+1] += g.inStart[i]
 		g.outStart[i+1] += g.outStart[i]
 	}
-	g.inEdge, g.outEdge = make([]int32, len(g.Edges)), make([]int32, len(g.Edges))
-	in, out := slices.Clone(g.inStart[:n]), slices.Clone(g.outStart[:n])
+	m := len(g.Edges)
+	g.inEdge = slices.Grow(g.inEdge[:0], m)[:m]
+	g.outEdge = slices.Grow(g.outEdge[:0], m)[:m]
+	// Fill by walking the edges; the start arrays serve as cursors and are
+	// shifted back afterwards.
 	for j, e := range g.Edges {
-		g.inEdge[in[e.To]] = int32(j)
-		in[e.To]++
-		g.outEdge[out[e.From]] = int32(j)
-		out[e.From]++
+		g.inEdge[g.inStart[e.To]] = int32(j)
+		g.inStart[e.To]++
+		g.outEdge[g.outStart[e.From]] = int32(j)
+		g.outStart[e.From]++
 	}
+	for i := n; i > 0; i-- {
+		g.inStart[i] = g.inStart[i-1]
+		g.outStart[i] = g.outStart[i-1]
+	}
+	g.inStart[0], g.outStart[0] = 0, 0
 }
 
 // canon computes the schedule id: a hash of everything that makes the
@@ -161,13 +172,22 @@ func (g *Graph) canon(buf []byte) []byte {
 		if d.Kind != KindProgram {
 			buf = binary.AppendUvarint(buf, uint64(d.From))
 			buf = binary.AppendUvarint(buf, uint64(d.To))
-			str(d.Kind)
+			str(kindNames[d.Kind])
 		}
 	}
 	h.Write(buf)
 	var sum [sha256.Size]byte
 	g.id = hex.EncodeToString(h.Sum(sum[:0])[:6])
 	return buf[:0]
+}
+
+// Clone returns a copy of g that shares nothing mutable with it.
+func (g *Graph) Clone() *Graph {
+	c := *g
+	c.Events, c.Edges, c.Lanes, c.cls = slices.Clone(g.Events), slices.Clone(g.Edges), slices.Clone(g.Lanes), slices.Clone(g.cls)
+	c.inStart, c.inEdge = slices.Clone(g.inStart), slices.Clone(g.inEdge)
+	c.outStart, c.outEdge = slices.Clone(g.outStart), slices.Clone(g.outEdge)
+	return &c
 }
 
 // ID is the schedule id: 12 hex digits of a hash of the canonical form.

@@ -101,7 +101,7 @@ func TestEdges(t *testing.T) {
 		g := build(readText(t, filepath.Join("testdata", tc.file+".txt")), tc.gran)
 		have := map[string]bool{}
 		for _, d := range g.Edges {
-			have[d.Kind+" "+g.Label(d.From)+" -> "+g.Label(d.To)] = true
+			have[d.Kind.String()+" "+g.Label(d.From)+" -> "+g.Label(d.To)] = true
 		}
 		for _, w := range tc.want {
 			if !have[w] {
@@ -318,7 +318,7 @@ func TestNewGraphRoundTrip(t *testing.T) {
 		edges []Edge
 	}{
 		{"out of range", append(append([]Edge(nil), g.Edges...), Edge{From: 0, To: 999, Kind: KindStream})},
-		{"unknown kind", []Edge{{From: 0, To: 5, Kind: "telepathy"}}},
+		{"unknown kind", []Edge{{From: 0, To: 5, Kind: 99}}},
 		{"program order missing", nil},
 	} {
 		if _, err := NewGraph("x", Message, g.Events, tc.edges); err == nil {

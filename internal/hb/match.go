@@ -3,36 +3,55 @@ package hb
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/boxofpain/pain/format"
 )
 
+// EdgeKind says why one event happens before another.
+type EdgeKind uint8
+
 // Edge kinds.
 const (
-	KindProgram  = "program"  // the next event of the same thread
-	KindClone    = "clone"    // clone, fork or vfork -> the child's first event
-	KindExec     = "exec"     // execve -> the first event of the node it became
-	KindExit     = "exit"     // a thread's end -> the wait4 that reaped it
-	KindSignal   = "signal"   // kill -> the target's death by that signal
-	KindConnect  = "connect"  // connect -> the accept that took the connection
-	KindStream   = "stream"   // the send that wrote byte b -> the receive that read it (sockets)
-	KindPipe     = "pipe"     // the same on a pipe
-	KindDatagram = "datagram" // a datagram's send -> its receive
-	KindClose    = "close"    // the other end's close or shutdown -> the receive that saw end of file
+	KindProgram  EdgeKind = iota // the next event of the same thread
+	KindClone                    // clone, fork or vfork -> the child's first event
+	KindExec                     // execve -> the first event of the node it became
+	KindExit                     // a thread's end -> the wait4 that reaped it
+	KindSignal                   // kill -> the target's death by that signal
+	KindConnect                  // connect -> the accept that took the connection
+	KindStream                   // the send that wrote byte b -> the receive that read it (sockets)
+	KindPipe                     // the same on a pipe
+	KindDatagram                 // a datagram's send -> its receive
+	KindClose                    // the other end's close or shutdown -> the receive that saw end of file
+	numKinds
 )
+
+var kindNames = [numKinds]string{"program", "clone", "exec", "exit", "signal", "connect", "stream", "pipe", "datagram", "close"}
+
+func (k EdgeKind) String() string {
+	if k < numKinds {
+		return kindNames[k]
+	}
+	return "kind" + strconv.Itoa(int(k))
+}
+
+// ParseEdgeKind reads the name of an edge kind.
+func ParseEdgeKind(s string) (EdgeKind, bool) {
+	for k, n := range kindNames {
+		if n == s {
+			return EdgeKind(k), true
+		}
+	}
+	return 0, false
+}
 
 // IsMessage reports whether edges of this kind are messages between threads:
 // the edges a fault can remove.
-func IsMessage(kind string) bool {
-	switch kind {
-	case KindConnect, KindStream, KindPipe, KindDatagram, KindClose:
-		return true
-	}
-	return false
-}
+func (k EdgeKind) IsMessage() bool { return k >= KindConnect && k < numKinds }
 
-var kinds = []string{KindProgram, KindClone, KindExec, KindExit, KindSignal, KindConnect, KindStream, KindPipe, KindDatagram, KindClose}
+// IsMessage reports whether edges of kind k are messages.
+func IsMessage(k EdgeKind) bool { return k.IsMessage() }
 
 // stream identifies one direction of one connection. For conn "a>b", fwd is
 // true for bytes from a (the connecting end) to b. A pipe has one direction;
@@ -72,44 +91,80 @@ type dgram struct {
 	hash     uint64
 }
 
-// match finds the edges of g, whose events are in lane order.
-func match(g *Graph) []Edge {
-	var edges []Edge
-	add := func(from, to int, kind string) {
+// matcher holds the scratch space of match, kept between runs.
+type matcher struct {
+	lanes    map[string]int
+	cloned   []bool
+	connects map[string]int
+	streams  map[stream]*sides
+	pool     []*sides
+	closers  map[stream]int
+	queue    map[dgram][]int
+	eofs     []int
+	sends    []int
+	recvs    []int
+	extra    []Edge
+	prog     []Edge
+}
+
+func (m *matcher) reset(g *Graph) {
+	if m.lanes == nil {
+		m.lanes, m.connects, m.streams = map[string]int{}, map[string]int{}, map[stream]*sides{}
+		m.closers, m.queue = map[stream]int{}, map[dgram][]int{}
+	}
+	clear(m.lanes)
+	clear(m.connects)
+	clear(m.streams)
+	clear(m.closers)
+	clear(m.queue)
+	m.cloned = slices.Grow(m.cloned[:0], len(g.Lanes))[:len(g.Lanes)]
+	clear(m.cloned)
+	m.eofs, m.sends, m.recvs, m.extra = m.eofs[:0], m.sends[:0], m.recvs[:0], m.extra[:0]
+}
+
+func (m *matcher) sides(s stream, pipe bool) *sides {
+	sd := m.streams[s]
+	if sd == nil {
+		n := len(m.streams)
+		if n == len(m.pool) {
+			m.pool = append(m.pool, &sides{})
+		}
+		sd = m.pool[n]
+		sd.w, sd.r, sd.pipe = sd.w[:0], sd.r[:0], pipe
+		m.streams[s] = sd
+	}
+	return sd
+}
+
+// match finds the edges of g, whose events are in lane order, and appends
+// them to edges sorted by From, To and Kind, without duplicates.
+func (m *matcher) match(g *Graph, edges []Edge) []Edge {
+	m.reset(g)
+	add := func(from, to int, kind EdgeKind) {
 		if from != to {
-			edges = append(edges, Edge{From: from, To: to, Kind: kind})
+			m.extra = append(m.extra, Edge{From: from, To: to, Kind: kind})
 		}
 	}
-	lanes := make(map[string]int, len(g.Lanes))
 	for i, l := range g.Lanes {
-		lanes[l.Node+"/"+l.Thread] = i
-		for j := l.First + 1; j < l.First+l.N; j++ {
-			add(j-1, j, KindProgram)
-		}
+		m.lanes[l.Node+"/"+l.Thread] = i
 	}
-	cloned := make([]bool, len(g.Lanes))
-	connects := map[string]int{}
-	streams := map[stream]*sides{}
-	closers := map[stream]int{}
-	var eofs []int
-	var sends, recvs []int
 	for i := range g.Events {
 		e := &g.Events[i]
 		switch c := g.cls[i]; c {
 		case cClone:
-			if k, ok := lanes[e.Peer]; ok && e.Errno == "" && !cloned[k] {
-				cloned[k] = true
+			if k, ok := m.lanes[e.Peer]; ok && e.Errno == "" && !m.cloned[k] {
+				m.cloned[k] = true
 				add(i, g.Lanes[k].First, KindClone)
 			}
 		case cConnect:
-			if _, ok := connects[e.Conn]; !ok && e.Conn != "" && (e.Errno == "" || e.Errno == "EINPROGRESS") {
-				connects[e.Conn] = i
+			if _, ok := m.connects[e.Conn]; !ok && e.Conn != "" && (e.Errno == "" || e.Errno == "EINPROGRESS") {
+				m.connects[e.Conn] = i
 			}
 		case cClose:
 			if e.Conn != "" {
 				s := streamOf(e, true)
-				if _, ok := closers[s]; !ok {
-					closers[s] = i
+				if _, ok := m.closers[s]; !ok {
+					m.closers[s] = i
 				}
 			}
 		case cSend, cRecv:
@@ -118,16 +173,11 @@ func match(g *Graph) []Edge {
 			case e.Offset >= 0 && e.Conn != "":
 				if e.Ret == 0 {
 					if c == cRecv {
-						eofs = append(eofs, i)
+						m.eofs = append(m.eofs, i)
 					}
 					break
 				}
-				s := streamOf(e, c == cSend)
-				sd := streams[s]
-				if sd == nil {
-					sd = &sides{pipe: e.FDKind == format.KindPipe}
-					streams[s] = sd
-				}
+				sd := m.sides(streamOf(e, c == cSend), e.FDKind == format.KindPipe)
 				sp := span{e.Offset, e.Offset + e.Ret, i}
 				if c == cSend {
 					sd.w = append(sd.w, sp)
@@ -136,9 +186,9 @@ func match(g *Graph) []Edge {
 				}
 			case e.Offset < 0 && e.Ret > 0 && (e.FDKind == format.KindUDP || e.FDKind == format.KindUnix):
 				if c == cSend {
-					sends = append(sends, i)
+					m.sends = append(m.sends, i)
 				} else {
-					recvs = append(recvs, i)
+					m.recvs = append(m.recvs, i)
 				}
 			}
 		}
@@ -150,46 +200,55 @@ func match(g *Graph) []Edge {
 			// The first event of a node made by execve: its peer is the
 			// thread that called execve, and nobody cloned it.
 			l := g.laneOf(i)
-			if i != g.Lanes[l].First || cloned[l] {
+			if i != g.Lanes[l].First || m.cloned[l] {
 				break
 			}
-			if k, ok := lanes[e.Peer]; ok {
+			if k, ok := m.lanes[e.Peer]; ok {
 				if x := lastOf(g, k, cExec); x >= 0 {
 					add(x, i, KindExec)
 				}
 			}
 		case cWait:
-			if k, ok := lanes[e.Peer]; ok && e.Errno == "" {
+			if k, ok := m.lanes[e.Peer]; ok && e.Errno == "" {
 				if x := g.Lanes[k].First + g.Lanes[k].N - 1; g.cls[x] == cEnd {
 					add(x, i, KindExit)
 				}
 			}
 		case cKill:
-			if k, ok := lanes[e.Peer]; ok && e.Errno == "" {
+			if k, ok := m.lanes[e.Peer]; ok && e.Errno == "" {
 				x := g.Lanes[k].First + g.Lanes[k].N - 1
 				if t := &g.Events[x]; t.Syscall == format.EventSignaled && t.Arg == e.Arg {
 					add(i, x, KindSignal)
 				}
 			}
 		case cAccept:
-			if j, ok := connects[e.Conn]; ok && e.Errno == "" {
+			if j, ok := m.connects[e.Conn]; ok && e.Errno == "" {
 				add(j, i, KindConnect)
 			}
 		}
 	}
-	for _, i := range eofs {
-		if j, ok := closers[streamOf(&g.Events[i], false)]; ok {
+	for _, i := range m.eofs {
+		if j, ok := m.closers[streamOf(&g.Events[i], false)]; ok {
 			add(j, i, KindClose)
 		}
 	}
-	for _, sd := range streams { // edges are sorted below, so map order does not matter
+	bySpan := func(a, b span) int {
+		if a.off != b.off {
+			return cmp.Compare(a.off, b.off)
+		}
+		return cmp.Compare(a.ev, b.ev)
+	}
+	for _, sd := range m.streams { // edges are sorted below, so map order does not matter
 		kind := KindStream
 		if sd.pipe {
 			kind = KindPipe
 		}
-		bySpan := func(a, b span) int { return cmp.Or(cmp.Compare(a.off, b.off), cmp.Compare(a.ev, b.ev)) }
-		slices.SortFunc(sd.w, bySpan)
-		slices.SortFunc(sd.r, bySpan)
+		if !slices.IsSortedFunc(sd.w, bySpan) {
+			slices.SortFunc(sd.w, bySpan)
+		}
+		if !slices.IsSortedFunc(sd.r, bySpan) {
+			slices.SortFunc(sd.r, bySpan)
+		}
 		// Each read gets an edge from every write whose bytes it covers.
 		w := 0
 		for _, r := range sd.r {
@@ -203,34 +262,50 @@ func match(g *Graph) []Edge {
 			}
 		}
 	}
-	matchDatagrams(g, sends, recvs, add)
-	slices.SortFunc(edges, compareEdges)
-	return slices.Compact(edges)
+	m.matchDatagrams(g, add)
+	slices.SortFunc(m.extra, compareEdges)
+	// Merge the program-order edges, in order by construction, with the others.
+	m.prog = m.prog[:0]
+	for _, l := range g.Lanes {
+		for j := l.First; j+1 < l.First+l.N; j++ {
+			m.prog = append(m.prog, Edge{From: j, To: j + 1, Kind: KindProgram})
+		}
+	}
+	p, x := m.prog, m.extra
+	for len(p) > 0 || len(x) > 0 {
+		var d Edge
+		if len(x) == 0 || len(p) > 0 && compareEdges(p[0], x[0]) <= 0 {
+			d, p = p[0], p[1:]
+		} else {
+			d, x = x[0], x[1:]
+		}
+		if len(edges) == 0 || d != edges[len(edges)-1] {
+			edges = append(edges, d)
+		}
+	}
+	return edges
 }
 
 // matchDatagrams pairs the k-th send of a datagram with the k-th receive of
 // the same endpoints, size and payload hash; order is by time within a run.
-func matchDatagrams(g *Graph, sends, recvs []int, add func(int, int, string)) {
-	if len(sends) == 0 || len(recvs) == 0 {
+func (m *matcher) matchDatagrams(g *Graph, add func(int, int, EdgeKind)) {
+	if len(m.sends) == 0 || len(m.recvs) == 0 {
 		return
 	}
-	byTime := func(a, b int) int {
-		return cmp.Or(cmp.Compare(g.Events[a].TimeNS, g.Events[b].TimeNS), cmp.Compare(a, b))
-	}
-	slices.SortFunc(sends, byTime)
-	slices.SortFunc(recvs, byTime)
-	queue := map[dgram][]int{}
-	for _, i := range sends {
+	byTime := func(a, b int) int { return cmp.Or(cmp.Compare(g.Events[a].TimeNS, g.Events[b].TimeNS), cmp.Compare(a, b)) }
+	slices.SortFunc(m.sends, byTime)
+	slices.SortFunc(m.recvs, byTime)
+	for _, i := range m.sends {
 		e := &g.Events[i]
 		k := dgram{e.Local, e.Peer, e.Ret, e.PayloadHash}
-		queue[k] = append(queue[k], i)
+		m.queue[k] = append(m.queue[k], i)
 	}
-	for _, i := range recvs {
+	for _, i := range m.recvs {
 		e := &g.Events[i]
 		k := dgram{e.Peer, e.Local, e.Ret, e.PayloadHash}
-		if q := queue[k]; len(q) > 0 {
+		if q := m.queue[k]; len(q) > 0 {
 			add(q[0], i, KindDatagram)
-			queue[k] = q[1:]
+			m.queue[k] = q[1:]
 		}
 	}
 }
@@ -253,5 +328,11 @@ func lastOf(g *Graph, k int, c class) int {
 }
 
 func compareEdges(a, b Edge) int {
-	return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), strings.Compare(a.Kind, b.Kind))
+	if a.From != b.From {
+		return cmp.Compare(a.From, b.From)
+	}
+	if a.To != b.To {
+		return cmp.Compare(a.To, b.To)
+	}
+	return cmp.Compare(a.Kind, b.Kind)
 }

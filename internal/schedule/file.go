@@ -22,12 +22,12 @@ func (s *Set) File(m format.Meta) *format.Schedules {
 			})
 		}
 		for _, d := range sc.Graph.Edges {
-			fs.Edges = append(fs.Edges, format.GraphEdge{From: d.From, To: d.To, Kind: d.Kind})
+			fs.Edges = append(fs.Edges, format.GraphEdge{From: d.From, To: d.To, Kind: d.Kind.String()})
 		}
 		f.Schedules = append(f.Schedules, fs)
 	}
 	for _, sp := range s.Support() {
-		f.Support = append(f.Support, format.Support{Key: sp.Key, Kind: sp.Kind, Runs: sp.Runs})
+		f.Support = append(f.Support, format.Support{Key: sp.Key, Kind: sp.Kind.String(), Runs: sp.Runs})
 	}
 	return f
 }
@@ -57,7 +57,11 @@ func (s *Set) AddFile(f *format.Schedules) error {
 		}
 		edges := make([]hb.Edge, len(fs.Edges))
 		for i, d := range fs.Edges {
-			edges[i] = hb.Edge{From: d.From, To: d.To, Kind: d.Kind}
+			k, ok := hb.ParseEdgeKind(d.Kind)
+			if !ok {
+				return fmt.Errorf("schedule %s: edge of unknown kind %q", fs.ID, d.Kind)
+			}
+			edges[i] = hb.Edge{From: d.From, To: d.To, Kind: k}
 		}
 		g, err := hb.NewGraph(slices.Min(fs.Runs), gran, evs, edges)
 		if err != nil {
@@ -70,7 +74,8 @@ func (s *Set) AddFile(f *format.Schedules) error {
 		o.runs += len(fs.Runs)
 	}
 	for _, sp := range f.Support {
-		if !hb.IsMessage(sp.Kind) {
+		k, ok := hb.ParseEdgeKind(sp.Kind)
+		if !ok || !k.IsMessage() {
 			return fmt.Errorf("support row of kind %q", sp.Kind)
 		}
 		if sp.Runs > o.runs {
@@ -79,7 +84,7 @@ func (s *Set) AddFile(f *format.Schedules) error {
 		if _, dup := o.support[sp.Key]; dup {
 			return fmt.Errorf("edge %q appears twice", sp.Key)
 		}
-		o.support[sp.Key] = &edgeStat{kind: sp.Kind, runs: sp.Runs}
+		o.support[sp.Key] = &edgeStat{kind: k, runs: sp.Runs}
 	}
 	return s.Merge(o)
 }

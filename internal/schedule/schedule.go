@@ -37,10 +37,13 @@ type entry struct {
 	runs   []string
 	sorted bool
 	g      *hb.Graph
+	// The support entries of the schedule's message edges, found once: every
+	// run of a schedule has the same message edges, with the same keys.
+	edges []*edgeStat
 }
 
 type edgeStat struct {
-	kind string
+	kind hb.EdgeKind
 	runs int
 	gen  int
 }
@@ -56,15 +59,44 @@ func (s *Set) Granularity() hb.Granularity { return s.gran }
 // Runs returns the number of runs added.
 func (s *Set) Runs() int { return s.runs }
 
-// Add adds the graph of one run; g.Run names the run.
+// Add adds the graph of one run; g.Run names the run. It keeps a copy of g
+// if g is to represent its schedule, never g itself, so g may be a
+// Builder's scratch graph.
 func (s *Set) Add(g *hb.Graph) error {
 	if g.Granularity != s.gran {
 		return fmt.Errorf("run %s is at %s granularity, not %s", g.Run, g.Granularity, s.gran)
 	}
 	s.runs++
 	s.gen++
+	e := s.byID[g.ID()]
+	switch {
+	case e == nil:
+		e = &entry{runs: []string{g.Run}, sorted: true, g: g.Clone()}
+		s.byID[g.ID()] = e
+	case better(g, e.g):
+		e.g = g.Clone()
+		fallthrough
+	default:
+		e.runs = append(e.runs, g.Run)
+		e.sorted = false
+	}
+	if e.edges == nil {
+		e.edges = s.edgeStats(e.g)
+	}
+	for _, st := range e.edges {
+		if st.gen != s.gen {
+			st.gen = s.gen
+			st.runs++
+		}
+	}
+	return nil
+}
+
+// edgeStats returns the support entries of g's message edges, made if new.
+func (s *Set) edgeStats(g *hb.Graph) []*edgeStat {
+	out := []*edgeStat{}
 	for j, d := range g.Edges {
-		if !hb.IsMessage(d.Kind) {
+		if !d.Kind.IsMessage() {
 			continue
 		}
 		s.buf = g.AppendEdgeKey(s.buf[:0], j)
@@ -73,25 +105,21 @@ func (s *Set) Add(g *hb.Graph) error {
 			st = &edgeStat{kind: d.Kind}
 			s.support[string(s.buf)] = st
 		}
-		if st.gen != s.gen {
-			st.gen = s.gen
-			st.runs++
-		}
+		out = append(out, st)
 	}
-	s.addSchedule(g.ID(), []string{g.Run}, g)
-	return nil
+	return out
 }
 
 // addSchedule adds runs of schedule id whose representative graph is g.
 func (s *Set) addSchedule(id string, runs []string, g *hb.Graph) {
 	e := s.byID[id]
 	if e == nil {
-		s.byID[id] = &entry{runs: runs, sorted: len(runs) < 2, g: g}
+		s.byID[id] = &entry{runs: runs, sorted: len(runs) < 2, g: g} // edges found when needed
 		return
 	}
 	e.runs = append(e.runs, runs...)
 	e.sorted = false
-	if better(g, e.g) {
+	if g != e.g && better(g, e.g) {
 		e.g = g
 	}
 }
@@ -175,7 +203,7 @@ func (s *Set) Schedules() []Schedule {
 // EdgeSupport is how often one message edge occurs.
 type EdgeSupport struct {
 	Key   string // hb.Graph.EdgeKey: the same edge has the same key in every run
-	Kind  string
+	Kind  hb.EdgeKind
 	Runs  int     // runs it occurs in
 	Share float64 // Runs / all runs
 }
