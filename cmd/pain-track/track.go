@@ -24,7 +24,7 @@ var needed = format.AllColumns &^ (format.ColumnBit("pid") | format.ColumnBit("t
 type tracker struct {
 	set  *schedule.Set
 	b    *hb.Builder
-	evs  []format.Event // one record batch
+	evs  []format.Event    // one record batch
 	seen map[string]string // run name -> file it came from
 	warn func(string)
 }

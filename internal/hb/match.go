@@ -292,7 +292,9 @@ func (m *matcher) matchDatagrams(g *Graph, add func(int, int, EdgeKind)) {
 	if len(m.sends) == 0 || len(m.recvs) == 0 {
 		return
 	}
-	byTime := func(a, b int) int { return cmp.Or(cmp.Compare(g.Events[a].TimeNS, g.Events[b].TimeNS), cmp.Compare(a, b)) }
+	byTime := func(a, b int) int {
+		return cmp.Or(cmp.Compare(g.Events[a].TimeNS, g.Events[b].TimeNS), cmp.Compare(a, b))
+	}
 	slices.SortFunc(m.sends, byTime)
 	slices.SortFunc(m.recvs, byTime)
 	for _, i := range m.sends {
