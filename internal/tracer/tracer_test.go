@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -76,6 +77,12 @@ func trace(t testing.TB, cfg Config, node string, argv ...string) ([]format.Even
 // traceArgv is trace for a command found in PATH.
 func traceArgv(t testing.TB, cfg Config, node string, argv []string) ([]format.Event, int) {
 	t.Helper()
+	return traceWith(t, cfg, nil, node, argv)
+}
+
+// traceWith is traceArgv that hands the tracer to started first.
+func traceWith(t testing.TB, cfg Config, started func(*Tracer), node string, argv []string) ([]format.Event, int) {
+	t.Helper()
 	if cfg.Warn == nil {
 		cfg.Warn = func(m string) { t.Logf("warning: %s", m) }
 	}
@@ -91,6 +98,9 @@ func traceArgv(t testing.TB, cfg Config, node string, argv []string) ([]format.E
 		}
 		close(got)
 	}()
+	if started != nil {
+		started(tr)
+	}
 	p, err := tr.Start(Spec{Node: node, Argv: argv, SplitExec: true})
 	if err != nil {
 		tr.Close()
@@ -396,12 +406,12 @@ func BenchmarkPingPong(b *testing.B) {
 type once struct {
 	match func(e *format.Event) bool
 	act   Action
-	fired bool
+	fired atomic.Bool
 }
 
 func (h *once) Enter(e *format.Event) Action {
-	if !h.fired && h.match(e) {
-		h.fired = true
+	if !h.fired.Load() && h.match(e) {
+		h.fired.Store(true)
 		return h.act
 	}
 	return Action{}
@@ -609,4 +619,35 @@ func TestOtherTransfers(t *testing.T) {
 		}
 	}
 	checkOffsets(t, rows)
+}
+
+// TestPauseNode stops the whole node with SIGSTOP at the client's 2nd write
+// and continues it 300ms later: the run completes, with the gap.
+func TestPauseNode(t *testing.T) {
+	need(t)
+	const d = 300 * time.Millisecond
+	var tr *Tracer
+	h := &once{match: clientWrite(100), act: Action{Kind: ActSignal, Signal: syscall.SIGSTOP, Fault: "pause"}}
+	cfg := Config{Hook: h}
+	rows, code := traceWith(t, cfg, func(t *Tracer) {
+		tr = t
+		go func() {
+			for !h.fired.Load() {
+				time.Sleep(10 * time.Millisecond)
+			}
+			time.Sleep(d)
+			tr.Signal("peer", syscall.SIGCONT)
+		}()
+	}, "peer", []string{filepath.Join(binDir, "peer"), "pingpong", "tcp", "3"})
+	if code != 0 {
+		dump(t, rows)
+		t.Fatalf("exit %d", code)
+	}
+	if n := bytesRead(rows); n != 300 {
+		t.Errorf("server read %d bytes, want 300", n)
+	}
+	first, last := rows[0].TimeNS, rows[len(rows)-1].TimeNS
+	if time.Duration(last-first) < d {
+		t.Errorf("run took %v, want at least the %v pause", time.Duration(last-first), d)
+	}
 }
