@@ -63,7 +63,7 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 			case sysent.BufPlain:
 				dest = t.readSockaddr(th.tid, a[4], a[5])
 			case sysent.BufMsg:
-				dest = t.msgName(th.tid, a[1], false)
+				dest = t.msgName(th.tid, a[1])
 			}
 			var pep *endpoint
 			if dest != "" {
@@ -586,7 +586,7 @@ func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 				}
 			}
 		case "recvmsg":
-			src = t.msgName(th.tid, c.args[1], true)
+			src = t.msgName(th.tid, c.args[1])
 		}
 		if src == "" {
 			src = ep.peerAddr
@@ -732,7 +732,7 @@ func (t *Tracer) readSockaddr(tid int, ptr, l uint64) string {
 }
 
 // msgName reads the msg_name of a struct msghdr.
-func (t *Tracer) msgName(tid int, msg uint64, _ bool) string {
+func (t *Tracer) msgName(tid int, msg uint64) string {
 	var h [16]byte
 	if _, err := ptrace.ReadMem(tid, msg, h[:]); err != nil {
 		return ""

@@ -5,7 +5,6 @@ import (
 	"path"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/boxofpain/pain/format"
@@ -326,10 +325,8 @@ func (t *Tracer) procGone(p *process, th *thread) {
 	if len(t.deadNames) > 4096 {
 		clear(t.deadNames)
 	}
-	t.deadNames[p.tgid] = p.node.name + "/" + leaderName(p, th)
+	t.deadNames[p.tgid] = th.id()
 }
-
-func leaderName(p *process, th *thread) string { return th.name }
 
 // dropThread forgets a thread that vanished without a report (a leader
 // replaced by an exec'ing thread).
@@ -360,5 +357,3 @@ func (t *Tracer) nameOf(pid int) string {
 	}
 	return ""
 }
-
-var _ = syscall.SIGKILL

@@ -180,7 +180,7 @@ func (t *Tracer) warn(msg string) {
 	}
 }
 
-// Start returns the time the tracer started; time_ns counts from it.
+// StartTime returns the time the tracer started; time_ns counts from it.
 func (t *Tracer) StartTime() time.Time { return t.start }
 
 // Events returns the rows in batches, in the order the tracer saw them.
@@ -421,7 +421,7 @@ func (t *Tracer) drain() {
 func (t *Tracer) handle(tid int, ws ptrace.WaitStatus) {
 	if tid == t.waker {
 		if ws.Stopped() {
-			t.resumeRaw(tid, 0)
+			ptrace.Cont(tid, 0)
 		}
 		return
 	}
@@ -484,8 +484,6 @@ func (t *Tracer) resumeToExit(th *thread) {
 	}
 	ptrace.Syscall(th.tid, 0)
 }
-
-func (t *Tracer) resumeRaw(tid, sig int) { ptrace.Cont(tid, sig) }
 
 func (t *Tracer) syscallStop(th *thread) {
 	if err := ptrace.GetSyscallInfo(th.tid, &t.si); err != nil {
