@@ -25,10 +25,23 @@
 //     advances by the bytes of all of them.
 //   - a call interrupted by a signal and restarted by the kernel
 //     (ERESTART*) gets no row; its restart gets one.
-//   - calls still blocked when their thread dies get no row.
+//   - calls still blocked when their thread dies get no row, unless a
+//     Hook's fault acted on them (ret -1, errno EINTR).
+//   - accept rows name the listener in arg.
 //   - unix stream sockets connected from an unnamed socket are matched to
 //     their accept by the connecting process (SO_PEERCRED) and connect
 //     order.
+//   - a datagram received without a source address (recvfrom with a NULL
+//     address, unnamed unix senders) is matched to its traced sender by
+//     payload hash and size, oldest first.
+//   - tgkill/tkill of SIGURG (the Go runtime preempting its own threads) is
+//     neither traced nor recorded.
+//
+// Limits: one ptrace thread traces every node; the seccomp filter sets
+// no_new_privs, so set-user-ID programs run without their privileges; a
+// Go program's goroutines move between OS threads, so its thread names
+// (not its node and endpoint names) depend on scheduling; io_uring and
+// descriptors passed over unix sockets are not followed.
 //
 // Only linux/amd64 is supported.
 package tracer
