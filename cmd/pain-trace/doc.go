@@ -6,7 +6,7 @@
 // Usage:
 //
 //	pain-trace -o run.arrows -f Procfile [-w CMD] [-check CMD] [-ready CMD]
-//	           [-timeout D] [-grace D] [-run NAME] [-payload N]
+//	           [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads os|process]
 //	pain-trace -o run.arrows [-check CMD] [-timeout D] -- CMD ARGS...
 //	pain-trace -r run.arrows
 //
@@ -36,6 +36,11 @@
 //	-run NAME    run name stored in the trace (default: the output file name)
 //	-payload N   keep the first N bytes of each transfer (default 0)
 //	-seccomp     use a seccomp filter so only recorded calls stop (default true)
+//	-threads T   thread naming: os (default: each OS thread is a thread,
+//	             named by clone order) or process (all threads of a process
+//	             share its name and one row sequence, and get no clone,
+//	             start or exited rows: for Go and JVM programs, whose work
+//	             moves between OS threads so per-thread names vary by run)
 //	-r FILE      print a trace as text
 //
 // Exit status: 0 the check passed (or there is none; with -- and no check,

@@ -53,6 +53,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		runName  = fs.String("run", "", "run `name` (default: output file name)")
 		payload  = fs.Int("payload", 0, "payload prefix `bytes` to keep")
 		seccomp  = fs.Bool("seccomp", true, "stop only at recorded calls (seccomp-bpf)")
+		threads  = fs.String("threads", "os", "thread naming: `os` (each OS thread) or process (all threads of a process as one)")
 		read     = fs.String("r", "", "print trace `file` as text")
 	)
 	fs.Usage = func() {
@@ -83,6 +84,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *payload < 0 {
 		return usage("-payload must be >= 0")
 	}
+	if *threads != "os" && *threads != "process" {
+		return usage("-threads must be os or process")
+	}
 	sys := launch.System{Workload: *workload, Check: *check, Ready: *ready, Timeout: *timeout, Grace: *grace}
 	if *procfile != "" {
 		f, err := os.Open(*procfile)
@@ -112,7 +116,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	res, err := launch.Run(ctx, sys, launch.Options{
 		Out: f, Progress: stderr, Prefix: tool + ": ", Tool: tool + " " + version,
-		Run: *runName, Payload: *payload, NoSeccomp: !*seccomp,
+		Run: *runName, Payload: *payload, NoSeccomp: !*seccomp, ProcessThreads: *threads == "process",
 	})
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -295,4 +296,38 @@ func zombies() []string {
 		}
 	}
 	return z
+}
+
+// TestGoProcessThreads: a Go server and Go clients traced twice with
+// -threads process give the same stable rows (Go moves goroutines between
+// OS threads, so per-OS-thread names would vary).
+func TestGoProcessThreads(t *testing.T) {
+	if err := ptrace.Probe(); err != nil {
+		t.Skipf("ptrace unavailable: %v", err)
+	}
+	dir := t.TempDir()
+	var runs [2][]string
+	for i := range runs {
+		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+		os.WriteFile(filepath.Join(dir, "Procfile"), []byte("srv: "+helper(t, "tcpserve", addr)+"\n"), 0o666)
+		out := fmt.Sprintf("run%d.arrows", i)
+		if _, stderr, code := painTrace(t, dir, "-o", out, "-threads", "process", "-f", "Procfile",
+			"-w", helper(t, "tcpclient", addr, "3"), "-grace", "300ms"); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		_, rows, err := format.ReadFile(filepath.Join(dir, out))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range rows {
+			if e.FDKind == format.KindTCP && !strings.HasPrefix(e.Syscall, "exit") {
+				runs[i] = append(runs[i], fmt.Sprintf("%s %s %d %s %s %s %s %d %d", e.Node, e.Thread, e.Seq, e.Syscall, e.Local, e.Peer, e.Conn, e.Offset, e.Ret))
+			}
+		}
+	}
+	slices.Sort(runs[0])
+	slices.Sort(runs[1])
+	if len(runs[0]) == 0 || !slices.Equal(runs[0], runs[1]) {
+		t.Errorf("two runs differ:\n%s\n----\n%s", strings.Join(runs[0], "\n"), strings.Join(runs[1], "\n"))
+	}
 }

@@ -77,6 +77,9 @@ type Options struct {
 	Output *os.File
 	// NoSeccomp forces PTRACE_SYSCALL mode.
 	NoSeccomp bool
+	// ProcessThreads names all threads of a process as one (see
+	// tracer.Config.ProcessThreads): for Go and JVM systems.
+	ProcessThreads bool
 	// Started, when set, is called once the tracer runs and before any node
 	// starts, with the running system (pain-inject restarts crashed nodes
 	// through it).
@@ -168,10 +171,11 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 	r := &runner{s: s, o: o, listened: map[string]bool{}, changed: make(chan struct{}, 1)}
 	r.res = Result{WorkloadStatus: -1, CheckStatus: -1}
 	tr, err := tracer.New(tracer.Config{
-		Hook:      o.Hook,
-		Payload:   o.Payload,
-		NoSeccomp: o.NoSeccomp,
-		Warn:      func(m string) { r.say("warning: %s", m) },
+		Hook:           o.Hook,
+		Payload:        o.Payload,
+		NoSeccomp:      o.NoSeccomp,
+		ProcessThreads: o.ProcessThreads,
+		Warn:           func(m string) { r.say("warning: %s", m) },
 		OnListen: func(n string) {
 			r.mu.Lock()
 			r.listened[n] = true

@@ -34,19 +34,25 @@ type process struct {
 }
 
 type thread struct {
-	tid   int
-	proc  *process
-	name  string
-	seq   int64
-	kids  int // clone ordinal counter
-	socks int // s<k> counter
-	fds   *fdTable
-	held  bool
+	tid  int
+	proc *process
+	name string
+	*counters
+	fds  *fdTable
+	held bool
 
 	inCall     bool
 	call       call
 	cloneFlags uint64
 	execPath   string
+}
+
+// counters number a thread's rows, children and sockets. Threads share
+// them when Config.ProcessThreads names all threads of a process as one.
+type counters struct {
+	seq   int64
+	kids  int // clone ordinal counter
+	socks int // s<k> counter
 }
 
 // call is a recorded call between its entry and exit stops.
@@ -119,8 +125,13 @@ func (t *Tracer) cloned(th *thread, ev int) {
 		flags |= ptrace.CloneVM | ptrace.CloneVfork
 	}
 	th.kids++
-	child := &thread{tid: ctid, name: th.name + "." + strconv.Itoa(th.kids)}
+	child := &thread{tid: ctid, name: th.name + "." + strconv.Itoa(th.kids), counters: &counters{}}
 	p := th.proc
+	merged := t.cfg.ProcessThreads && flags&ptrace.CloneThread != 0
+	if merged {
+		// One name, one row sequence for all threads of the process.
+		child.name, child.counters = th.name, th.counters
+	}
 	if flags&ptrace.CloneThread != 0 {
 		child.proc = p
 	} else {
@@ -135,13 +146,15 @@ func (t *Tracer) cloned(th *thread, ev int) {
 	} else {
 		child.fds = t.fdCopy(child.proc, th.fds)
 	}
-	row := procEvent(name)
-	row.Ret = int64(ctid)
-	row.Peer = child.id()
-	t.emit(th, &row)
-	start := procEvent(format.EventStart)
-	start.Peer = th.id()
-	t.emit(child, &start)
+	if !merged {
+		row := procEvent(name)
+		row.Ret = int64(ctid)
+		row.Peer = child.id()
+		t.emit(th, &row)
+		start := procEvent(format.EventStart)
+		start.Peer = th.id()
+		t.emit(child, &start)
+	}
 	if t.ghosts[ctid] && ptrace.Tgkill(child.proc.tgid, ctid, 0) != nil {
 		// Died before we heard of it.
 		delete(t.ghosts, ctid)
@@ -226,9 +239,7 @@ func (t *Tracer) execed(th *thread) {
 		p.node = t.node(name)
 		p.node.procs[p.tgid] = p
 		th.name = "main"
-		th.seq = 0
-		th.kids = 0
-		th.socks = 0
+		th.counters = &counters{}
 		start := procEvent(format.EventStart)
 		start.Peer = prev
 		start.Arg = xpath
@@ -283,6 +294,10 @@ func (t *Tracer) threadGone(th *thread, ws ptrace.WaitStatus, report bool) {
 		e.Ret, e.Errno = -1, "EINTR"
 		th.inCall = false
 		t.emit(th, e)
+	}
+	if report && t.cfg.ProcessThreads && th.tid != th.proc.tgid {
+		// Merged threads: only the process's end gets a row.
+		report = false
 	}
 	if report {
 		var row format.Event

@@ -28,6 +28,9 @@
 //   - calls still blocked when their thread dies get no row, unless a
 //     Hook's fault acted on them (ret -1, errno EINTR).
 //   - accept rows name the listener in arg.
+//   - send, receive and accept calls failing with EAGAIN (non-blocking
+//     polling: no byte moved, no connection made, a count that depends only
+//     on timing) get no row, unless a Hook's fault acted on them.
 //   - unix stream sockets connected from an unnamed socket are matched to
 //     their accept by the connecting process (SO_PEERCRED) and connect
 //     order.
@@ -75,6 +78,13 @@ type Config struct {
 	Warn func(msg string)
 	// NoSeccomp forces PTRACE_SYSCALL mode (every call stops).
 	NoSeccomp bool
+	// ProcessThreads names all threads of a process as its first thread,
+	// with one row sequence, and writes no clone, start or exited rows for
+	// threads (processes still get them). For runtimes whose work moves
+	// between OS threads (Go, the JVM), where per-thread names depend on
+	// scheduling: the rows of a process are then in the order the tracer
+	// saw them, each thread's own order kept.
+	ProcessThreads bool
 }
 
 // Spec is a process to start.
@@ -302,7 +312,7 @@ func (t *Tracer) Start(s Spec) (*Proc, error) {
 		if name == "" {
 			name = "main"
 		}
-		t.threads[p.Pid] = &thread{tid: p.Pid, proc: pr, name: name, fds: newFDTable()}
+		t.threads[p.Pid] = &thread{tid: p.Pid, proc: pr, name: name, counters: &counters{}, fds: newFDTable()}
 		pr.threads = 1
 	})
 	runtime.KeepAlive(files)
