@@ -73,7 +73,8 @@ type Options struct {
 	Plan     string    // fault plan (JSON) for the metadata of injected runs
 	Payload  int       // payload prefix bytes to keep per transfer
 	// Output receives the nodes' stdout and stderr (default os.Stderr);
-	// the stdout of the `-- CMD` command goes to os.Stdout.
+	// their stdin is /dev/null. The `-- CMD` command has this process's
+	// stdin and stdout.
 	Output *os.File
 	// NoSeccomp forces PTRACE_SYSCALL mode.
 	NoSeccomp bool
@@ -275,11 +276,12 @@ func (r *runner) startThread(node string, argv []string, split bool, thread stri
 		out = os.Stderr
 	}
 	stdout := out
+	var stdin *os.File // /dev/null
 	if split {
-		stdout = os.Stdout
+		stdin, stdout = os.Stdin, os.Stdout
 	}
 	return r.tr.Start(tracer.Spec{Node: node, Argv: argv, Dir: r.s.Dir, Env: r.env(),
-		Stdout: stdout, Stderr: out, SplitExec: split, Thread: thread})
+		Stdin: stdin, Stdout: stdout, Stderr: out, SplitExec: split, Thread: thread})
 }
 
 // shell runs a command line with /bin/sh -c. A simple command (no shell
