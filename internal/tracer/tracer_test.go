@@ -651,3 +651,66 @@ func TestPauseNode(t *testing.T) {
 		t.Errorf("run took %v, want at least the %v pause", time.Duration(last-first), d)
 	}
 }
+
+func TestPayloadPrefix(t *testing.T) {
+	need(t)
+	rows, code := trace(t, Config{Payload: 4}, "peer", "peer", "pingpong", "tcp", "2")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	n := 0
+	for _, e := range rows {
+		if e.FDKind == format.KindTCP && e.Ret > 0 && (e.Syscall == "read" || e.Syscall == "write") {
+			n++
+			if string(e.Payload) != "pppp" {
+				t.Errorf("seq %d %s: payload %q, want %q", e.Seq, e.Syscall, e.Payload, "pppp")
+			}
+		} else if e.Payload != nil {
+			t.Errorf("seq %d %s: payload %q on a row without data", e.Seq, e.Syscall, e.Payload)
+		}
+	}
+	if n != 8 {
+		t.Errorf("%d data rows, want 8", n)
+	}
+}
+
+// TestCloseStopped: Close ends a run whose process stopped itself
+// (group-stop) and one that ignores SIGTERM.
+func TestCloseStopped(t *testing.T) {
+	need(t)
+	tr, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for range tr.Events() {
+		}
+	}()
+	var procs []*Proc
+	for _, cmd := range []string{"kill -STOP $$; echo never", "trap '' TERM; sleep 60"} {
+		p, err := tr.Start(Spec{Node: "n", Argv: []string{"/bin/sh", "-c", cmd}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs = append(procs, p)
+	}
+	time.Sleep(100 * time.Millisecond)
+	tr.Signal("", syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { tr.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	for _, p := range procs {
+		select {
+		case <-p.Done():
+		default:
+			t.Errorf("pid %d not reported done", p.Pid)
+		}
+		if err := syscall.Kill(p.Pid, 0); err == nil {
+			t.Errorf("pid %d still exists", p.Pid)
+		}
+	}
+}
