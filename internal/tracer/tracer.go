@@ -134,13 +134,15 @@ type Tracer struct {
 	cfg     Config
 	events  chan []format.Event
 	cmds    chan func()
-	waker   int
+	waker   atomic.Int32 // pid of the wake-up child
 	start   time.Time
 	done    chan struct{}
 	seccomp bool
 
 	rows    atomic.Int64
 	flushed atomic.Int64 // rows handed to the consumer
+
+	wakerGone atomic.Bool
 
 	// Everything below is owned by the ptrace thread.
 	threads    map[int]*thread
@@ -239,7 +241,7 @@ func (t *Tracer) do(f func()) error {
 	case <-t.done:
 		return errors.New("tracer closed")
 	}
-	ptrace.Wake(t.waker)
+	t.wake()
 	select {
 	case <-done:
 		return nil
@@ -252,8 +254,14 @@ func (t *Tracer) do(f func()) error {
 func (t *Tracer) post(f func()) {
 	select {
 	case t.cmds <- f:
-		ptrace.Wake(t.waker)
+		t.wake()
 	case <-t.done:
+	}
+}
+
+func (t *Tracer) wake() {
+	if !t.wakerGone.Load() {
+		ptrace.Wake(int(t.waker.Load()))
 	}
 }
 
@@ -366,7 +374,7 @@ func (t *Tracer) killAll() {
 		ptrace.Kill(-pid, syscall.SIGKILL)
 		ptrace.Kill(pid, syscall.SIGKILL)
 	}
-	ptrace.Kill(t.waker, syscall.SIGKILL)
+	ptrace.Kill(int(t.waker.Load()), syscall.SIGKILL)
 }
 
 func (t *Tracer) node(name string) *node {
@@ -390,7 +398,7 @@ func (t *Tracer) loop(errc chan<- error) {
 		errc <- fmt.Errorf("start wake-up child: %w", err)
 		return
 	}
-	t.waker = w
+	t.waker.Store(int32(w))
 	errc <- nil
 	defer t.flush()
 	stopTick := make(chan struct{})
@@ -442,9 +450,21 @@ func (t *Tracer) drain() {
 }
 
 func (t *Tracer) handle(tid int, ws ptrace.WaitStatus) {
-	if tid == t.waker {
+	if tid == int(t.waker.Load()) {
 		if ws.Stopped() {
 			ptrace.Cont(tid, 0)
+			return
+		}
+		// Reaped: its pid may be reused, so never signal it again.
+		t.wakerGone.Store(true)
+		if !t.closing {
+			// Someone killed it: commands need a new one.
+			if w, err := ptrace.StartWaker(); err == nil {
+				t.waker.Store(int32(w))
+				t.wakerGone.Store(false)
+			} else {
+				t.warn(fmt.Sprintf("cannot restart the wake-up child: %v", err))
+			}
 		}
 		return
 	}
