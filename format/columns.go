@@ -6,32 +6,72 @@ import (
 )
 
 // column is one column of the trace table, as data: its name, Arrow type and
-// meaning, and how an Event field goes in and comes out. The writer, the
-// reader, the schema and the documentation test all walk this one table.
+// meaning, how an Event field goes in, and how a batch's array comes out.
+// The writer, the reader, the schema and the documentation test all walk
+// this one table.
 type column struct {
 	name string
 	typ  arrow.DataType
 	doc  string
 	put  func(b array.Builder, e *Event)
-	get  func(a arrow.Array, i int, e *Event, in *interner)
+	// load prepares one batch's array for reading: the fill it returns sets
+	// the field of evs[k] from row from+k.
+	load func(a arrow.Array, in *interner) (fill func(evs []Event, from int))
 }
+
+// dictString is how every text column is stored: dictionary-encoded, since
+// names repeat from row to row. The dictionary is rebuilt for each batch
+// (at most BatchRows values, so 16-bit indices), and the index column of a
+// batch compresses to almost nothing.
+var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, ValueType: arrow.BinaryTypes.String}
 
 func i64(name, doc string, f func(*Event) *int64) column {
 	return column{name, arrow.PrimitiveTypes.Int64, doc,
 		func(b array.Builder, e *Event) { b.(*array.Int64Builder).Append(*f(e)) },
-		func(a arrow.Array, i int, e *Event, _ *interner) { *f(e) = a.(*array.Int64).Value(i) }}
+		func(a arrow.Array, _ *interner) func([]Event, int) {
+			v := a.(*array.Int64).Int64Values()
+			return func(evs []Event, from int) {
+				for k := range evs {
+					*f(&evs[k]) = v[from+k]
+				}
+			}
+		}}
 }
 
 func i32(name, doc string, f func(*Event) *int32) column {
 	return column{name, arrow.PrimitiveTypes.Int32, doc,
 		func(b array.Builder, e *Event) { b.(*array.Int32Builder).Append(*f(e)) },
-		func(a arrow.Array, i int, e *Event, _ *interner) { *f(e) = a.(*array.Int32).Value(i) }}
+		func(a arrow.Array, _ *interner) func([]Event, int) {
+			v := a.(*array.Int32).Int32Values()
+			return func(evs []Event, from int) {
+				for k := range evs {
+					*f(&evs[k]) = v[from+k]
+				}
+			}
+		}}
 }
 
 func str(name, doc string, f func(*Event) *string) column {
-	return column{name, arrow.BinaryTypes.String, doc,
-		func(b array.Builder, e *Event) { b.(*array.StringBuilder).Append(*f(e)) },
-		func(a arrow.Array, i int, e *Event, in *interner) { *f(e) = in.get(a.(*array.String).Value(i)) }}
+	return column{name, dictString, doc,
+		func(b array.Builder, e *Event) {
+			if err := b.(*array.BinaryDictionaryBuilder).AppendString(*f(e)); err != nil {
+				panic(err) // only an index overflow, which BatchRows rules out
+			}
+		},
+		func(a arrow.Array, in *interner) func([]Event, int) {
+			d := a.(*array.Dictionary)
+			dict := d.Dictionary().(*array.String)
+			names := make([]string, dict.Len())
+			for i := range names {
+				names[i] = in.get(dict.Value(i))
+			}
+			idx := d.Indices().(*array.Int16).Int16Values()
+			return func(evs []Event, from int) {
+				for k := range evs {
+					*f(&evs[k]) = names[idx[from+k]]
+				}
+			}
+		}}
 }
 
 // traceColumns is the trace schema of format version 1, in column order.
@@ -55,7 +95,14 @@ var traceColumns = []column{
 	str("errno", "error name (ECONNRESET) when the call failed, else empty", func(e *Event) *string { return &e.Errno }),
 	{"payload_hash", arrow.PrimitiveTypes.Uint64, "64-bit FNV-1a of the bytes transferred, 0 when none",
 		func(b array.Builder, e *Event) { b.(*array.Uint64Builder).Append(e.PayloadHash) },
-		func(a arrow.Array, i int, e *Event, _ *interner) { e.PayloadHash = a.(*array.Uint64).Value(i) }},
+		func(a arrow.Array, _ *interner) func([]Event, int) {
+			v := a.(*array.Uint64).Uint64Values()
+			return func(evs []Event, from int) {
+				for k := range evs {
+					evs[k].PayloadHash = v[from+k]
+				}
+			}
+		}},
 	{"payload", arrow.BinaryTypes.Binary, "optional prefix of the bytes transferred (pain-trace -payload N), null when not kept",
 		func(b array.Builder, e *Event) {
 			if e.Payload == nil {
@@ -64,10 +111,15 @@ var traceColumns = []column{
 			}
 			b.(*array.BinaryBuilder).Append(e.Payload)
 		},
-		func(a arrow.Array, i int, e *Event, _ *interner) {
-			e.Payload = nil
-			if a.IsValid(i) {
-				e.Payload = append([]byte(nil), a.(*array.Binary).Value(i)...)
+		func(a arrow.Array, _ *interner) func([]Event, int) {
+			p := a.(*array.Binary)
+			return func(evs []Event, from int) {
+				for k := range evs {
+					evs[k].Payload = nil
+					if p.IsValid(from + k) {
+						evs[k].Payload = append([]byte(nil), p.Value(from+k)...)
+					}
+				}
 			}
 		}},
 	str("arg", "detail: exec path, signal name, socket family; free text", func(e *Event) *string { return &e.Arg }),

@@ -23,7 +23,10 @@
 //	pain.x.K      tool-specific extras
 //
 // The columns of version 1, in order (the table traceColumns in columns.go
-// is the same list as data; a test keeps the two in step):
+// is the same list as data; a test keeps the two in step). Every utf8 column
+// is dictionary-encoded (int16 indices, a new dictionary for each batch),
+// since names repeat from row to row: a loopback ping-pong takes under 6
+// bytes a row.
 //
 //	time_ns       int64   nanoseconds since the run started, at syscall exit
 //	node          utf8    stable node name: Procfile name, workload, check, or

@@ -148,14 +148,26 @@ func checkMessage(meta []byte) (err error) {
 			return err
 		}
 		_, _, err = f.vector(hdr, 3, 8) // features
-	case 3: // RecordBatch
-		if _, _, err = f.vector(hdr, 1, 16); err == nil { // nodes
-			if _, _, err = f.vector(hdr, 2, 16); err == nil { // buffers
-				_, _, err = f.vector(hdr, 4, 8) // variadic buffer counts
-			}
+	case 2: // DictionaryBatch: an id and a RecordBatch of the values
+		var data int
+		if data, err = f.ref(hdr, 1); err == nil && data != 0 {
+			err = f.recordBatch(data)
 		}
+	case 3: // RecordBatch
+		err = f.recordBatch(hdr)
 	default:
 		err = fmt.Errorf("message type %d is not used in pain files", f.b[kind])
 	}
+	return err
+}
+
+func (f *fb) recordBatch(t int) error {
+	if _, _, err := f.vector(t, 1, 16); err != nil { // nodes
+		return err
+	}
+	if _, _, err := f.vector(t, 2, 16); err != nil { // buffers
+		return err
+	}
+	_, _, err := f.vector(t, 4, 8) // variadic buffer counts
 	return err
 }

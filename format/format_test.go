@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -322,4 +323,20 @@ func traceSchemaWith(keys, values []string) *arrow.Schema {
 	s := traceSchema(Meta{})
 	md := arrow.NewMetadata(keys, values)
 	return arrow.NewSchema(s.Fields(), &md)
+}
+
+// TestDictionaryPerBatch writes more distinct names than a 16-bit dictionary
+// index can hold: each batch must get a dictionary of its own.
+func TestDictionaryPerBatch(t *testing.T) {
+	evs := make([]Event, 9*BatchRows)
+	for i := range evs {
+		evs[i] = Event{Node: fmt.Sprintf("node-%d", i), Thread: "main", Seq: int64(i), Syscall: "write", FD: -1, Offset: -1}
+	}
+	_, got, err := readAll(writeTrace(t, sampleMeta(), evs), "many-names.arrows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, evs) {
+		t.Errorf("rows with %d distinct names read back differently", len(evs))
+	}
 }

@@ -23,7 +23,8 @@ type Reader struct {
 	msgs  *messages
 	ipc   *ipc.Reader
 	rec   arrow.Record
-	cols  []arrow.Array
+	fills []func([]Event, int) // the current batch's columns, ready to read
+	one   [1]Event
 	row   int
 	rows  int64
 	batch int
@@ -94,9 +95,10 @@ func (r *Reader) Next(e *Event) (err error) {
 		return r.err
 	}
 	defer catch(r.name, &err)
-	for i, c := range traceColumns {
-		c.get(r.cols[i], r.row, e, &r.in)
+	for _, fill := range r.fills {
+		fill(r.one[:], r.row)
 	}
+	*e = r.one[0]
 	r.row++
 	r.rows++
 	return nil
@@ -115,7 +117,7 @@ func (r *Reader) nextBatch() {
 			r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "batch %d: %v", r.batch+1, p))
 		}
 	}()
-	r.row, r.rec, r.cols = 0, nil, r.cols[:0]
+	r.row, r.rec, r.fills = 0, nil, r.fills[:0]
 	if r.ipc.Next() {
 		r.rec = r.ipc.Record()
 		r.batch++
@@ -129,7 +131,7 @@ func (r *Reader) nextBatch() {
 				r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "batch %d column %s has %d rows, want %d", r.batch, traceColumns[i].name, col.Len(), r.rec.NumRows()))
 				return
 			}
-			r.cols = append(r.cols, col)
+			r.fills = append(r.fills, traceColumns[i].load(col, &r.in))
 		}
 		return
 	}

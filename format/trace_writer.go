@@ -59,6 +59,13 @@ func (w *Writer) Flush() error {
 	rec := w.b.NewRecord()
 	defer rec.Release()
 	w.rows = 0
+	// Each batch gets a dictionary of its own names: a run's dictionaries
+	// would otherwise grow for as long as it runs.
+	for i, c := range traceColumns {
+		if c.typ == dictString {
+			w.b.Field(i).(*array.BinaryDictionaryBuilder).ResetFull()
+		}
+	}
 	if err := w.ipc.Write(rec); err != nil {
 		w.err = fmt.Errorf("writing trace batch: %w", err)
 	}
