@@ -4,14 +4,13 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/boxofpain/pain/format"
-	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -22,17 +21,8 @@ func TestMain(m *testing.M) {
 // TestScript runs the command-line scenarios in testdata/script against
 // tn, the C test node of package inject, on a free port $PORT.
 func TestScript(t *testing.T) {
-	if err := ptrace.Probe(); err != nil {
-		t.Skipf("ptrace unavailable: %v", err)
-	}
-	if _, err := exec.LookPath("gcc"); err != nil {
-		t.Skip("gcc not found")
-	}
 	bin := t.TempDir()
-	src := filepath.Join("..", "..", "internal", "inject", "testdata", "tn.c")
-	if b, err := exec.Command("gcc", "-O2", "-pthread", "-o", filepath.Join(bin, "tn"), src).CombinedOutput(); err != nil {
-		t.Fatalf("gcc %s: %v\n%s", src, err, b)
-	}
+	tracee.New(bin, filepath.Join("..", "..", "internal", "inject", "testdata", "tn.c")).Need(t)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,42 +11,14 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
-	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/tracer"
 )
 
-var (
-	tnPath   string
-	buildErr error
-)
+// progs holds the C test program, built before any tracer runs.
+var progs tracee.Programs
 
-// TestMain builds the C tracee once, before any tracer runs: a tracer reaps
-// every child of the test process, so no exec.Command may run beside one.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "pain-inject-test")
-	if err != nil {
-		panic(err)
-	}
-	tnPath = filepath.Join(dir, "tn")
-	if _, err := exec.LookPath("gcc"); err != nil {
-		buildErr = fmt.Errorf("gcc not found: %w", err)
-	} else if b, err := exec.Command("gcc", "-O2", "-pthread", "-o", tnPath, "testdata/tn.c").CombinedOutput(); err != nil {
-		buildErr = fmt.Errorf("gcc tn.c: %v\n%s", err, b)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func need(t testing.TB) {
-	t.Helper()
-	if buildErr != nil {
-		t.Skip(buildErr)
-	}
-	if err := ptrace.Probe(); err != nil {
-		t.Skipf("ptrace unavailable: %v", err)
-	}
-}
+func TestMain(m *testing.M) { tracee.Main(m, &progs, "testdata/tn.c") }
 
 func freePort(t testing.TB) string {
 	t.Helper()
@@ -86,7 +57,7 @@ func (s *system) Restart(name string) error {
 
 func (s *system) start(n node) (*tracer.Proc, error) {
 	out := s.outs[n.name]
-	p, err := s.tr.Start(tracer.Spec{Node: n.name, Argv: append([]string{tnPath}, n.args...), Stdout: out})
+	p, err := s.tr.Start(tracer.Spec{Node: n.name, Argv: append([]string{progs.Path("tn")}, n.args...), Stdout: out})
 	if err == nil {
 		s.mu.Lock()
 		s.procs = append(s.procs, p)
@@ -264,7 +235,7 @@ func wantOut(t *testing.T, r run, node string, lines ...string) {
 }
 
 func TestErrno(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	for _, tc := range []struct {
 		name   string
 		target format.Target
@@ -307,7 +278,7 @@ func TestErrno(t *testing.T) {
 // messages sent before the window (or before the pinned byte offset); the
 // sender sees EPIPE.
 func TestDropStream(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	port := freePort(t)
 	nodes := []node{
 		{name: "b", args: []string{"recv", port, "1"}, server: true},
@@ -356,7 +327,7 @@ func TestDropStream(t *testing.T) {
 // TestDropDatagram: a dropped datagram is not received and its sender sees
 // success.
 func TestDropDatagram(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	port := freePort(t)
 	var in *Injector
 	p := plan(format.Fault{Kind: format.FaultDrop, Target: format.Target{Node: "a", Syscall: "sendto", Nth: 2}})
@@ -375,7 +346,7 @@ func TestDropDatagram(t *testing.T) {
 // TestCrash: a node killed after its 3rd send and before its 4th: its trace
 // ends there and the peer got exactly 3 messages.
 func TestCrash(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	port := freePort(t)
 	nodes := []node{
 		{name: "b", args: []string{"recv", port, "1"}, server: true},
@@ -419,7 +390,7 @@ func TestCrash(t *testing.T) {
 // receiver before it reads that byte, or, when a read gets it in the middle
 // of its data, at that read's exit: either way it has read 500 bytes.
 func TestCrashAtReceivedByte(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	port := freePort(t)
 	for _, tc := range []struct {
 		offset int64
@@ -464,7 +435,7 @@ func TestCrashAtReceivedByte(t *testing.T) {
 // TestCrashRestart: a server killed at its 2nd receive comes back from its
 // command line and the client's retries succeed.
 func TestCrashRestart(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	port := freePort(t)
 	var in *Injector
 	p := plan(format.Fault{Kind: format.FaultCrash, Restart: true, Duration: "300ms",
@@ -493,7 +464,7 @@ func TestCrashRestart(t *testing.T) {
 
 // TestDelay: a delay holds one thread while the others run.
 func TestDelay(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	const hold = 600 * time.Millisecond
 	var in *Injector
 	p := plan(format.Fault{Kind: format.FaultDelay, Duration: hold.String(), Target: format.Target{Node: "t", Thread: "main.1", Syscall: "write"}})
@@ -530,7 +501,7 @@ func TestDelay(t *testing.T) {
 
 // TestPause: a paused node stops for the pause and then finishes its work.
 func TestPause(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	const pause = 500 * time.Millisecond
 	port := freePort(t)
 	var in *Injector
@@ -557,7 +528,7 @@ func TestPause(t *testing.T) {
 // TestPartition: a partition blocks only the named pairs: a->b is cut, a->c
 // and d->b are not.
 func TestPartition(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	pb, pc := freePort(t), freePort(t)
 	nodes := []node{
 		{name: "b", args: []string{"recv", pb, "2"}, server: true},
@@ -604,7 +575,7 @@ func TestPartition(t *testing.T) {
 // TestWindow: a fault whose window closes before its target comes never
 // fires; Notes say which fault of a plan did not.
 func TestWindow(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	port := freePort(t)
 	nodes := []node{
 		{name: "b", args: []string{"recv", port, "1"}, server: true},

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,42 +16,14 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
-	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/tracer"
 )
 
-var (
-	nodeBin  string
-	buildErr error
-)
+// progs holds the C test program, built before any tracer runs.
+var progs tracee.Programs
 
-// TestMain builds the C test program before any tracer runs: a tracer reaps
-// every child of this process, so no exec.Command may run beside one.
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "pain-launch-test")
-	if err != nil {
-		panic(err)
-	}
-	nodeBin = filepath.Join(dir, "node")
-	if _, err := exec.LookPath("gcc"); err != nil {
-		buildErr = err
-	} else if b, err := exec.Command("gcc", "-O2", "-o", nodeBin, "testdata/node.c").CombinedOutput(); err != nil {
-		buildErr = fmt.Errorf("gcc: %v\n%s", err, b)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func need(t *testing.T) {
-	t.Helper()
-	if buildErr != nil {
-		t.Skip(buildErr)
-	}
-	if err := ptrace.Probe(); err != nil {
-		t.Skipf("ptrace unavailable: %v", err)
-	}
-}
+func TestMain(m *testing.M) { tracee.Main(m, &progs, "testdata/node.c") }
 
 func freePort(t *testing.T) int {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -91,15 +62,15 @@ func runSystem(t *testing.T, s System) (Result, error, []format.Event, string) {
 }
 
 func TestProcfileRun(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	p1, p2 := freePort(t), freePort(t)
-	nodes, err := ParseProcfile(strings.NewReader(fmt.Sprintf("# two servers\nkv1: exec %s serve %d\n\nkv2: %s serve %d\n", nodeBin, p1, nodeBin, p2)))
+	nodes, err := ParseProcfile(strings.NewReader(fmt.Sprintf("# two servers\nkv1: exec %s serve %d\n\nkv2: %s serve %d\n", progs.Path("node"), p1, progs.Path("node"), p2)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, err, rows, _ := runSystem(t, System{
 		Nodes:    nodes,
-		Workload: fmt.Sprintf("%s client %d 2 && %s client %d 1", nodeBin, p1, nodeBin, p2),
+		Workload: fmt.Sprintf("%s client %d 2 && %s client %d 1", progs.Path("node"), p1, progs.Path("node"), p2),
 		Check:    "exit 0",
 		Timeout:  10 * time.Second,
 		Grace:    time.Second,
@@ -129,7 +100,7 @@ func TestProcfileRun(t *testing.T) {
 }
 
 func TestCheckFails(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	res, err, _, _ := runSystem(t, System{Argv: []string{"/bin/true"}, Check: "exit 4", Timeout: 5 * time.Second})
 	if err != nil || res.CheckStatus != 4 {
 		t.Fatalf("err %v, check status %d, want 4", err, res.CheckStatus)
@@ -137,7 +108,7 @@ func TestCheckFails(t *testing.T) {
 }
 
 func TestNeverReady(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	res, err, rows, _ := runSystem(t, System{
 		Nodes:   []Node{{Name: "slow", Command: "sleep 30"}},
 		Timeout: 300 * time.Millisecond,
@@ -152,18 +123,18 @@ func TestNeverReady(t *testing.T) {
 }
 
 func TestNodeCrashBeforeReady(t *testing.T) {
-	need(t)
-	_, err, _, _ := runSystem(t, System{Nodes: []Node{{Name: "bad", Command: nodeBin + " crash"}}, Timeout: 5 * time.Second})
+	progs.Need(t)
+	_, err, _, _ := runSystem(t, System{Nodes: []Node{{Name: "bad", Command: progs.Path("node") + " crash"}}, Timeout: 5 * time.Second})
 	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "bad exited with status 3") {
 		t.Fatalf("err %v", err)
 	}
 }
 
 func TestWorkloadHangs(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	port := freePort(t)
 	res, err, _, _ := runSystem(t, System{
-		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", nodeBin, port)}},
+		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
 		Workload: "sleep 30",
 		Check:    "true",
 		Timeout:  500 * time.Millisecond,
@@ -174,12 +145,12 @@ func TestWorkloadHangs(t *testing.T) {
 }
 
 func TestReadyCommand(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	port := freePort(t)
 	res, err, _, _ := runSystem(t, System{
-		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("sleep 0.2; exec %s serve %d", nodeBin, port)}},
-		Ready:    fmt.Sprintf("%s client %d 1", nodeBin, port),
-		Workload: fmt.Sprintf("%s client %d 1", nodeBin, port),
+		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("sleep 0.2; exec %s serve %d", progs.Path("node"), port)}},
+		Ready:    fmt.Sprintf("%s client %d 1", progs.Path("node"), port),
+		Workload: fmt.Sprintf("%s client %d 1", progs.Path("node"), port),
 		Timeout:  5 * time.Second,
 	})
 	if err != nil || !res.Ready || res.WorkloadStatus != 0 {
@@ -190,11 +161,11 @@ func TestReadyCommand(t *testing.T) {
 // TestNoSurvivors runs a node that ignores SIGTERM and leaves a setsid()
 // child behind: after Run nothing of the run may be left.
 func TestNoSurvivors(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
 	port := freePort(t)
 	res, err, _, progress := runSystem(t, System{
-		Nodes:   []Node{{Name: "stub", Command: fmt.Sprintf("%s stubborn %d", nodeBin, port)}},
+		Nodes:   []Node{{Name: "stub", Command: fmt.Sprintf("%s stubborn %d", progs.Path("node"), port)}},
 		Env:     append(os.Environ(), mark),
 		Timeout: 5 * time.Second,
 		Grace:   300 * time.Millisecond,
@@ -232,13 +203,13 @@ func (h *crashOnce) Observe(e *format.Event) {
 }
 
 func TestRestart(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	port := freePort(t)
 	h := &crashOnce{run: make(chan *Running, 1)}
 	var trace, progress bytes.Buffer
 	res, err := Run(context.Background(), System{
-		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", nodeBin, port)}},
-		Workload: fmt.Sprintf("%s client %d 1 && sleep 0.5 && %s client %d 1", nodeBin, port, nodeBin, port),
+		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
+		Workload: fmt.Sprintf("%s client %d 1 && sleep 0.5 && %s client %d 1", progs.Path("node"), port, progs.Path("node"), port),
 		Timeout:  5 * time.Second,
 	}, Options{Out: &trace, Progress: &progress, Hook: h, Started: func(r *Running) { h.run <- r }})
 	t.Logf("progress:\n%s", progress.String())

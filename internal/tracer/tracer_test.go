@@ -14,62 +14,19 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
-	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/tracee"
 )
 
-var (
-	binDir   string
-	buildErr error
-)
+// progs are the tracees of testdata, built before any tracer runs.
+var progs tracee.Programs
 
-// TestMain builds the C tracees once, before any tracer runs (a tracer reaps
-// every child of the test process, so no exec.Command may run beside one).
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "pain-tracer-test")
-	if err != nil {
-		panic(err)
-	}
-	binDir = dir
-	buildErr = build(dir)
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-func build(dir string) error {
-	if _, err := exec.LookPath("gcc"); err != nil {
-		return fmt.Errorf("gcc not found: %w", err)
-	}
-	srcs, _ := filepath.Glob("testdata/*.c")
-	if _, err := exec.LookPath("javac"); err == nil {
-		if b, err := exec.Command("javac", "-d", dir, "testdata/Echo.java").CombinedOutput(); err != nil {
-			return fmt.Errorf("javac: %v\n%s", err, b)
-		}
-	}
-	for _, src := range srcs {
-		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c"))
-		if b, err := exec.Command("gcc", "-O2", "-pthread", "-o", out, src).CombinedOutput(); err != nil {
-			return fmt.Errorf("gcc %s: %v\n%s", src, err, b)
-		}
-	}
-	return nil
-}
-
-func need(t testing.TB) {
-	t.Helper()
-	if buildErr != nil {
-		t.Skip(buildErr)
-	}
-	if err := ptrace.Probe(); err != nil {
-		t.Skipf("ptrace unavailable: %v", err)
-	}
-}
+func TestMain(m *testing.M) { tracee.Main(m, &progs, "testdata/*.c", "testdata/Echo.java") }
 
 // trace runs one command under a new tracer and returns its rows and exit code.
 func trace(t testing.TB, cfg Config, node string, argv ...string) ([]format.Event, int) {
 	t.Helper()
 	if !strings.Contains(argv[0], "/") {
-		argv[0] = filepath.Join(binDir, argv[0])
+		argv[0] = filepath.Join(progs.Dir, argv[0])
 	}
 	return traceArgv(t, cfg, node, argv)
 }
@@ -164,7 +121,7 @@ func checkOffsets(t *testing.T, rows []format.Event) {
 }
 
 func TestStreams(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	for _, c := range []struct {
 		mode, kind string
 		conn       string
@@ -199,7 +156,7 @@ func TestStreams(t *testing.T) {
 }
 
 func TestUDP(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	rows, code := trace(t, Config{}, "peer", "peer", "udp")
 	if code != 0 {
 		dump(t, rows)
@@ -236,7 +193,7 @@ func TestUDP(t *testing.T) {
 }
 
 func TestForkExecChain(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	rows, code := trace(t, Config{}, "peer", "peer", "chain", "2")
 	if code != 0 {
 		dump(t, rows)
@@ -296,7 +253,7 @@ func boolInt(b bool) int64 {
 }
 
 func TestStableNames(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	for _, args := range [][]string{{"pingpong", "tcp"}, {"pingpong", "unix"}, {"udp"}, {"chain", "2"}} {
 		t.Run(args[0]+"-"+args[len(args)-1], func(t *testing.T) {
 			var runs [2][]string
@@ -330,7 +287,7 @@ func (h *refuse) Exit(e *format.Event) Action { return Action{} }
 func (h *refuse) Observe(e *format.Event)     { h.observed++ }
 
 func TestHookFailConnect(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	h := &refuse{}
 	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "refused")
 	if code != 3 {
@@ -355,7 +312,7 @@ func TestHookFailConnect(t *testing.T) {
 }
 
 func TestEpollThreads(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	const clients, rounds = 4, 30
 	rows, code := trace(t, Config{}, "epoll", "epoll", "3", strconv.Itoa(clients), strconv.Itoa(rounds))
 	if code != 0 {
@@ -387,7 +344,7 @@ func TestEpollThreads(t *testing.T) {
 // BenchmarkPingPong measures the traced cost of one round trip (four
 // recorded calls: two writes, two reads) on loopback TCP.
 func BenchmarkPingPong(b *testing.B) {
-	need(b)
+	progs.Need(b)
 	const n = 2000
 	b.ResetTimer()
 	events := 0
@@ -447,7 +404,7 @@ func bytesRead(rows []format.Event) int64 {
 }
 
 func TestHookShutdown(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	h := &once{match: clientWrite(200), act: Action{Kind: ActShutdown, Ret: -int64(syscall.EPIPE), Fault: "drop"}}
 	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "pingpong", "tcp", "5")
 	if code == 0 {
@@ -468,7 +425,7 @@ func TestHookShutdown(t *testing.T) {
 }
 
 func TestHookKillNode(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	h := &once{match: clientWrite(200), act: Action{Kind: ActSignal, Signal: syscall.SIGKILL, Fault: "crash"}}
 	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "pingpong", "tcp", "5")
 	if code != 128+9 {
@@ -493,7 +450,7 @@ func TestHookKillNode(t *testing.T) {
 }
 
 func TestHookHold(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	const d = 300 * time.Millisecond
 	h := &once{match: clientWrite(100), act: Action{Kind: ActHold, Hold: d, Fault: "delay"}}
 	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "pingpong", "tcp", "3")
@@ -525,21 +482,21 @@ func TestHookHold(t *testing.T) {
 // TestInterpreters traces the same echo exchange written in Python and
 // Java (skipped where they are not installed): 5 round trips of 100 bytes.
 func TestInterpreters(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	py, _ := filepath.Abs("testdata/echo.py")
 	for _, c := range []struct {
 		name, bin string
 		argv      []string
 	}{
 		{"python3", "python3", []string{"python3", py}},
-		{"java", "java", []string{"java", "-cp", binDir, "Echo"}},
+		{"java", "java", []string{"java", "-cp", progs.Dir, "Echo"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if _, err := exec.LookPath(c.bin); err != nil {
 				t.Skip(err)
 			}
 			if c.name == "java" {
-				if _, err := os.Stat(filepath.Join(binDir, "Echo.class")); err != nil {
+				if _, err := os.Stat(filepath.Join(progs.Dir, "Echo.class")); err != nil {
 					t.Skip("Echo.java not compiled")
 				}
 			}
@@ -567,7 +524,7 @@ func TestInterpreters(t *testing.T) {
 // TestNoSeccomp checks the PTRACE_SYSCALL fallback gives the same rows as
 // the seccomp fast path.
 func TestNoSeccomp(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	var runs [2][]string
 	for i, cfg := range []Config{{}, {NoSeccomp: true, Warn: func(string) {}}} {
 		rows, code := trace(t, cfg, "peer", "peer", "pingpong", "unix", "4")
@@ -588,7 +545,7 @@ func TestNoSeccomp(t *testing.T) {
 // recvmsg, socketpair, pipe2, splice and sendfile: per endpoint, the bytes
 // moved and the stream offsets.
 func TestOtherTransfers(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	rows, code := trace(t, Config{}, "peer", "peer", "misc")
 	if code != 0 {
 		dump(t, rows)
@@ -624,7 +581,7 @@ func TestOtherTransfers(t *testing.T) {
 // TestPauseNode stops the whole node with SIGSTOP at the client's 2nd write
 // and continues it 300ms later: the run completes, with the gap.
 func TestPauseNode(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	const d = 300 * time.Millisecond
 	var tr *Tracer
 	h := &once{match: clientWrite(100), act: Action{Kind: ActSignal, Signal: syscall.SIGSTOP, Fault: "pause"}}
@@ -638,7 +595,7 @@ func TestPauseNode(t *testing.T) {
 			time.Sleep(d)
 			tr.Signal("peer", syscall.SIGCONT)
 		}()
-	}, "peer", []string{filepath.Join(binDir, "peer"), "pingpong", "tcp", "3"})
+	}, "peer", []string{filepath.Join(progs.Dir, "peer"), "pingpong", "tcp", "3"})
 	if code != 0 {
 		dump(t, rows)
 		t.Fatalf("exit %d", code)
@@ -653,7 +610,7 @@ func TestPauseNode(t *testing.T) {
 }
 
 func TestPayloadPrefix(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	rows, code := trace(t, Config{Payload: 4}, "peer", "peer", "pingpong", "tcp", "2")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
@@ -677,7 +634,7 @@ func TestPayloadPrefix(t *testing.T) {
 // TestCloseStopped: Close ends a run whose process stopped itself
 // (group-stop) and one that ignores SIGTERM.
 func TestCloseStopped(t *testing.T) {
-	need(t)
+	progs.Need(t)
 	tr, err := New(Config{})
 	if err != nil {
 		t.Fatal(err)
