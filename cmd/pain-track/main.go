@@ -20,7 +20,7 @@ func main() {
 	// Tracking allocates fast and keeps little: one run and the aggregate.
 	// Collecting less often trades some memory for a lot of time.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		debug.SetGCPercent(200)
 	}
 	os.Exit(Main())
 }

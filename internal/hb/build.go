@@ -21,25 +21,6 @@ type Builder struct {
 	m     matcher
 	order []int
 	names map[string]int
-	// stableName of the last few names seen (local, peer, conn), which
-	// repeat from row to row.
-	nameIn, nameOut [4]string
-	nameNext        int
-}
-
-func (b *Builder) stable(s string) string {
-	if s == "" {
-		return ""
-	}
-	for i, in := range b.nameIn {
-		if in == s {
-			return b.nameOut[i]
-		}
-	}
-	out := stableName(s)
-	b.nameIn[b.nameNext], b.nameOut[b.nameNext] = s, out
-	b.nameNext = (b.nameNext + 1) % len(b.nameIn)
-	return out
 }
 
 type laneKey struct{ node, thread string }
@@ -96,7 +77,7 @@ func (b *Builder) Add(e *format.Event) {
 	ev := Event{
 		Node: l.node, Thread: l.thread, Seq: e.Seq, Count: 1,
 		Syscall: e.Syscall, FDKind: e.FDKind,
-		Local: b.stable(e.Local), Peer: b.stable(e.Peer), Conn: b.stable(e.Conn),
+		Local: stableName(e.Local), Peer: stableName(e.Peer), Conn: stableName(e.Conn),
 		Offset: e.Offset, Ret: stableRet(c, e.Ret), Errno: e.Errno, PayloadHash: e.PayloadHash,
 		Role: l.role, TimeNS: e.TimeNS,
 	}
@@ -183,6 +164,9 @@ func (b *Builder) Scratch(run string) *Graph {
 			evs, cls = append(evs, e), append(cls, c)
 		}
 		l.evs, l.cls = evs, cls
+		if len(evs) == 0 {
+			continue // nothing left of it: a thread is in a graph by its events
+		}
 		order = append(order, i)
 		n += len(evs)
 	}

@@ -105,6 +105,8 @@ type matcher struct {
 	recvs    []int
 	extra    []Edge
 	prog     []Edge
+	last     *sides // sides of lastKey: a thread's transfers come in runs on one stream
+	lastKey  stream
 }
 
 func (m *matcher) reset(g *Graph) {
@@ -117,12 +119,16 @@ func (m *matcher) reset(g *Graph) {
 	clear(m.streams)
 	clear(m.closers)
 	clear(m.queue)
+	m.last = nil
 	m.cloned = slices.Grow(m.cloned[:0], len(g.Lanes))[:len(g.Lanes)]
 	clear(m.cloned)
 	m.eofs, m.sends, m.recvs, m.extra = m.eofs[:0], m.sends[:0], m.recvs[:0], m.extra[:0]
 }
 
 func (m *matcher) sides(s stream, pipe bool) *sides {
+	if m.last != nil && s == m.lastKey {
+		return m.last
+	}
 	sd := m.streams[s]
 	if sd == nil {
 		n := len(m.streams)
@@ -133,6 +139,7 @@ func (m *matcher) sides(s stream, pipe bool) *sides {
 		sd.w, sd.r, sd.pipe = sd.w[:0], sd.r[:0], pipe
 		m.streams[s] = sd
 	}
+	m.last, m.lastKey = sd, s
 	return sd
 }
 
