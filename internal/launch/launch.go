@@ -1,7 +1,8 @@
 // Package launch runs a described system under the tracer: it starts the
 // nodes, waits until they are ready, runs the workload and the check as
 // traced nodes of their own, stops everything (SIGTERM, then SIGKILL after a
-// grace period) and writes the trace. pain-trace and pain-inject share it;
+// grace period) and writes the trace. pain-trace and pain-inject share it,
+// and take the system from the same command-line flags (Flags);
 // pain-inject passes a tracer.Hook.
 //
 // Nothing outlives Run: every traced process dies with PTRACE_O_EXITKILL if
@@ -74,8 +75,9 @@ type Options struct {
 	Payload  int       // payload prefix bytes to keep per transfer
 	// Output receives the nodes' stdout and stderr (default os.Stderr);
 	// their stdin is /dev/null. The `-- CMD` command has this process's
-	// stdin and stdout.
-	Output *os.File
+	// stdin, Stdout as its stdout (default os.Stdout) and Output as its
+	// stderr.
+	Output, Stdout *os.File
 	// NoSeccomp forces PTRACE_SYSCALL mode.
 	NoSeccomp bool
 	// ProcessThreads names all threads of a process as one (see
@@ -278,7 +280,10 @@ func (r *runner) startThread(node string, argv []string, split bool, thread stri
 	stdout := out
 	var stdin *os.File // /dev/null
 	if split {
-		stdin, stdout = os.Stdin, os.Stdout
+		stdin, stdout = os.Stdin, r.o.Stdout
+		if stdout == nil {
+			stdout = os.Stdout
+		}
 	}
 	return r.tr.Start(tracer.Spec{Node: node, Argv: argv, Dir: r.s.Dir, Env: r.env(),
 		Stdin: stdin, Stdout: stdout, Stderr: out, SplitExec: split, Thread: thread})

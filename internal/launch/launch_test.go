@@ -238,3 +238,30 @@ func writeTemp(t *testing.T, b []byte) string {
 	}
 	return p
 }
+
+// TestCommandOutput: the `-- CMD` command writes its stdout to
+// Options.Stdout and its stderr to Options.Output.
+func TestCommandOutput(t *testing.T) {
+	progs.Need(t)
+	dir := t.TempDir()
+	var files [2]*os.File
+	for i := range files {
+		f, err := os.Create(filepath.Join(dir, fmt.Sprint(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files[i] = f
+	}
+	var trace bytes.Buffer
+	res, err := Run(context.Background(), System{Argv: []string{"/bin/sh", "-c", "echo to-stdout; echo to-stderr >&2"}, Timeout: 5 * time.Second},
+		Options{Out: &trace, Stdout: files[0], Output: files[1]})
+	if err != nil || res.WorkloadStatus != 0 {
+		t.Fatalf("err %v result %+v", err, res)
+	}
+	for i, want := range []string{"to-stdout\n", "to-stderr\n"} {
+		if b, _ := os.ReadFile(files[i].Name()); string(b) != want {
+			t.Errorf("file %d holds %q, want %q", i, b, want)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package launch
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Flags are the command-line flags that describe a system and how to trace
+// it. pain-trace and pain-inject both register them, so the two take a
+// system in exactly the same words.
+type Flags struct {
+	Procfile, Workload, Check, Ready string
+	Timeout, Grace                   time.Duration
+	Run                              string // empty: the tool's default
+	Payload                          int
+	Seccomp                          bool
+	Threads                          string // "os" or "process"
+}
+
+// Register defines the flags on fs. runDefault says in the help what -run
+// defaults to ("output file name").
+func (f *Flags) Register(fs *flag.FlagSet, runDefault string) {
+	fs.StringVar(&f.Procfile, "f", "", "Procfile")
+	fs.StringVar(&f.Workload, "w", "", "workload `command`")
+	fs.StringVar(&f.Check, "check", "", "check `command`")
+	fs.StringVar(&f.Ready, "ready", "", "readiness `command`")
+	fs.DurationVar(&f.Timeout, "timeout", DefaultTimeout, "limit of each phase")
+	fs.DurationVar(&f.Grace, "grace", DefaultGrace, "time between SIGTERM and SIGKILL")
+	fs.StringVar(&f.Run, "run", "", "run `name` (default: "+runDefault+")")
+	fs.IntVar(&f.Payload, "payload", 0, "payload prefix `bytes` to keep")
+	fs.BoolVar(&f.Seccomp, "seccomp", true, "stop only at recorded calls (seccomp-bpf)")
+	fs.StringVar(&f.Threads, "threads", "os", "thread naming: `os` (each OS thread) or process (all threads of a process as one)")
+}
+
+// UsageError is a command line that does not describe a system; tools
+// print it with their usage.
+type UsageError string
+
+func (e UsageError) Error() string { return string(e) }
+
+// Validate returns a UsageError when the flags and args, the `-- CMD ARGS`
+// remainder of the command line, do not describe one system.
+func (f *Flags) Validate(args []string) error {
+	switch {
+	case (f.Procfile == "") == (len(args) == 0):
+		return UsageError("give either -f Procfile or -- CMD ARGS")
+	case f.Payload < 0:
+		return UsageError("-payload must be >= 0")
+	case f.Threads != "os" && f.Threads != "process":
+		return UsageError("-threads must be os or process")
+	case f.Procfile == "" && (f.Workload != "" || f.Ready != ""):
+		return UsageError("-w and -ready need -f Procfile")
+	}
+	return nil
+}
+
+// System checks the command line (see Validate), reads the Procfile and
+// returns the system it describes.
+func (f *Flags) System(args []string) (System, error) {
+	if err := f.Validate(args); err != nil {
+		return System{}, err
+	}
+	s := System{Workload: f.Workload, Check: f.Check, Ready: f.Ready, Timeout: f.Timeout, Grace: f.Grace}
+	if f.Procfile == "" {
+		s.Argv = args
+		return s, nil
+	}
+	r, err := os.Open(f.Procfile)
+	if err != nil {
+		return System{}, err
+	}
+	defer r.Close()
+	if s.Nodes, err = ParseProcfile(r); err != nil {
+		return System{}, fmt.Errorf("%s: %w", f.Procfile, err)
+	}
+	return s, nil
+}
+
+// Options returns the options the flags set (Run, Payload, NoSeccomp,
+// ProcessThreads); the tool fills in the rest.
+func (f *Flags) Options() Options {
+	return Options{Run: f.Run, Payload: f.Payload, NoSeccomp: !f.Seccomp, ProcessThreads: f.Threads == "process"}
+}

@@ -1,0 +1,80 @@
+package launch
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFlags(t *testing.T) {
+	dir := t.TempDir()
+	good, bad := filepath.Join(dir, "Procfile"), filepath.Join(dir, "Bad")
+	os.WriteFile(good, []byte("a: serve 1\nb: serve 2\n"), 0o666)
+	os.WriteFile(bad, []byte("a serve\n"), 0o666)
+	for _, c := range []struct {
+		args  []string
+		usage string // a UsageError
+		err   string // another error
+		sys   System
+		opts  Options
+	}{
+		{args: []string{"-f", good, "-w", "load", "-check", "chk", "-ready", "rdy", "-timeout", "5s", "-grace", "1s"},
+			sys: System{Nodes: []Node{{"a", "serve 1"}, {"b", "serve 2"}}, Workload: "load", Check: "chk", Ready: "rdy",
+				Timeout: 5 * time.Second, Grace: time.Second}},
+		{args: []string{"-run", "r1", "-payload", "16", "-seccomp=false", "-threads", "process", "--", "cmd", "-x"},
+			sys:  System{Argv: []string{"cmd", "-x"}, Timeout: DefaultTimeout, Grace: DefaultGrace},
+			opts: Options{Run: "r1", Payload: 16, NoSeccomp: true, ProcessThreads: true}},
+		{args: []string{"-check", "chk", "--", "cmd"},
+			sys: System{Argv: []string{"cmd"}, Check: "chk", Timeout: DefaultTimeout, Grace: DefaultGrace}},
+		{args: nil, usage: "give either -f Procfile or -- CMD ARGS"},
+		{args: []string{"-f", good, "--", "cmd"}, usage: "give either -f Procfile or -- CMD ARGS"},
+		{args: []string{"-payload", "-1", "--", "cmd"}, usage: "-payload must be >= 0"},
+		{args: []string{"-threads", "go", "--", "cmd"}, usage: "-threads must be os or process"},
+		{args: []string{"-w", "load", "--", "cmd"}, usage: "-w and -ready need -f Procfile"},
+		{args: []string{"-ready", "rdy", "--", "cmd"}, usage: "-w and -ready need -f Procfile"},
+		{args: []string{"-f", filepath.Join(dir, "none")}, err: "no such file"},
+		{args: []string{"-f", bad}, err: bad + `: line 1: want "name: command"`},
+	} {
+		name := strings.Join(c.args, " ")
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		var f Flags
+		f.Register(fs, "x")
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		sys, err := f.System(fs.Args())
+		var uerr UsageError
+		switch {
+		case c.usage != "":
+			if !errors.As(err, &uerr) || err.Error() != c.usage {
+				t.Errorf("%s: error %v, want usage error %q", name, err, c.usage)
+			}
+			if verr := f.Validate(fs.Args()); verr != err {
+				t.Errorf("%s: Validate says %v, System %v", name, verr, err)
+			}
+		case c.err != "":
+			if err == nil || errors.As(err, &uerr) || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%s: error %v, want a non-usage error with %q", name, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", name, err)
+		default:
+			if !slices.Equal(sys.Nodes, c.sys.Nodes) || !slices.Equal(sys.Argv, c.sys.Argv) ||
+				sys.Workload != c.sys.Workload || sys.Check != c.sys.Check || sys.Ready != c.sys.Ready ||
+				sys.Timeout != c.sys.Timeout || sys.Grace != c.sys.Grace {
+				t.Errorf("%s: system %+v, want %+v", name, sys, c.sys)
+			}
+			if o := f.Options(); o.Run != c.opts.Run || o.Payload != c.opts.Payload ||
+				o.NoSeccomp != c.opts.NoSeccomp || o.ProcessThreads != c.opts.ProcessThreads {
+				t.Errorf("%s: options %+v, want %+v", name, o, c.opts)
+			}
+		}
+	}
+}
