@@ -24,7 +24,8 @@
 // With -r, the trace is printed as text, one event per line. A trace cut
 // short is printed up to its last complete batch, with a warning.
 //
-// Flags:
+// Flags (all but -o and -r describe the system and are the same in
+// pain-inject):
 //
 //	-o FILE      trace output (required unless -r)
 //	-f FILE      Procfile
@@ -50,5 +51,6 @@
 // that crashes are reported on stderr; the trace stays valid.
 //
 // Progress and problems go to stderr as "pain-trace: ..." lines; the nodes'
-// own output goes to stderr too.
+// own output goes to stderr too. With -- CMD ARGS, the command has
+// pain-trace's stdin and stdout.
 package main

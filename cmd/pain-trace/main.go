@@ -42,19 +42,11 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e))
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(tool, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	var sf launch.Flags
+	sf.Register(fs, "output file name")
 	var (
-		out      = fs.String("o", "", "trace output `file`")
-		procfile = fs.String("f", "", "Procfile")
-		workload = fs.String("w", "", "workload `command`")
-		check    = fs.String("check", "", "check `command`")
-		ready    = fs.String("ready", "", "readiness `command`")
-		timeout  = fs.Duration("timeout", launch.DefaultTimeout, "limit of each phase")
-		grace    = fs.Duration("grace", launch.DefaultGrace, "time between SIGTERM and SIGKILL")
-		runName  = fs.String("run", "", "run `name` (default: output file name)")
-		payload  = fs.Int("payload", 0, "payload prefix `bytes` to keep")
-		seccomp  = fs.Bool("seccomp", true, "stop only at recorded calls (seccomp-bpf)")
-		threads  = fs.String("threads", "os", "thread naming: `os` (each OS thread) or process (all threads of a process as one)")
-		read     = fs.String("r", "", "print trace `file` as text")
+		out  = fs.String("o", "", "trace output `file`")
+		read = fs.String("r", "", "print trace `file` as text")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s -o run.arrows -f Procfile [-w CMD] [-check CMD] [-ready CMD] [-timeout D] [-grace D]\n", tool)
@@ -70,7 +62,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return exitError(2)
 	}
 	if *read != "" {
-		if *out != "" || *procfile != "" || fs.NArg() > 0 {
+		if *out != "" || sf.Procfile != "" || fs.NArg() > 0 {
 			return usage("-r takes no other flags or arguments")
 		}
 		return printTrace(*read, stdout, stderr)
@@ -78,34 +70,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if *out == "" {
 		return usage("-o is required")
 	}
-	if (*procfile == "") == (fs.NArg() == 0) {
-		return usage("give either -f Procfile or -- CMD ARGS")
+	sys, err := sf.System(fs.Args())
+	var uerr launch.UsageError
+	if errors.As(err, &uerr) {
+		return usage(uerr.Error())
 	}
-	if *payload < 0 {
-		return usage("-payload must be >= 0")
+	if err != nil {
+		return err
 	}
-	if *threads != "os" && *threads != "process" {
-		return usage("-threads must be os or process")
-	}
-	sys := launch.System{Workload: *workload, Check: *check, Ready: *ready, Timeout: *timeout, Grace: *grace}
-	if *procfile != "" {
-		f, err := os.Open(*procfile)
-		if err != nil {
-			return err
-		}
-		sys.Nodes, err = launch.ParseProcfile(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", *procfile, err)
-		}
-	} else {
-		if *workload != "" || *ready != "" {
-			return usage("-w and -ready need -f Procfile")
-		}
-		sys.Argv = fs.Args()
-	}
-	if *runName == "" {
-		*runName = filepath.Base(*out)
+	if sf.Run == "" {
+		sf.Run = filepath.Base(*out)
 	}
 	f, err := os.Create(*out)
 	if err != nil {
@@ -114,10 +88,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	start := time.Now()
-	res, err := launch.Run(ctx, sys, launch.Options{
-		Out: f, Progress: stderr, Prefix: tool + ": ", Tool: tool + " " + version,
-		Run: *runName, Payload: *payload, NoSeccomp: !*seccomp, ProcessThreads: *threads == "process",
-	})
+	o := sf.Options()
+	o.Out, o.Progress, o.Prefix, o.Tool = f, stderr, tool+": ", tool+" "+version
+	res, err := launch.Run(ctx, sys, o)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -130,11 +103,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	status := res.CheckStatus
 	what := "check"
-	if *check == "" && len(sys.Argv) > 0 {
+	if sys.Check == "" && len(sys.Argv) > 0 {
 		status, what = res.WorkloadStatus, "command"
 	}
 	switch {
-	case *check == "" && len(sys.Argv) == 0:
+	case sys.Check == "" && len(sys.Argv) == 0:
 		return nil
 	case status == 0:
 		fmt.Fprintf(stderr, "%s: %s passed\n", tool, what)
