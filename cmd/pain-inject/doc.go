@@ -5,7 +5,7 @@
 // Usage:
 //
 //	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] -f Procfile [-w CMD] [-check CMD]
-//	            [-ready CMD] [-timeout D] [-grace D] [-run NAME] [-payload N]
+//	            [-ready CMD] [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads os|process]
 //	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] [-check CMD] [-timeout D] -- CMD ARGS...
 //
 // The plan comes from a plans.jsonl file (as pain-plan writes it; "-" reads
@@ -40,10 +40,12 @@
 //	-plan FILE   plans (JSON Lines); - for stdin (required)
 //	-id ID       the plan to apply (default: the first in FILE)
 //	-o FILE      trace output (default: <plan id>.arrows)
-//	-f, -w, -check, -ready, -timeout, -grace, -run, -payload, -seccomp:
-//	             as for pain-trace; -run defaults to the plan id. -timeout
-//	             limits each phase: a faulted system that hangs is killed
-//	             then and reported, never left running.
+//	-f, -w, -check, -ready, -timeout, -grace, -run, -payload, -seccomp,
+//	-threads:    as for pain-trace (both take them from package launch);
+//	             -run defaults to the plan id. -timeout limits each phase:
+//	             a faulted system that hangs is killed then and reported,
+//	             never left running. With -threads process, a fault's
+//	             thread is "main" for every thread of a process.
 //
 // Exit status: 1 bug, 0 survived, 3 not-fired, 2 usage or tool error (then
 // no result line), including a system that never became ready although no
@@ -51,5 +53,6 @@
 // a bug.
 //
 // Progress and problems go to stderr as "pain-inject: ..." lines, with the
-// nodes' own output.
+// nodes' own output and, in the -- CMD form, the command's stdout: stdout
+// holds the result line alone.
 package main

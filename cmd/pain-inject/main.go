@@ -25,11 +25,7 @@ const tool = "pain-inject"
 const version = "0.1"
 
 func main() {
-	// stdout carries the result line alone: the traced command's own
-	// output, which launch sends to os.Stdout, goes to stderr instead.
-	stdout := os.Stdout
-	os.Stdout = os.Stderr
-	err := run(os.Args[1:], stdout, os.Stderr)
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
 	var ex exitError
 	switch {
 	case err == nil:
@@ -56,17 +52,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		planFile = fs.String("plan", "", "plans `file` (JSON Lines), - for stdin")
 		id       = fs.String("id", "", "plan `id` to apply (default: the first)")
 		out      = fs.String("o", "", "trace output `file` (default: <plan id>.arrows)")
-		// The system, exactly as pain-trace takes it.
-		procfile = fs.String("f", "", "Procfile")
-		workload = fs.String("w", "", "workload `command`")
-		check    = fs.String("check", "", "check `command`")
-		ready    = fs.String("ready", "", "readiness `command`")
-		timeout  = fs.Duration("timeout", launch.DefaultTimeout, "limit of each phase")
-		grace    = fs.Duration("grace", launch.DefaultGrace, "time between SIGTERM and SIGKILL")
-		runName  = fs.String("run", "", "run `name` (default: the plan id)")
-		payload  = fs.Int("payload", 0, "payload prefix `bytes` to keep")
-		seccomp  = fs.Bool("seccomp", true, "stop only at recorded calls (seccomp-bpf)")
 	)
+	// The system, exactly as pain-trace takes it.
+	var sf launch.Flags
+	sf.Register(fs, "the plan id")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s -plan FILE|- [-id ID] [-o injected.arrows] -f Procfile [-w CMD] [-check CMD] [-ready CMD] [-timeout D] [-grace D]\n", tool)
 		fmt.Fprintf(stderr, "       %s -plan FILE|- [-id ID] [-o injected.arrows] [-check CMD] -- CMD ARGS...\n", tool)
@@ -80,37 +69,25 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return exitError(2)
 	}
-	switch {
-	case *planFile == "":
+	if *planFile == "" {
 		return usage("-plan is required")
-	case (*procfile == "") == (fs.NArg() == 0):
-		return usage("give either -f Procfile or -- CMD ARGS")
-	case *payload < 0:
-		return usage("-payload must be >= 0")
-	case *procfile == "" && (*workload != "" || *ready != ""):
-		return usage("-w and -ready need -f Procfile")
+	}
+	if err := sf.Validate(fs.Args()); err != nil {
+		return usage(err.Error())
 	}
 	plan, err := readPlan(*planFile, *id)
 	if err != nil {
 		return err
 	}
-	sys := launch.System{Workload: *workload, Check: *check, Ready: *ready, Timeout: *timeout, Grace: *grace, Argv: fs.Args()}
-	if *procfile != "" {
-		f, err := os.Open(*procfile)
-		if err != nil {
-			return err
-		}
-		sys.Nodes, err = launch.ParseProcfile(f)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("%s: %w", *procfile, err)
-		}
+	sys, err := sf.System(fs.Args())
+	if err != nil {
+		return err
 	}
 	if *out == "" {
 		*out = plan.ID + ".arrows"
 	}
-	if *runName == "" {
-		*runName = plan.ID
+	if sf.Run == "" {
+		sf.Run = plan.ID
 	}
 	planJSON, err := json.Marshal(plan)
 	if err != nil {
@@ -144,11 +121,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
 	start = time.Now()
-	res, runErr := launch.Run(ctx, sys, launch.Options{
-		Out: f, Hook: in, Progress: stderr, Prefix: tool + ": ", Tool: tool + " " + version,
-		Run: *runName, Plan: string(planJSON), Payload: *payload, NoSeccomp: !*seccomp,
-		Started: func(r *launch.Running) { running.Store(r) },
-	})
+	o := sf.Options()
+	o.Out, o.Hook, o.Progress, o.Prefix, o.Tool, o.Plan = f, in, stderr, tool+": ", tool+" "+version, string(planJSON)
+	o.Started = func(r *launch.Running) { running.Store(r) }
+	// stdout carries the result line alone: the command's own output goes
+	// to stderr, with the nodes'.
+	o.Stdout = os.Stderr
+	res, runErr := launch.Run(ctx, sys, o)
 	in.Stop()
 	if cerr := f.Close(); runErr == nil && cerr != nil {
 		runErr = cerr
@@ -161,7 +140,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	notes := in.Notes()
 	hung := len(res.TimedOut) > 0
 	for _, phase := range res.TimedOut {
-		notes = append(notes, fmt.Sprintf("%s did not finish within %v and was killed", phase, *timeout))
+		notes = append(notes, fmt.Sprintf("%s did not finish within %v and was killed", phase, sys.Timeout))
 	}
 	if runErr != nil {
 		// A system that never got ready because of a fault is a finding;
@@ -181,9 +160,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	var checkStatus *int
 	switch {
-	case *check != "" && res.CheckStatus >= 0:
+	case sys.Check != "" && res.CheckStatus >= 0:
 		checkStatus = &res.CheckStatus
-	case *check == "" && len(sys.Argv) > 0 && res.WorkloadStatus >= 0:
+	case sys.Check == "" && len(sys.Argv) > 0 && res.WorkloadStatus >= 0:
 		checkStatus = &res.WorkloadStatus // the command is the check
 	}
 	result := format.Result{
