@@ -8,7 +8,7 @@
 // Usage:
 //
 //	pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N]
-//	           [-granularity message|syscall] FILE...
+//	           [-granularity message|syscall] [-cpuprofile F] FILE...
 //
 // FILEs are traces (pain-trace's .arrows, or their text form) and earlier
 // schedules files (-o output), in any mix: tracking shards on different
@@ -33,6 +33,7 @@
 //	               thread on one stream are one message, so TCP's splitting
 //	               and merging of bytes makes no new schedules; syscall: one
 //	               event per system call
+//	-cpuprofile F  write a CPU profile (go tool pprof) to F
 //
 // A trace cut short (its tracer was killed) is used up to its last complete
 // batch, with a warning that says so. A file that is not a pain trace or

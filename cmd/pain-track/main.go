@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"runtime/pprof"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/hb"
@@ -58,6 +59,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.dot, "dot", "", "write Graphviz and Perfetto pictures of the top schedules into `DIR`")
 	fs.IntVar(&o.top, "top", 3, "how many schedules get pictures and run lists")
 	gran := fs.String("granularity", "message", "`message` or syscall: what one event of a schedule is")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -75,6 +77,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if o.top < 0 {
 		return fmt.Errorf("-top must not be negative")
+	}
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	t := newTracker(o.gran, func(msg string) { fmt.Fprintf(stderr, "pain-track: warning: %s\n", msg) })
 	for _, path := range fs.Args() {

@@ -116,21 +116,35 @@ const (
 	cEnd // exited, signaled
 )
 
-var classes = map[string]class{
-	"write": cSend, "writev": cSend, "send": cSend, "sendto": cSend, "sendmsg": cSend, "sendmmsg": cSend,
-	"pwrite64": cSend, "sendfile": cSend, "splice": cSend,
-	"read": cRecv, "readv": cRecv, "recv": cRecv, "recvfrom": cRecv, "recvmsg": cRecv, "recvmmsg": cRecv,
-	"pread64": cRecv,
-	"connect": cConnect, "accept": cAccept, "accept4": cAccept,
-	"close": cClose, "shutdown": cClose,
-	"clone": cClone, "clone3": cClone, "fork": cClone, "vfork": cClone,
-	"execve": cExec, "execveat": cExec,
-	"wait4": cWait, "waitid": cWait,
-	"kill": cKill, "tkill": cKill, "tgkill": cKill,
-	format.EventStart: cStart, format.EventExited: cEnd, format.EventSignaled: cEnd,
+// classOf says what a system call or process event does to the graph. A
+// switch, not a map: it runs once per row.
+func classOf(syscall string) class {
+	switch syscall {
+	case "write", "writev", "send", "sendto", "sendmsg", "sendmmsg", "pwrite64", "sendfile", "splice":
+		return cSend
+	case "read", "readv", "recv", "recvfrom", "recvmsg", "recvmmsg", "pread64":
+		return cRecv
+	case "connect":
+		return cConnect
+	case "accept", "accept4":
+		return cAccept
+	case "close", "shutdown":
+		return cClose
+	case "clone", "clone3", "fork", "vfork":
+		return cClone
+	case "execve", "execveat":
+		return cExec
+	case "wait4", "waitid":
+		return cWait
+	case "kill", "tkill", "tgkill":
+		return cKill
+	case format.EventStart:
+		return cStart
+	case format.EventExited, format.EventSignaled:
+		return cEnd
+	}
+	return cOther
 }
-
-func classOf(syscall string) class { return classes[syscall] }
 
 // communicates reports whether an fd kind is one whose events are messages.
 func communicates(kind string) bool {
@@ -164,6 +178,12 @@ func stableRet(c class, ret int64) int64 {
 // whose name is its address) by the address with port "ephemeral"; fixed
 // ports (below the Linux ephemeral range) stay, they mean the same in every run.
 func stableName(s string) string {
+	// Fast path: a raw address starts with a digit or '[' or ends in
+	// ":<digits>"; a name made of stable parts (kv1:listen0,
+	// c:main:s0>kv1:listen0) does neither.
+	if s == "" || !(s[0] >= '0' && s[0] <= '9' || s[0] == '[' || mayBeRaw(s)) {
+		return s
+	}
 	if strings.IndexByte(s, '>') >= 0 {
 		a, b, _ := strings.Cut(s, ">")
 		na, nb := stableName(a), stableName(b)

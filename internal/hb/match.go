@@ -105,6 +105,8 @@ type matcher struct {
 	recvs    []int
 	extra    []Edge
 	prog     []Edge
+	count    []int32
+	sorted   []Edge
 	last     *sides // sides of lastKey: a thread's transfers come in runs on one stream
 	lastKey  stream
 }
@@ -270,7 +272,7 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 		}
 	}
 	m.matchDatagrams(g, add)
-	slices.SortFunc(m.extra, compareEdges)
+	m.sortExtra(len(g.Events))
 	// Merge the program-order edges, in order by construction, with the others.
 	m.prog = m.prog[:0]
 	for _, l := range g.Lanes {
@@ -291,6 +293,41 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 		}
 	}
 	return edges
+}
+
+// sortExtra sorts the non-program edges by From, To and Kind: a counting
+// sort by From (linear; a comparison sort of half a million edges per
+// thousand runs showed in profiles), then by To and Kind among the few
+// edges of one event.
+func (m *matcher) sortExtra(n int) {
+	if len(m.extra) < 64 {
+		slices.SortFunc(m.extra, compareEdges)
+		return
+	}
+	m.count = slices.Grow(m.count[:0], n+1)[:n+1]
+	clear(m.count)
+	for _, d := range m.extra {
+		m.count[d.From+1]++
+	}
+	for i := 0; i < n; i++ {
+		m.count[i+1] += m.count[i]
+	}
+	m.sorted = slices.Grow(m.sorted[:0], len(m.extra))[:len(m.extra)]
+	for _, d := range m.extra {
+		m.sorted[m.count[d.From]] = d
+		m.count[d.From]++
+	}
+	for i := 0; i < len(m.sorted); {
+		j := i + 1
+		for j < len(m.sorted) && m.sorted[j].From == m.sorted[i].From {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(m.sorted[i:j], compareEdges)
+		}
+		i = j
+	}
+	m.extra, m.sorted = m.sorted, m.extra
 }
 
 // matchDatagrams pairs the k-th send of a datagram with the k-th receive of
