@@ -76,8 +76,9 @@ type Options struct {
 }
 
 // message is one message of a schedule, named so that the same message in
-// another schedule gets the same key: its connection, its sender and its
-// ordinal among the sender's messages on that connection.
+// another schedule gets the same key: its connection, its sender, and its
+// stream offset or else its ordinal among the sender's messages on that
+// connection.
 type message struct {
 	key      string
 	send     Event // the sending event
@@ -163,8 +164,14 @@ func lineage(s *Schedule, outcome func(string) bool) []message {
 		connect := isConnect(send.Syscall)
 		stem := fmt.Sprintf("%s|%s/%s|%v", conn, send.Node, send.Thread, connect)
 		ordinal[stem]++
+		key := fmt.Sprintf("%s|%d", stem, ordinal[stem])
+		if send.Offset >= 0 {
+			// A stream message is its bytes: the same offset is the same
+			// message in every schedule, even where an earlier one differs.
+			key = fmt.Sprintf("%s|%s|@%d", conn, send.Node, send.Offset)
+		}
 		out = append(out, message{
-			key:      fmt.Sprintf("%s|%d", stem, ordinal[stem]),
+			key:      key,
 			send:     send,
 			recv:     recv,
 			prevSend: neighbour(e.From, -1),
