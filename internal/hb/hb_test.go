@@ -53,7 +53,8 @@ func dump(g *Graph) string {
 }
 
 func TestGolden(t *testing.T) {
-	for _, name := range []string{"exchange", "procs"} {
+	// shpipe is a real trace of sh -c 'echo hello | cat; true'.
+	for _, name := range []string{"exchange", "procs", "shpipe"} {
 		for _, gran := range []Granularity{Message, Syscall} {
 			g := build(readText(t, filepath.Join("testdata", name+".txt")), gran)
 			got := dump(g)
@@ -89,6 +90,13 @@ func TestEdges(t *testing.T) {
 			"stream workload/main write workload:main:s0>kv1:listen0@0+7 -> kv1/main read workload:main:s0>kv1:listen0@0+4",
 			"stream workload/main write workload:main:s0>kv1:listen0@0+7 -> kv1/main read workload:main:s0>kv1:listen0@4+8",
 			"stream workload/main write workload:main:s0>kv1:listen0@7+5 -> kv1/main read workload:main:s0>kv1:listen0@4+8",
+		}},
+		{"shpipe", Message, []string{
+			"pipe sh/main.1 write sh:main:s0@0+6 -> sh/cat.2/main read sh:main:s0@0+6",
+			"exec sh/main.2[2] execve -> sh/cat.2/main[0] start >sh/main.2",
+			"close sh/main[3] close sh:main:s0 -> sh/cat.2/main read sh:main:s0@6+0",
+			"close sh/main.1[2] close sh:main:s0 -> sh/cat.2/main read sh:main:s0@6+0",
+			"exit sh/cat.2/main[5] exited -> sh/main[7] wait4 >sh/cat.2/main",
 		}},
 		{"procs", Message, []string{
 			"clone sh/main[2] clone >sh/main.1 -> sh/main.1[0] start >sh/main",

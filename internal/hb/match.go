@@ -75,6 +75,8 @@ func streamOf(e *Event, send bool) stream {
 	return stream{conn: e.Conn, from: e.Peer}
 }
 
+type pipeEnd struct{ conn, local string }
+
 type span struct {
 	off, end int64
 	ev       int
@@ -99,27 +101,32 @@ type matcher struct {
 	streams  map[stream]*sides
 	pool     []*sides
 	closers  map[stream]int
-	queue    map[dgram][]int
-	eofs     []int
-	sends    []int
-	recvs    []int
-	extra    []Edge
-	prog     []Edge
-	count    []int32
-	sorted   []Edge
-	last     *sides // sides of lastKey: a thread's transfers come in runs on one stream
-	lastKey  stream
+	// Pipes: the ends that wrote, and the closes to match with them.
+	pipeWriters map[pipeEnd]bool
+	pipeCloses  []int
+	queue       map[dgram][]int
+	eofs        []int
+	sends       []int
+	recvs       []int
+	extra       []Edge
+	prog        []Edge
+	count       []int32
+	sorted      []Edge
+	last        *sides // sides of lastKey: a thread's transfers come in runs on one stream
+	lastKey     stream
 }
 
 func (m *matcher) reset(g *Graph) {
 	if m.lanes == nil {
 		m.lanes, m.connects, m.streams = map[string]int{}, map[string]int{}, map[stream]*sides{}
-		m.closers, m.queue = map[stream]int{}, map[dgram][]int{}
+		m.closers, m.queue, m.pipeWriters = map[stream]int{}, map[dgram][]int{}, map[pipeEnd]bool{}
 	}
 	clear(m.lanes)
 	clear(m.connects)
 	clear(m.streams)
 	clear(m.closers)
+	clear(m.pipeWriters)
+	m.pipeCloses = m.pipeCloses[:0]
 	clear(m.queue)
 	m.last = nil
 	m.cloned = slices.Grow(m.cloned[:0], len(g.Lanes))[:len(g.Lanes)]
@@ -170,7 +177,11 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 				m.connects[e.Conn] = i
 			}
 		case cClose:
-			if e.Conn != "" {
+			switch {
+			case e.Conn == "":
+			case e.FDKind == format.KindPipe:
+				m.pipeCloses = append(m.pipeCloses, i) // matched once the write ends are known
+			default:
 				s := streamOf(e, true)
 				if _, ok := m.closers[s]; !ok {
 					m.closers[s] = i
@@ -187,6 +198,9 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 					break
 				}
 				sd := m.sides(streamOf(e, c == cSend), e.FDKind == format.KindPipe)
+				if c == cSend && sd.pipe {
+					m.pipeWriters[pipeEnd{e.Conn, e.Local}] = true
+				}
 				sp := span{e.Offset, e.Offset + e.Ret, i}
 				if c == cSend {
 					sd.w = append(sd.w, sp)
@@ -236,9 +250,22 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 			}
 		}
 	}
+	// A reader sees the end of a stream after the other end closed it. A
+	// socket: its first close or shutdown (a shutdown may come before other
+	// closes). A pipe has no shutdown, so every close of its write end
+	// (whoever holds a copy) comes before the end of file.
 	for _, i := range m.eofs {
-		if j, ok := m.closers[streamOf(&g.Events[i], false)]; ok {
-			add(j, i, KindClose)
+		e := &g.Events[i]
+		if e.FDKind != format.KindPipe {
+			if j, ok := m.closers[streamOf(e, false)]; ok {
+				add(j, i, KindClose)
+			}
+			continue
+		}
+		for _, j := range m.pipeCloses {
+			if c := &g.Events[j]; c.Conn == e.Conn && m.pipeWriters[pipeEnd{c.Conn, c.Local}] {
+				add(j, i, KindClose)
+			}
 		}
 	}
 	bySpan := func(a, b span) int {
