@@ -79,6 +79,52 @@ func TestPipelineFindsTheBug(t *testing.T) {
 			case tc.fixed != "" && 2*fired <= len(results):
 				t.Errorf("only %d of %d plans fired on the fixed store", fired, len(results))
 			}
+			if tc.fixed != "" {
+				nextRound(t, tools, out, results)
+			}
 		})
+	}
+}
+
+// nextRound tracks the injected runs together with the fault-free ones and
+// plans again with the results: no plan tried is proposed again, and the
+// recovery paths the faults opened get plans of their own (round 1).
+func nextRound(t *testing.T, tools, out string, tried []format.Result) {
+	injected, _ := filepath.Glob(filepath.Join(out, "inject", "*.arrows"))
+	runs, _ := filepath.Glob(filepath.Join(out, "runs", "*.arrows"))
+	sched := filepath.Join(out, "round1.arrows")
+	track := exec.Command(filepath.Join(tools, "pain-track"), append([]string{"-o", sched}, append(runs, injected...)...)...)
+	if b, err := track.CombinedOutput(); err != nil {
+		t.Fatalf("pain-track: %v\n%s", err, b)
+	}
+	plan := exec.Command(filepath.Join(tools, "pain-plan"), "-max", "0", "-results", filepath.Join(out, "results.jsonl"), sched)
+	var stdout, stderr bytes.Buffer
+	plan.Stdout, plan.Stderr = &stdout, &stderr
+	if err := plan.Run(); err != nil {
+		t.Fatalf("pain-plan: %v\n%s", err, stderr.String())
+	}
+	plans, err := format.ReadPlans(&stdout, "round 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := map[string]bool{}
+	for _, r := range tried {
+		done[r.Plan] = true
+	}
+	round1 := 0
+	for _, p := range plans {
+		if done[p.ID] {
+			t.Errorf("plan %s was tried already", p.ID)
+		}
+		if p.Evidence.Round == 1 {
+			round1++
+			if len(p.Faults) < 2 {
+				t.Errorf("round-1 plan %s does not keep the fault that opened its path", p.String())
+			}
+		}
+	}
+	t.Logf("round 1: %d plans, %d on recovery paths", len(plans), round1)
+	if round1 == 0 {
+		t.Errorf("no plan on a recovery path opened by the faults")
 	}
 }
