@@ -76,6 +76,11 @@ import (
 // KindSchedules is the KeyKind of a schedules file.
 const KindSchedules = "schedules"
 
+// scheduleBatchRows is the batch size of a schedules file: it is written
+// once, all at once, so batches can be large; each batch costs the Arrow
+// writer a new zstd encoder.
+const scheduleBatchRows = 1 << 16
+
 // Schedules is the content of a schedules file.
 type Schedules struct {
 	Meta        Meta
@@ -243,7 +248,7 @@ func WriteSchedules(w io.Writer, s *Schedules) error {
 		for i, c := range scheduleColumns {
 			c.put(b.Field(i), r)
 		}
-		if rows++; rows >= BatchRows {
+		if rows++; rows >= scheduleBatchRows {
 			flush()
 		}
 	}

@@ -74,7 +74,7 @@ func TestSchedulesRoundTrip(t *testing.T) {
 	}
 	// Many rows span several batches.
 	big := sampleSchedules()
-	for i := 0; i < 3*BatchRows; i++ {
+	for i := 0; i < 2*scheduleBatchRows+5; i++ {
 		big.Schedules[1].Runs = append(big.Schedules[1].Runs, "r")
 	}
 	got, err = ReadSchedulesFrom(bytes.NewReader(encodeSchedules(t, big)), "big.arrows")

@@ -96,6 +96,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	set := t.set
+	debug.SetGCPercent(100) // the outputs copy the aggregate: no more slack
 	meta := format.Meta{Tool: version, Run: fmt.Sprintf("%d runs", set.Runs())}
 	if o.out != "" {
 		if err := writeFile(o.out, func(w io.Writer) error { return format.WriteSchedules(w, set.File(meta)) }); err != nil {

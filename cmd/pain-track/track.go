@@ -33,8 +33,16 @@ func newTracker(g hb.Granularity, warn func(string)) *tracker {
 	return &tracker{set: schedule.New(g), b: hb.NewBuilder(g), seen: map[string]string{}, warn: warn}
 }
 
-// addFile adds a trace (Arrow or text form) or a schedules file.
-func (t *tracker) addFile(path string) error {
+// addFile adds a trace (Arrow or text form) or a schedules file. The
+// readers turn bad input into errors; a panic past them would be a bug in
+// pain-track, reported against the file that set it off rather than as a
+// crash.
+func (t *tracker) addFile(path string) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%s: internal error (a bug in pain-track; please report it with this file): %v", path, p)
+		}
+	}()
 	f, err := os.Open(path)
 	if err != nil {
 		return err
