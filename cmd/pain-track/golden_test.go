@@ -74,7 +74,7 @@ func TestGoldenDot(t *testing.T) {
 		}
 		golden(t, filepath.Join("dot", f.Name()), data)
 	}
-	want := "schedule-1-15e3aa5dcf5e.dot schedule-1-15e3aa5dcf5e.trace.json schedule-2-aefac519e5e9.dot"
+	want := "schedule-1-312be3e407cf.dot schedule-1-312be3e407cf.trace.json schedule-2-c7790143123b.dot"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("-dot wrote %s, want %s", got, want)
 	}

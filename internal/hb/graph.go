@@ -152,20 +152,36 @@ func (g *Graph) canon(buf []byte) []byte {
 		buf = binary.AppendUvarint(buf, uint64(l.N))
 	}
 	h := sha256.New()
-	for i := range g.Events {
-		e := &g.Events[i]
-		str(e.Syscall)
-		str(e.FDKind)
-		str(e.Local)
-		str(e.Peer)
-		str(e.Conn)
-		buf = binary.AppendVarint(buf, e.Offset)
-		buf = binary.AppendVarint(buf, e.Ret)
-		str(e.Errno)
-		str(e.Arg)
-		if len(buf) > 32<<10 {
-			h.Write(buf)
-			buf = buf[:0]
+	// A string equal to the same field of the thread's previous event is
+	// written as a single 0 (others as length+1, then the bytes): names
+	// repeat along a thread, and the hash is much of the cost of a graph.
+	same := func(s, prev string) {
+		if s == prev {
+			buf = append(buf, 0)
+			return
+		}
+		buf = binary.AppendUvarint(buf, uint64(len(s))+1)
+		buf = append(buf, s...)
+	}
+	var none Event
+	for _, l := range g.Lanes {
+		prev := &none
+		for i := l.First; i < l.First+l.N; i++ {
+			e := &g.Events[i]
+			same(e.Syscall, prev.Syscall)
+			same(e.FDKind, prev.FDKind)
+			same(e.Local, prev.Local)
+			same(e.Peer, prev.Peer)
+			same(e.Conn, prev.Conn)
+			buf = binary.AppendVarint(buf, e.Offset)
+			buf = binary.AppendVarint(buf, e.Ret)
+			same(e.Errno, prev.Errno)
+			same(e.Arg, prev.Arg)
+			prev = e
+			if len(buf) > 32<<10 {
+				h.Write(buf)
+				buf = buf[:0]
+			}
 		}
 	}
 	for _, d := range g.Edges {

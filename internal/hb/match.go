@@ -112,8 +112,11 @@ type matcher struct {
 	prog        []Edge
 	count       []int32
 	sorted      []Edge
-	last        *sides // sides of lastKey: a thread's transfers come in runs on one stream
-	lastKey     stream
+	// The streams of recent transfers, by the fields that decide them:
+	// transfers come in runs on a few streams, so most skip streamOf and
+	// the map.
+	recent [4]recentStream
+	next   int
 }
 
 func (m *matcher) reset(g *Graph) {
@@ -128,16 +131,27 @@ func (m *matcher) reset(g *Graph) {
 	clear(m.pipeWriters)
 	m.pipeCloses = m.pipeCloses[:0]
 	clear(m.queue)
-	m.last = nil
+	m.recent = [4]recentStream{}
 	m.cloned = slices.Grow(m.cloned[:0], len(g.Lanes))[:len(g.Lanes)]
 	clear(m.cloned)
 	m.eofs, m.sends, m.recvs, m.extra = m.eofs[:0], m.sends[:0], m.recvs[:0], m.extra[:0]
 }
 
-func (m *matcher) sides(s stream, pipe bool) *sides {
-	if m.last != nil && s == m.lastKey {
-		return m.last
+type recentStream struct {
+	conn, local, peer string
+	send              bool
+	sd                *sides
+}
+
+// sidesOf returns the stream of transfer e.
+func (m *matcher) sidesOf(e *Event, send bool) *sides {
+	for i := range m.recent {
+		r := &m.recent[i]
+		if r.sd != nil && r.send == send && r.conn == e.Conn && r.local == e.Local && r.peer == e.Peer {
+			return r.sd
+		}
 	}
+	s := streamOf(e, send)
 	sd := m.streams[s]
 	if sd == nil {
 		n := len(m.streams)
@@ -145,10 +159,11 @@ func (m *matcher) sides(s stream, pipe bool) *sides {
 			m.pool = append(m.pool, &sides{})
 		}
 		sd = m.pool[n]
-		sd.w, sd.r, sd.pipe = sd.w[:0], sd.r[:0], pipe
+		sd.w, sd.r, sd.pipe = sd.w[:0], sd.r[:0], e.FDKind == format.KindPipe
 		m.streams[s] = sd
 	}
-	m.last, m.lastKey = sd, s
+	m.recent[m.next] = recentStream{e.Conn, e.Local, e.Peer, send, sd}
+	m.next = (m.next + 1) % len(m.recent)
 	return sd
 }
 
@@ -197,7 +212,7 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 					}
 					break
 				}
-				sd := m.sides(streamOf(e, c == cSend), e.FDKind == format.KindPipe)
+				sd := m.sidesOf(e, c == cSend)
 				if c == cSend && sd.pipe {
 					m.pipeWriters[pipeEnd{e.Conn, e.Local}] = true
 				}
