@@ -15,6 +15,11 @@
 #   DOWN_AFTER=2000   sentinel down-after-milliseconds
 #   FAILOVER_TIMEOUT=3000 sentinel failover-timeout (ms)
 #   SETTLE=20s        how long workload and check wait for the Sentinels to settle
+#   REPLICA_DELAY=0.2 SENTINEL_DELAY=0.6   seconds the replicas and the Sentinels
+#                     wait before they start: the primary listens before its
+#                     replicas connect, and the replicas have connected to it
+#                     before the Sentinels connect to them, so the order of
+#                     sockets (and their stable names) is the same in every run
 # Servers bind with SO_REUSEADDR, so ports left in TIME_WAIT by the previous run
 # can be reused at once; a port still listening means a process survived.
 set -eu
@@ -26,6 +31,8 @@ KEYS=${KEYS:-100}
 DOWN_AFTER=${DOWN_AFTER:-2000}
 FAILOVER_TIMEOUT=${FAILOVER_TIMEOUT:-3000}
 SETTLE=${SETTLE:-20s}
+REPLICA_DELAY=${REPLICA_DELAY:-0.2}
+SENTINEL_DELAY=${SENTINEL_DELAY:-0.6}
 
 mkdir -p "$1"
 dir=$(cd "$1" && pwd)
@@ -92,11 +99,11 @@ sentinel 3
 
 cat >"$dir/Procfile" <<EOF
 primary: exec redis-server $dir/primary.conf
-replica1: exec redis-server $dir/replica1.conf
-replica2: exec redis-server $dir/replica2.conf
-sentinel1: exec redis-sentinel $dir/sentinel1.conf
-sentinel2: exec redis-sentinel $dir/sentinel2.conf
-sentinel3: exec redis-sentinel $dir/sentinel3.conf
+replica1: sleep $REPLICA_DELAY; exec redis-server $dir/replica1.conf
+replica2: sleep $REPLICA_DELAY; exec redis-server $dir/replica2.conf
+sentinel1: sleep $SENTINEL_DELAY; exec redis-sentinel $dir/sentinel1.conf
+sentinel2: sleep $SENTINEL_DELAY; exec redis-sentinel $dir/sentinel2.conf
+sentinel3: sleep $SENTINEL_DELAY; exec redis-sentinel $dir/sentinel3.conf
 EOF
 
 s="127.0.0.1:$SPORT,127.0.0.1:$((SPORT + 1)),127.0.0.1:$((SPORT + 2))"

@@ -7,7 +7,8 @@
 #   run-NNNN/            one folder per traced run: configs, data, logs, acked.txt
 #   run-NNNN.arrows      its trace
 #   schedules.arrows, track.txt   pain-track's output and summary
-#   plans.jsonl, plans.txt   pain-plan's output, and the plans in words
+#   plans-all.jsonl      pain-plan's output (all plans; SCOPE=all: plans.jsonl)
+#   plans.jsonl          the plans injected
 #   inject-NNNN/, inject-NNNN.arrows   one folder and trace per injected plan
 #   results.jsonl        one pain-inject result per line
 #   diagrams/PLAN/       space-time diagram of each plan that lost writes
@@ -19,6 +20,10 @@
 #   DELAY=6s                    delay faults (pain-plan -delay, if it has it):
 #                               longer than a failover (down-after 1s + election)
 #   PLAN_FLAGS=                 more pain-plan flags
+#   SCOPE=workload              inject the top PLANS plans that act while the
+#                               workload runs, round-robin over fault kinds
+#                               (scope/doc.go says why); SCOPE=all: pain-plan's
+#                               top PLANS as they are
 #   PORT=7379 SPORT=27379 KEYS=100 DOWN_AFTER=1000 ...   passed to gen.sh
 # Runs are sequential: they share the ports.
 set -eu
@@ -30,6 +35,7 @@ TIMEOUT=${TIMEOUT:-60s}
 GRACE=${GRACE:-2s}
 DELAY=${DELAY:-6s}
 PLAN_FLAGS=${PLAN_FLAGS:-}
+SCOPE=${SCOPE:-workload}
 here=$(cd "$(dirname "$0")" && pwd)
 
 say() { echo "redis: $*" >&2; }
@@ -53,6 +59,7 @@ say "$(redis-server --version | cut -d' ' -f1-3)"
 mkdir -p "$BIN"
 BIN=$(cd "$BIN" && pwd)
 go build -o "$BIN/rediswl" "$here/rediswl" || die "cannot build rediswl"
+go build -o "$BIN/redis-scope" "$here/scope" || die "cannot build scope"
 for t in pain-trace pain-track pain-plan pain-inject; do
 	[ -x "$BIN/$t" ] || die "$BIN/$t missing: run make build"
 done
@@ -119,11 +126,22 @@ say "tracked in $(since "$t")"
 if [ -n "$DELAY" ] && "$BIN/pain-plan" -h 2>&1 | grep -q -- '-delay'; then
 	PLAN_FLAGS="-delay $DELAY $PLAN_FLAGS"
 fi
-# shellcheck disable=SC2086 # PLAN_FLAGS is a list of flags
-"$BIN/pain-plan" -o "$OUT/plans.jsonl" -max "$PLANS" $PLAN_FLAGS "$OUT/schedules.arrows" >"$OUT/plans.txt" ||
-	die "pain-plan failed"
+t=$(now)
+if [ "$SCOPE" = workload ]; then
+	# All plans, then the top PLANS of those acting while the workload runs,
+	# round-robin over fault kinds (see scope/doc.go).
+	# shellcheck disable=SC2086 # PLAN_FLAGS is a list of flags
+	"$BIN/pain-plan" -o "$OUT/plans-all.jsonl" -max 0 $PLAN_FLAGS "$OUT/schedules.arrows" >"$OUT/plans-all.txt" ||
+		die "pain-plan failed"
+	"$BIN/redis-scope" -o "$OUT/plans.jsonl" -max "$PLANS" "$OUT/plans-all.jsonl" "$OUT"/run-*.arrows ||
+		die "scope failed"
+else
+	# shellcheck disable=SC2086 # PLAN_FLAGS is a list of flags
+	"$BIN/pain-plan" -o "$OUT/plans.jsonl" -max "$PLANS" $PLAN_FLAGS "$OUT/schedules.arrows" >"$OUT/plans.txt" ||
+		die "pain-plan failed"
+fi
 nplans=$(grep -c . "$OUT/plans.jsonl" || true)
-say "$nplans plans"
+say "$nplans plans in $(since "$t")"
 
 # 3. Inject each plan into a fresh system.
 : >"$OUT/results.jsonl"
@@ -179,7 +197,8 @@ if [ -n "$bugs" ]; then
 			if "$BIN/pain-track" -dot "$OUT/diagrams/$id" -top 1 "$trace" >/dev/null 2>&1; then
 				for d in "$OUT/diagrams/$id"/*.dot; do
 					[ -f "$d" ] || continue
-					command -v dot >/dev/null 2>&1 && dot -Tsvg -o "${d%.dot}.svg" "$d" 2>/dev/null || true
+					# A whole Redis run is a big graph: give dot a minute at most.
+					command -v dot >/dev/null 2>&1 && timeout 60 dot -Tsvg -o "${d%.dot}.svg" "$d" 2>/dev/null || rm -f "${d%.dot}.svg"
 					echo "    diagram: $d"
 				done
 			fi

@@ -227,17 +227,24 @@ func (cl *cluster) settle(max time.Duration) (string, error) {
 // the other Sentinels. After strict, a degraded system will do (a majority
 // of Sentinels with quorum, at least one replica streaming): a fault injected
 // during start-up should be judged by the check, not end the run unready.
+//
+// The traced servers see every probe, so ready keeps one connection per
+// server, waits on the primary with WAIT instead of polling it, and polls
+// the Sentinels slowly: the fewer probes, the fewer differences between
+// runs that are only the probe's timing.
 func (cl *cluster) ready(replicas int, strict, wait time.Duration) error {
 	start := time.Now()
+	p := pool{}
+	defer p.close()
 	var last error
 	for {
-		err := cl.readyOnce(replicas, true)
+		err := cl.readyOnce(p, replicas, true)
 		if err == nil {
 			cl.logf("ready after %v", time.Since(start).Round(time.Millisecond))
 			return nil
 		}
 		if time.Since(start) > strict {
-			if derr := cl.readyOnce(1, false); derr == nil {
+			if derr := cl.readyOnce(p, 1, false); derr == nil {
 				cl.logf("ready (degraded: %v) after %v", err, time.Since(start).Round(time.Millisecond))
 				return nil
 			}
@@ -250,19 +257,56 @@ func (cl *cluster) ready(replicas int, strict, wait time.Duration) error {
 			cl.logf("waiting: %v", err)
 		}
 		last = err
-		time.Sleep(100 * time.Millisecond)
+		if errors.Is(err, errRefused) {
+			time.Sleep(50 * time.Millisecond) // not listening yet: no server sees this
+		} else {
+			time.Sleep(250 * time.Millisecond)
+		}
+	}
+}
+
+// errRefused marks a server that does not listen yet.
+var errRefused = errors.New("not listening")
+
+// pool holds one connection per server across readiness probes.
+type pool map[string]*conn
+
+func (p pool) do(addr string, args ...string) (reply, error) {
+	c := p[addr]
+	if c == nil {
+		var err error
+		if c, err = dial(addr, probe); err != nil {
+			return reply{}, fmt.Errorf("%s: %w (%v)", addr, errRefused, err)
+		}
+		p[addr] = c
+	}
+	r, err := c.do(args...)
+	var se serverError
+	if err != nil && !errors.As(err, &se) {
+		c.Close()
+		delete(p, addr)
+	}
+	return r, err
+}
+
+func (p pool) close() {
+	for _, c := range p {
+		c.Close()
 	}
 }
 
 // readyOnce checks readiness once; all means every Sentinel must answer
 // and see all of its peers.
-func (cl *cluster) readyOnce(replicas int, all bool) error {
+func (cl *cluster) readyOnce(p pool, replicas int, all bool) error {
 	primary, answered := "", 0
 	for _, s := range cl.sentinels {
-		r, err := oneShot(s, "SENTINEL", "get-master-addr-by-name", cl.master)
-		if err != nil || len(r.arr) != 2 {
+		r, err := p.do(s, "SENTINEL", "get-master-addr-by-name", cl.master)
+		if err == nil && len(r.arr) != 2 {
+			err = fmt.Errorf("no primary")
+		}
+		if err != nil {
 			if all {
-				return fmt.Errorf("sentinel %s: no primary: %v", s, err)
+				return fmt.Errorf("sentinel %s: %w", s, err)
 			}
 			continue
 		}
@@ -276,25 +320,30 @@ func (cl *cluster) readyOnce(replicas int, all bool) error {
 	if answered <= len(cl.sentinels)/2 {
 		return fmt.Errorf("only %d of %d sentinels answer", answered, len(cl.sentinels))
 	}
-	r, err := oneShot(primary, "INFO", "replication")
+	r, err := p.do(primary, "ROLE")
 	if err != nil {
 		return fmt.Errorf("primary %s: %w", primary, err)
 	}
-	m := info(r.str)
-	online := 0
-	for k, v := range m {
-		if strings.HasPrefix(k, "slave") && strings.Contains(v, "state=online") {
-			online++
-		}
+	if len(r.arr) == 0 || r.arr[0].str != "master" {
+		return fmt.Errorf("primary %s is no master", primary)
 	}
-	if m["role"] != "master" || online < replicas {
-		return fmt.Errorf("primary %s: role %s, %d of %d replicas online", primary, m["role"], online, replicas)
+	// A PUBLISH goes down the replication stream like a write but changes
+	// no data; WAIT returns once the replicas acknowledged it. INFO's
+	// state=online is not enough: Redis 7 holds the stream back until a
+	// new replica's first REPLCONF ACK, up to a second after it loaded the
+	// snapshot.
+	if _, err := p.do(primary, "PUBLISH", "__pain__:ready", "1"); err != nil {
+		return fmt.Errorf("primary %s: %w", primary, err)
 	}
-	if err := streaming(primary, replicas); err != nil {
-		return err
+	r, err = p.do(primary, "WAIT", strconv.Itoa(replicas), "3000")
+	if err != nil {
+		return fmt.Errorf("primary %s: %w", primary, err)
+	}
+	if r.num < int64(replicas) {
+		return fmt.Errorf("primary %s: %d of %d replicas acknowledge its stream", primary, r.num, replicas)
 	}
 	for _, s := range cl.sentinels {
-		r, err := oneShot(s, "SENTINEL", "master", cl.master)
+		r, err := p.do(s, "SENTINEL", "master", cl.master)
 		if err != nil {
 			if all {
 				return fmt.Errorf("sentinel %s: %w", s, err)
@@ -305,7 +354,7 @@ func (cl *cluster) readyOnce(replicas int, all bool) error {
 		if a := f["ip"] + ":" + f["port"]; a != primary || f["flags"] != "master" {
 			return fmt.Errorf("sentinel %s: master %s flags %s", s, a, f["flags"])
 		}
-		r, err = oneShot(s, "SENTINEL", "replicas", cl.master)
+		r, err = p.do(s, "SENTINEL", "replicas", cl.master)
 		if err != nil {
 			return fmt.Errorf("sentinel %s: %w", s, err)
 		}
@@ -319,20 +368,20 @@ func (cl *cluster) readyOnce(replicas int, all bool) error {
 		if ok < replicas {
 			return fmt.Errorf("sentinel %s: %d of %d replicas known and linked", s, ok, replicas)
 		}
-		if _, err := oneShot(s, "SENTINEL", "ckquorum", cl.master); err != nil {
+		if _, err := p.do(s, "SENTINEL", "ckquorum", cl.master); err != nil {
 			return fmt.Errorf("sentinel %s: %w", s, err)
 		}
 		if !all {
 			continue
 		}
-		r, err = oneShot(s, "SENTINEL", "sentinels", cl.master)
+		r, err = p.do(s, "SENTINEL", "sentinels", cl.master)
 		if err != nil {
 			return fmt.Errorf("sentinel %s: %w", s, err)
 		}
 		up := 0
 		for _, peer := range r.arr {
-			// master_down (a peer's stale vote from start-up, kept 5s)
-			// does not matter; a peer that is down or unreachable does.
+			// master_down (a peer's stale vote, kept 5s) does not
+			// matter; a peer that is down or unreachable does.
 			flags := "," + peer.fields()["flags"] + ","
 			if !strings.Contains(flags, ",s_down,") && !strings.Contains(flags, ",disconnected,") {
 				up++
@@ -341,31 +390,6 @@ func (cl *cluster) readyOnce(replicas int, all bool) error {
 		if up < len(cl.sentinels)-1 {
 			return fmt.Errorf("sentinel %s: %d of %d other sentinels up", s, up, len(cl.sentinels)-1)
 		}
-	}
-	return nil
-}
-
-// streaming reports whether the primary's replication stream reaches the
-// replicas. INFO says state=online as soon as a replica has loaded the
-// snapshot, but Redis 7 holds the command stream back until the replica's
-// next REPLCONF ACK (up to a second later). So publish a message (it goes
-// down the stream like a write but changes no data) and WAIT for the
-// replicas to acknowledge it.
-func streaming(primary string, replicas int) error {
-	c, err := dial(primary, probe)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if _, err := c.do("PUBLISH", "__pain__:ready", "1"); err != nil {
-		return fmt.Errorf("primary %s: %w", primary, err)
-	}
-	r, err := c.do("WAIT", strconv.Itoa(replicas), "200")
-	if err != nil {
-		return fmt.Errorf("primary %s: %w", primary, err)
-	}
-	if r.num < int64(replicas) {
-		return fmt.Errorf("primary %s: %d of %d replicas acknowledge the stream", primary, r.num, replicas)
 	}
 	return nil
 }
