@@ -11,14 +11,17 @@
 #   plans.jsonl          the plans injected
 #   inject-NNNN/, inject-NNNN.arrows   one folder and trace per injected plan
 #   results.jsonl        one pain-inject result per line
-#   diagrams/PLAN/       space-time diagram of each plan that lost writes
-#                        (pain-track -dot; .svg too when graphviz is installed)
+#   diagrams/PLAN/       for each plan whose check failed: story.mmd, a Mermaid
+#                        space-time diagram of the workload's part of the run
+#                        (story/doc.go), and pain-track's graph of the whole run
 #
 # Environment (defaults): RUNS=20 PLANS=20 OUT=out/redis BIN=bin
 #   TIMEOUT=60s GRACE=2s        pain-trace / pain-inject -timeout and -grace (per
 #                               phase; a workload needs at most ~40s, see rediswl)
 #   DELAY=6s                    delay faults (pain-plan -delay, if it has it):
 #                               longer than a failover (down-after 1s + election)
+#   PAYLOAD=256                 bytes of each transfer kept in injected traces
+#                               (the diagrams name Redis commands from them)
 #   PLAN_FLAGS=                 more pain-plan flags
 #   SCOPE=workload              inject the top PLANS plans that act while the
 #                               workload runs, round-robin over fault kinds
@@ -36,6 +39,7 @@ GRACE=${GRACE:-2s}
 DELAY=${DELAY:-6s}
 PLAN_FLAGS=${PLAN_FLAGS:-}
 SCOPE=${SCOPE:-workload}
+PAYLOAD=${PAYLOAD:-256}
 here=$(cd "$(dirname "$0")" && pwd)
 
 say() { echo "redis: $*" >&2; }
@@ -60,6 +64,7 @@ mkdir -p "$BIN"
 BIN=$(cd "$BIN" && pwd)
 go build -o "$BIN/rediswl" "$here/rediswl" || die "cannot build rediswl"
 go build -o "$BIN/redis-scope" "$here/scope" || die "cannot build scope"
+go build -o "$BIN/redis-story" "$here/story" || die "cannot build story"
 for t in pain-trace pain-track pain-plan pain-inject; do
 	[ -x "$BIN/$t" ] || die "$BIN/$t missing: run make build"
 done
@@ -158,7 +163,7 @@ for id in $(jq -r '.id' "$OUT/plans.jsonl"); do
 	status=0
 	"$BIN/pain-inject" -plan "$OUT/plans.jsonl" -id "$id" -o "$OUT/inject-$n.arrows" \
 		-f "$PROCFILE" -ready "$READY" -w "$WORKLOAD" -check "$CHECK" -timeout "$TIMEOUT" -grace "$GRACE" \
-		>"$dir/result.json" 2>"$dir/inject.err" || status=$?
+		-payload "$PAYLOAD" >"$dir/result.json" 2>"$dir/inject.err" || status=$?
 	if ! jq -e . "$dir/result.json" >/dev/null 2>&1 || [ ! -s "$dir/result.json" ]; then
 		# No result line: record the tool error so that every plan has a row.
 		jq -cn --arg id "$id" --arg note "pain-inject exit $status: $(tail -n1 "$dir/inject.err")" \
@@ -194,12 +199,20 @@ if [ -n "$bugs" ]; then
 		grep -h 'acknowledged writes' "$dir/inject.err" 2>/dev/null | sed 's/^/    /' | cut -c1-160 || true
 		if [ -n "$trace" ] && [ -f "$trace" ]; then
 			mkdir -p "$OUT/diagrams/$id"
+			# The messages of the workload's part of the run, as a Mermaid
+			# sequence diagram, and the whole run's graph from pain-track.
+			if "$BIN/redis-story" "$trace" >"$OUT/diagrams/$id/story.mmd"; then
+				echo "    space-time diagram (Mermaid): $OUT/diagrams/$id/story.mmd"
+			fi
 			if "$BIN/pain-track" -dot "$OUT/diagrams/$id" -top 1 "$trace" >/dev/null 2>&1; then
 				for d in "$OUT/diagrams/$id"/*.dot; do
 					[ -f "$d" ] || continue
-					# A whole Redis run is a big graph: give dot a minute at most.
-					command -v dot >/dev/null 2>&1 && timeout 60 dot -Tsvg -o "${d%.dot}.svg" "$d" 2>/dev/null || rm -f "${d%.dot}.svg"
-					echo "    diagram: $d"
+					# A whole Redis run is a big graph: dot takes minutes
+					# beyond ~100 kB, so render only small ones.
+					if command -v dot >/dev/null 2>&1 && [ "$(wc -c <"$d")" -lt 100000 ]; then
+						timeout 60 dot -Tsvg -o "${d%.dot}.svg" "$d" 2>/dev/null || rm -f "${d%.dot}.svg"
+					fi
+					echo "    whole run (Graphviz, Perfetto): $d ${d%.dot}.trace.json"
 				done
 			fi
 		fi
