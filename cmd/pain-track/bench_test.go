@@ -67,10 +67,8 @@ func BenchmarkTrack(b *testing.B) {
 			start := cpuTime()
 			for b.Loop() {
 				t = newTracker(gran, func(string) {})
-				for _, p := range paths {
-					if err := t.addFile(p); err != nil {
-						b.Fatal(err)
-					}
+				if err := t.addFiles(paths); err != nil {
+					b.Fatal(err)
 				}
 			}
 			perCPU(b, start, rows)

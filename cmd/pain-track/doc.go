@@ -13,8 +13,11 @@
 // FILEs are traces (pain-trace's .arrows, or their text form) and earlier
 // schedules files (-o output), in any mix: tracking shards on different
 // machines and merging their schedules files gives exactly what tracking
-// all traces at once gives. Traces are read one at a time, so memory holds
-// one run plus the aggregate.
+// all traces at once gives. Traces with the same run name (pain.run, or the
+// file name when there is none) are parts of one run, such as the nodes of
+// one run traced on several hosts: their rows make one graph, matched by
+// connection names and byte offsets, never by time. Runs are read one at a
+// time, so memory holds one run plus the aggregate.
 //
 //	-o FILE        write the schedules file (format/schedules.go documents it)
 //	-json          print the summary as one JSON object instead of text:

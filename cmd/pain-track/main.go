@@ -90,10 +90,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	t := newTracker(o.gran, func(msg string) { fmt.Fprintf(stderr, "pain-track: warning: %s\n", msg) })
-	for _, path := range fs.Args() {
-		if err := t.addFile(path); err != nil {
-			return err
-		}
+	if err := t.addFiles(fs.Args()); err != nil {
+		return err
 	}
 	set := t.set
 	debug.SetGCPercent(100) // the outputs copy the aggregate: no more slack

@@ -33,58 +33,142 @@ func newTracker(g hb.Granularity, warn func(string)) *tracker {
 	return &tracker{set: schedule.New(g), b: hb.NewBuilder(g), seen: map[string]string{}, warn: warn}
 }
 
-// addFile adds a trace (Arrow or text form) or a schedules file. The
-// readers turn bad input into errors; a panic past them would be a bug in
-// pain-track, reported against the file that set it off rather than as a
-// crash.
-func (t *tracker) addFile(path string) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%s: internal error (a bug in pain-track; please report it with this file): %v", path, p)
+// addFiles adds traces (Arrow or text form) and schedules files. Traces
+// with the same run name are parts of one run (the nodes of one run traced
+// on several hosts, each into its own file): their rows make one graph,
+// matched by names and offsets, never by time. A first pass reads only
+// each file's metadata, so memory still holds one run at a time.
+func (t *tracker) addFiles(paths []string) error {
+	var runs []string
+	parts := map[string][]string{}
+	for _, path := range paths {
+		run, isTrace, err := t.sniff(path)
+		if err != nil {
+			return err
 		}
-	}()
+		if !isTrace {
+			continue // a schedules file, added by sniff
+		}
+		if parts[run] == nil {
+			runs = append(runs, run)
+		}
+		parts[run] = append(parts[run], path)
+	}
+	for _, run := range runs {
+		if err := t.addRun(run, parts[run]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// guard turns a panic into an error naming the file: the readers turn bad
+// input into errors, so a panic past them is a bug in pain-track, better
+// reported against the file that set it off than as a crash.
+func guard(path string, err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("%s: internal error (a bug in pain-track; please report it with this file): %v", path, p)
+	}
+}
+
+// isText reports whether a file starts like the text form of a trace.
+func isText(head []byte) bool {
+	return len(head) > 0 && (head[0] == '#' || head[0] >= '0' && head[0] <= '9' || head[0] == '\n')
+}
+
+// sniff returns the run name of a trace, or adds a schedules file.
+func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
+	defer guard(path, &err)
+	f, err := os.Open(path)
+	if err != nil {
+		return "", false, err
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	if head, _ := br.Peek(64); isText(head) {
+		if h, ok := bytes.CutPrefix(head, []byte("# pain ")); ok && !bytes.HasPrefix(h, []byte("trace ")) {
+			kind, _, _ := strings.Cut(string(h), " ")
+			return "", false, fmt.Errorf("%s: holds %s in text form; pain-track reads traces, in Arrow or text form, and schedules files in Arrow form", path, kind)
+		}
+		m, _, err := format.ReadText(br, path)
+		if err != nil {
+			return "", false, err
+		}
+		return runName(m, path), true, nil
+	}
+	r, err := format.NewReader(br, path)
+	if err == nil {
+		r.Close()
+		return runName(r.Meta(), path), true, nil
+	}
+	if !errors.Is(err, format.ErrWrongKind) {
+		return "", false, err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", false, err
+	}
+	s, err := format.ReadSchedulesFrom(bufio.NewReaderSize(f, 1<<16), path)
+	if err != nil {
+		return "", false, err
+	}
+	for _, sc := range s.Schedules {
+		for _, run := range sc.Runs {
+			t.note(run, path)
+		}
+	}
+	if err := t.set.AddFile(s); err != nil {
+		return "", false, fmt.Errorf("%s: %v", path, err)
+	}
+	return "", false, nil
+}
+
+// addRun builds the graph of one run from the files that hold its parts.
+func (t *tracker) addRun(run string, paths []string) error {
+	t.b.Reset()
+	for _, path := range paths {
+		if err := t.addRows(path); err != nil {
+			return err
+		}
+	}
+	t.note(run, paths[0])
+	if err := t.set.Add(t.b.Scratch(run)); err != nil {
+		return fmt.Errorf("%s: %v", paths[0], err)
+	}
+	return nil
+}
+
+// addRows adds every row of one trace file to the Builder.
+func (t *tracker) addRows(path string) (err error) {
+	defer guard(path, &err)
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<16)
-	head, _ := br.Peek(16)
-	if len(head) > 0 && (head[0] == '#' || head[0] >= '0' && head[0] <= '9' || head[0] == '\n') {
-		return t.addText(br, path)
-	}
-	r, err := format.NewReader(br, path)
-	if errors.Is(err, format.ErrWrongKind) {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return err
-		}
-		s, err := format.ReadSchedulesFrom(bufio.NewReaderSize(f, 1<<16), path)
+	if head, _ := br.Peek(1); isText(head) {
+		_, evs, err := format.ReadText(br, path)
 		if err != nil {
 			return err
 		}
-		for _, sc := range s.Schedules {
-			for _, run := range sc.Runs {
-				t.note(run, path)
-			}
-		}
-		if err := t.set.AddFile(s); err != nil {
-			return fmt.Errorf("%s: %v", path, err)
+		for i := range evs {
+			t.b.Add(&evs[i])
 		}
 		return nil
 	}
+	r, err := format.NewReader(br, path)
 	if err != nil {
 		return err
 	}
 	defer r.Close()
-	t.b.Reset()
 	for {
 		t.evs, err = r.NextBatchOf(t.evs, needed)
 		if err == io.EOF {
-			break
+			return nil
 		}
 		if errors.Is(err, format.ErrTruncated) {
 			t.warn(err.Error() + "; tracking those rows")
-			break
+			return nil
 		}
 		if err != nil {
 			return err
@@ -93,37 +177,10 @@ func (t *tracker) addFile(path string) (err error) {
 			t.b.Add(&t.evs[i])
 		}
 	}
-	return t.addRun(runName(r.Meta(), path), path)
 }
 
-// addText adds a trace in text form (tests and hand-written traces).
-func (t *tracker) addText(br *bufio.Reader, path string) error {
-	line, _ := br.Peek(64)
-	if h, ok := bytes.CutPrefix(line, []byte("# pain ")); ok && !bytes.HasPrefix(h, []byte("trace ")) {
-		kind, _, _ := strings.Cut(string(h), " ")
-		return fmt.Errorf("%s: holds %s in text form; pain-track reads traces, in Arrow or text form, and schedules files in Arrow form", path, kind)
-	}
-	m, evs, err := format.ReadText(br, path)
-	if err != nil {
-		return err
-	}
-	t.b.Reset()
-	for i := range evs {
-		t.b.Add(&evs[i])
-	}
-	return t.addRun(runName(m, path), path)
-}
-
-func (t *tracker) addRun(run, path string) error {
-	t.note(run, path)
-	if err := t.set.Add(t.b.Scratch(run)); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	return nil
-}
-
-// note warns when two inputs claim the same run name: their runs are
-// counted twice under one name.
+// note warns when a run name comes twice from schedules files, or from a
+// schedules file and a trace: that run is counted twice.
 func (t *tracker) note(run, path string) {
 	if prev, ok := t.seen[run]; ok {
 		t.warn(fmt.Sprintf("%s: run %s was already read from %s", path, run, prev))
