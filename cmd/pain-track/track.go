@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/boxofpain/pain/format"
@@ -51,6 +52,10 @@ func (t *tracker) addFiles(paths []string) error {
 		}
 		if parts[run] == nil {
 			runs = append(runs, run)
+		}
+		if slices.Contains(parts[run], path) {
+			t.warn(fmt.Sprintf("%s: given twice; read once", path))
+			continue
 		}
 		parts[run] = append(parts[run], path)
 	}
