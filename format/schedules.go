@@ -214,64 +214,102 @@ func schedulesSchema(m Meta) *arrow.Schema {
 
 // WriteSchedules writes s to w as a schedules file.
 func WriteSchedules(w io.Writer, s *Schedules) error {
-	m := s.Meta
-	m.Kind = KindSchedules
-	if m.Extra == nil {
-		m.Extra = map[string]string{}
-	} else {
-		extra := make(map[string]string, len(m.Extra)+1)
-		for k, v := range m.Extra {
-			extra[k] = v
+	sw := NewSchedulesWriter(w, s.Meta, s.Granularity)
+	for i := range s.Schedules {
+		if err := sw.Schedule(&s.Schedules[i]); err != nil {
+			sw.Close(nil)
+			return err
 		}
-		m.Extra = extra
 	}
-	m.Extra["granularity"] = s.Granularity
+	return sw.Close(s.Support)
+}
+
+// SchedulesWriter writes a schedules file one schedule at a time, so that a
+// writer needs only one schedule's graph in memory at once.
+type SchedulesWriter struct {
+	iw   *ipc.Writer
+	b    *array.RecordBuilder
+	rows int
+	err  error
+	row  schedRow
+}
+
+// NewSchedulesWriter starts a schedules file on w. Call Schedule for each
+// schedule in rank order, then Close with the support table.
+func NewSchedulesWriter(w io.Writer, meta Meta, granularity string) *SchedulesWriter {
+	m := meta
+	m.Kind = KindSchedules
+	extra := make(map[string]string, len(m.Extra)+1)
+	for k, v := range m.Extra {
+		extra[k] = v
+	}
+	extra["granularity"] = granularity
+	m.Extra = extra
 	schema := schedulesSchema(m)
 	mem := memory.NewGoAllocator()
-	iw := ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithZstd(), ipc.WithAllocator(mem))
-	b := array.NewRecordBuilder(mem, schema)
-	defer b.Release()
-	rows := 0
-	var err error
-	flush := func() {
-		if rows == 0 || err != nil {
-			return
-		}
-		rec := b.NewRecord()
-		defer rec.Release()
-		rows = 0
-		if werr := iw.Write(rec); werr != nil {
-			err = fmt.Errorf("writing schedules: %w", werr)
-		}
+	return &SchedulesWriter{
+		iw: ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithZstd(), ipc.WithAllocator(mem)),
+		b:  array.NewRecordBuilder(mem, schema),
 	}
-	put := func(r *schedRow) {
-		for i, c := range scheduleColumns {
-			c.put(b.Field(i), r)
-		}
-		if rows++; rows >= scheduleBatchRows {
-			flush()
-		}
+}
+
+func (sw *SchedulesWriter) flush() {
+	if sw.rows == 0 || sw.err != nil {
+		return
 	}
-	for _, sc := range s.Schedules {
-		put(&schedRow{Rec: recSchedule, Schedule: sc.ID, Rank: int64(sc.Rank), Runs: int64(len(sc.Runs))})
-		for _, run := range sc.Runs {
-			put(&schedRow{Rec: recRun, Schedule: sc.ID, Run: run})
-		}
-		for i, e := range sc.Events {
-			put(&schedRow{Rec: recEvent, Schedule: sc.ID, Index: int64(i), E: e})
-		}
-		for _, d := range sc.Edges {
-			put(&schedRow{Rec: recEdge, Schedule: sc.ID, From: int64(d.From), To: int64(d.To), Kind: d.Kind})
-		}
+	rec := sw.b.NewRecord()
+	defer rec.Release()
+	sw.rows = 0
+	if err := sw.iw.Write(rec); err != nil {
+		sw.err = fmt.Errorf("writing schedules: %w", err)
 	}
-	for _, sp := range s.Support {
-		put(&schedRow{Rec: recSupport, Key: sp.Key, Kind: sp.Kind, Runs: int64(sp.Runs)})
+}
+
+func (sw *SchedulesWriter) put() {
+	for i, c := range scheduleColumns {
+		c.put(sw.b.Field(i), &sw.row)
 	}
-	flush()
-	if cerr := iw.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("closing schedules: %w", cerr)
+	sw.row = schedRow{}
+	if sw.rows++; sw.rows >= scheduleBatchRows {
+		sw.flush()
 	}
-	return err
+}
+
+// Schedule writes one schedule.
+func (sw *SchedulesWriter) Schedule(sc *Schedule) error {
+	if sw.err != nil {
+		return sw.err
+	}
+	sw.row = schedRow{Rec: recSchedule, Schedule: sc.ID, Rank: int64(sc.Rank), Runs: int64(len(sc.Runs))}
+	sw.put()
+	for _, run := range sc.Runs {
+		sw.row = schedRow{Rec: recRun, Schedule: sc.ID, Run: run}
+		sw.put()
+	}
+	for i := range sc.Events {
+		sw.row = schedRow{Rec: recEvent, Schedule: sc.ID, Index: int64(i), E: sc.Events[i]}
+		sw.put()
+	}
+	for _, d := range sc.Edges {
+		sw.row = schedRow{Rec: recEdge, Schedule: sc.ID, From: int64(d.From), To: int64(d.To), Kind: d.Kind}
+		sw.put()
+	}
+	return sw.err
+}
+
+// Close writes the support table and ends the file. It does not close the
+// underlying io.Writer.
+func (sw *SchedulesWriter) Close(support []Support) error {
+	for _, sp := range support {
+		sw.row = schedRow{Rec: recSupport, Key: sp.Key, Kind: sp.Kind, Runs: int64(sp.Runs)}
+		sw.put()
+	}
+	sw.flush()
+	if err := sw.iw.Close(); sw.err == nil && err != nil {
+		sw.err = fmt.Errorf("closing schedules: %w", err)
+	}
+	sw.b.Release()
+	return sw.err
 }
 
 // ReadSchedules reads a schedules file.

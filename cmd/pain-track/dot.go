@@ -19,17 +19,18 @@ func writeDot(dir string, set *schedule.Set, top int) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	scheds := set.Schedules()
+	scheds := set.Ranking()
 	for _, s := range scheds[:min(top, len(scheds))] {
+		g := set.Graph(s.ID)
 		name := filepath.Join(dir, fmt.Sprintf("schedule-%d-%s.dot", s.Rank, s.ID))
 		title := fmt.Sprintf("schedule %d %s: %d of %d runs (%.3f), %s granularity, graph of %s",
-			s.Rank, s.ID, len(s.Runs), set.Runs(), s.Share, set.Granularity(), s.Graph.Run)
-		if err := writeFile(name, func(w io.Writer) error { return dot(w, s.Graph, title) }); err != nil {
+			s.Rank, s.ID, len(s.Runs), set.Runs(), s.Share, set.Granularity(), g.Run)
+		if err := writeFile(name, func(w io.Writer) error { return dot(w, g, title) }); err != nil {
 			return err
 		}
 		if s.Rank == 1 {
 			name := filepath.Join(dir, fmt.Sprintf("schedule-1-%s.trace.json", s.ID))
-			if err := writeFile(name, func(w io.Writer) error { return traceEvents(w, s.Graph, title) }); err != nil {
+			if err := writeFile(name, func(w io.Writer) error { return traceEvents(w, g, title) }); err != nil {
 				return err
 			}
 		}

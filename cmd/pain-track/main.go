@@ -21,7 +21,7 @@ func main() {
 	// Tracking allocates fast and keeps little: one run and the aggregate.
 	// Collecting less often trades some memory for a lot of time.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(200)
+		debug.SetGCPercent(400)
 	}
 	os.Exit(Main())
 }
@@ -97,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	debug.SetGCPercent(100) // the outputs copy the aggregate: no more slack
 	meta := format.Meta{Tool: version, Run: fmt.Sprintf("%d runs", set.Runs())}
 	if o.out != "" {
-		if err := writeFile(o.out, func(w io.Writer) error { return format.WriteSchedules(w, set.File(meta)) }); err != nil {
+		if err := writeFile(o.out, func(w io.Writer) error { return set.WriteFile(w, meta) }); err != nil {
 			return err
 		}
 	}

@@ -23,13 +23,13 @@ func writeSummary(w io.Writer, set *schedule.Set, top int) error {
 	fmt.Fprintf(&b, "%d %s, %d %s (%s granularity), %d seen once\n", c.Runs, plural(c.Runs, "run", "runs"),
 		c.Schedules, plural(c.Schedules, "schedule", "schedules"), set.Granularity(), c.Singletons)
 	fmt.Fprintf(&b, "chance that the next run shows a schedule not seen yet (Good-Turing, singletons/runs): %.3f\n", c.Unseen)
-	scheds := set.Schedules()
+	scheds := set.Ranking()
 	if len(scheds) > 0 {
 		fmt.Fprintf(&b, "\n%4s  %-12s  %6s  %6s  %7s  %8s  %7s\n", "rank", "schedule", "runs", "share", "threads", "messages", "events")
 	}
 	for _, s := range scheds {
 		fmt.Fprintf(&b, "%4d  %-12s  %6d  %6.3f  %7d  %8d  %7d\n", s.Rank, s.ID, len(s.Runs), s.Share,
-			len(s.Graph.Lanes), len(s.Graph.MessageEdges()), len(s.Graph.Events))
+			s.Threads, s.Messages, s.Events)
 	}
 	for _, s := range scheds[:min(top, len(scheds))] {
 		fmt.Fprintf(&b, "\nschedule %d %s: %d %s:", s.Rank, s.ID, len(s.Runs), plural(len(s.Runs), "run", "runs"))
@@ -40,7 +40,7 @@ func writeSummary(w io.Writer, set *schedule.Set, top int) error {
 			fmt.Fprintf(&b, " and %d more", n)
 		}
 		b.WriteString("\n")
-		if out := outcome(s.Graph); out != "" {
+		if out := outcome(set.Graph(s.ID)); out != "" {
 			fmt.Fprintf(&b, "  outcome: %s\n", out)
 		}
 	}
@@ -135,9 +135,9 @@ func writeJSON(w io.Writer, set *schedule.Set) error {
 	c := set.Coverage()
 	out := jsonSummary{Granularity: set.Granularity().String(), Runs: c.Runs, Distinct: c.Schedules,
 		Singletons: c.Singletons, Unseen: c.Unseen, Schedules: []jsonSchedule{}, Edges: []jsonEdge{}}
-	for _, s := range set.Schedules() {
+	for _, s := range set.Ranking() {
 		out.Schedules = append(out.Schedules, jsonSchedule{ID: s.ID, Rank: s.Rank, Runs: len(s.Runs), Share: s.Share,
-			RunNames: s.Runs, Threads: len(s.Graph.Lanes), Messages: len(s.Graph.MessageEdges()), Events: len(s.Graph.Events)})
+			RunNames: s.Runs, Threads: s.Threads, Messages: s.Messages, Events: s.Events})
 	}
 	for _, e := range set.Support() {
 		out.Edges = append(out.Edges, jsonEdge{Key: e.Key, Kind: e.Kind.String(), Runs: e.Runs, Share: e.Share})

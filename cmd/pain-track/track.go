@@ -26,12 +26,14 @@ type tracker struct {
 	set  *schedule.Set
 	b    *hb.Builder
 	evs  []format.Event    // one record batch
+	br   *bufio.Reader     // reused for every file
 	seen map[string]string // run name -> file it came from
 	warn func(string)
 }
 
 func newTracker(g hb.Granularity, warn func(string)) *tracker {
-	return &tracker{set: schedule.New(g), b: hb.NewBuilder(g), seen: map[string]string{}, warn: warn}
+	return &tracker{set: schedule.New(g), b: hb.NewBuilder(g), seen: map[string]string{}, warn: warn,
+		br: bufio.NewReaderSize(nil, 1<<16)}
 }
 
 // addFiles adds traces (Arrow or text form) and schedules files. Traces
@@ -89,7 +91,8 @@ func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 		return "", false, err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
+	br := t.br
+	br.Reset(f)
 	if head, _ := br.Peek(64); isText(head) {
 		if h, ok := bytes.CutPrefix(head, []byte("# pain ")); ok && !bytes.HasPrefix(h, []byte("trace ")) {
 			kind, _, _ := strings.Cut(string(h), " ")
@@ -112,7 +115,8 @@ func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", false, err
 	}
-	s, err := format.ReadSchedulesFrom(bufio.NewReaderSize(f, 1<<16), path)
+	br.Reset(f)
+	s, err := format.ReadSchedulesFrom(br, path)
 	if err != nil {
 		return "", false, err
 	}
@@ -150,7 +154,8 @@ func (t *tracker) addRows(path string) (err error) {
 		return err
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
+	br := t.br
+	br.Reset(f)
 	if head, _ := br.Peek(1); isText(head) {
 		_, evs, err := format.ReadText(br, path)
 		if err != nil {

@@ -57,6 +57,10 @@ func FuzzBuild(f *testing.F) {
 			if back.ID() != g.ID() || !reflect.DeepEqual(back, g) {
 				t.Fatalf("%s: graph reads back differently:\n%+v\n%+v", gran, g, back)
 			}
+			un, err := Uncompact(g.Run, g.Compact())
+			if err != nil || !reflect.DeepEqual(un, g) {
+				t.Fatalf("%s: compact graph comes back differently (%v)", gran, err)
+			}
 			for i := range g.Events {
 				g.DependsOn(i)
 				g.Label(i)

@@ -335,6 +335,28 @@ func TestNewGraphRoundTrip(t *testing.T) {
 	}
 }
 
+func TestCompact(t *testing.T) {
+	for _, name := range []string{"exchange", "procs", "shpipe"} {
+		for _, gran := range []Granularity{Message, Syscall} {
+			g := build(readText(t, filepath.Join("testdata", name+".txt")), gran)
+			c := g.Compact()
+			back, err := Uncompact(g.Run, c)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", name, gran, err)
+			}
+			if !reflect.DeepEqual(back, g) {
+				t.Errorf("%s/%s: compact graph comes back differently", name, gran)
+			}
+			for cut := 0; cut < len(c); cut += 7 {
+				if _, err := Uncompact("x", c[:cut]); err == nil {
+					t.Errorf("%s/%s: compact graph cut at %d accepted", name, gran, cut)
+					break
+				}
+			}
+		}
+	}
+}
+
 func TestStableName(t *testing.T) {
 	for in, want := range map[string]string{
 		"kv1:listen0":                       "kv1:listen0",

@@ -2,6 +2,7 @@ package schedule
 
 import (
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/boxofpain/pain/format"
@@ -9,27 +10,60 @@ import (
 )
 
 // File returns the Set as the content of a schedules file with metadata m.
+// It holds every schedule's graph at once; WriteFile streams them.
 func (s *Set) File(m format.Meta) *format.Schedules {
 	f := &format.Schedules{Meta: m, Granularity: s.gran.String()}
 	f.Meta.Kind = format.KindSchedules
 	for _, sc := range s.Schedules() {
-		fs := format.Schedule{ID: sc.ID, Rank: sc.Rank, Runs: slices.Clone(sc.Runs)}
-		for _, e := range sc.Graph.Events {
-			fs.Events = append(fs.Events, format.GraphEvent{
-				Node: e.Node, Thread: e.Thread, Seq: e.Seq, Count: e.Count, Syscall: e.Syscall, FDKind: e.FDKind,
-				Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
-				PayloadHash: e.PayloadHash, Arg: e.Arg, Role: string(e.Role), TimeNS: e.TimeNS,
-			})
-		}
-		for _, d := range sc.Graph.Edges {
-			fs.Edges = append(fs.Edges, format.GraphEdge{From: d.From, To: d.To, Kind: d.Kind.String()})
-		}
-		f.Schedules = append(f.Schedules, fs)
+		f.Schedules = append(f.Schedules, toFormat(sc, sc.Graph))
 	}
-	for _, sp := range s.Support() {
-		f.Support = append(f.Support, format.Support{Key: sp.Key, Kind: sp.Kind.String(), Runs: sp.Runs})
-	}
+	f.Support = s.formatSupport()
 	return f
+}
+
+// WriteFile writes the Set as a schedules file with metadata m, one
+// schedule's graph in memory at a time.
+func (s *Set) WriteFile(w io.Writer, m format.Meta) error {
+	sw := format.NewSchedulesWriter(w, m, s.gran.String())
+	for _, sc := range s.Ranking() {
+		fs := toFormat(sc, s.Graph(sc.ID))
+		if err := sw.Schedule(&fs); err != nil {
+			sw.Close(nil)
+			return err
+		}
+	}
+	return sw.Close(s.formatSupport())
+}
+
+func (s *Set) formatSupport() []format.Support {
+	var out []format.Support
+	for _, sp := range s.Support() {
+		out = append(out, format.Support{Key: sp.Key, Kind: sp.Kind.String(), Runs: sp.Runs})
+	}
+	return out
+}
+
+func toFormat(sc Schedule, g *hb.Graph) format.Schedule {
+	fs := format.Schedule{ID: sc.ID, Rank: sc.Rank, Runs: slices.Clone(sc.Runs)}
+	fs.Events = make([]format.GraphEvent, len(g.Events))
+	for i, e := range g.Events {
+		fs.Events[i] = format.GraphEvent{
+			Node: e.Node, Thread: e.Thread, Seq: e.Seq, Count: e.Count, Syscall: e.Syscall, FDKind: e.FDKind,
+			Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
+			PayloadHash: e.PayloadHash, Arg: e.Arg, Role: string(e.Role), TimeNS: e.TimeNS,
+		}
+	}
+	fs.Edges = make([]format.GraphEdge, len(g.Edges))
+	for i, d := range g.Edges {
+		fs.Edges[i] = format.GraphEdge{From: d.From, To: d.To, Kind: d.Kind.String()}
+	}
+	if len(fs.Events) == 0 {
+		fs.Events = nil
+	}
+	if len(fs.Edges) == 0 {
+		fs.Edges = nil
+	}
+	return fs
 }
 
 // AddFile adds every run of a schedules file read back, checking that each
@@ -70,7 +104,7 @@ func (s *Set) AddFile(f *format.Schedules) error {
 		if g.ID() != fs.ID {
 			return fmt.Errorf("schedule %s: its graph hashes to %s", fs.ID, g.ID())
 		}
-		o.addSchedule(fs.ID, slices.Clone(fs.Runs), g)
+		o.byID[fs.ID] = newEntry(slices.Clone(fs.Runs), g)
 		o.runs += len(fs.Runs)
 	}
 	for _, sp := range f.Support {

@@ -5,8 +5,10 @@
 // seen yet (Good-Turing: singletons / runs).
 //
 // A Set keeps, per schedule, its run names and the graph of one run (the
-// one whose name sorts first), and per message edge a count: its memory
-// grows with the schedules and edges seen, not with the runs. Sets merge:
+// one whose name sorts first), compacted (about a tenth of a Graph), and
+// per message edge a count: its memory grows with the schedules and edges
+// seen, not with the runs. Ranking, Graph and WriteFile use one graph at a
+// time; Schedules and File hold them all. Sets merge:
 // tracking shards separately and merging the results gives exactly what
 // tracking all runs at once gives, whatever the order.
 package schedule
@@ -36,10 +38,35 @@ type Set struct {
 type entry struct {
 	runs   []string
 	sorted bool
-	g      *hb.Graph
+	// The graph of one run represents the schedule: its run name, the graph
+	// compacted (hb.Graph.Compact: an aggregate of many distinct schedules
+	// stays small), and the counts a summary shows.
+	rep                       string
+	graph                     []byte
+	events, threads, messages int
 	// The support entries of the schedule's message edges, found once: every
 	// run of a schedule has the same message edges, with the same keys.
 	edges []*edgeStat
+}
+
+func newEntry(runs []string, g *hb.Graph) *entry {
+	e := &entry{runs: runs, sorted: len(runs) < 2}
+	e.represent(g)
+	return e
+}
+
+func (e *entry) represent(g *hb.Graph) {
+	e.rep, e.graph = g.Run, g.Compact()
+	e.events, e.threads, e.messages = len(g.Events), len(g.Lanes), len(g.MessageEdges())
+}
+
+// Graph returns the representative graph of the schedule.
+func (e *entry) Graph() *hb.Graph {
+	g, err := hb.Uncompact(e.rep, e.graph)
+	if err != nil {
+		panic(fmt.Sprintf("schedule: a graph this package compacted does not read back: %v", err))
+	}
+	return g
 }
 
 type edgeStat struct {
@@ -71,17 +98,17 @@ func (s *Set) Add(g *hb.Graph) error {
 	e := s.byID[g.ID()]
 	switch {
 	case e == nil:
-		e = &entry{runs: []string{g.Run}, sorted: true, g: g.Clone()}
+		e = newEntry([]string{g.Run}, g)
 		s.byID[g.ID()] = e
-	case better(g, e.g):
-		e.g = g.Clone()
+	case better(g.Run, e.rep, func() [32]byte { return details(g) }, func() [32]byte { return details(e.Graph()) }):
+		e.represent(g)
 		fallthrough
 	default:
 		e.runs = append(e.runs, g.Run)
 		e.sorted = false
 	}
 	if e.edges == nil {
-		e.edges = s.edgeStats(e.g)
+		e.edges = s.edgeStats(g) // any run of the schedule has the same edge keys
 	}
 	for _, st := range e.edges {
 		if st.gen != s.gen {
@@ -110,30 +137,32 @@ func (s *Set) edgeStats(g *hb.Graph) []*edgeStat {
 	return out
 }
 
-// addSchedule adds runs of schedule id whose representative graph is g.
-func (s *Set) addSchedule(id string, runs []string, g *hb.Graph) {
+// addEntry adds the runs of an entry of another Set (or of a file).
+func (s *Set) addEntry(id string, o *entry) {
 	e := s.byID[id]
 	if e == nil {
-		s.byID[id] = &entry{runs: runs, sorted: len(runs) < 2, g: g} // edges found when needed
+		c := *o
+		c.runs, c.edges = slices.Clone(o.runs), nil // edges are found when needed
+		s.byID[id] = &c
 		return
 	}
-	e.runs = append(e.runs, runs...)
+	e.runs = append(e.runs, o.runs...)
 	e.sorted = false
-	if g != e.g && better(g, e.g) {
-		e.g = g
+	if better(o.rep, e.rep, func() [32]byte { return details(o.Graph()) }, func() [32]byte { return details(e.Graph()) }) {
+		e.rep, e.graph = o.rep, o.graph
 	}
 }
 
-// better reports whether a should represent its schedule rather than b: the
-// run whose name sorts first, and among runs of the same name the one whose
-// run-specific details (seq, hashes, times) sort first, so the choice does
-// not depend on the order runs were added or merged in.
-func better(a, b *hb.Graph) bool {
-	if c := strings.Compare(a.Run, b.Run); c != 0 {
+// better reports whether run a should represent its schedule rather than
+// run b: the run whose name sorts first, and among runs of the same name
+// the one whose run-specific details (seq, hashes, times) sort first, so
+// the choice does not depend on the order runs were added or merged in.
+func better(a, b string, da, db func() [32]byte) bool {
+	if c := strings.Compare(a, b); c != 0 {
 		return c < 0
 	}
-	da, db := details(a), details(b)
-	return bytes.Compare(da[:], db[:]) < 0
+	x, y := da(), db()
+	return bytes.Compare(x[:], y[:]) < 0
 }
 
 func details(g *hb.Graph) [sha256.Size]byte {
@@ -154,7 +183,7 @@ func (s *Set) Merge(o *Set) error {
 	}
 	s.runs += o.runs
 	for id, e := range o.byID {
-		s.addSchedule(id, slices.Clone(e.runs), e.g)
+		s.addEntry(id, e)
 	}
 	for k, st := range o.support {
 		if t := s.support[k]; t != nil {
@@ -166,12 +195,16 @@ func (s *Set) Merge(o *Set) error {
 	return nil
 }
 
-// Schedule is one schedule of a Set, as Schedules returns it.
+// Schedule is one schedule of a Set, as Schedules and Ranking return it.
 type Schedule struct {
 	ID    string
 	Rank  int      // 1 for the schedule with the most runs
 	Runs  []string // names of the runs that showed it, sorted
 	Share float64  // len(Runs) / all runs
+	// The size of its graph: events, threads, message edges.
+	Events, Threads, Messages int
+	// Graph is the graph of one of its runs (the one whose name sorts
+	// first); nil from Ranking.
 	Graph *hb.Graph
 }
 
@@ -184,12 +217,14 @@ func (s *Set) sortRuns() {
 	}
 }
 
-// Schedules returns the schedules ranked: most runs first, then by id.
-func (s *Set) Schedules() []Schedule {
+// Ranking returns the schedules ranked, most runs first, then by id,
+// without their graphs (Graph gets one).
+func (s *Set) Ranking() []Schedule {
 	s.sortRuns()
 	out := make([]Schedule, 0, len(s.byID))
 	for id, e := range s.byID {
-		out = append(out, Schedule{ID: id, Runs: e.runs, Graph: e.g, Share: float64(len(e.runs)) / float64(s.runs)})
+		out = append(out, Schedule{ID: id, Runs: e.runs, Share: float64(len(e.runs)) / float64(s.runs),
+			Events: e.events, Threads: e.threads, Messages: e.messages})
 	}
 	slices.SortFunc(out, func(a, b Schedule) int {
 		return cmp.Or(cmp.Compare(len(b.Runs), len(a.Runs)), strings.Compare(a.ID, b.ID))
@@ -198,6 +233,23 @@ func (s *Set) Schedules() []Schedule {
 		out[i].Rank = i + 1
 	}
 	return out
+}
+
+// Schedules returns the schedules ranked, with their graphs.
+func (s *Set) Schedules() []Schedule {
+	out := s.Ranking()
+	for i := range out {
+		out[i].Graph = s.byID[out[i].ID].Graph()
+	}
+	return out
+}
+
+// Graph returns the graph of schedule id, or nil if there is none.
+func (s *Set) Graph(id string) *hb.Graph {
+	if e := s.byID[id]; e != nil {
+		return e.Graph()
+	}
+	return nil
 }
 
 // EdgeSupport is how often one message edge occurs.

@@ -212,3 +212,27 @@ func TestGranularityMismatch(t *testing.T) {
 		t.Errorf("no runs: unseen %v, want 1", c.Unseen)
 	}
 }
+
+// TestWriteFile checks that streaming a Set to a file writes the same bytes
+// as writing its File.
+func TestWriteFile(t *testing.T) {
+	rs := runs(t, 30)
+	s := track(t, hb.Message, rs, names(rs))
+	m := format.Meta{Tool: "test"}
+	var a, b bytes.Buffer
+	if err := s.WriteFile(&a, m); err != nil {
+		t.Fatal(err)
+	}
+	if err := format.WriteSchedules(&b, s.File(m)); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Errorf("WriteFile and WriteSchedules(File) differ")
+	}
+	if got := s.Graph(s.Ranking()[0].ID); got == nil || got.ID() != s.Ranking()[0].ID {
+		t.Errorf("Graph(top id) = %v", got)
+	}
+	if s.Graph("nope") != nil {
+		t.Errorf("Graph of an unknown id is not nil")
+	}
+}
