@@ -38,6 +38,9 @@
 //	               event per system call
 //	-cpuprofile F  write a CPU profile (go tool pprof) to F
 //
+// The summary goes to stdout; stderr gets warnings and, at the end, how
+// many runs and events were tracked and how long it took.
+//
 // A trace cut short (its tracer was killed) is used up to its last complete
 // batch, with a warning that says so. A file that is not a pain trace or
 // schedules file, a newer format version, a corrupt file or schedules of

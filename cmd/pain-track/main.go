@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"time"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/hb"
@@ -90,9 +91,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	t := newTracker(o.gran, func(msg string) { fmt.Fprintf(stderr, "pain-track: warning: %s\n", msg) })
+	start := time.Now()
 	if err := t.addFiles(fs.Args()); err != nil {
 		return err
 	}
+	fmt.Fprintf(stderr, "pain-track: %d %s tracked (%d events in %.1fs), %d in all\n", t.runs, plural(t.runs, "run", "runs"),
+		t.rows, time.Since(start).Seconds(), t.set.Runs())
 	set := t.set
 	debug.SetGCPercent(100) // the outputs copy the aggregate: no more slack
 	meta := format.Meta{Tool: version, Run: fmt.Sprintf("%d runs", set.Runs())}

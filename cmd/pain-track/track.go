@@ -27,6 +27,8 @@ type tracker struct {
 	b    *hb.Builder
 	evs  []format.Event    // one record batch
 	br   *bufio.Reader     // reused for every file
+	rows int64             // trace rows read
+	runs int               // runs tracked from traces
 	seen map[string]string // run name -> file it came from
 	warn func(string)
 }
@@ -140,6 +142,7 @@ func (t *tracker) addRun(run string, paths []string) error {
 		}
 	}
 	t.note(run, paths[0])
+	t.runs++
 	if err := t.set.Add(t.b.Scratch(run)); err != nil {
 		return fmt.Errorf("%s: %v", paths[0], err)
 	}
@@ -164,6 +167,7 @@ func (t *tracker) addRows(path string) (err error) {
 		for i := range evs {
 			t.b.Add(&evs[i])
 		}
+		t.rows += int64(len(evs))
 		return nil
 	}
 	r, err := format.NewReader(br, path)
@@ -186,6 +190,7 @@ func (t *tracker) addRows(path string) (err error) {
 		for i := range t.evs {
 			t.b.Add(&t.evs[i])
 		}
+		t.rows += int64(len(t.evs))
 	}
 }
 
