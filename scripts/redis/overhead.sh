@@ -24,7 +24,7 @@ command -v redis-server >/dev/null 2>&1 || { echo "overhead.sh: redis-server mis
 command -v strace >/dev/null 2>&1 || { echo "overhead.sh: strace missing (make deps)" >&2; exit 2; }
 [ -x "$BIN/pain-trace" ] || { echo "overhead.sh: $BIN/pain-trace missing (make build)" >&2; exit 2; }
 BIN=$(cd "$BIN" && pwd)
-go build -o "$BIN/rediswl" "$here/rediswl"
+(cd "$here" && go build -o "$BIN/rediswl" ./rediswl)
 export RWL="$BIN/rediswl"
 rm -rf "$OUT"
 mkdir -p "$OUT"

@@ -62,9 +62,9 @@ say "$(redis-server --version | cut -d' ' -f1-3)"
 
 mkdir -p "$BIN"
 BIN=$(cd "$BIN" && pwd)
-go build -o "$BIN/rediswl" "$here/rediswl" || die "cannot build rediswl"
-go build -o "$BIN/redis-scope" "$here/scope" || die "cannot build scope"
-go build -o "$BIN/redis-story" "$here/story" || die "cannot build story"
+(cd "$here" && go build -o "$BIN/rediswl" ./rediswl) || die "cannot build rediswl"
+(cd "$here" && go build -o "$BIN/redis-scope" ./scope) || die "cannot build scope"
+(cd "$here" && go build -o "$BIN/redis-story" ./story) || die "cannot build story"
 for t in pain-trace pain-track pain-plan pain-inject; do
 	[ -x "$BIN/$t" ] || die "$BIN/$t missing: run make build"
 done
