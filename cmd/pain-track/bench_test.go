@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"testing"
 	"time"
@@ -60,6 +61,7 @@ func perCPU(b *testing.B, start time.Duration, rows int) {
 // tracking is single-threaded.
 func BenchmarkTrack(b *testing.B) {
 	paths, rows := writeSynth(b, b.TempDir(), 20, 10000)
+	defer debug.SetGCPercent(debug.SetGCPercent(gcPercent)) // as pain-track runs
 	for _, gran := range []hb.Granularity{hb.Message, hb.Syscall} {
 		b.Run(gran.String(), func(b *testing.B) {
 			b.ReportAllocs()
