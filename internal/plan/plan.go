@@ -88,7 +88,7 @@ type message struct {
 	prevRecv *Event
 	connect  bool
 	nth      int   // for a connect: its ordinal among the node's connects to that listener
-	internal bool  // neither end is the workload or the check
+	during   bool  // sent after the workload began: it can touch the workload's data
 	ord      int64 // when it was sent in the run the schedule was drawn from
 }
 
@@ -151,6 +151,7 @@ func lineage(s *Schedule, outcome func(string) bool) []message {
 	msgEdges = slices.Compact(msgEdges)
 	ordinal := map[string]int{}
 	connects := connectOrdinals(s)
+	during := afterWorkload(s, into)
 	var out []message
 	for _, ei := range msgEdges {
 		e := s.Edges[ei]
@@ -179,7 +180,7 @@ func lineage(s *Schedule, outcome func(string) bool) []message {
 			prevRecv: neighbour(e.To, -1),
 			connect:  connect,
 			nth:      connects[e.From],
-			internal: !outcome(send.Node) && !outcome(recv.Node),
+			during:   during[e.From],
 			ord:      send.TimeNS,
 		})
 	}
@@ -187,6 +188,36 @@ func lineage(s *Schedule, outcome func(string) bool) []message {
 }
 
 func isConnect(sys string) bool { return sys == "connect" }
+
+// afterWorkload marks the events that happen after the workload began:
+// those reachable from a workload event along happens-before edges.
+func afterWorkload(s *Schedule, into [][]int) []bool {
+	out := make([][]int, len(s.Events))
+	for i := range into {
+		for _, ei := range into[i] {
+			out[s.Edges[ei].From] = append(out[s.Edges[ei].From], i)
+		}
+	}
+	seen := make([]bool, len(s.Events))
+	var stack []int
+	for i, e := range s.Events {
+		if e.Node == "workload" {
+			seen[i] = true
+			stack = append(stack, i)
+		}
+	}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, j := range out[i] {
+			if !seen[j] {
+				seen[j] = true
+				stack = append(stack, j)
+			}
+		}
+	}
+	return seen
+}
 
 // connectOrdinals numbers each node's connects to each listener in the order
 // they happened, 1-based: a refused connect is named "the 2nd connect of
@@ -262,41 +293,28 @@ func Plans(scheds []Schedule, opt Options) []format.Plan {
 	}
 	var out planList
 	out.tried = opt.Tried
-	// Round 0, single faults: rank by support, internal messages first (a
-	// fault between clients and servers is seen by the client, which
-	// reports it; a fault between servers must be handled by them). Within
-	// a tier, the lightest fault (the message goes missing) on every
-	// message, in the order they were sent, before the heavier ones.
+	// Round 0, single faults: rank by support, then messages sent while
+	// the workload runs before those of start-up (a fault before the first
+	// write can only delay start-up; systems with long handshakes would
+	// otherwise spend the budget there), then in the order they were sent,
+	// each message's faults together, lightest first: every message gets
+	// asked about before a later one is.
 	ranked := make([]*candidate, 0, len(order))
 	for _, k := range order {
 		ranked = append(ranked, cands[k])
 	}
-	tier := func(a, b *candidate) int {
-		return cmp.Or(cmp.Compare(b.runs, a.runs), cmp.Compare(b2i(b.internal), b2i(a.internal)))
-	}
-	slices.SortStableFunc(ranked, func(a, b *candidate) int { return cmp.Or(tier(a, b), cmp.Compare(a.ord, b.ord)) })
-	for lo := 0; lo < len(ranked); {
-		hi := lo + 1
-		for hi < len(ranked) && tier(ranked[lo], ranked[hi]) == 0 {
-			hi++
+	slices.SortStableFunc(ranked, func(a, b *candidate) int {
+		return cmp.Or(cmp.Compare(b.runs, a.runs), cmp.Compare(b2i(b.during), b2i(a.during)), cmp.Compare(a.ord, b.ord))
+	})
+	for _, c := range ranked {
+		why := "every observed schedule's outcome depends on this message"
+		if c.runs < total {
+			why = fmt.Sprintf("the outcome depends on this message in %d of %d runs", c.runs, total)
 		}
-		for kind, more := 0, true; more; kind++ {
-			more = false
-			for _, c := range ranked[lo:hi] {
-				fs := faultsFor(&c.message, opt.Delay, outcome)
-				if kind >= len(fs) {
-					continue
-				}
-				more = true
-				why := "every observed schedule's outcome depends on this message"
-				if c.runs < total {
-					why = fmt.Sprintf("the outcome depends on this message in %d of %d runs", c.runs, total)
-				}
-				ev := format.Evidence{Runs: c.runs, OfRuns: total, Schedules: c.schedules, Support: ratio(c.runs, total)}
-				out.add([]format.Fault{fs[kind]}, fmt.Sprintf("%s: %s", why, describe(&c.message)), ev)
-			}
+		ev := format.Evidence{Runs: c.runs, OfRuns: total, Schedules: c.schedules, Support: ratio(c.runs, total)}
+		for _, f := range faultsFor(&c.message, opt.Delay, outcome) {
+			out.add([]format.Fault{f}, fmt.Sprintf("%s: %s", why, describe(&c.message)), ev)
 		}
-		lo = hi
 	}
 	// Combinations: messages that together meet every schedule's lineage.
 	if opt.K >= 2 && len(base) > 1 {
