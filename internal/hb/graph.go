@@ -135,6 +135,11 @@ func (g *Graph) index() {
 	g.inStart[0], g.outStart[0] = 0, 0
 }
 
+// CanonVersion numbers the canonical form that ID hashes. Schedule ids of
+// different versions are not comparable; a change to canon (or to what
+// Builder reduces a run to) must increase it.
+const CanonVersion = 1
+
 // canon computes the schedule id: a hash of everything that makes the
 // schedule, and nothing that differs between runs of the same schedule
 // (Seq, PayloadHash, TimeNS, Count at Message granularity, the run name).

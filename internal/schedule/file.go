@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/hb"
@@ -12,7 +13,7 @@ import (
 // File returns the Set as the content of a schedules file with metadata m.
 // It holds every schedule's graph at once; WriteFile streams them.
 func (s *Set) File(m format.Meta) *format.Schedules {
-	f := &format.Schedules{Meta: m, Granularity: s.gran.String()}
+	f := &format.Schedules{Meta: withCanon(m), Granularity: s.gran.String()}
 	f.Meta.Kind = format.KindSchedules
 	for _, sc := range s.Schedules() {
 		f.Schedules = append(f.Schedules, toFormat(sc, sc.Graph))
@@ -24,7 +25,7 @@ func (s *Set) File(m format.Meta) *format.Schedules {
 // WriteFile writes the Set as a schedules file with metadata m, one
 // schedule's graph in memory at a time.
 func (s *Set) WriteFile(w io.Writer, m format.Meta) error {
-	sw := format.NewSchedulesWriter(w, m, s.gran.String())
+	sw := format.NewSchedulesWriter(w, withCanon(m), s.gran.String())
 	for _, sc := range s.Ranking() {
 		fs := toFormat(sc, s.Graph(sc.ID))
 		if err := sw.Schedule(&fs); err != nil {
@@ -33,6 +34,19 @@ func (s *Set) WriteFile(w io.Writer, m format.Meta) error {
 		}
 	}
 	return sw.Close(s.formatSupport())
+}
+
+// canonKey is the metadata key (pain.x.canon) of the canonical form the
+// schedule ids of a file were made with.
+const canonKey = "canon"
+
+func withCanon(m format.Meta) format.Meta {
+	extra := map[string]string{canonKey: strconv.Itoa(hb.CanonVersion)}
+	for k, v := range m.Extra {
+		extra[k] = v
+	}
+	m.Extra = extra
+	return m
 }
 
 func (s *Set) formatSupport() []format.Support {
@@ -73,6 +87,9 @@ func (s *Set) AddFile(f *format.Schedules) error {
 	if !ok || gran != s.gran {
 		return fmt.Errorf("tracked at %s granularity, not %s", f.Granularity, s.gran)
 	}
+	if v, ok := f.Meta.Extra[canonKey]; ok && v != strconv.Itoa(hb.CanonVersion) {
+		return fmt.Errorf("schedule ids made with canonical form %s, and this pain-track makes form %d: track its traces again", v, hb.CanonVersion)
+	}
 	o := New(gran)
 	for _, fs := range f.Schedules {
 		if len(fs.Runs) == 0 {
@@ -102,7 +119,7 @@ func (s *Set) AddFile(f *format.Schedules) error {
 			return fmt.Errorf("schedule %s: %v", fs.ID, err)
 		}
 		if g.ID() != fs.ID {
-			return fmt.Errorf("schedule %s: its graph hashes to %s", fs.ID, g.ID())
+			return fmt.Errorf("schedule %s: its graph hashes to %s (corrupt, or made by an earlier pain-track: track its traces again)", fs.ID, g.ID())
 		}
 		o.byID[fs.ID] = newEntry(slices.Clone(fs.Runs), g)
 		o.runs += len(fs.Runs)

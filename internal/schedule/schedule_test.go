@@ -192,6 +192,7 @@ func TestAddFileRejects(t *testing.T) {
 		},
 		"support of more runs than there are": func(f *format.Schedules) { f.Support[0].Runs = 99 },
 		"other granularity":                   func(f *format.Schedules) { f.Granularity = "syscall" },
+		"other canonical form":                func(f *format.Schedules) { f.Meta.Extra["canon"] = "0" },
 	} {
 		f := s.File(format.Meta{})
 		spoil(f)
