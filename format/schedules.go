@@ -7,6 +7,9 @@ package format
 // same pain.format version rules. Its extra metadata:
 //
 //	pain.x.granularity   message or syscall: what one graph event is
+//	pain.x.canon         version of the canonical form the schedule ids
+//	                     hash (internal/hb.CanonVersion); ids of different
+//	                     versions are not comparable
 //
 // It is one table of records; the rec column says what each row is and
 // which other columns it uses (the others hold their empty value):
