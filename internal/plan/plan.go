@@ -280,6 +280,9 @@ func Plans(scheds []Schedule, opt Options) []format.Plan {
 	for si, s := range base {
 		lineages[si] = map[string]bool{}
 		for _, m := range lineage(s, outcome) {
+			if lineages[si][m.key] {
+				continue // one message read by several receives
+			}
 			lineages[si][m.key] = true
 			c := cands[m.key]
 			if c == nil {

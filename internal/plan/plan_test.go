@@ -254,3 +254,16 @@ func TestStreamTargetsPinnedByOffset(t *testing.T) {
 		t.Errorf("drops of the replication stream at offsets %v, want [0 12]", offsets)
 	}
 }
+
+// A message read by two receives is one message: its support counts each
+// run once.
+func TestSplitReadCountsOnce(t *testing.T) {
+	s := replicated()
+	s.Events = append(s.Events, Event{Node: "backup1", Thread: "main.1", Seq: 1, Syscall: "read", FDKind: "tcp", Conn: c1, Offset: -1})
+	s.Edges = append(s.Edges, Edge{From: 2, To: len(s.Events) - 1, Message: true}, Edge{From: 3, To: len(s.Events) - 1})
+	for _, p := range Plans([]Schedule{s}, Options{}) {
+		if p.Evidence.Runs != 6 || p.Evidence.Support != 1 {
+			t.Errorf("%s: evidence %+v, want 6 of 6 runs", p.ID, p.Evidence)
+		}
+	}
+}
