@@ -7,7 +7,7 @@
 #   run-NNNN/            one folder per traced run: configs, data, logs, acked.txt
 #   run-NNNN.arrows      its trace
 #   schedules.arrows, track.txt   pain-track's output and summary
-#   plans-all.jsonl      pain-plan's output (all plans; SCOPE=all: plans.jsonl)
+#   plans.jsonl, plans.txt   pain-plan's top PLANS plans, and in words
 #   plans.jsonl          the plans injected
 #   inject-NNNN/, inject-NNNN.arrows   one folder and trace per injected plan
 #   results.jsonl        one pain-inject result per line
@@ -23,10 +23,6 @@
 #   PAYLOAD=256                 bytes of each transfer kept in injected traces
 #                               (the diagrams name Redis commands from them)
 #   PLAN_FLAGS=                 more pain-plan flags
-#   SCOPE=workload              inject the top PLANS plans that act while the
-#                               workload runs, round-robin over fault kinds
-#                               (scope/doc.go says why); SCOPE=all: pain-plan's
-#                               top PLANS as they are
 #   PORT=7379 SPORT=27379 KEYS=100 DOWN_AFTER=1000 ...   passed to gen.sh
 # Runs are sequential: they share the ports.
 set -eu
@@ -38,7 +34,6 @@ TIMEOUT=${TIMEOUT:-60s}
 GRACE=${GRACE:-2s}
 DELAY=${DELAY:-6s}
 PLAN_FLAGS=${PLAN_FLAGS:-}
-SCOPE=${SCOPE:-workload}
 PAYLOAD=${PAYLOAD:-256}
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -63,7 +58,6 @@ say "$(redis-server --version | cut -d' ' -f1-3)"
 mkdir -p "$BIN"
 BIN=$(cd "$BIN" && pwd)
 (cd "$here" && go build -o "$BIN/rediswl" ./rediswl) || die "cannot build rediswl"
-(cd "$here" && go build -o "$BIN/redis-scope" ./scope) || die "cannot build scope"
 (cd "$here" && go build -o "$BIN/redis-story" ./story) || die "cannot build story"
 for t in pain-trace pain-track pain-plan pain-inject; do
 	[ -x "$BIN/$t" ] || die "$BIN/$t missing: run make build"
@@ -132,19 +126,9 @@ if [ -n "$DELAY" ] && "$BIN/pain-plan" -h 2>&1 | grep -q -- '-delay'; then
 	PLAN_FLAGS="-delay $DELAY $PLAN_FLAGS"
 fi
 t=$(now)
-if [ "$SCOPE" = workload ]; then
-	# All plans, then the top PLANS of those acting while the workload runs,
-	# round-robin over fault kinds (see scope/doc.go).
-	# shellcheck disable=SC2086 # PLAN_FLAGS is a list of flags
-	"$BIN/pain-plan" -o "$OUT/plans-all.jsonl" -max 0 $PLAN_FLAGS "$OUT/schedules.arrows" >"$OUT/plans-all.txt" ||
-		die "pain-plan failed"
-	"$BIN/redis-scope" -o "$OUT/plans.jsonl" -max "$PLANS" "$OUT/plans-all.jsonl" "$OUT"/run-*.arrows ||
-		die "scope failed"
-else
-	# shellcheck disable=SC2086 # PLAN_FLAGS is a list of flags
-	"$BIN/pain-plan" -o "$OUT/plans.jsonl" -max "$PLANS" $PLAN_FLAGS "$OUT/schedules.arrows" >"$OUT/plans.txt" ||
-		die "pain-plan failed"
-fi
+# shellcheck disable=SC2086 # PLAN_FLAGS is a list of flags
+"$BIN/pain-plan" -o "$OUT/plans.jsonl" -max "$PLANS" $PLAN_FLAGS "$OUT/schedules.arrows" >"$OUT/plans.txt" ||
+	die "pain-plan failed"
 nplans=$(grep -c . "$OUT/plans.jsonl" || true)
 say "$nplans plans in $(since "$t")"
 
