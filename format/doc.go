@@ -76,6 +76,13 @@
 // rows it read. Readers refuse a newer version with ErrNewerVersion and a
 // message naming both versions.
 //
+// # Schedules, plans and results
+//
+// pain-track's schedules file is an Arrow stream of the same kind, with
+// pain.kind "schedules"; its layout is documented at the top of
+// schedules.go. Fault plans (pain-plan) and injection results (pain-inject)
+// are JSON Lines with a "v" version field; plan.go documents them.
+//
 // # Text form
 //
 // Each row prints as one line: time in seconds with nine decimals, node,

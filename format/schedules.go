@@ -398,16 +398,9 @@ func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 }
 
 func checkScheduleSchema(sc *arrow.Schema) error {
-	for i, c := range scheduleColumns {
-		if i >= sc.NumFields() {
-			return errorf(ErrCorrupt, "column %q missing", c.name)
-		}
-		f := sc.Field(i)
-		if f.Name != c.name || !arrow.TypeEqual(f.Type, c.typ) {
-			return errorf(ErrCorrupt, "column %d is %s %s, want %s %s", i, f.Name, f.Type, c.name, c.typ)
-		}
-	}
-	return nil
+	return checkFields(sc, len(scheduleColumns), func(i int) (string, arrow.DataType) {
+		return scheduleColumns[i].name, scheduleColumns[i].typ
+	})
 }
 
 // add appends one row, checking that it is where the format says.

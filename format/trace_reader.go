@@ -50,7 +50,9 @@ func NewReader(r io.Reader, name string) (rd *Reader, err error) {
 		err = errorf(ErrWrongKind, "holds %s, not a trace", orNone(meta.Kind))
 	}
 	if err == nil {
-		err = checkSchema(ir.Schema(), traceColumns)
+		err = checkFields(ir.Schema(), len(traceColumns), func(i int) (string, arrow.DataType) {
+			return traceColumns[i].name, traceColumns[i].typ
+		})
 	}
 	if err != nil {
 		ir.Release()
@@ -59,16 +61,17 @@ func NewReader(r io.Reader, name string) (rd *Reader, err error) {
 	return &Reader{name: name, meta: meta, msgs: msgs, ipc: ir}, nil
 }
 
-// checkSchema makes sure every column the reader needs is there with its type.
-// Version 1 has exactly these columns; later minor additions would be extra.
-func checkSchema(s *arrow.Schema, want []column) error {
-	for i, c := range want {
+// checkFields makes sure a file's schema starts with the n columns the
+// reader needs, with their types; want gives the name and type of column i.
+func checkFields(s *arrow.Schema, n int, want func(i int) (string, arrow.DataType)) error {
+	for i := range n {
+		name, typ := want(i)
 		if i >= s.NumFields() {
-			return errorf(ErrCorrupt, "column %q missing", c.name)
+			return errorf(ErrCorrupt, "column %q missing", name)
 		}
 		f := s.Field(i)
-		if f.Name != c.name || !arrow.TypeEqual(f.Type, c.typ) {
-			return errorf(ErrCorrupt, "column %d is %s %s, want %s %s", i, f.Name, f.Type, c.name, c.typ)
+		if f.Name != name || !arrow.TypeEqual(f.Type, typ) {
+			return errorf(ErrCorrupt, "column %d is %s %s, want %s %s", i, f.Name, f.Type, name, typ)
 		}
 	}
 	return nil
