@@ -2,6 +2,7 @@ package tracer
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -669,5 +670,75 @@ func TestCloseStopped(t *testing.T) {
 		if err := syscall.Kill(p.Pid, 0); err == nil {
 			t.Errorf("pid %d still exists", p.Pid)
 		}
+	}
+}
+
+// checkAcceptNames checks that every accept row names its connection as the
+// connect row of the other end does, and its peer by a stable name, never
+// by a raw address; it returns the number of accepts.
+func checkAcceptNames(t *testing.T, rows []format.Event) int {
+	t.Helper()
+	connects := map[string]bool{}
+	for _, e := range rows {
+		if e.Syscall == "connect" && e.FDKind == format.KindTCP && (e.Ret == 0 || e.Errno == "EINPROGRESS") {
+			connects[e.Conn] = true
+		}
+	}
+	accepts, seen := 0, map[string]bool{}
+	for _, e := range rows {
+		if !strings.HasPrefix(e.Syscall, "accept") || e.Ret < 0 {
+			continue
+		}
+		accepts++
+		if !connects[e.Conn] || seen[e.Conn] || isAddr(e.Peer) {
+			t.Errorf("%s/%s seq %d %s: conn %q peer %q (peer_addr %s): not one connect's name", e.Node, e.Thread, e.Seq, e.Syscall, e.Conn, e.Peer, e.PeerAddr)
+		}
+		seen[e.Conn] = true
+	}
+	return accepts
+}
+
+// isAddr reports whether s is a raw address ("127.0.0.1:80", "[::1]:80").
+func isAddr(s string) bool {
+	_, err := netip.ParseAddrPort(s)
+	return err == nil
+}
+
+// TestNonBlockingConnect races accepts against non-blocking connects from
+// other processes and threads (the Redis replica pattern): both ends must
+// agree on the connection's name in every run.
+func TestNonBlockingConnect(t *testing.T) {
+	progs.Need(t)
+	for _, c := range []struct {
+		name                    string
+		server                  string
+		clients, threads, socks int
+	}{
+		{"seq", "accept", 1, 1, 8},
+		{"procs", "accept", 3, 1, 6},
+		{"threads", "accept", 1, 4, 5},
+		{"epoll-procs", "epoll", 3, 1, 6},
+		{"epoll-threads", "epoll", 2, 3, 4},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			total := c.clients * c.threads * c.socks
+			deadline := time.Now().Add(time.Second)
+			runs := 0
+			for ; runs < 30 && (runs < 3 || time.Now().Before(deadline)); runs++ {
+				rows, code := trace(t, Config{}, "nbconn", "nbconn", c.server,
+					strconv.Itoa(c.clients), strconv.Itoa(c.threads), strconv.Itoa(c.socks))
+				if code != 0 {
+					dump(t, rows)
+					t.Fatalf("run %d: exit %d", runs, code)
+				}
+				if n := checkAcceptNames(t, rows); n != total {
+					t.Errorf("run %d: %d accepts, want %d", runs, n, total)
+				}
+				if t.Failed() {
+					t.Fatalf("failed in run %d", runs)
+				}
+			}
+			t.Logf("%d runs", runs)
+		})
 	}
 }

@@ -1,0 +1,167 @@
+#define _GNU_SOURCE
+// nbconn: many non-blocking connects racing their accepts, for the tracer
+// tests (the Redis replica pattern: connect returns EINPROGRESS, the
+// client polls for writability, then writes). Usage:
+//   nbconn SERVER CLIENTS THREADS SOCKS
+// The server (the first process) listens on an ephemeral loopback port and
+// forks CLIENTS client processes; each runs THREADS threads (1: its main
+// thread only) and each thread opens SOCKS O_NONBLOCK sockets, connects
+// them all (EINPROGRESS), polls each for POLLOUT, checks SO_ERROR, writes
+// 8 bytes and closes it. SERVER is "accept" (blocking accept, then read
+// each connection to EOF) or "epoll" (non-blocking listener on an epoll
+// loop, accept4 until EAGAIN, reads on the same loop). Exits 0 when every
+// connection was accepted and read whole and every client exited 0.
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct sockaddr_in addr;
+static int socks;
+
+static void die(const char *m) { perror(m); exit(2); }
+
+static void *client(void *arg) {
+	(void)arg;
+	int fds[256];
+	for (int i = 0; i < socks; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (fds[i] < 0) die("socket");
+		if (connect(fds[i], (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) die("connect");
+	}
+	for (int i = 0; i < socks; i++) {
+		struct pollfd p = {.fd = fds[i], .events = POLLOUT};
+		while (poll(&p, 1, 5000) < 0)
+			if (errno != EINTR) die("poll");
+		int err = 0;
+		socklen_t l = sizeof err;
+		if (getsockopt(fds[i], SOL_SOCKET, SO_ERROR, &err, &l) < 0 || err != 0) {
+			errno = err;
+			die("SO_ERROR");
+		}
+		if (write(fds[i], "nbconn!\n", 8) != 8) die("write");
+		close(fds[i]);
+	}
+	return NULL;
+}
+
+// drain reads fd until EOF; it returns the bytes read, or -1 if it would
+// block first.
+static int drain(int fd, int *got) {
+	char buf[64];
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r > 0) {
+			*got += r;
+			continue;
+		}
+		if (r == 0) return 0;
+		if (errno == EINTR) continue;
+		if (errno == EAGAIN) return -1;
+		die("read");
+	}
+}
+
+int main(int argc, char **argv) {
+	if (argc != 5) {
+		fprintf(stderr, "usage: nbconn accept|epoll CLIENTS THREADS SOCKS\n");
+		return 2;
+	}
+	int epoll = strcmp(argv[1], "epoll") == 0;
+	int clients = atoi(argv[2]), threads = atoi(argv[3]);
+	socks = atoi(argv[4]);
+	if (socks < 1 || socks > 256 || threads < 1 || threads > 64 || clients < 1) {
+		fprintf(stderr, "nbconn: bad counts\n");
+		return 2;
+	}
+	int total = clients * threads * socks;
+	int lfd = socket(AF_INET, SOCK_STREAM | (epoll ? SOCK_NONBLOCK : 0), 0);
+	addr.sin_family = AF_INET;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	socklen_t al = sizeof addr;
+	if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
+	if (listen(lfd, 1024) < 0) die("listen");
+	if (getsockname(lfd, (struct sockaddr *)&addr, &al) < 0) die("getsockname");
+	for (int c = 0; c < clients; c++) {
+		pid_t pid = fork();
+		if (pid < 0) die("fork");
+		if (pid == 0) {
+			close(lfd);
+			pthread_t th[64];
+			if (threads == 1) {
+				client(NULL);
+				_exit(0);
+			}
+			for (int i = 0; i < threads; i++)
+				if (pthread_create(&th[i], NULL, client, NULL)) die("pthread_create");
+			for (int i = 0; i < threads; i++) pthread_join(th[i], NULL);
+			_exit(0);
+		}
+	}
+	int got = 0, done = 0;
+	if (!epoll) {
+		for (int i = 0; i < total; i++) {
+			int c = accept(lfd, NULL, NULL);
+			if (c < 0) die("accept");
+			drain(c, &got);
+			close(c);
+			done++;
+		}
+	} else {
+		int ep = epoll_create1(EPOLL_CLOEXEC);
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = lfd};
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0) die("epoll_ctl");
+		while (done < total) {
+			struct epoll_event evs[32];
+			int n = epoll_wait(ep, evs, 32, 5000);
+			if (n < 0 && errno != EINTR) die("epoll_wait");
+			if (n == 0) {
+				fprintf(stderr, "nbconn: stalled at %d of %d\n", done, total);
+				return 1;
+			}
+			for (int i = 0; i < n; i++) {
+				int fd = evs[i].data.fd;
+				if (fd == lfd) {
+					struct sockaddr_storage ss;
+					socklen_t sl;
+					for (;;) {
+						sl = sizeof ss;
+						int c = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+						if (c < 0) {
+							if (errno == EAGAIN) break;
+							if (errno == EINTR) continue;
+							die("accept4");
+						}
+						struct epoll_event cev = {.events = EPOLLIN, .data.fd = c};
+						if (epoll_ctl(ep, EPOLL_CTL_ADD, c, &cev) < 0) die("epoll_ctl");
+					}
+					continue;
+				}
+				if (drain(fd, &got) == 0) {
+					epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL);
+					close(fd);
+					done++;
+				}
+			}
+		}
+	}
+	int bad = 0;
+	for (int c = 0; c < clients; c++) {
+		int st;
+		if (wait(&st) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) bad = 1;
+	}
+	if (got != 8 * total) {
+		fprintf(stderr, "nbconn: read %d bytes, want %d\n", got, 8 * total);
+		bad = 1;
+	}
+	return bad;
+}
