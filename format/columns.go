@@ -14,6 +14,9 @@ type column struct {
 	typ  arrow.DataType
 	doc  string
 	put  func(b array.Builder, e *Event)
+	// text, for the dictionary-encoded columns, is the field the writer
+	// encodes itself (put is nil then).
+	text func(*Event) *string
 	// load prepares one batch's array for reading: the fill it returns sets
 	// the field of evs[k] from row from+k.
 	load func(a arrow.Array, in *interner) (fill func(evs []Event, from int))
@@ -27,7 +30,7 @@ var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, Va
 
 func i64(name, doc string, f func(*Event) *int64) column {
 	return column{name, arrow.PrimitiveTypes.Int64, doc,
-		func(b array.Builder, e *Event) { b.(*array.Int64Builder).Append(*f(e)) },
+		func(b array.Builder, e *Event) { b.(*array.Int64Builder).Append(*f(e)) }, nil,
 		func(a arrow.Array, _ *interner) func([]Event, int) {
 			v := a.(*array.Int64).Int64Values()
 			return func(evs []Event, from int) {
@@ -40,7 +43,7 @@ func i64(name, doc string, f func(*Event) *int64) column {
 
 func i32(name, doc string, f func(*Event) *int32) column {
 	return column{name, arrow.PrimitiveTypes.Int32, doc,
-		func(b array.Builder, e *Event) { b.(*array.Int32Builder).Append(*f(e)) },
+		func(b array.Builder, e *Event) { b.(*array.Int32Builder).Append(*f(e)) }, nil,
 		func(a arrow.Array, _ *interner) func([]Event, int) {
 			v := a.(*array.Int32).Int32Values()
 			return func(evs []Event, from int) {
@@ -52,12 +55,7 @@ func i32(name, doc string, f func(*Event) *int32) column {
 }
 
 func str(name, doc string, f func(*Event) *string) column {
-	return column{name, dictString, doc,
-		func(b array.Builder, e *Event) {
-			if err := b.(*array.BinaryDictionaryBuilder).AppendString(*f(e)); err != nil {
-				panic(err) // only an index overflow, which BatchRows rules out
-			}
-		},
+	return column{name, dictString, doc, nil, f,
 		func(a arrow.Array, in *interner) func([]Event, int) {
 			d := a.(*array.Dictionary)
 			dict := d.Dictionary().(*array.String)
@@ -94,7 +92,7 @@ var traceColumns = []column{
 	i64("ret", "return value: bytes transferred for data calls; -1 on failure", func(e *Event) *int64 { return &e.Ret }),
 	str("errno", "error name (ECONNRESET) when the call failed, else empty", func(e *Event) *string { return &e.Errno }),
 	{"payload_hash", arrow.PrimitiveTypes.Uint64, "64-bit FNV-1a of the bytes transferred, 0 when none",
-		func(b array.Builder, e *Event) { b.(*array.Uint64Builder).Append(e.PayloadHash) },
+		func(b array.Builder, e *Event) { b.(*array.Uint64Builder).Append(e.PayloadHash) }, nil,
 		func(a arrow.Array, _ *interner) func([]Event, int) {
 			v := a.(*array.Uint64).Uint64Values()
 			return func(evs []Event, from int) {
@@ -110,7 +108,7 @@ var traceColumns = []column{
 				return
 			}
 			b.(*array.BinaryBuilder).Append(e.Payload)
-		},
+		}, nil,
 		func(a arrow.Array, _ *interner) func([]Event, int) {
 			p := a.(*array.Binary)
 			return func(evs []Event, from int) {

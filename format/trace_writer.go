@@ -18,10 +18,55 @@ const BatchRows = 4096
 // Rows are buffered; a batch goes out when BatchRows are pending or on Flush.
 // A Writer is not safe for concurrent use.
 type Writer struct {
-	ipc  *ipc.Writer
-	b    *array.RecordBuilder
-	rows int
-	err  error
+	ipc   *ipc.Writer
+	mem   memory.Allocator
+	b     *array.RecordBuilder
+	dicts []*dictColumn // per column; nil for the columns put writes
+	rows  int
+	err   error
+}
+
+// dictColumn gathers one batch of a text column: its distinct values in
+// first-seen order and each row's index. Names repeat from one row to the
+// next, so the last value is checked before the map; this is several times
+// cheaper than Arrow's dictionary builder, which hashes (and copies) every
+// value.
+type dictColumn struct {
+	index  map[string]int
+	values []string
+	rows   []int
+	last   string
+	lastID int
+}
+
+func (d *dictColumn) add(s string) {
+	if d.lastID < 0 || s != d.last {
+		id, ok := d.index[s]
+		if !ok {
+			id = len(d.values)
+			d.values = append(d.values, s)
+			d.index[s] = id
+		}
+		d.last, d.lastID = s, id
+	}
+	d.rows = append(d.rows, d.lastID)
+}
+
+// flush hands the batch to Arrow's builder and starts the next batch with
+// an empty dictionary, so a long run cannot outgrow the 16-bit indices.
+func (d *dictColumn) flush(mem memory.Allocator, b *array.BinaryDictionaryBuilder) error {
+	sb := array.NewStringBuilder(mem)
+	sb.AppendValues(d.values, nil)
+	values := sb.NewStringArray()
+	defer values.Release()
+	sb.Release()
+	if err := b.InsertStringDictValues(values); err != nil {
+		return err
+	}
+	b.AppendIndices(d.rows, nil)
+	clear(d.index)
+	d.values, d.rows, d.last, d.lastID = d.values[:0], d.rows[:0], "", -1
+	return nil
 }
 
 // NewWriter starts a trace on w with the given metadata. Meta.Kind defaults
@@ -33,7 +78,13 @@ func NewWriter(w io.Writer, m Meta) (*Writer, error) {
 	schema := traceSchema(m)
 	mem := memory.NewGoAllocator()
 	iw := ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithZstd(), ipc.WithAllocator(mem))
-	return &Writer{ipc: iw, b: array.NewRecordBuilder(mem, schema)}, nil
+	tw := &Writer{ipc: iw, mem: mem, b: array.NewRecordBuilder(mem, schema), dicts: make([]*dictColumn, len(traceColumns))}
+	for i, c := range traceColumns {
+		if c.text != nil {
+			tw.dicts[i] = &dictColumn{index: map[string]int{}, lastID: -1}
+		}
+	}
+	return tw, nil
 }
 
 // Write appends one row.
@@ -42,7 +93,11 @@ func (w *Writer) Write(e *Event) error {
 		return w.err
 	}
 	for i, c := range traceColumns {
-		c.put(w.b.Field(i), e)
+		if d := w.dicts[i]; d != nil {
+			d.add(*c.text(e))
+		} else {
+			c.put(w.b.Field(i), e)
+		}
 	}
 	w.rows++
 	if w.rows >= BatchRows {
@@ -56,13 +111,21 @@ func (w *Writer) Flush() error {
 	if w.err != nil || w.rows == 0 {
 		return w.err
 	}
+	for i, d := range w.dicts {
+		if d != nil {
+			if err := d.flush(w.mem, w.b.Field(i).(*array.BinaryDictionaryBuilder)); err != nil {
+				w.err = fmt.Errorf("writing trace batch: %w", err)
+				return w.err
+			}
+		}
+	}
 	rec := w.b.NewRecord()
 	defer rec.Release()
 	w.rows = 0
 	// Each batch gets a dictionary of its own names: a run's dictionaries
 	// would otherwise grow for as long as it runs.
-	for i, c := range traceColumns {
-		if c.typ == dictString {
+	for i, d := range w.dicts {
+		if d != nil {
 			w.b.Field(i).(*array.BinaryDictionaryBuilder).ResetFull()
 		}
 	}
