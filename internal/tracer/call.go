@@ -426,7 +426,11 @@ func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
 			t.acceptExit(th, c, int32(rval))
 		}
 	case sysent.Close:
-		if !failed || rval != -int64(syscall.EBADF) {
+		// The kernel frees the number before this exit is seen: another
+		// thread sharing the table may already have got it for a new
+		// socket (its socket exit seen first, which dropped c.ep). Only
+		// close what this call closed.
+		if (!failed || rval != -int64(syscall.EBADF)) && th.fds.get(c.ev.FD) == c.ep {
 			t.fdClose(th.fds, c.ev.FD)
 		}
 	case sysent.Wait:

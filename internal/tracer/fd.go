@@ -239,11 +239,23 @@ func lastColon(s string) int {
 // resolvePending asks the kernel for the local address of every socket that
 // connected or sent without binding, so the other end can name it. An accept
 // may be seen before the connect that it completes returns.
+//
+// A socket that has no port yet stays pending: its connect entry has been
+// seen, but its thread, resumed, has not yet run the call (the kernel binds
+// the port then). A miss on another connection (another process's or
+// thread's) must not drop it, or its own accept, seen before its connect
+// returns (EINPROGRESS included), finds nothing and names it by its raw
+// address.
 func (tr *Tracer) resolvePending() {
+	keep := tr.unresolved[:0]
 	for _, ep := range tr.unresolved {
 		tr.resolve(ep)
+		if !ep.resolved && ep.refs > 0 && ep.owner != nil {
+			keep = append(keep, ep)
+		}
 	}
-	tr.unresolved = tr.unresolved[:0]
+	clear(tr.unresolved[len(keep):])
+	tr.unresolved = keep
 }
 
 // addUnresolved notes a socket whose local address may be needed before
