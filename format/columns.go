@@ -1,14 +1,16 @@
 package format
 
 import (
+	"encoding/binary"
+
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 )
 
 // column is one column of the trace table, as data: its name, Arrow type and
-// meaning, how an Event field goes in, and how a batch's array comes out.
-// The writer, the reader, the schema and the documentation test all walk
-// this one table.
+// meaning, how an Event field goes in, and how a decoded batch's column
+// comes out. The writer, the reader, the schema and the documentation test
+// all walk this one table.
 type column struct {
 	name string
 	typ  arrow.DataType
@@ -17,10 +19,21 @@ type column struct {
 	// text, for the dictionary-encoded columns, is the field the writer
 	// encodes itself (put is nil then).
 	text func(*Event) *string
-	// load prepares one batch's array for reading: the fill it returns sets
-	// the field of evs[k] from row from+k.
-	load func(a arrow.Array, in *interner) (fill func(evs []Event, from int))
+	kind colKind
+	// fill sets the field of evs[k] from row from+k of the decoded column.
+	fill func(c *colState, evs []Event, from int)
 }
+
+// colKind is how a column is laid out in a record batch.
+type colKind uint8
+
+const (
+	kindI64 colKind = iota
+	kindI32
+	kindU64
+	kindDict // dictString: int16 indices into the batch's dictionary
+	kindBinary
+)
 
 // dictString is how every text column is stored: dictionary-encoded, since
 // names repeat from row to row. The dictionary is rebuilt for each batch
@@ -31,12 +44,11 @@ var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, Va
 func i64(name, doc string, f func(*Event) *int64) column {
 	return column{name, arrow.PrimitiveTypes.Int64, doc,
 		func(b array.Builder, e *Event) { b.(*array.Int64Builder).Append(*f(e)) }, nil,
-		func(a arrow.Array, _ *interner) func([]Event, int) {
-			v := a.(*array.Int64).Int64Values()
-			return func(evs []Event, from int) {
-				for k := range evs {
-					*f(&evs[k]) = v[from+k]
-				}
+		kindI64,
+		func(c *colState, evs []Event, from int) {
+			v := c.values[8*from : 8*(from+len(evs))]
+			for k := range evs {
+				*f(&evs[k]) = int64(binary.LittleEndian.Uint64(v[8*k:]))
 			}
 		}}
 }
@@ -44,30 +56,24 @@ func i64(name, doc string, f func(*Event) *int64) column {
 func i32(name, doc string, f func(*Event) *int32) column {
 	return column{name, arrow.PrimitiveTypes.Int32, doc,
 		func(b array.Builder, e *Event) { b.(*array.Int32Builder).Append(*f(e)) }, nil,
-		func(a arrow.Array, _ *interner) func([]Event, int) {
-			v := a.(*array.Int32).Int32Values()
-			return func(evs []Event, from int) {
-				for k := range evs {
-					*f(&evs[k]) = v[from+k]
-				}
+		kindI32,
+		func(c *colState, evs []Event, from int) {
+			v := c.values[4*from : 4*(from+len(evs))]
+			for k := range evs {
+				*f(&evs[k]) = int32(binary.LittleEndian.Uint32(v[4*k:]))
 			}
 		}}
 }
 
 func str(name, doc string, f func(*Event) *string) column {
 	return column{name, dictString, doc, nil, f,
-		func(a arrow.Array, in *interner) func([]Event, int) {
-			d := a.(*array.Dictionary)
-			dict := d.Dictionary().(*array.String)
-			names := make([]string, dict.Len())
-			for i := range names {
-				names[i] = in.get(dict.Value(i))
-			}
-			idx := d.Indices().(*array.Int16).Int16Values()
-			return func(evs []Event, from int) {
-				for k := range evs {
-					*f(&evs[k]) = names[idx[from+k]]
-				}
+		kindDict,
+		func(c *colState, evs []Event, from int) {
+			names := c.dict
+			idx := c.values[2*from : 2*(from+len(evs))]
+			for k := range evs {
+				// Indices were checked against the dictionary when the column was decoded.
+				*f(&evs[k]) = names[binary.LittleEndian.Uint16(idx[2*k:])]
 			}
 		}}
 }
@@ -93,12 +99,11 @@ var traceColumns = []column{
 	str("errno", "error name (ECONNRESET) when the call failed, else empty", func(e *Event) *string { return &e.Errno }),
 	{"payload_hash", arrow.PrimitiveTypes.Uint64, "64-bit FNV-1a of the bytes transferred, 0 when none",
 		func(b array.Builder, e *Event) { b.(*array.Uint64Builder).Append(e.PayloadHash) }, nil,
-		func(a arrow.Array, _ *interner) func([]Event, int) {
-			v := a.(*array.Uint64).Uint64Values()
-			return func(evs []Event, from int) {
-				for k := range evs {
-					evs[k].PayloadHash = v[from+k]
-				}
+		kindU64,
+		func(c *colState, evs []Event, from int) {
+			v := c.values[8*from : 8*(from+len(evs))]
+			for k := range evs {
+				evs[k].PayloadHash = binary.LittleEndian.Uint64(v[8*k:])
 			}
 		}},
 	{"payload", arrow.BinaryTypes.Binary, "optional prefix of the bytes transferred (pain-trace -payload N), null when not kept",
@@ -109,14 +114,16 @@ var traceColumns = []column{
 			}
 			b.(*array.BinaryBuilder).Append(e.Payload)
 		}, nil,
-		func(a arrow.Array, _ *interner) func([]Event, int) {
-			p := a.(*array.Binary)
-			return func(evs []Event, from int) {
-				for k := range evs {
-					evs[k].Payload = nil
-					if p.IsValid(from + k) {
-						evs[k].Payload = append([]byte(nil), p.Value(from+k)...)
-					}
+		kindBinary,
+		func(c *colState, evs []Event, from int) {
+			for k := range evs {
+				evs[k].Payload = nil
+				if c.nulls > 0 && !valid(c.validity, from+k) {
+					continue
+				}
+				lo, hi := binary.LittleEndian.Uint32(c.values[4*(from+k):]), binary.LittleEndian.Uint32(c.values[4*(from+k)+4:])
+				if hi > lo {
+					evs[k].Payload = append([]byte(nil), c.data[lo:hi]...)
 				}
 			}
 		}},
@@ -158,4 +165,16 @@ func (in *interner) get(s string) string {
 	v := string([]byte(s))
 	in.m[v] = v
 	return v
+}
+
+// getBytes is get for a string in a buffer that will be reused: the
+// lookup does not copy it.
+func (in *interner) getBytes(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if v, ok := in.m[string(b)]; ok {
+		return v
+	}
+	return in.get(string(b))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/ipc"
@@ -18,18 +19,22 @@ const maxAlloc = 256 << 20
 
 // Reader reads the rows of a trace written by Writer, batch by batch.
 type Reader struct {
-	name  string
-	meta  Meta
-	msgs  *messages
-	ipc   *ipc.Reader
-	rec   arrow.Record
-	fills []func([]Event, int) // the current batch's columns, ready to read
-	one   [1]Event
-	row   int
-	rows  int64
-	batch int
-	in    interner
-	err   error // sticky: io.EOF or the first error
+	name   string
+	meta   Meta
+	msgs   *messages
+	ipc    *ipc.Reader // read the schema; batches are decoded by trace_batch.go
+	dictID []int64     // per column, its dictionary id (-1 for none)
+	b      batch
+	hdr    header
+	cols   []colState
+	offs   []byte // scratch for dictionaries
+	data   []byte
+	one    [1]Event
+	row    int
+	rows   int64
+	batch  int
+	in     interner
+	err    error // sticky: io.EOF or the first error
 }
 
 // NewReader reads the schema of a trace from r and checks its version. name
@@ -54,11 +59,17 @@ func NewReader(r io.Reader, name string) (rd *Reader, err error) {
 			return traceColumns[i].name, traceColumns[i].typ
 		})
 	}
+	var ids []int64
+	if err == nil {
+		if ids, err = dictIDs(msgs.schema, len(traceColumns)); err != nil {
+			err = errorf(ErrCorrupt, "schema: %v", err)
+		}
+	}
 	if err != nil {
 		ir.Release()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &Reader{name: name, meta: meta, msgs: msgs, ipc: ir}, nil
+	return &Reader{name: name, meta: meta, msgs: msgs, ipc: ir, dictID: ids, cols: make([]colState, len(traceColumns))}, nil
 }
 
 // checkFields makes sure a file's schema starts with the n columns the
@@ -91,15 +102,18 @@ func (r *Reader) Rows() int64 { return r.rows }
 // last complete batch; the error says how many rows were read, so callers can
 // warn and go on with what they have.
 func (r *Reader) Next(e *Event) (err error) {
-	for r.err == nil && r.row >= r.batchLen() {
+	for r.err == nil && r.row >= r.b.n {
 		r.nextBatch()
 	}
 	if r.err != nil {
 		return r.err
 	}
 	defer catch(r.name, &err)
-	for _, fill := range r.fills {
-		fill(r.one[:], r.row)
+	for i := range traceColumns {
+		if err := r.load(i); err != nil {
+			return err
+		}
+		traceColumns[i].fill(&r.cols[i], r.one[:], r.row)
 	}
 	*e = r.one[0]
 	r.row++
@@ -107,47 +121,28 @@ func (r *Reader) Next(e *Event) (err error) {
 	return nil
 }
 
-func (r *Reader) batchLen() int {
-	if r.rec == nil {
-		return 0
-	}
-	return int(r.rec.NumRows())
-}
-
 func (r *Reader) nextBatch() {
 	defer func() {
 		if p := recover(); p != nil {
+			r.b.n = 0
 			r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "batch %d: %v", r.batch+1, p))
 		}
 	}()
-	r.row, r.rec, r.fills = 0, nil, r.fills[:0]
-	if r.ipc.Next() {
-		r.rec = r.ipc.Record()
-		r.batch++
-		if int(r.rec.NumCols()) < len(traceColumns) {
-			r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "batch %d has %d columns", r.batch, r.rec.NumCols()))
-			return
-		}
-		for i := range traceColumns {
-			col := r.rec.Column(i)
-			if col.Len() != int(r.rec.NumRows()) {
-				r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "batch %d column %s has %d rows, want %d", r.batch, traceColumns[i].name, col.Len(), r.rec.NumRows()))
-				return
-			}
-			r.fills = append(r.fills, traceColumns[i].load(col, &r.in))
-		}
-		return
-	}
-	err := r.ipc.Err()
+	r.row, r.b.n = 0, 0
+	err := r.readBatch()
 	switch {
-	case r.msgs.eos && err == nil:
+	case err == nil:
+		r.batch++
+	case err == errEnd:
 		r.err = io.EOF
-	case err == nil || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		// The stream stopped without its end marker: the writer was killed
 		// or the disk filled. Everything before this point is good.
+		r.b.n = 0
 		r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrTruncated,
 			"trace cut short: read %d rows in %d complete batches; anything after them is lost", r.rows, r.batch))
 	default:
+		r.b.n = 0
 		r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "after %d rows: %v", r.rows, err))
 	}
 }
@@ -190,9 +185,11 @@ func ReadFile(path string) (Meta, []Event, error) {
 // its end-of-stream marker from one cut short, and it must refuse a corrupt
 // length before allocating it.
 type messages struct {
-	r   io.Reader
-	eos bool // the end-of-stream marker was read
-	cur *ipc.Message
+	r      io.Reader
+	eos    bool // the end-of-stream marker was read
+	cur    *ipc.Message
+	schema []byte // the header of the last schema message
+	meta   []byte // frame's header buffer, reused
 }
 
 const maxMeta = 1 << 20 // a batch's flatbuffer header is a few kilobytes
@@ -202,42 +199,88 @@ func (m *messages) Message() (*ipc.Message, error) {
 		m.cur.Release()
 		m.cur = nil
 	}
+	meta, body, err := m.read(nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if f := (&fb{b: meta}); len(meta) >= 4 {
+		if root, err := f.u32(0); err == nil {
+			if kind, err := f.u8(root, 1); err == nil && kind == msgSchema {
+				m.schema = meta
+			}
+		}
+	}
+	m.cur = ipc.NewMessage(memory.NewBufferBytes(meta), memory.NewBufferBytes(body))
+	return m.cur, nil
+}
+
+// frame reads the next message into buffers reused from the last call
+// (body's storage); its header is valid until the next call.
+func (m *messages) frame(body []byte) (meta, _ []byte, err error) {
+	meta, body, err = m.read(m.meta, body)
+	if meta != nil {
+		m.meta = meta
+	}
+	return meta, body, err
+}
+
+// read reads one message into meta's and body's storage (new storage if
+// nil), after checking its header and its lengths.
+func (m *messages) read(meta, body []byte) ([]byte, []byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(m.r, hdr[:]); err != nil {
-		return nil, fmt.Errorf("reading message: %w", err) // wraps io.EOF at a clean cut
+		return nil, nil, fmt.Errorf("reading message: %w", err) // wraps io.EOF at a clean cut
 	}
 	n := binary.LittleEndian.Uint32(hdr[:])
 	if n == 0xFFFFFFFF { // continuation marker, then the length
 		if _, err := io.ReadFull(m.r, hdr[:]); err != nil {
-			return nil, fmt.Errorf("reading message length: %w", io.ErrUnexpectedEOF)
+			return nil, nil, fmt.Errorf("reading message length: %w", io.ErrUnexpectedEOF)
 		}
 		n = binary.LittleEndian.Uint32(hdr[:])
 	}
 	if n == 0 {
 		m.eos = true
-		return nil, io.EOF
+		return nil, nil, io.EOF
 	}
 	if n > maxMeta {
-		return nil, errorf(ErrCorrupt, "message header of %d bytes", n)
+		return nil, nil, errorf(ErrCorrupt, "message header of %d bytes", n)
 	}
-	meta := make([]byte, n)
+	meta = slices.Grow(meta[:0], int(n))[:n]
 	if _, err := io.ReadFull(m.r, meta); err != nil {
-		return nil, fmt.Errorf("reading message header: %w", io.ErrUnexpectedEOF)
+		return nil, nil, fmt.Errorf("reading message header: %w", io.ErrUnexpectedEOF)
 	}
 	if err := checkMessage(meta); err != nil {
-		return nil, errorf(ErrCorrupt, "%v", err)
+		return nil, nil, errorf(ErrCorrupt, "%v", err)
 	}
-	empty := memory.NewBufferBytes(nil)
-	bodyLen := ipc.NewMessage(memory.NewBufferBytes(meta), empty).BodyLen()
+	bodyLen, err := messageBodyLen(meta)
+	if err != nil {
+		return nil, nil, errorf(ErrCorrupt, "%v", err)
+	}
 	if bodyLen < 0 || bodyLen > maxAlloc {
-		return nil, errorf(ErrCorrupt, "message body of %d bytes", bodyLen)
+		return nil, nil, errorf(ErrCorrupt, "message body of %d bytes", bodyLen)
 	}
-	body := make([]byte, bodyLen)
-	if _, err := io.ReadFull(m.r, body); err != nil {
-		return nil, fmt.Errorf("reading message body: %w", io.ErrUnexpectedEOF)
+	// Grow the body as it arrives, not to the length the header claims: a
+	// corrupt or cut file must not cost the allocation of a large body.
+	body = body[:0]
+	for int64(len(body)) < bodyLen {
+		n := int(min(bodyLen-int64(len(body)), int64(max(len(body), 1<<20))))
+		body = slices.Grow(body, n)
+		if _, err := io.ReadFull(m.r, body[len(body):len(body)+n]); err != nil {
+			return nil, nil, fmt.Errorf("reading message body: %w", io.ErrUnexpectedEOF)
+		}
+		body = body[:len(body)+n]
 	}
-	m.cur = ipc.NewMessage(memory.NewBufferBytes(meta), memory.NewBufferBytes(body))
-	return m.cur, nil
+	return meta, body, nil
+}
+
+// messageBodyLen reads the bodyLength field of a message header.
+func messageBodyLen(meta []byte) (int64, error) {
+	f := &fb{b: meta}
+	root, err := f.u32(0)
+	if err != nil {
+		return 0, err
+	}
+	return f.i64(root, 3)
 }
 
 func (m *messages) Retain() {}
