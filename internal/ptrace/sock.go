@@ -32,7 +32,8 @@ type FDInfo struct {
 	Type    int
 	Local   string // formatted address (see FormatSockaddr)
 	Peer    string
-	PeerPID int // SO_PEERCRED pid for unix sockets, 0 when unknown
+	PeerPID int    // SO_PEERCRED pid for unix sockets, 0 when unknown
+	Ino     uint64 // inode of the socket (see UnixPeer)
 }
 
 // Inspect copies descriptor fd of the process behind pidfd into the tracer
@@ -56,6 +57,7 @@ func Inspect(pidfd, fd int, info *FDInfo) error {
 	if err := unix.Fstat(dup, &st); err != nil {
 		return err
 	}
+	info.Ino = st.Ino
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFIFO:
 		info.FIFO = true
@@ -129,3 +131,60 @@ func FormatSockaddr(b []byte) string {
 	}
 	return "family" + strconv.Itoa(int(binary.LittleEndian.Uint16(b)))
 }
+
+// UnixPeer returns the inode of the socket connected to the unix socket
+// with inode ino, asked of the kernel with sock_diag (UDIAG_SHOW_PEER); 0
+// when unknown (no unix_diag, no such socket, no peer). It tells which
+// connector an accepted unix socket belongs to when the connector has no
+// address and has maybe closed already.
+func UnixPeer(ino uint64) uint64 {
+	s, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(s)
+	// struct nlmsghdr, then struct unix_diag_req: family, protocol, pad,
+	// states, ino, show, cookie[2] (all ones: do not check it).
+	var req [16 + 24]byte
+	le := binary.LittleEndian
+	le.PutUint32(req[0:], uint32(len(req)))
+	le.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
+	le.PutUint16(req[6:], unix.NLM_F_REQUEST)
+	le.PutUint32(req[8:], 1)
+	req[16] = unix.AF_UNIX
+	le.PutUint32(req[20:], ^uint32(0))
+	le.PutUint32(req[24:], uint32(ino))
+	le.PutUint32(req[28:], udiagShowPeer)
+	le.PutUint32(req[32:], ^uint32(0))
+	le.PutUint32(req[36:], ^uint32(0))
+	if err := unix.Sendto(s, req[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return 0
+	}
+	var buf [512]byte
+	n, _, err := unix.Recvfrom(s, buf[:], 0)
+	if err != nil || n < 16+16 || le.Uint16(buf[4:]) != unix.SOCK_DIAG_BY_FAMILY {
+		return 0
+	}
+	// struct unix_diag_msg (16 bytes), then attributes.
+	msg := buf[:min(n, int(le.Uint32(buf[0:])))]
+	if le.Uint32(msg[20:]) != uint32(ino) {
+		return 0
+	}
+	for a := msg[32:]; len(a) >= 4; {
+		l := int(le.Uint16(a[0:]))
+		if l < 4 || l > len(a) {
+			break
+		}
+		if le.Uint16(a[2:]) == unixDiagPeer && l >= 8 {
+			return uint64(le.Uint32(a[4:]))
+		}
+		a = a[min(len(a), (l+3)&^3):]
+	}
+	return 0
+}
+
+// From linux/unix_diag.h.
+const (
+	udiagShowPeer = 0x4
+	unixDiagPeer  = 2
+)

@@ -141,7 +141,12 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 				if len(l.backlog) >= 4096 {
 					l.backlog = l.backlog[1:]
 				}
-				l.backlog = append(l.backlog, ep)
+				q := queued{ep: ep, tgid: th.proc.tgid}
+				var info ptrace.FDInfo
+				if t.inspect(th.proc, fd0, &info) == nil {
+					q.ino = info.Ino
+				}
+				l.backlog = append(l.backlog, q)
 			}
 		}
 	case sysent.CloseRange:
@@ -414,7 +419,7 @@ func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
 		} else if ep := c.ep; ep.kind == format.KindUnix {
 			if l := t.lookup(format.KindUnix, c.addr); l != nil {
 				for i, q := range l.backlog {
-					if q == ep {
+					if q.ep == ep {
 						l.backlog = append(l.backlog[:i:i], l.backlog[i+1:]...)
 						break
 					}
@@ -517,14 +522,28 @@ func (t *Tracer) acceptExit(th *thread, c *call, nfd int32) {
 	ep.peerAddr = addr
 	var pep *endpoint
 	if l.kind == format.KindUnix && addr == "" {
-		// Unnamed connector: the first one queued on this listener by the
-		// connecting process.
-		for i, q := range l.backlog {
-			if info.PeerPID == 0 || (q.owner != nil && q.owner.tgid == info.PeerPID) {
-				pep = q
-				l.backlog = append(l.backlog[:i:i], l.backlog[i+1:]...)
-				break
+		// Unnamed connector: the one whose socket is this socket's peer
+		// (sock_diag). The kernel no longer knows it once the connector
+		// closed (or without unix_diag): then the first one queued on this
+		// listener by the connecting process (SO_PEERCRED), a closed one
+		// first. Threads of one process connecting at once may still be
+		// swapped then: the tracer sees their connects enter, not run.
+		i := -1
+		if info.Ino != 0 {
+			if peer := ptrace.UnixPeer(info.Ino); peer != 0 {
+				i = slices.IndexFunc(l.backlog, func(q queued) bool { return q.ino == peer })
 			}
+		}
+		for _, closed := range []bool{true, false} {
+			if i < 0 {
+				i = slices.IndexFunc(l.backlog, func(q queued) bool {
+					return (info.PeerPID == 0 || q.tgid == info.PeerPID) && (!closed || q.ep.refs <= 0)
+				})
+			}
+		}
+		if i >= 0 {
+			pep = l.backlog[i].ep
+			l.backlog = append(l.backlog[:i:i], l.backlog[i+1:]...)
 		}
 		if pep != nil {
 			ep.peer, ep.conn = pep.name, pep.conn

@@ -32,11 +32,21 @@ type endpoint struct {
 	ownerFD int32
 
 	// For unix stream listeners: connected sockets waiting to be accepted.
-	backlog []*endpoint
+	backlog []queued
 	// Datagrams sent to this endpoint by traced senders and not yet matched
 	// to a receive that could not name its sender (recvfrom without an
 	// address, unnamed unix senders): a bounded FIFO.
 	inbox []dgram
+}
+
+// queued is a unix stream connector waiting on a listener. Its process and
+// socket inode are taken at connect entry: the connector may close before
+// the accept is seen, and threads of one process may run their connects in
+// another order than the tracer saw them enter.
+type queued struct {
+	ep   *endpoint
+	tgid int
+	ino  uint64 // 0: unknown
 }
 
 type dgram struct {
@@ -206,25 +216,35 @@ func (tr *Tracer) peerName(kind, addr string) (name, conn string, ep *endpoint) 
 	if ep := tr.lookup(kind, addr); ep != nil {
 		return ep.name, ep.conn, ep
 	}
-	if n, c, ok := tr.recent.get(addrKey(kind, addr)); ok {
-		return n, c, nil
+	// Closed since: the wildcard forms too, as for open ones (an unbound
+	// UDP sender that closed right after its first datagram was registered
+	// as 0.0.0.0:port, and its receiver sees 127.0.0.1:port).
+	for _, k := range addrKeys(kind, addr) {
+		if n, c, ok := tr.recent.get(k); ok {
+			return n, c, nil
+		}
 	}
 	return addr, "", nil
 }
 
 func (tr *Tracer) lookup(kind, addr string) *endpoint {
-	if ep := tr.byAddr[addrKey(kind, addr)]; ep != nil {
-		return ep
+	for _, k := range addrKeys(kind, addr) {
+		if ep := tr.byAddr[k]; ep != nil {
+			return ep
+		}
 	}
+	return nil
+}
+
+// addrKeys are the registry keys under which the endpoint at addr may be
+// found, best first: a socket bound to the wildcard address (a listener; a
+// UDP socket bound implicitly by its first send) has every local address.
+func addrKeys(kind, addr string) []string {
 	if kind == format.KindUnix {
-		return nil
+		return []string{addrKey(kind, addr)}
 	}
-	// A listener on the wildcard address accepts every local address.
 	port := addr[lastColon(addr):]
-	if ep := tr.byAddr[addrKey(kind, "0.0.0.0"+port)]; ep != nil {
-		return ep
-	}
-	return tr.byAddr[addrKey(kind, "[::]"+port)]
+	return []string{addrKey(kind, addr), addrKey(kind, "0.0.0.0"+port), addrKey(kind, "[::]"+port)}
 }
 
 func lastColon(s string) int {

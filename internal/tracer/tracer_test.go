@@ -673,29 +673,46 @@ func TestCloseStopped(t *testing.T) {
 	}
 }
 
-// checkAcceptNames checks that every accept row names its connection as the
-// connect row of the other end does, and its peer by a stable name, never
-// by a raw address; it returns the number of connects and accepts.
-func checkAcceptNames(t *testing.T, rows []format.Event) (int, int) {
+// checkConnNames checks that the server's end of every connection (accept
+// rows; recvfrom rows for datagrams) is named as the client's end (its
+// connect or sendto row) names it, with a stable peer name, never a raw
+// address, and that both ends saw the same bytes under that name (so two
+// names swapped show too). It returns the number of client ends and of
+// server ends.
+func checkConnNames(t *testing.T, rows []format.Event) (int, int) {
 	t.Helper()
-	connects := map[string]bool{}
+	clients := map[string]bool{}
+	sent, recvd := map[string]string{}, map[string]string{}
 	for _, e := range rows {
-		if e.Syscall == "connect" && e.FDKind == format.KindTCP && (e.Ret == 0 || e.Errno == "EINPROGRESS") {
-			connects[e.Conn] = true
+		switch {
+		case e.Syscall == "connect" && (e.Ret == 0 || e.Errno == "EINPROGRESS"):
+			clients[e.Conn] = true
+		case e.Syscall == "sendto" && e.Ret > 0:
+			clients[e.Conn] = true
+			sent[e.Conn] += string(e.Payload)
+		case e.Syscall == "write" && e.Ret > 0:
+			sent[e.Conn] += string(e.Payload)
+		case (e.Syscall == "read" || e.Syscall == "recvfrom") && e.Ret > 0:
+			recvd[e.Conn] += string(e.Payload)
 		}
 	}
-	accepts, seen := 0, map[string]bool{}
+	servers, seen := 0, map[string]bool{}
 	for _, e := range rows {
-		if !strings.HasPrefix(e.Syscall, "accept") || e.Ret < 0 {
+		if !strings.HasPrefix(e.Syscall, "accept") && e.Syscall != "recvfrom" || e.Ret < 0 {
 			continue
 		}
-		accepts++
-		if !connects[e.Conn] || seen[e.Conn] || isAddr(e.Peer) {
-			t.Errorf("%s/%s seq %d %s: conn %q peer %q (peer_addr %s): not one connect's name", e.Node, e.Thread, e.Seq, e.Syscall, e.Conn, e.Peer, e.PeerAddr)
+		servers++
+		if !clients[e.Conn] || seen[e.Conn] || isAddr(e.Peer) {
+			t.Errorf("%s/%s seq %d %s: conn %q peer %q (peer_addr %s): not one client's name", e.Node, e.Thread, e.Seq, e.Syscall, e.Conn, e.Peer, e.PeerAddr)
 		}
 		seen[e.Conn] = true
 	}
-	return len(connects), accepts
+	for conn, b := range sent {
+		if recvd[conn] != b {
+			t.Errorf("conn %s: sent %x, received %x", conn, b, recvd[conn])
+		}
+	}
+	return len(clients), servers
 }
 
 // isAddr reports whether s is a raw address ("127.0.0.1:80", "[::1]:80").
@@ -710,31 +727,33 @@ func isAddr(s string) bool {
 func TestNonBlockingConnect(t *testing.T) {
 	progs.Need(t)
 	for _, c := range []struct {
-		name                    string
-		server                  string
+		name, server, family    string
 		clients, threads, socks int
 	}{
-		{"seq", "accept", 1, 1, 8},
-		{"procs", "accept", 3, 1, 6},
-		{"threads", "accept", 1, 4, 5},
-		{"epoll-procs", "epoll", 3, 1, 6},
-		{"epoll-threads", "epoll", 2, 3, 4},
+		{"seq", "accept", "tcp", 1, 1, 8},
+		{"procs", "accept", "tcp", 3, 1, 6},
+		{"threads", "accept", "tcp", 1, 4, 5},
+		{"epoll-procs", "epoll", "tcp", 3, 1, 6},
+		{"epoll-threads", "epoll", "tcp", 2, 3, 4},
+		{"unix-procs", "accept", "unix", 3, 1, 6},
+		{"unix-epoll", "epoll", "unix", 3, 1, 6},
+		{"udp-threads", "accept", "udp", 2, 3, 4},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			total := c.clients * c.threads * c.socks
-			deadline := time.Now().Add(time.Second)
+			deadline := time.Now().Add(700 * time.Millisecond)
 			runs := 0
 			for ; runs < 30 && (runs < 3 || time.Now().Before(deadline)); runs++ {
-				rows, code := trace(t, Config{}, "nbconn", "nbconn", c.server,
-					strconv.Itoa(c.clients), strconv.Itoa(c.threads), strconv.Itoa(c.socks))
+				rows, code := trace(t, Config{Payload: 8}, "nbconn", "nbconn", c.server,
+					strconv.Itoa(c.clients), strconv.Itoa(c.threads), strconv.Itoa(c.socks), c.family)
 				if code != 0 {
 					dump(t, rows)
 					t.Fatalf("run %d: exit %d", runs, code)
 				}
 				// A lost connect row (its socket's descriptor dropped) shows
 				// here too, not only as a misnamed accept.
-				if nc, na := checkAcceptNames(t, rows); nc != total || na != total {
-					t.Errorf("run %d: %d connects, %d accepts, want %d", runs, nc, na, total)
+				if nc, ns := checkConnNames(t, rows); nc != total || ns != total {
+					t.Errorf("run %d: %d client ends, %d server ends, want %d", runs, nc, ns, total)
 				}
 				if t.Failed() {
 					t.Fatalf("failed in run %d", runs)

@@ -2,15 +2,19 @@
 // nbconn: many non-blocking connects racing their accepts, for the tracer
 // tests (the Redis replica pattern: connect returns EINPROGRESS, the
 // client polls for writability, then writes). Usage:
-//   nbconn SERVER CLIENTS THREADS SOCKS
-// The server (the first process) listens on an ephemeral loopback port and
-// forks CLIENTS client processes; each runs THREADS threads (1: its main
-// thread only) and each thread opens SOCKS O_NONBLOCK sockets, connects
-// them all (EINPROGRESS), polls each for POLLOUT, checks SO_ERROR, writes
-// 8 bytes and closes it. SERVER is "accept" (blocking accept, then read
-// each connection to EOF) or "epoll" (non-blocking listener on an epoll
-// loop, accept4 until EAGAIN, reads on the same loop). Exits 0 when every
-// connection was accepted and read whole and every client exited 0.
+//   nbconn SERVER CLIENTS THREADS SOCKS [tcp|unix|udp]
+// The server (the first process) listens on an ephemeral loopback port (or
+// an abstract unix address) and forks CLIENTS client processes; each runs
+// THREADS threads (1: its main thread only) and each thread opens SOCKS
+// O_NONBLOCK sockets, connects them all (EINPROGRESS for TCP), polls each
+// for POLLOUT, checks SO_ERROR, writes 8 bytes unique to the socket (its
+// thread id and index) and closes it. SERVER is "accept" (blocking accept,
+// then read each connection to EOF) or "epoll" (non-blocking listener on an
+// epoll loop, accept4 until EAGAIN, reads on the same loop). With udp the
+// server binds a UDP port and receives one datagram (recvfrom with an
+// address) from each unbound client socket, which sends it with sendto.
+// Exits 0 when every connection was accepted and read whole (every
+// datagram received) and every client exited 0.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,12 +25,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <stddef.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static struct sockaddr_in addr;
-static int socks;
+static struct sockaddr_storage addr;
+static socklen_t addrlen;
+static int socks, family, stype;
 
 static void die(const char *m) { perror(m); exit(2); }
 
@@ -34,11 +41,18 @@ static void *client(void *arg) {
 	(void)arg;
 	int fds[256];
 	for (int i = 0; i < socks; i++) {
-		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		fds[i] = socket(family, stype | SOCK_NONBLOCK, 0);
 		if (fds[i] < 0) die("socket");
-		if (connect(fds[i], (struct sockaddr *)&addr, sizeof addr) < 0 && errno != EINPROGRESS) die("connect");
+		if (stype == SOCK_DGRAM) continue;
+		if (connect(fds[i], (struct sockaddr *)&addr, addrlen) < 0 && errno != EINPROGRESS) die("connect");
 	}
 	for (int i = 0; i < socks; i++) {
+		int msg[2] = {gettid(), i};
+		if (stype == SOCK_DGRAM) {
+			if (sendto(fds[i], msg, 8, 0, (struct sockaddr *)&addr, addrlen) != 8) die("sendto");
+			close(fds[i]);
+			continue;
+		}
 		struct pollfd p = {.fd = fds[i], .events = POLLOUT};
 		while (poll(&p, 1, 5000) < 0)
 			if (errno != EINTR) die("poll");
@@ -48,7 +62,7 @@ static void *client(void *arg) {
 			errno = err;
 			die("SO_ERROR");
 		}
-		if (write(fds[i], "nbconn!\n", 8) != 8) die("write");
+		if (write(fds[i], msg, 8) != 8) die("write");
 		close(fds[i]);
 	}
 	return NULL;
@@ -72,8 +86,8 @@ static int drain(int fd, int *got) {
 }
 
 int main(int argc, char **argv) {
-	if (argc != 5) {
-		fprintf(stderr, "usage: nbconn accept|epoll CLIENTS THREADS SOCKS\n");
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: nbconn accept|epoll CLIENTS THREADS SOCKS [tcp|unix|udp]\n");
 		return 2;
 	}
 	int epoll = strcmp(argv[1], "epoll") == 0;
@@ -84,13 +98,25 @@ int main(int argc, char **argv) {
 		return 2;
 	}
 	int total = clients * threads * socks;
-	int lfd = socket(AF_INET, SOCK_STREAM | (epoll ? SOCK_NONBLOCK : 0), 0);
-	addr.sin_family = AF_INET;
-	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	socklen_t al = sizeof addr;
-	if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) < 0) die("bind");
-	if (listen(lfd, 1024) < 0) die("listen");
-	if (getsockname(lfd, (struct sockaddr *)&addr, &al) < 0) die("getsockname");
+	const char *fam = argc == 6 ? argv[5] : "tcp";
+	family = strcmp(fam, "unix") == 0 ? AF_UNIX : AF_INET;
+	stype = strcmp(fam, "udp") == 0 ? SOCK_DGRAM : SOCK_STREAM;
+	if (family == AF_UNIX) {
+		struct sockaddr_un *un = (struct sockaddr_un *)&addr;
+		un->sun_family = AF_UNIX;
+		int n = snprintf(un->sun_path + 1, sizeof un->sun_path - 1, "nbconn-%d", getpid());
+		addrlen = offsetof(struct sockaddr_un, sun_path) + 1 + n;
+	} else {
+		struct sockaddr_in *in = (struct sockaddr_in *)&addr;
+		in->sin_family = AF_INET;
+		in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		addrlen = sizeof *in;
+	}
+	int lfd = socket(family, stype | (epoll ? SOCK_NONBLOCK : 0), 0);
+	if (lfd < 0) die("socket");
+	if (bind(lfd, (struct sockaddr *)&addr, addrlen) < 0) die("bind");
+	if (stype == SOCK_STREAM && listen(lfd, 1024) < 0) die("listen");
+	if (getsockname(lfd, (struct sockaddr *)&addr, &addrlen) < 0) die("getsockname");
 	for (int c = 0; c < clients; c++) {
 		pid_t pid = fork();
 		if (pid < 0) die("fork");
@@ -108,7 +134,25 @@ int main(int argc, char **argv) {
 		}
 	}
 	int got = 0, done = 0;
-	if (!epoll) {
+	if (stype == SOCK_DGRAM) {
+		for (; done < total; done++) {
+			char buf[64];
+			struct sockaddr_storage from;
+			socklen_t fl = sizeof from;
+			struct pollfd p = {.fd = lfd, .events = POLLIN};
+			if (epoll && poll(&p, 1, 5000) == 0) {
+				fprintf(stderr, "nbconn: stalled at %d of %d\n", done, total);
+				return 1;
+			}
+			ssize_t r = recvfrom(lfd, buf, sizeof buf, 0, (struct sockaddr *)&from, &fl);
+			if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
+				done--;
+				continue;
+			}
+			if (r < 0) die("recvfrom");
+			got += r;
+		}
+	} else if (!epoll) {
 		for (int i = 0; i < total; i++) {
 			int c = accept(lfd, NULL, NULL);
 			if (c < 0) die("accept");
