@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/ipc"
@@ -24,18 +25,31 @@ type Reader struct {
 	msgs   *messages
 	ipc    *ipc.Reader // read the schema; batches are decoded by trace_batch.go
 	dictID []int64     // per column, its dictionary id (-1 for none)
-	b      batch
-	hdr    header
-	cols   []colState
-	offs   []byte // scratch for dictionaries
-	data   []byte
-	one    [1]Event
-	row    int
-	rows   int64
-	batch  int
-	in     interner
-	err    error // sticky: io.EOF or the first error
+	*readBufs
+	one   [1]Event
+	row   int
+	rows  int64
+	batch int
+	err   error // sticky: io.EOF or the first error
 }
+
+// readBufs is the memory a Reader decodes into, handed from one Reader to
+// the next (a tool reading many traces reads them one after another): the
+// buffers are then allocated once, and the interner keeps its names, so
+// rows of all the traces share them.
+type readBufs struct {
+	b          batch
+	hdr        header
+	cols       []colState
+	offs, data []byte // scratch for dictionaries
+	meta       []byte // the messages' header buffer
+	in         interner
+}
+
+var bufPool = sync.Pool{New: func() any { return &readBufs{cols: make([]colState, len(traceColumns))} }}
+
+// errClosed is the error of a Reader used after Close.
+var errClosed = errors.New("reader used after Close")
 
 // NewReader reads the schema of a trace from r and checks its version. name
 // is the file name used in errors (run-7.arrows: ...).
@@ -69,7 +83,9 @@ func NewReader(r io.Reader, name string) (rd *Reader, err error) {
 		ir.Release()
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return &Reader{name: name, meta: meta, msgs: msgs, ipc: ir, dictID: ids, cols: make([]colState, len(traceColumns))}, nil
+	rb := bufPool.Get().(*readBufs)
+	msgs.meta = rb.meta
+	return &Reader{name: name, meta: meta, msgs: msgs, ipc: ir, dictID: ids, readBufs: rb}, nil
 }
 
 // checkFields makes sure a file's schema starts with the n columns the
@@ -150,6 +166,19 @@ func (r *Reader) nextBatch() {
 // Close releases the reader's buffers. It does not close the source.
 func (r *Reader) Close() error {
 	r.ipc.Release()
+	if rb := r.readBufs; rb != nil {
+		r.readBufs = nil
+		if r.err == nil || r.err == io.EOF {
+			r.err = fmt.Errorf("%s: %w", r.name, errClosed)
+		}
+		rb.meta = r.msgs.meta
+		rb.b.n, rb.b.loaded = 0, 0
+		for i := range rb.cols {
+			c := &rb.cols[i]
+			c.dict, c.pending, c.hasDict = c.dict[:0], c.pending[:0], false
+		}
+		bufPool.Put(rb)
+	}
 	return nil
 }
 
