@@ -134,13 +134,42 @@ func FormatSockaddr(b []byte) string {
 
 // UnixPeer returns the inode of the socket connected to the unix socket
 // with inode ino, asked of the kernel with sock_diag (UDIAG_SHOW_PEER); 0
-// when unknown (no unix_diag, no such socket, no peer). It tells which
-// connector an accepted unix socket belongs to when the connector has no
-// address and has maybe closed already.
+// when unknown (no unix_diag, no such socket, no peer, or a peer that has
+// been closed). It tells which connector an accepted unix socket belongs to
+// when the connector has no address.
 func UnixPeer(ino uint64) uint64 {
+	a := unixDiag(ino, udiagShowPeer, unixDiagPeer)
+	if len(a) < 4 {
+		return 0
+	}
+	return uint64(binary.LittleEndian.Uint32(a))
+}
+
+// UnixQueue returns the inodes of the connectors waiting to be accepted on
+// the unix listener with inode ino, in the order accept will take them
+// (sock_diag, UDIAG_SHOW_ICONS); a closed connector's is 0. Nil when
+// unknown.
+func UnixQueue(ino uint64) []uint64 {
+	a := unixDiag(ino, udiagShowIcons, unixDiagIcons)
+	if a == nil {
+		return nil
+	}
+	q := make([]uint64, len(a)/4)
+	for i := range q {
+		q[i] = uint64(binary.LittleEndian.Uint32(a[4*i:]))
+	}
+	return q
+}
+
+// unixDiag asks sock_diag about the unix socket with inode ino and returns
+// the payload of its attribute attr (nil if absent).
+func unixDiag(ino uint64, show uint32, attr uint16) []byte {
+	if ino == 0 {
+		return nil
+	}
 	s, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 	if err != nil {
-		return 0
+		return nil
 	}
 	defer unix.Close(s)
 	// struct nlmsghdr, then struct unix_diag_req: family, protocol, pad,
@@ -154,37 +183,39 @@ func UnixPeer(ino uint64) uint64 {
 	req[16] = unix.AF_UNIX
 	le.PutUint32(req[20:], ^uint32(0))
 	le.PutUint32(req[24:], uint32(ino))
-	le.PutUint32(req[28:], udiagShowPeer)
+	le.PutUint32(req[28:], show)
 	le.PutUint32(req[32:], ^uint32(0))
 	le.PutUint32(req[36:], ^uint32(0))
 	if err := unix.Sendto(s, req[:], 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return 0
+		return nil
 	}
-	var buf [512]byte
-	n, _, err := unix.Recvfrom(s, buf[:], 0)
+	buf := make([]byte, 16<<10)
+	n, _, err := unix.Recvfrom(s, buf, 0)
 	if err != nil || n < 16+16 || le.Uint16(buf[4:]) != unix.SOCK_DIAG_BY_FAMILY {
-		return 0
+		return nil
 	}
 	// struct unix_diag_msg (16 bytes), then attributes.
 	msg := buf[:min(n, int(le.Uint32(buf[0:])))]
-	if le.Uint32(msg[20:]) != uint32(ino) {
-		return 0
+	if len(msg) < 32 || le.Uint32(msg[20:]) != uint32(ino) {
+		return nil
 	}
 	for a := msg[32:]; len(a) >= 4; {
 		l := int(le.Uint16(a[0:]))
 		if l < 4 || l > len(a) {
 			break
 		}
-		if le.Uint16(a[2:]) == unixDiagPeer && l >= 8 {
-			return uint64(le.Uint32(a[4:]))
+		if le.Uint16(a[2:]) == attr {
+			return a[4:l:l]
 		}
 		a = a[min(len(a), (l+3)&^3):]
 	}
-	return 0
+	return nil
 }
 
 // From linux/unix_diag.h.
 const (
-	udiagShowPeer = 0x4
-	unixDiagPeer  = 2
+	udiagShowPeer  = 0x4
+	udiagShowIcons = 0x8
+	unixDiagPeer   = 2
+	unixDiagIcons  = 3
 )

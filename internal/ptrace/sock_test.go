@@ -1,13 +1,14 @@
 package ptrace
 
 import (
+	"slices"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
 
-// TestUnixPeer checks that sock_diag names the connector of an accepted
-// unix socket, also after the connector closed.
+// TestUnixPeer checks that sock_diag names the connectors queued on a unix
+// listener, in order, and the connector of an accepted socket.
 func TestUnixPeer(t *testing.T) {
 	l, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -40,6 +41,15 @@ func TestUnixPeer(t *testing.T) {
 		conns = append(conns, ino(c))
 		defer unix.Close(c)
 	}
+	var st unix.Stat_t
+	unix.Fstat(l, &st)
+	q := UnixQueue(st.Ino)
+	if q == nil {
+		t.Skip("no unix_diag")
+	}
+	if !slices.Equal(q, conns) {
+		t.Errorf("queue %v, want %v", q, conns)
+	}
 	for i, want := range conns {
 		a, _, err := unix.Accept(l)
 		if err != nil {
@@ -47,9 +57,6 @@ func TestUnixPeer(t *testing.T) {
 		}
 		got := UnixPeer(ino(a))
 		unix.Close(a)
-		if got == 0 {
-			t.Skip("no unix_diag")
-		}
 		if got != want {
 			t.Errorf("connection %d: peer inode %d, want %d", i, got, want)
 		}

@@ -397,6 +397,12 @@ func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
 			if ep.kind != format.KindUnix && !ep.resolved {
 				t.resolve(ep)
 			}
+			if ep.kind == format.KindUnix {
+				var info ptrace.FDInfo
+				if t.inspect(th.proc, c.ev.FD, &info) == nil {
+					ep.ino = info.Ino
+				}
+			}
 			n := th.proc.node
 			ep.name = n.name + ":listen" + strconv.Itoa(n.listens)
 			n.listens++
@@ -414,6 +420,8 @@ func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
 			ep := c.ep
 			if ep.kind != format.KindUnix {
 				t.resolve(ep)
+			} else if l := t.lookup(format.KindUnix, c.addr); l != nil && ep.stype != ptrace.SockDgram {
+				t.orderBacklog(l)
 			}
 			fillFD(&c.ev, c.ev.FD, ep)
 		} else if ep := c.ep; ep.kind == format.KindUnix {
@@ -523,23 +531,27 @@ func (t *Tracer) acceptExit(th *thread, c *call, nfd int32) {
 	var pep *endpoint
 	if l.kind == format.KindUnix && addr == "" {
 		// Unnamed connector: the one whose socket is this socket's peer
-		// (sock_diag). The kernel no longer knows it once the connector
-		// closed (or without unix_diag): then the first one queued on this
-		// listener by the connecting process (SO_PEERCRED), a closed one
-		// first. Threads of one process connecting at once may still be
-		// swapped then: the tracer sees their connects enter, not run.
+		// (sock_diag). The kernel no longer names it once the connector
+		// closed: then the first one queued by the connecting process
+		// (SO_PEERCRED) that the listener's queue no longer holds open
+		// (the backlog is in the kernel's order, see orderBacklog).
+		// Without unix_diag: the first one queued by that process.
 		i := -1
 		if info.Ino != 0 {
 			if peer := ptrace.UnixPeer(info.Ino); peer != 0 {
 				i = slices.IndexFunc(l.backlog, func(q queued) bool { return q.ino == peer })
 			}
 		}
-		for _, closed := range []bool{true, false} {
-			if i < 0 {
-				i = slices.IndexFunc(l.backlog, func(q queued) bool {
-					return (info.PeerPID == 0 || q.tgid == info.PeerPID) && (!closed || q.ep.refs <= 0)
-				})
+		from := func(q queued) bool { return info.PeerPID == 0 || q.tgid == info.PeerPID }
+		if i < 0 {
+			open := map[uint64]bool{}
+			for _, ino := range ptrace.UnixQueue(l.ino) {
+				open[ino] = ino != 0
 			}
+			i = slices.IndexFunc(l.backlog, func(q queued) bool { return from(q) && !open[q.ino] })
+		}
+		if i < 0 {
+			i = slices.IndexFunc(l.backlog, from)
 		}
 		if i >= 0 {
 			pep = l.backlog[i].ep

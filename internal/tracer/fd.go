@@ -1,6 +1,7 @@
 package tracer
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/boxofpain/pain/format"
@@ -31,8 +32,10 @@ type endpoint struct {
 	owner   *process
 	ownerFD int32
 
-	// For unix stream listeners: connected sockets waiting to be accepted.
+	// For unix stream listeners: connected sockets waiting to be accepted,
+	// and the listener's inode, to ask the kernel their order.
 	backlog []queued
+	ino     uint64
 	// Datagrams sent to this endpoint by traced senders and not yet matched
 	// to a receive that could not name its sender (recvfrom without an
 	// address, unnamed unix senders): a bounded FIFO.
@@ -357,3 +360,32 @@ func (r *recentNames) get(key string) (string, string, bool) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// orderBacklog puts the connectors queued on unix listener l in the order
+// the kernel queued them (they were appended as their connects entered,
+// and threads may run theirs in another order). Connectors the kernel no
+// longer names (closed) keep their places.
+func (tr *Tracer) orderBacklog(l *endpoint) {
+	q := ptrace.UnixQueue(l.ino)
+	if len(q) < 2 || len(l.backlog) < 2 {
+		return
+	}
+	pos := make(map[uint64]int, len(q))
+	for i, ino := range q {
+		if ino != 0 {
+			pos[ino] = i
+		}
+	}
+	var slots []int
+	var known []queued
+	for i, b := range l.backlog {
+		if _, ok := pos[b.ino]; ok && b.ino != 0 {
+			slots = append(slots, i)
+			known = append(known, b)
+		}
+	}
+	slices.SortStableFunc(known, func(a, b queued) int { return pos[a.ino] - pos[b.ino] })
+	for k, i := range slots {
+		l.backlog[i] = known[k]
+	}
+}

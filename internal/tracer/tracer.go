@@ -32,8 +32,15 @@
 //     polling: no byte moved, no connection made, a count that depends only
 //     on timing) get no row, unless a Hook's fault acted on them.
 //   - unix stream sockets connected from an unnamed socket are matched to
-//     their accept by the connecting process (SO_PEERCRED) and connect
-//     order.
+//     their accept by the kernel's word (sock_diag: the accepted socket's
+//     peer inode; for a connector that closed already, the listener's
+//     queue in order), else by the connecting process (SO_PEERCRED) and
+//     connect order.
+//   - a TCP or UDP socket that connects or sends unbound stays pending
+//     until the tracer learns its port (its connect or send returns, or
+//     the other end's accept or receive misses and pidfd_getfd +
+//     getsockname finds it bound); a miss never drops a socket whose call
+//     has not run yet.
 //   - a datagram received without a source address (recvfrom with a NULL
 //     address, unnamed unix senders) is matched to its traced sender by
 //     payload hash and size, oldest first.

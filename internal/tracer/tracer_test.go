@@ -736,7 +736,8 @@ func TestNonBlockingConnect(t *testing.T) {
 		{"epoll-procs", "epoll", "tcp", 3, 1, 6},
 		{"epoll-threads", "epoll", "tcp", 2, 3, 4},
 		{"unix-procs", "accept", "unix", 3, 1, 6},
-		{"unix-epoll", "epoll", "unix", 3, 1, 6},
+		{"unix-threads", "accept", "unix", 2, 3, 4},
+		{"unix-epoll", "epoll", "unix", 2, 3, 4},
 		{"udp-threads", "accept", "udp", 2, 3, 4},
 	} {
 		t.Run(c.name, func(t *testing.T) {
