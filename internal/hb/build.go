@@ -21,6 +21,13 @@ type Builder struct {
 	m     matcher
 	order []int
 	names map[string]int
+	// Lanes by the identity of their node and thread names (see identical).
+	cache [32]laneRef
+}
+
+type laneRef struct {
+	node, thread string
+	i            int
 }
 
 type laneKey struct{ node, thread string }
@@ -30,6 +37,7 @@ type lane struct {
 	role         Role
 	evs          []Event
 	cls          []class
+	unsorted     bool // a row came with a lower seq than the one before it
 	keep         bool
 	first        int // index of its first event in the graph
 }
@@ -47,6 +55,7 @@ func (b *Builder) Reset() {
 	}
 	b.lanes = b.lanes[:0]
 	b.last = 0
+	clear(b.cache[:])
 }
 
 // Add adds one row of the run. Rows may come in any order.
@@ -56,20 +65,26 @@ func (b *Builder) Add(e *format.Event) {
 		return
 	}
 	var l *lane
-	if b.last < len(b.lanes) && b.lanes[b.last].node == e.Node && b.lanes[b.last].thread == e.Thread {
+	if b.last < len(b.lanes) && identical(b.lanes[b.last].node, e.Node) && identical(b.lanes[b.last].thread, e.Thread) {
 		l = &b.lanes[b.last]
 	} else {
-		k := laneKey{e.Node, e.Thread}
-		i, ok := b.index[k]
-		if !ok {
-			i = len(b.lanes)
-			if i < cap(b.lanes) {
-				b.lanes = b.lanes[:i+1]
-			} else {
-				b.lanes = append(b.lanes, lane{})
+		c := &b.cache[(ptr(e.Node)^ptr(e.Thread)>>3)>>4%uint(len(b.cache))]
+		i := c.i
+		if c.node == "" || !identical(c.node, e.Node) || !identical(c.thread, e.Thread) {
+			k := laneKey{e.Node, e.Thread}
+			var ok bool
+			i, ok = b.index[k]
+			if !ok {
+				i = len(b.lanes)
+				if i < cap(b.lanes) {
+					b.lanes = b.lanes[:i+1]
+				} else {
+					b.lanes = append(b.lanes, lane{})
+				}
+				b.lanes[i].node, b.lanes[i].thread, b.lanes[i].role = e.Node, e.Thread, RoleOf(e.Node)
+				b.index[k] = i
 			}
-			b.lanes[i].node, b.lanes[i].thread, b.lanes[i].role = e.Node, e.Thread, RoleOf(e.Node)
-			b.index[k] = i
+			*c = laneRef{e.Node, e.Thread, i}
 		}
 		b.last = i
 		l = &b.lanes[i]
@@ -87,6 +102,9 @@ func (b *Builder) Add(e *format.Event) {
 	}
 	if ev.Offset < 0 {
 		ev.Offset = -1
+	}
+	if n := len(l.evs); n > 0 && ev.Seq < l.evs[n-1].Seq {
+		l.unsorted = true
 	}
 	l.evs = append(l.evs, ev)
 	l.cls = append(l.cls, c)
@@ -108,8 +126,9 @@ func (b *Builder) Scratch(run string) *Graph {
 	clear(byName)
 	for i := range lanes {
 		l := &lanes[i]
-		if !slices.IsSortedFunc(l.evs, func(x, y Event) int { return cmp.Compare(x.Seq, y.Seq) }) {
+		if l.unsorted {
 			sortLane(l)
+			l.unsorted = false
 		}
 		byName[l.node+"/"+l.thread] = i
 		l.keep = l.thread == "main"

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/boxofpain/pain/format"
 )
@@ -112,11 +113,10 @@ type matcher struct {
 	prog        []Edge
 	count       []int32
 	sorted      []Edge
-	// The streams of recent transfers, by the fields that decide them:
-	// transfers come in runs on a few streams, so most skip streamOf and
-	// the map.
-	recent [4]recentStream
-	next   int
+	// The streams of recent transfers, by the identity of the strings that
+	// decide them: transfers come in runs on a few streams, so most skip
+	// streamOf and the map.
+	recent [64]recentStream
 }
 
 func (m *matcher) reset(g *Graph) {
@@ -131,7 +131,7 @@ func (m *matcher) reset(g *Graph) {
 	clear(m.pipeWriters)
 	m.pipeCloses = m.pipeCloses[:0]
 	clear(m.queue)
-	m.recent = [4]recentStream{}
+	clear(m.recent[:])
 	m.cloned = slices.Grow(m.cloned[:0], len(g.Lanes))[:len(g.Lanes)]
 	clear(m.cloned)
 	m.eofs, m.sends, m.recvs, m.extra = m.eofs[:0], m.sends[:0], m.recvs[:0], m.extra[:0]
@@ -145,11 +145,13 @@ type recentStream struct {
 
 // sidesOf returns the stream of transfer e.
 func (m *matcher) sidesOf(e *Event, send bool) *sides {
-	for i := range m.recent {
-		r := &m.recent[i]
-		if r.sd != nil && r.send == send && r.conn == e.Conn && r.local == e.Local && r.peer == e.Peer {
-			return r.sd
-		}
+	h := (ptr(e.Conn) ^ ptr(e.Local)>>3 ^ ptr(e.Peer)>>6) >> 4
+	if send {
+		h++
+	}
+	r := &m.recent[h%uint(len(m.recent))]
+	if r.sd != nil && r.send == send && identical(r.conn, e.Conn) && identical(r.local, e.Local) && identical(r.peer, e.Peer) {
+		return r.sd
 	}
 	s := streamOf(e, send)
 	sd := m.streams[s]
@@ -162,9 +164,20 @@ func (m *matcher) sidesOf(e *Event, send bool) *sides {
 		sd.w, sd.r, sd.pipe = sd.w[:0], sd.r[:0], e.FDKind == format.KindPipe
 		m.streams[s] = sd
 	}
-	m.recent[m.next] = recentStream{e.Conn, e.Local, e.Peer, send, sd}
-	m.next = (m.next + 1) % len(m.recent)
+	*r = recentStream{e.Conn, e.Local, e.Peer, send, sd}
 	return sd
+}
+
+// ptr returns where a string's bytes are, as a hash of the string for
+// caches that check identity (identical) rather than equality.
+func ptr(s string) uint { return uint(uintptr(unsafe.Pointer(unsafe.StringData(s)))) }
+
+// identical reports whether a and b are the same bytes in memory, which
+// implies equal. Rows read from traces share their names (the readers
+// intern them), so equal names are usually identical: a cache keyed by
+// identity is exact when it hits and costs no string comparison.
+func identical(a, b string) bool {
+	return len(a) == len(b) && unsafe.StringData(a) == unsafe.StringData(b)
 }
 
 // match finds the edges of g, whose events are in lane order, and appends
