@@ -39,7 +39,15 @@ func (r *Reader) NextBatch(evs []Event) ([]Event, error) { return r.NextBatchOf(
 // the others are left as they are in evs (zero in new storage). A reader
 // that needs fewer columns (pain-track needs no raw addresses or payloads)
 // saves the work of the rest: their buffers are never decompressed.
-func (r *Reader) NextBatchOf(evs []Event, cols Columns) (_ []Event, err error) {
+func (r *Reader) NextBatchOf(evs []Event, cols Columns) ([]Event, error) {
+	return r.NextRowsOf(evs, cols, BatchRows)
+}
+
+// NextRowsOf is NextBatchOf reading at most limit rows (at least one) of the
+// current record batch. A caller that handles rows as they come reads a
+// few hundred at a time, which stay in the processor's cache from the
+// reader's hands to the caller's.
+func (r *Reader) NextRowsOf(evs []Event, cols Columns, limit int) (_ []Event, err error) {
 	for r.err == nil && r.row >= r.b.n {
 		r.nextBatch()
 	}
@@ -47,16 +55,24 @@ func (r *Reader) NextBatchOf(evs []Event, cols Columns) (_ []Event, err error) {
 		return evs[:0], r.err
 	}
 	defer catch(r.name, &err)
-	from, n := r.row, r.b.n-r.row
+	from, n := r.row, min(r.b.n-r.row, max(limit, 1))
 	evs = slices.Grow(evs[:0], n)[:n]
 	for i := range traceColumns {
-		if cols&(1<<i) == 0 {
-			continue
+		if cols&(1<<i) != 0 {
+			if err := r.load(i); err != nil {
+				return evs[:0], err
+			}
 		}
-		if err := r.load(i); err != nil {
-			return evs[:0], err
+	}
+	// Column by column over slices of rows that fit in the cache.
+	const chunk = 256
+	for k := 0; k < n; k += chunk {
+		part := evs[k:min(k+chunk, n)]
+		for i := range traceColumns {
+			if cols&(1<<i) != 0 {
+				traceColumns[i].fill(&r.cols[i], part, from+k)
+			}
 		}
-		traceColumns[i].fill(&r.cols[i], evs, from)
 	}
 	r.row += n
 	r.rows += int64(n)

@@ -84,3 +84,35 @@ func TestColumnNames(t *testing.T) {
 		t.Errorf("NextBatchOf without local_addr and payload:\ngot  %+v\nwant %+v", evs, want)
 	}
 }
+
+// TestNextRowsOf checks that reading a few rows at a time gives the rows
+// Next gives, across batches, and that a closed reader says so.
+func TestNextRowsOf(t *testing.T) {
+	evs := manyEvents(2*BatchRows + 300)
+	evs[5].Payload = []byte("abc")
+	data := writeTrace(t, sampleMeta(), evs)
+	for _, limit := range []int{0, 1, 7, 256, BatchRows + 1} {
+		r, err := NewReader(bytes.NewReader(data), "rows")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all, buf []Event
+		for {
+			buf, err = r.NextRowsOf(buf, AllColumns, limit)
+			if len(buf) > max(limit, 1) {
+				t.Fatalf("limit %d: %d rows", limit, len(buf))
+			}
+			all = append(all, buf...)
+			if err != nil {
+				break
+			}
+		}
+		if err != io.EOF || !reflect.DeepEqual(all, evs) {
+			t.Errorf("limit %d: %d rows, err %v; want %d rows", limit, len(all), err, len(evs))
+		}
+		r.Close()
+		if _, err := r.NextRowsOf(nil, AllColumns, limit); err == nil || err == io.EOF {
+			t.Errorf("limit %d: read after Close: err %v", limit, err)
+		}
+	}
+}

@@ -176,7 +176,7 @@ func (t *tracker) addRows(path string) (err error) {
 	}
 	defer r.Close()
 	for {
-		t.evs, err = r.NextBatchOf(t.evs, needed)
+		t.evs, err = r.NextRowsOf(t.evs, needed, 256) // a few rows at a time stay in the cache
 		if err == io.EOF {
 			return nil
 		}
