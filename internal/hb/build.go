@@ -68,7 +68,7 @@ func (b *Builder) Add(e *format.Event) {
 	if b.last < len(b.lanes) && identical(b.lanes[b.last].node, e.Node) && identical(b.lanes[b.last].thread, e.Thread) {
 		l = &b.lanes[b.last]
 	} else {
-		c := &b.cache[(ptr(e.Node)^ptr(e.Thread)>>3)>>4%uint(len(b.cache))]
+		c := &b.cache[(mix(ptr(e.Node))^mix(ptr(e.Thread)+1))>>59] // 32 slots
 		i := c.i
 		if c.node == "" || !identical(c.node, e.Node) || !identical(c.thread, e.Thread) {
 			k := laneKey{e.Node, e.Thread}

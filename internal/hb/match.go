@@ -145,11 +145,11 @@ type recentStream struct {
 
 // sidesOf returns the stream of transfer e.
 func (m *matcher) sidesOf(e *Event, send bool) *sides {
-	h := (ptr(e.Conn) ^ ptr(e.Local)>>3 ^ ptr(e.Peer)>>6) >> 4
+	h := mix(ptr(e.Conn)) ^ mix(ptr(e.Local)+1) ^ mix(ptr(e.Peer)+2)
 	if send {
-		h++
+		h = ^h
 	}
-	r := &m.recent[h%uint(len(m.recent))]
+	r := &m.recent[h>>58] // 64 slots
 	if r.sd != nil && r.send == send && identical(r.conn, e.Conn) && identical(r.local, e.Local) && identical(r.peer, e.Peer) {
 		return r.sd
 	}
@@ -170,7 +170,11 @@ func (m *matcher) sidesOf(e *Event, send bool) *sides {
 
 // ptr returns where a string's bytes are, as a hash of the string for
 // caches that check identity (identical) rather than equality.
-func ptr(s string) uint { return uint(uintptr(unsafe.Pointer(unsafe.StringData(s)))) }
+func ptr(s string) uint64 { return uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) }
+
+// mix spreads the bits of a pointer over the top bits, which the caches
+// index by: pointers of small strings differ in a few low bits.
+func mix(p uint64) uint64 { return p * 0x9E3779B97F4A7C15 }
 
 // identical reports whether a and b are the same bytes in memory, which
 // implies equal. Rows read from traces share their names (the readers
