@@ -169,18 +169,23 @@ func (b *Builder) Scratch(run string) *Graph {
 		if !l.keep {
 			continue
 		}
+		// Compact in place: an event moves only once one before it went.
 		evs, cls := l.evs[:0], l.cls[:0]
-		for j, e := range l.evs {
-			c := l.cls[j]
+		for j := range l.evs {
+			e, c := &l.evs[j], l.cls[j]
 			if (c == cClone || c == cWait || c == cKill) && dropped(e.Peer) {
 				continue
 			}
-			if k := len(evs) - 1; b.gran == Message && k >= 0 && mergeable(&evs[k], cls[k], &e, c) {
+			if k := len(evs) - 1; b.gran == Message && k >= 0 && mergeable(&evs[k], cls[k], e, c) {
 				evs[k].Count += e.Count
 				evs[k].Ret += e.Ret
 				continue
 			}
-			evs, cls = append(evs, e), append(cls, c)
+			if len(evs) == j {
+				evs, cls = evs[:j+1], cls[:j+1]
+			} else {
+				evs, cls = append(evs, *e), append(cls, c)
+			}
 		}
 		l.evs, l.cls = evs, cls
 		if len(evs) == 0 {
