@@ -34,8 +34,9 @@ type endpoint struct {
 
 	// For unix stream listeners: connected sockets waiting to be accepted,
 	// and the listener's inode, to ask the kernel their order.
-	backlog []queued
-	ino     uint64
+	backlog  []queued
+	ino      uint64
+	nextRank int64
 	// Datagrams sent to this endpoint by traced senders and not yet matched
 	// to a receive that could not name its sender (recvfrom without an
 	// address, unnamed unix senders): a bounded FIFO.
@@ -50,6 +51,7 @@ type queued struct {
 	ep   *endpoint
 	tgid int
 	ino  uint64 // 0: unknown
+	rank int64  // place in the kernel's queue (see orderBacklog); 0: unknown
 }
 
 type dgram struct {
@@ -362,30 +364,40 @@ func (r *recentNames) get(key string) (string, string, bool) {
 func itoa(i int) string { return strconv.Itoa(i) }
 
 // orderBacklog puts the connectors queued on unix listener l in the order
-// the kernel queued them (they were appended as their connects entered,
-// and threads may run theirs in another order). Connectors the kernel no
-// longer names (closed) keep their places.
+// the kernel queued them: they were appended as their connects entered,
+// and threads may run theirs in another order. The kernel's queue names
+// only open connectors, so each is ranked the first time the queue shows
+// it; it does at the connect's exit at the latest, before the connector
+// can close. The queue is first in, first out, so first seen is first
+// queued. Connectors not yet seen (their connect has not run) go last.
 func (tr *Tracer) orderBacklog(l *endpoint) {
 	q := ptrace.UnixQueue(l.ino)
-	if len(q) < 2 || len(l.backlog) < 2 {
+	if len(q) == 0 {
 		return
 	}
-	pos := make(map[uint64]int, len(q))
-	for i, ino := range q {
-		if ino != 0 {
-			pos[ino] = i
-		}
-	}
-	var slots []int
-	var known []queued
+	at := make(map[uint64]int, len(l.backlog))
 	for i, b := range l.backlog {
-		if _, ok := pos[b.ino]; ok && b.ino != 0 {
-			slots = append(slots, i)
-			known = append(known, b)
+		if b.ino != 0 && b.rank == 0 {
+			at[b.ino] = i
 		}
 	}
-	slices.SortStableFunc(known, func(a, b queued) int { return pos[a.ino] - pos[b.ino] })
-	for k, i := range slots {
-		l.backlog[i] = known[k]
+	for _, ino := range q {
+		if i, ok := at[ino]; ok && ino != 0 {
+			l.nextRank++
+			l.backlog[i].rank = l.nextRank
+		}
 	}
+	slices.SortStableFunc(l.backlog, func(a, b queued) int {
+		switch {
+		case a.rank == b.rank:
+			return 0
+		case a.rank == 0:
+			return 1
+		case b.rank == 0:
+			return -1
+		case a.rank < b.rank:
+			return -1
+		}
+		return 1
+	})
 }
