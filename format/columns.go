@@ -20,8 +20,9 @@ type column struct {
 	// encodes itself (put is nil then).
 	text func(*Event) *string
 	kind colKind
-	// fill sets the field of evs[k] from row from+k of the decoded column.
-	fill func(c *colState, evs []Event, from int)
+	// fill sets the field of evs[k] from row from+k of the decoded column;
+	// false means a row's value is bad (an index outside the dictionary).
+	fill func(c *colState, evs []Event, from int) bool
 }
 
 // colKind is how a column is laid out in a record batch.
@@ -45,11 +46,12 @@ func i64(name, doc string, f func(*Event) *int64) column {
 	return column{name, arrow.PrimitiveTypes.Int64, doc,
 		func(b array.Builder, e *Event) { b.(*array.Int64Builder).Append(*f(e)) }, nil,
 		kindI64,
-		func(c *colState, evs []Event, from int) {
+		func(c *colState, evs []Event, from int) bool {
 			v := c.values[8*from : 8*(from+len(evs))]
 			for k := range evs {
 				*f(&evs[k]) = int64(binary.LittleEndian.Uint64(v[8*k:]))
 			}
+			return true
 		}}
 }
 
@@ -57,24 +59,33 @@ func i32(name, doc string, f func(*Event) *int32) column {
 	return column{name, arrow.PrimitiveTypes.Int32, doc,
 		func(b array.Builder, e *Event) { b.(*array.Int32Builder).Append(*f(e)) }, nil,
 		kindI32,
-		func(c *colState, evs []Event, from int) {
+		func(c *colState, evs []Event, from int) bool {
 			v := c.values[4*from : 4*(from+len(evs))]
 			for k := range evs {
 				*f(&evs[k]) = int32(binary.LittleEndian.Uint32(v[4*k:]))
 			}
+			return true
 		}}
 }
 
 func str(name, doc string, f func(*Event) *string) column {
 	return column{name, dictString, doc, nil, f,
 		kindDict,
-		func(c *colState, evs []Event, from int) {
-			names := c.dict
+		func(c *colState, evs []Event, from int) bool {
+			names := c.dict // at most 1<<15 names: a negative int16 is outside too
 			idx := c.values[2*from : 2*(from+len(evs))]
 			for k := range evs {
-				// Indices were checked against the dictionary when the column was decoded.
-				*f(&evs[k]) = names[binary.LittleEndian.Uint16(idx[2*k:])]
+				x := int(binary.LittleEndian.Uint16(idx[2*k:]))
+				if x >= len(names) {
+					if c.nulls == 0 || valid(c.validity, from+k) {
+						return false
+					}
+					*f(&evs[k]) = "" // a null row's index means nothing
+					continue
+				}
+				*f(&evs[k]) = names[x]
 			}
+			return true
 		}}
 }
 
@@ -100,11 +111,12 @@ var traceColumns = []column{
 	{"payload_hash", arrow.PrimitiveTypes.Uint64, "64-bit FNV-1a of the bytes transferred, 0 when none",
 		func(b array.Builder, e *Event) { b.(*array.Uint64Builder).Append(e.PayloadHash) }, nil,
 		kindU64,
-		func(c *colState, evs []Event, from int) {
+		func(c *colState, evs []Event, from int) bool {
 			v := c.values[8*from : 8*(from+len(evs))]
 			for k := range evs {
 				evs[k].PayloadHash = binary.LittleEndian.Uint64(v[8*k:])
 			}
+			return true
 		}},
 	{"payload", arrow.BinaryTypes.Binary, "optional prefix of the bytes transferred (pain-trace -payload N), null when not kept",
 		func(b array.Builder, e *Event) {
@@ -115,7 +127,7 @@ var traceColumns = []column{
 			b.(*array.BinaryBuilder).Append(e.Payload)
 		}, nil,
 		kindBinary,
-		func(c *colState, evs []Event, from int) {
+		func(c *colState, evs []Event, from int) bool {
 			for k := range evs {
 				evs[k].Payload = nil
 				if c.nulls > 0 && !valid(c.validity, from+k) {
@@ -126,6 +138,7 @@ var traceColumns = []column{
 					evs[k].Payload = append([]byte(nil), c.data[lo:hi]...)
 				}
 			}
+			return true
 		}},
 	str("arg", "detail: exec path, signal name, socket family; free text", func(e *Event) *string { return &e.Arg }),
 	str("fault", "in injected runs, the fault that acted on this call (plan id and kind), else empty", func(e *Event) *string { return &e.Fault }),

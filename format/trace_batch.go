@@ -69,8 +69,8 @@ func (r *Reader) NextRowsOf(evs []Event, cols Columns, limit int) (_ []Event, er
 	for k := 0; k < n; k += chunk {
 		part := evs[k:min(k+chunk, n)]
 		for i := range traceColumns {
-			if cols&(1<<i) != 0 {
-				traceColumns[i].fill(&r.cols[i], part, from+k)
+			if cols&(1<<i) != 0 && !traceColumns[i].fill(&r.cols[i], part, from+k) {
+				return evs[:0], r.badRow(i)
 			}
 		}
 	}
@@ -421,6 +421,12 @@ func (r *Reader) dictionaryBatch(f *fb, hdr int) error {
 	return nil
 }
 
+// badRow is the error of a column whose fill found a bad value.
+func (r *Reader) badRow(i int) error {
+	r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "batch %d column %s: an index outside its dictionary", r.batch, traceColumns[i].name))
+	return r.err
+}
+
 // load decodes column i of the current batch, once.
 func (r *Reader) load(i int) error {
 	b := &r.b
@@ -471,19 +477,9 @@ func (r *Reader) decodeColumn(i int) error {
 		if len(c.values) < 2*n {
 			return fmt.Errorf("%d bytes for %d rows", len(c.values), n)
 		}
+		// The indices are checked as they are read (fill).
 		if err := r.applyDicts(c); err != nil {
 			return err
-		}
-		for k := range n {
-			if x := int16(binary.LittleEndian.Uint16(c.values[2*k:])); x < 0 || int(x) >= len(c.dict) {
-				if c.nulls > 0 && !valid(c.validity, k) {
-					binary.LittleEndian.PutUint16(c.values[2*k:], 0)
-					if len(c.dict) > 0 {
-						continue
-					}
-				}
-				return fmt.Errorf("row %d: index %d into a dictionary of %d", k, x, len(c.dict))
-			}
 		}
 	case kindBinary:
 		if c.data, err = decompress(c.data, buf(2), b.compressed); err != nil {
@@ -520,7 +516,7 @@ func (r *Reader) applyDicts(c *colState) error {
 			lo, hi := binary.LittleEndian.Uint32(offs[4*k:]), binary.LittleEndian.Uint32(offs[4*k+4:])
 			c.dict = append(c.dict, r.in.getBytes(data[lo:hi]))
 		}
-		if len(c.dict) > 1<<16 {
+		if len(c.dict) > 1<<15 { // int16 indices
 			return fmt.Errorf("dictionary of %d values", len(c.dict))
 		}
 	}

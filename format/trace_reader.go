@@ -129,7 +129,9 @@ func (r *Reader) Next(e *Event) (err error) {
 		if err := r.load(i); err != nil {
 			return err
 		}
-		traceColumns[i].fill(&r.cols[i], r.one[:], r.row)
+		if !traceColumns[i].fill(&r.cols[i], r.one[:], r.row) {
+			return r.badRow(i)
+		}
 	}
 	*e = r.one[0]
 	r.row++
