@@ -110,7 +110,6 @@ type matcher struct {
 	sends       []int
 	recvs       []int
 	extra       []Edge
-	prog        []Edge
 	count       []int32
 	sorted      []Edge
 	// The streams of recent transfers, by the identity of the strings that
@@ -332,24 +331,26 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 	}
 	m.matchDatagrams(g, add)
 	m.sortExtra(len(g.Events))
-	// Merge the program-order edges, in order by construction, with the others.
-	m.prog = m.prog[:0]
-	for _, l := range g.Lanes {
-		for j := l.First; j+1 < l.First+l.N; j++ {
-			m.prog = append(m.prog, Edge{From: j, To: j + 1, Kind: KindProgram})
-		}
-	}
-	p, x := m.prog, m.extra
-	for len(p) > 0 || len(x) > 0 {
-		var d Edge
-		if len(x) == 0 || len(p) > 0 && compareEdges(p[0], x[0]) <= 0 {
-			d, p = p[0], p[1:]
-		} else {
-			d, x = x[0], x[1:]
-		}
+	// Merge the program-order edges, made in order as the lanes are
+	// walked, with the others.
+	x := m.extra
+	emit := func(d Edge) {
 		if len(edges) == 0 || d != edges[len(edges)-1] {
 			edges = append(edges, d)
 		}
+	}
+	for _, l := range g.Lanes {
+		for j := l.First; j+1 < l.First+l.N; j++ {
+			p := Edge{From: j, To: j + 1, Kind: KindProgram}
+			for len(x) > 0 && compareEdges(x[0], p) < 0 {
+				emit(x[0])
+				x = x[1:]
+			}
+			emit(p)
+		}
+	}
+	for _, d := range x {
+		emit(d)
 	}
 	return edges
 }
