@@ -2,6 +2,7 @@ package format
 
 import (
 	"encoding/binary"
+	"unsafe"
 
 	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -43,32 +44,35 @@ const (
 var dictString = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int16, ValueType: arrow.BinaryTypes.String}
 
 func i64(name, doc string, f func(*Event) *int64) column {
+	off := offsetOf(f)
 	return column{name, arrow.PrimitiveTypes.Int64, doc,
 		func(b array.Builder, e *Event) { b.(*array.Int64Builder).Append(*f(e)) }, nil,
 		kindI64,
 		func(c *colState, evs []Event, from int) bool {
 			v := c.values[8*from : 8*(from+len(evs))]
 			for k := range evs {
-				*f(&evs[k]) = int64(binary.LittleEndian.Uint64(v[8*k:]))
+				*field[int64](evs, k, off) = int64(binary.LittleEndian.Uint64(v[8*k:]))
 			}
 			return true
 		}}
 }
 
 func i32(name, doc string, f func(*Event) *int32) column {
+	off := offsetOf(f)
 	return column{name, arrow.PrimitiveTypes.Int32, doc,
 		func(b array.Builder, e *Event) { b.(*array.Int32Builder).Append(*f(e)) }, nil,
 		kindI32,
 		func(c *colState, evs []Event, from int) bool {
 			v := c.values[4*from : 4*(from+len(evs))]
 			for k := range evs {
-				*f(&evs[k]) = int32(binary.LittleEndian.Uint32(v[4*k:]))
+				*field[int32](evs, k, off) = int32(binary.LittleEndian.Uint32(v[4*k:]))
 			}
 			return true
 		}}
 }
 
 func str(name, doc string, f func(*Event) *string) column {
+	off := offsetOf(f)
 	return column{name, dictString, doc, nil, f,
 		kindDict,
 		func(c *colState, evs []Event, from int) bool {
@@ -80,13 +84,30 @@ func str(name, doc string, f func(*Event) *string) column {
 					if c.nulls == 0 || valid(c.validity, from+k) {
 						return false
 					}
-					*f(&evs[k]) = "" // a null row's index means nothing
+					*field[string](evs, k, off) = "" // a null row's index means nothing
 					continue
 				}
-				*f(&evs[k]) = names[x]
+				*field[string](evs, k, off) = names[x]
 			}
 			return true
 		}}
+}
+
+// offsetOf returns where in an Event the field an accessor points at is.
+// The readers' fills set the field of every row of every column by its
+// offset: calling the accessor there cost more than the copy.
+func offsetOf[T any](f func(*Event) *T) uintptr {
+	var e Event
+	off := uintptr(unsafe.Pointer(f(&e))) - uintptr(unsafe.Pointer(&e))
+	if off > unsafe.Sizeof(e)-unsafe.Sizeof(*f(&e)) {
+		panic("format: a column accessor points outside its Event")
+	}
+	return off
+}
+
+// field returns the field at offset off (offsetOf) of evs[k].
+func field[T any](evs []Event, k int, off uintptr) *T {
+	return (*T)(unsafe.Add(unsafe.Pointer(&evs[k]), off))
 }
 
 // traceColumns is the trace schema of format version 1, in column order.
