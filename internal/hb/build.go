@@ -115,8 +115,10 @@ func (b *Builder) Add(e *format.Event) {
 func (b *Builder) Graph(run string) *Graph { return b.Scratch(run).Clone() }
 
 // Scratch is Graph without the copy: the graph it returns lives in the
-// Builder's buffers and is valid until the next call of Reset. Tracking
-// many runs uses it to allocate only for graphs it keeps (Clone).
+// Builder's buffers and is valid until the next call of Reset. It builds
+// its adjacency lists (In, Out) on first use, so it is not for concurrent
+// use. Tracking many runs uses it to allocate only for graphs it keeps
+// (Clone).
 func (b *Builder) Scratch(run string) *Graph {
 	lanes := b.lanes
 	if b.names == nil {
@@ -209,7 +211,10 @@ func (b *Builder) Scratch(run string) *Graph {
 		g.cls = append(g.cls, l.cls...)
 	}
 	g.Edges = b.m.match(g, g.Edges[:0])
-	g.index()
+	// The adjacency lists wait for their first use: tracking many runs
+	// never uses them.
+	g.normalize()
+	g.indexed = false
 	b.buf = g.canon(b.buf[:0])
 	return g
 }

@@ -39,6 +39,7 @@ type Graph struct {
 
 	id       string
 	cls      []class
+	indexed  bool    // the adjacency lists below are built (Builder.Scratch leaves them to first use)
 	inStart  []int32 // CSR adjacency: edges into event i are inEdge[inStart[i]:inStart[i+1]]
 	inEdge   []int32
 	outStart []int32
@@ -96,14 +97,27 @@ func NewGraph(run string, gran Granularity, events []Event, edges []Edge) (*Grap
 	return g, nil
 }
 
-// index builds the adjacency lists, reusing the buffers g already has.
-func (g *Graph) index() {
+// normalize makes an empty graph's slices nil, as NewGraph's are.
+func (g *Graph) normalize() {
 	if len(g.Events) == 0 {
 		g.Events, g.cls, g.Lanes = nil, nil, nil
 	}
 	if len(g.Edges) == 0 {
 		g.Edges = nil
 	}
+}
+
+// adjacency builds the adjacency lists if they are not built yet.
+func (g *Graph) adjacency() {
+	if !g.indexed {
+		g.index()
+	}
+}
+
+// index builds the adjacency lists, reusing the buffers g already has.
+func (g *Graph) index() {
+	g.normalize()
+	g.indexed = true
 	n := len(g.Events)
 	g.inStart = slices.Grow(g.inStart[:0], n+1)[:n+1]
 	g.outStart = slices.Grow(g.outStart[:0], n+1)[:n+1]
@@ -204,6 +218,7 @@ func (g *Graph) canon(buf []byte) []byte {
 
 // Clone returns a copy of g that shares nothing mutable with it.
 func (g *Graph) Clone() *Graph {
+	g.adjacency()
 	c := *g
 	c.Events, c.Edges, c.Lanes, c.cls = slices.Clone(g.Events), slices.Clone(g.Edges), slices.Clone(g.Lanes), slices.Clone(g.cls)
 	c.inStart, c.inEdge = slices.Clone(g.inStart), slices.Clone(g.inEdge)
@@ -226,10 +241,16 @@ func (g *Graph) Lane(i int) Lane { return g.Lanes[g.laneOf(i)] }
 func (g *Graph) Pos(i int) int { return i - g.Lane(i).First }
 
 // In returns the indices (into Edges) of the edges into event i.
-func (g *Graph) In(i int) []int32 { return g.inEdge[g.inStart[i]:g.inStart[i+1]] }
+func (g *Graph) In(i int) []int32 {
+	g.adjacency()
+	return g.inEdge[g.inStart[i]:g.inStart[i+1]]
+}
 
 // Out returns the indices (into Edges) of the edges out of event i.
-func (g *Graph) Out(i int) []int32 { return g.outEdge[g.outStart[i]:g.outStart[i+1]] }
+func (g *Graph) Out(i int) []int32 {
+	g.adjacency()
+	return g.outEdge[g.outStart[i]:g.outStart[i+1]]
+}
 
 // IsTransfer reports whether event i sends or receives data.
 func (g *Graph) IsTransfer(i int) bool { return g.cls[i] == cSend || g.cls[i] == cRecv }
@@ -270,6 +291,7 @@ func (g *Graph) DependsOn(i int) []int {
 
 // Roots returns the events nothing happens before.
 func (g *Graph) Roots() []int {
+	g.adjacency()
 	var out []int
 	for i := range g.Events {
 		if g.inStart[i] == g.inStart[i+1] {
