@@ -23,6 +23,8 @@ type Builder struct {
 	names map[string]int
 	// Lanes by the identity of their node and thread names (see identical).
 	cache [32]laneRef
+	// stableName of endpoint and connection names, by identity.
+	stable [64]struct{ raw, name string }
 }
 
 type laneRef struct {
@@ -92,7 +94,7 @@ func (b *Builder) Add(e *format.Event) {
 	ev := Event{
 		Node: l.node, Thread: l.thread, Seq: e.Seq, Count: 1,
 		Syscall: e.Syscall, FDKind: e.FDKind,
-		Local: stableName(e.Local), Peer: stableName(e.Peer), Conn: stableName(e.Conn),
+		Local: b.stableName(e.Local), Peer: b.stableName(e.Peer), Conn: b.stableName(e.Conn),
 		Offset: e.Offset, Ret: stableRet(c, e.Ret), Errno: e.Errno, PayloadHash: e.PayloadHash,
 		Role: l.role, TimeNS: e.TimeNS,
 	}
@@ -108,6 +110,18 @@ func (b *Builder) Add(e *format.Event) {
 	}
 	l.evs = append(l.evs, ev)
 	l.cls = append(l.cls, c)
+}
+
+// stableName is stableName(s), remembered for the strings seen last.
+func (b *Builder) stableName(s string) string {
+	if s == "" {
+		return ""
+	}
+	c := &b.stable[mix(ptr(s))>>58] // 64 slots
+	if !identical(c.raw, s) {
+		c.raw, c.name = s, stableName(s)
+	}
+	return c.name
 }
 
 // Graph reduces the rows added so far to the happens-before graph of run.
