@@ -331,25 +331,11 @@ func ReadSchedules(path string) (*Schedules, error) {
 func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 	defer catch(name, &err)
 	msgs := &messages{r: r}
-	ir, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(&boundedAllocator{}))
-	if err != nil {
-		if msgs.eos || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%s: %w", name, errorf(ErrNotPain, "empty or cut short before its schema"))
-		}
-		return nil, fmt.Errorf("%s: %w", name, errorf(ErrNotPain, "not an Arrow IPC stream: %v", err))
-	}
-	defer ir.Release()
-	md := ir.Schema().Metadata()
-	meta, err := parseMeta(md.Keys(), md.Values(), "")
-	if err == nil && meta.Kind != KindSchedules {
-		err = errorf(ErrWrongKind, "holds %s, not schedules", orNone(meta.Kind))
-	}
-	if err == nil {
-		err = checkScheduleSchema(ir.Schema())
-	}
+	ir, meta, err := openStream(msgs, KindSchedules, checkScheduleSchema)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	defer ir.Release()
 	s = &Schedules{Meta: meta, Granularity: meta.Extra["granularity"]}
 	delete(s.Meta.Extra, "granularity")
 	if len(s.Meta.Extra) == 0 {

@@ -56,36 +56,52 @@ var errClosed = errors.New("reader used after Close")
 func NewReader(r io.Reader, name string) (rd *Reader, err error) {
 	defer catch(name, &err)
 	msgs := &messages{r: r}
-	ir, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(&boundedAllocator{}))
-	if err != nil {
-		if msgs.eos || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, fmt.Errorf("%s: %w", name, errorf(ErrNotPain, "empty or cut short before its schema"))
-		}
-		return nil, fmt.Errorf("%s: %w", name, errorf(ErrNotPain, "not an Arrow IPC stream: %v", err))
-	}
-	md := ir.Schema().Metadata()
-	meta, err := parseMeta(md.Keys(), md.Values(), "")
-	if err == nil && meta.Kind != KindTrace {
-		err = errorf(ErrWrongKind, "holds %s, not a trace", orNone(meta.Kind))
-	}
-	if err == nil {
-		err = checkFields(ir.Schema(), len(traceColumns), func(i int) (string, arrow.DataType) {
+	ir, meta, err := openStream(msgs, KindTrace, func(s *arrow.Schema) error {
+		return checkFields(s, len(traceColumns), func(i int) (string, arrow.DataType) {
 			return traceColumns[i].name, traceColumns[i].typ
 		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	var ids []int64
-	if err == nil {
-		if ids, err = dictIDs(msgs.schema, len(traceColumns)); err != nil {
-			err = errorf(ErrCorrupt, "schema: %v", err)
-		}
-	}
+	ids, err := dictIDs(msgs.schema, len(traceColumns))
 	if err != nil {
 		ir.Release()
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "schema: %v", err))
 	}
 	rb := bufPool.Get().(*readBufs)
 	msgs.meta = rb.meta
 	return &Reader{name: name, meta: meta, msgs: msgs, ipc: ir, dictID: ids, readBufs: rb}, nil
+}
+
+// openStream reads the schema of a pain Arrow stream and checks its
+// version, its kind and, with check, its columns. Errors are unnamed: the
+// caller puts the file name in front.
+func openStream(msgs *messages, kind string, check func(*arrow.Schema) error) (*ipc.Reader, Meta, error) {
+	ir, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(&boundedAllocator{}))
+	if err != nil {
+		if msgs.eos || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, Meta{}, errorf(ErrNotPain, "empty or cut short before its schema")
+		}
+		return nil, Meta{}, errorf(ErrNotPain, "not an Arrow IPC stream: %v", err)
+	}
+	md := ir.Schema().Metadata()
+	meta, err := parseMeta(md.Keys(), md.Values(), "")
+	if err == nil && meta.Kind != kind {
+		what := "a trace"
+		if kind != KindTrace {
+			what = kind
+		}
+		err = errorf(ErrWrongKind, "holds %s, not %s", orNone(meta.Kind), what)
+	}
+	if err == nil {
+		err = check(ir.Schema())
+	}
+	if err != nil {
+		ir.Release()
+		return nil, Meta{}, err
+	}
+	return ir, meta, nil
 }
 
 // checkFields makes sure a file's schema starts with the n columns the
