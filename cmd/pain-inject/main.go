@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/inject"
 	"github.com/boxofpain/pain/internal/launch"
 )
@@ -24,23 +25,7 @@ const tool = "pain-inject"
 // version is the tool version stored in traces.
 const version = "0.1"
 
-func main() {
-	err := run(os.Args[1:], os.Stdout, os.Stderr)
-	var ex exitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ex):
-		os.Exit(int(ex))
-	default:
-		fmt.Fprintf(os.Stderr, "%s: %v\n", tool, err)
-		os.Exit(2)
-	}
-}
-
-// exitError is an exit status that needs no further message.
-type exitError int
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+func main() { cli.Main(tool, run) }
 
 // Exit statuses by verdict.
 var exitCode = map[string]int{format.VerdictBug: 1, format.VerdictSurvived: 0, format.VerdictNotFired: 3}
@@ -62,12 +47,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitError(2)
+		return cli.ExitStatus(2)
 	}
 	usage := func(msg string) error {
 		fmt.Fprintf(stderr, "%s: %s\n", tool, msg)
 		fs.Usage()
-		return exitError(2)
+		return cli.ExitStatus(2)
 	}
 	if *planFile == "" {
 		return usage("-plan is required")
@@ -178,7 +163,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	say("plan %s: %s", plan.ID, result.Verdict)
 	if code := exitCode[result.Verdict]; code != 0 {
-		return exitError(code)
+		return cli.ExitStatus(code)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -13,17 +12,11 @@ import (
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/atomicfile"
+	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/plan"
 )
 
-func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(os.Stderr, "pain-plan: %v\n", err)
-		}
-		os.Exit(2)
-	}
-}
+func main() { cli.Main("pain-plan", run) }
 
 type listFlag []string
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/launch"
 )
 
@@ -21,23 +22,7 @@ const tool = "pain-trace"
 // version is the tool version stored in traces.
 const version = "0.1"
 
-func main() {
-	err := run(os.Args[1:], os.Stdout, os.Stderr)
-	var ex exitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ex):
-		os.Exit(int(ex))
-	default:
-		fmt.Fprintf(os.Stderr, "%s: %v\n", tool, err)
-		os.Exit(2)
-	}
-}
-
-// exitError is an exit status that needs no further message.
-type exitError int
-
-func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+func main() { cli.Main(tool, run) }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(tool, flag.ContinueOnError)
@@ -54,12 +39,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return exitError(2)
+		return cli.ExitStatus(2)
 	}
 	usage := func(msg string) error {
 		fmt.Fprintf(stderr, "%s: %s\n", tool, msg)
 		fs.Usage()
-		return exitError(2)
+		return cli.ExitStatus(2)
 	}
 	if *read != "" {
 		if *out != "" || sf.Procfile != "" || fs.NArg() > 0 {
@@ -114,7 +99,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	default:
 		fmt.Fprintf(stderr, "%s: %s failed (status %d)\n", tool, what, status)
-		return exitError(1)
+		return cli.ExitStatus(1)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/hb"
 )
 
@@ -35,13 +35,7 @@ func main() {
 // Main runs the command and returns its exit status: 0, or 2 for usage and
 // tool errors.
 func Main() int {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintf(os.Stderr, "pain-track: %v\n", err)
-		}
-		return 2
-	}
-	return 0
+	return cli.Status("pain-track", run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr)
 }
 
 type options struct {
