@@ -109,6 +109,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	o := sf.Options()
 	o.Out, o.Hook, o.Progress, o.Prefix, o.Tool, o.Plan = f, in, stderr, tool+": ", tool+" "+version, string(planJSON)
 	o.Started = func(r *launch.Running) { running.Store(r) }
+	o.Killed = in.Killed
 	// stdout carries the result line alone: the command's own output goes
 	// to stderr, with the nodes'.
 	o.Stdout = os.Stderr

@@ -388,6 +388,20 @@ func (in *Injector) Fired() []format.Fired {
 	return w
 }
 
+// Killed reports whether a crash fault of the plan has killed node for
+// good (no restart): the system is then expected to go on without it, and
+// launch does not wait for it to become ready.
+func (in *Injector) Killed(node string) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, ft := range in.faults {
+		if ft.fired && ft.f.Kind == format.FaultCrash && !ft.f.Restart && ft.f.Target.Node == node {
+			return true
+		}
+	}
+	return false
+}
+
 // Notes returns what went wrong applying the plan besides the faults not
 // firing: failed restarts, faults that never fired in a plan where others
 // did.

@@ -87,6 +87,10 @@ type Options struct {
 	// starts, with the running system (pain-inject restarts crashed nodes
 	// through it).
 	Started func(*Running)
+	// Killed, when set, says whether a fault killed a node on purpose: the
+	// system is meant to go on without it, so readiness does not wait for it
+	// and its end is not a start-up failure.
+	Killed func(node string) bool
 }
 
 // Result is what happened. Status values are exit codes (128+n for a
@@ -395,11 +399,14 @@ func (r *runner) ready(ctx context.Context, nodes map[string]*tracer.Proc) error
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
 	var probe *tracer.Proc
+	killed := func(node string) bool { return r.o.Killed != nil && r.o.Killed(node) }
 	for {
 		for _, n := range r.s.Nodes {
 			select {
 			case <-nodes[n.Name].Done():
-				return fmt.Errorf("%w: node %s exited with status %d before it was ready", ErrNotReady, n.Name, nodes[n.Name].ExitCode())
+				if !killed(n.Name) {
+					return fmt.Errorf("%w: node %s exited with status %d before it was ready", ErrNotReady, n.Name, nodes[n.Name].ExitCode())
+				}
 			default:
 			}
 		}
@@ -412,6 +419,7 @@ func (r *runner) ready(ctx context.Context, nodes map[string]*tracer.Proc) error
 				}
 			}
 			r.mu.Unlock()
+			waiting = slices.DeleteFunc(waiting, killed) // asked outside r.mu: the hook has its own lock
 			if len(waiting) == 0 {
 				r.say("all nodes listening")
 				return nil
