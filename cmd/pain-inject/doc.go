@@ -50,7 +50,8 @@
 // Exit status: 1 bug, 0 survived, 3 not-fired, 2 usage or tool error (then
 // no result line), including a system that never became ready although no
 // fault had fired. A system that never became ready after a fault fired is
-// a bug.
+// a bug; a node the plan crashed for good (no restart) is not waited for,
+// since the rest of the system is meant to go on without it.
 //
 // Progress and problems go to stderr as "pain-inject: ..." lines, with the
 // nodes' own output and, in the -- CMD form, the command's stdout: stdout
