@@ -91,6 +91,9 @@ func dot(w io.Writer, g *hb.Graph, title string) error {
 				}
 				label = fmt.Sprintf("%d events: %s", j-i, strings.Join(names, ", "))
 				fmt.Fprintf(&b, "\t\te%d [label=%s, style=\"rounded,dashed\", fontcolor=\"#666666\"];\n", i, quote(label))
+			} else if f := g.Events[i].Fault; f != "" {
+				// Where an injected fault acted: the first thing to look for.
+				fmt.Fprintf(&b, "\t\te%d [label=%s, color=\"#c02020\", fontcolor=\"#c02020\", penwidth=2];\n", i, quote(label+"\nfault "+f))
 			} else {
 				fmt.Fprintf(&b, "\t\te%d [label=%s];\n", i, quote(label))
 			}
@@ -118,9 +121,10 @@ func dot(w io.Writer, g *hb.Graph, title string) error {
 }
 
 // passThrough reports whether event i of lane l only passes time: no edge
-// to another thread, and neither the first nor the last of its thread.
+// to another thread, neither the first nor the last of its thread, and no
+// fault acted on it.
 func passThrough(g *hb.Graph, i int, l hb.Lane) bool {
-	if i == l.First || i == l.First+l.N-1 {
+	if i == l.First || i == l.First+l.N-1 || g.Events[i].Fault != "" {
 		return false
 	}
 	for _, j := range g.In(i) {

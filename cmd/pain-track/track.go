@@ -17,9 +17,9 @@ import (
 )
 
 // needed are the trace columns a happens-before graph uses: no pids, fds,
-// raw addresses or payloads.
+// raw addresses or payloads (the fault mark only for diagrams).
 var needed = format.AllColumns &^ (format.ColumnBit("pid") | format.ColumnBit("tid") | format.ColumnBit("fd") |
-	format.ColumnBit("local_addr") | format.ColumnBit("peer_addr") | format.ColumnBit("payload") | format.ColumnBit("fault"))
+	format.ColumnBit("local_addr") | format.ColumnBit("peer_addr") | format.ColumnBit("payload"))
 
 // tracker adds input files to a Set, one run at a time.
 type tracker struct {

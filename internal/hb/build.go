@@ -96,7 +96,7 @@ func (b *Builder) Add(e *format.Event) {
 		Syscall: e.Syscall, FDKind: e.FDKind,
 		Local: b.stableName(e.Local), Peer: b.stableName(e.Peer), Conn: b.stableName(e.Conn),
 		Offset: e.Offset, Ret: stableRet(c, e.Ret), Errno: e.Errno, PayloadHash: e.PayloadHash,
-		Role: l.role, TimeNS: e.TimeNS,
+		Role: l.role, TimeNS: e.TimeNS, Fault: e.Fault,
 	}
 	switch c {
 	case cStart, cEnd, cExec, cKill:
@@ -195,6 +195,9 @@ func (b *Builder) Scratch(run string) *Graph {
 			if k := len(evs) - 1; b.gran == Message && k >= 0 && mergeable(&evs[k], cls[k], e, c) {
 				evs[k].Count += e.Count
 				evs[k].Ret += e.Ret
+				if evs[k].Fault == "" {
+					evs[k].Fault = e.Fault
+				}
 				continue
 			}
 			if len(evs) == j {

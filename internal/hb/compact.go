@@ -40,7 +40,7 @@ func (g *Graph) Compact() []byte {
 			body = binary.AppendVarint(body, e.TimeNS-t)
 			seq, t = e.Seq, e.TimeNS
 			body = binary.AppendVarint(body, e.Count)
-			for _, s := range [...]string{e.Syscall, e.FDKind, e.Local, e.Peer, e.Conn, e.Errno, e.Arg} {
+			for _, s := range [...]string{e.Syscall, e.FDKind, e.Local, e.Peer, e.Conn, e.Errno, e.Arg, e.Fault} {
 				body = binary.AppendUvarint(body, ref(s))
 			}
 			body = binary.AppendVarint(body, e.Offset)
@@ -109,7 +109,7 @@ func Uncompact(run string, b []byte) (*Graph, error) {
 			seq += d.varint()
 			t += d.varint()
 			e := Event{Node: node, Thread: thread, Seq: seq, TimeNS: t, Count: d.varint(), Role: role}
-			e.Syscall, e.FDKind, e.Local, e.Peer, e.Conn, e.Errno, e.Arg = str(), str(), str(), str(), str(), str(), str()
+			e.Syscall, e.FDKind, e.Local, e.Peer, e.Conn, e.Errno, e.Arg, e.Fault = str(), str(), str(), str(), str(), str(), str(), str()
 			e.Offset, e.Ret = d.varint(), d.varint()
 			if len(d.b) < 8 {
 				d.err = errCompact

@@ -96,6 +96,9 @@ type Event struct {
 	Arg         string // exec path or signal name of process events
 	Role        Role
 	TimeNS      int64 // of the first call, for display only
+	// Fault is the fault mark of an injected run's row (p3:drop), for
+	// display only: it is not part of the schedule.
+	Fault string
 }
 
 // class is what an event does to the graph.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -373,5 +374,32 @@ func TestStableName(t *testing.T) {
 		if got := stableName(in); got != want {
 			t.Errorf("stableName(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestFaultMark: the fault mark of an injected run's row reaches the graph
+// (and survives compaction) for diagrams, but is not part of the schedule.
+func TestFaultMark(t *testing.T) {
+	evs := readText(t, filepath.Join("testdata", "exchange.txt"))
+	plain := build(evs, Message)
+	marked := slices.Clone(evs)
+	k := slices.IndexFunc(marked, func(e format.Event) bool { return e.Syscall == "write" })
+	marked[k].Fault = "p1:delay"
+	g := build(marked, Message)
+	if g.ID() != plain.ID() {
+		t.Errorf("a fault mark changed the schedule: %s, want %s", g.ID(), plain.ID())
+	}
+	back, err := Uncompact(g.Run, g.Compact())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range back.Events {
+		if e.Fault == "p1:delay" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d events carry the fault mark after compaction, want 1", n)
 	}
 }
