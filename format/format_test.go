@@ -266,6 +266,9 @@ func TestGolden(t *testing.T) {
 	if !reflect.DeepEqual(got, evs) || !reflect.DeepEqual(m, sampleMeta()) {
 		t.Errorf("ReadText(golden) does not give back the rows and metadata")
 	}
+	if m2, got2, err := ReadTextFile(golden); err != nil || !reflect.DeepEqual(got2, evs) || !reflect.DeepEqual(m2, m) {
+		t.Errorf("ReadTextFile(golden) differs from ReadText: %v", err)
+	}
 }
 
 // TestArrowGolden reads a trace file checked into testdata, so a change that

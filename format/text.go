@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -273,6 +274,17 @@ func orKind(k string) string {
 		return KindTrace
 	}
 	return k
+}
+
+// ReadTextFile reads the trace in text form at path, as ReadFile reads an
+// Arrow trace: for tests and hand-written traces.
+func ReadTextFile(path string) (Meta, []Event, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Meta{}, nil, err
+	}
+	defer f.Close()
+	return ReadText(f, path)
 }
 
 // ReadText reads a trace in text form: header lines, then rows. Blank lines

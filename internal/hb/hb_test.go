@@ -18,12 +18,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 
 func readText(t testing.TB, path string) []format.Event {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, evs, err := format.ReadText(f, path)
+	_, evs, err := format.ReadTextFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -15,12 +14,7 @@ import (
 
 func readText(t testing.TB, path string) []format.Event {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	_, evs, err := format.ReadText(f, path)
+	_, evs, err := format.ReadTextFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
