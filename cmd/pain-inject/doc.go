@@ -6,6 +6,7 @@
 //
 //	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] -f Procfile [-w CMD] [-check CMD]
 //	            [-ready CMD] [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads os|process]
+//	            [-netns] [-rundir DIR]
 //	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] [-check CMD] [-timeout D] -- CMD ARGS...
 //
 // The plan comes from a plans.jsonl file (as pain-plan writes it; "-" reads
@@ -41,7 +42,8 @@
 //	-id ID       the plan to apply (default: the first in FILE)
 //	-o FILE      trace output (default: <plan id>.arrows)
 //	-f, -w, -check, -ready, -timeout, -grace, -run, -payload, -seccomp,
-//	-threads:    as for pain-trace (both take them from package launch);
+//	-threads, -netns, -rundir:
+//	             as for pain-trace (both take them from package launch);
 //	             -run defaults to the plan id. -timeout limits each phase:
 //	             a faulted system that hangs is killed then and reported,
 //	             never left running. With -threads process, a fault's

@@ -7,6 +7,7 @@
 //
 //	pain-trace -o run.arrows -f Procfile [-w CMD] [-check CMD] [-ready CMD]
 //	           [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads os|process]
+//	           [-netns] [-rundir DIR]
 //	pain-trace -o run.arrows [-check CMD] [-timeout D] -- CMD ARGS...
 //	pain-trace -r run.arrows
 //
@@ -42,6 +43,20 @@
 //	             share its name and one row sequence, and get no clone,
 //	             start or exited rows: for Go and JVM programs, whose work
 //	             moves between OS threads so per-thread names vary by run)
+//	-netns       run the system (nodes, ready command, workload, check) in a
+//	             network namespace of its own, with only a loopback
+//	             interface, up: any number of runs of one Procfile on the
+//	             same ports share a machine. The namespace has no name and
+//	             goes with the run, also when pain-trace is killed. The
+//	             system reaches nothing outside it. Needs root; off by
+//	             default for that reason, and because a system that uses a
+//	             service outside the run (a database on the host) cannot.
+//	-rundir DIR  the run's scratch folder, exported to every process of
+//	             the run as $PAIN_RUN_DIR (for per-run data directories:
+//	             `kv1: kvserver -data $PAIN_RUN_DIR/kv1`); created if
+//	             missing and kept. Without it each run gets a new temporary
+//	             folder ($TMPDIR/pain-run-*), removed when the run ends
+//	             (left behind only if pain-trace is killed).
 //	-r FILE      print a trace as text
 //
 // Exit status: 0 the check passed (or there is none; with -- and no check,

@@ -17,6 +17,8 @@ type Flags struct {
 	Payload                          int
 	Seccomp                          bool
 	Threads                          string // "os" or "process"
+	Netns                            bool
+	RunDir                           string
 }
 
 // Register defines the flags on fs. runDefault says in the help what -run
@@ -32,6 +34,8 @@ func (f *Flags) Register(fs *flag.FlagSet, runDefault string) {
 	fs.IntVar(&f.Payload, "payload", 0, "payload prefix `bytes` to keep")
 	fs.BoolVar(&f.Seccomp, "seccomp", true, "stop only at recorded calls (seccomp-bpf)")
 	fs.StringVar(&f.Threads, "threads", "os", "thread naming: `os` (each OS thread) or process (all threads of a process as one)")
+	fs.BoolVar(&f.Netns, "netns", false, "run the system in a network namespace of its own (loopback only; needs root)")
+	fs.StringVar(&f.RunDir, "rundir", "", "the run's scratch `folder`, $PAIN_RUN_DIR, kept (default: a temporary one, removed)")
 }
 
 // UsageError is a command line that does not describe a system; tools
@@ -79,7 +83,8 @@ func (f *Flags) System(args []string) (System, error) {
 }
 
 // Options returns the options the flags set (Run, Payload, NoSeccomp,
-// ProcessThreads); the tool fills in the rest.
+// ProcessThreads, Netns, RunDir); the tool fills in the rest.
 func (f *Flags) Options() Options {
-	return Options{Run: f.Run, Payload: f.Payload, NoSeccomp: !f.Seccomp, ProcessThreads: f.Threads == "process"}
+	return Options{Run: f.Run, Payload: f.Payload, NoSeccomp: !f.Seccomp, ProcessThreads: f.Threads == "process",
+		Netns: f.Netns, RunDir: f.RunDir}
 }

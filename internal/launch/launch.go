@@ -91,6 +91,14 @@ type Options struct {
 	// system is meant to go on without it, so readiness does not wait for it
 	// and its end is not a start-up failure.
 	Killed func(node string) bool
+	// Netns runs the system in a network namespace of its own with only a
+	// loopback interface, up: runs on the same ports do not collide, and
+	// the system reaches nothing outside. Needs root (CAP_SYS_ADMIN).
+	Netns bool
+	// RunDir is the run's scratch folder, exported as $PAIN_RUN_DIR:
+	// created if missing, and kept. Empty: a new temporary folder, removed
+	// when the run ends.
+	RunDir string
 }
 
 // Result is what happened. Status values are exit codes (128+n for a
@@ -150,6 +158,8 @@ type runner struct {
 	tr  *tracer.Tracer
 	res Result
 
+	environ []string // the processes' environment, $PAIN_RUN_DIR included
+
 	mu       sync.Mutex
 	listened map[string]bool
 	changed  chan struct{}
@@ -177,7 +187,14 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 	}
 	r := &runner{s: s, o: o, listened: map[string]bool{}, changed: make(chan struct{}, 1)}
 	r.res = Result{WorkloadStatus: -1, CheckStatus: -1}
+	dir, removeDir, err := openRunDir(o.RunDir)
+	if err != nil {
+		return r.res, err
+	}
+	defer removeDir() // after Close: no process of the run is left
+	r.environ = withRunDir(r.env(), dir)
 	tr, err := tracer.New(tracer.Config{
+		Setup:          netnsSetup(o.Netns),
 		Hook:           o.Hook,
 		Payload:        o.Payload,
 		NoSeccomp:      o.NoSeccomp,
@@ -266,6 +283,9 @@ func (r *runner) write(tr *tracer.Tracer) error {
 }
 
 func (r *runner) env() []string {
+	if r.environ != nil {
+		return r.environ
+	}
 	if r.s.Env != nil {
 		return r.s.Env
 	}

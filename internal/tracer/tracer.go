@@ -85,6 +85,11 @@ type Config struct {
 	Warn func(msg string)
 	// NoSeccomp forces PTRACE_SYSCALL mode (every call stops).
 	NoSeccomp bool
+	// Setup, when set, runs on the ptrace thread before it starts any
+	// process, so every process the tracer starts inherits what it changes
+	// in that thread (its network namespace, for launch's -netns). New
+	// returns its error.
+	Setup func() error
 	// ProcessThreads names all threads of a process as its first thread,
 	// with one row sequence, and writes no clone, start or exited rows for
 	// threads (processes still get them). For runtimes whose work moves
@@ -400,6 +405,12 @@ func (t *Tracer) loop(errc chan<- error) {
 	runtime.LockOSThread()
 	defer close(t.done)
 	defer close(t.events)
+	if t.cfg.Setup != nil {
+		if err := t.cfg.Setup(); err != nil {
+			errc <- err
+			return
+		}
+	}
 	w, err := ptrace.StartWaker()
 	if err != nil {
 		errc <- fmt.Errorf("start wake-up child: %w", err)
