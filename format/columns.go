@@ -110,7 +110,9 @@ func field[T any](evs []Event, k int, off uintptr) *T {
 	return (*T)(unsafe.Add(unsafe.Pointer(&evs[k]), off))
 }
 
-// traceColumns is the trace schema of format version 1, in column order.
+// traceColumns is the trace schema, in column order: the 21 columns of
+// format version 1, then dur_ns, which version 2 added at the end so that a
+// version 1 file is a prefix of it.
 var traceColumns = []column{
 	i64("time_ns", "nanoseconds since the run started (monotonic clock), at syscall exit", func(e *Event) *int64 { return &e.TimeNS }),
 	str("node", "stable node name: the Procfile name, workload, check, or derived from the process tree", func(e *Event) *string { return &e.Node }),
@@ -163,7 +165,23 @@ var traceColumns = []column{
 		}},
 	str("arg", "detail: exec path, signal name, socket family; free text", func(e *Event) *string { return &e.Arg }),
 	str("fault", "in injected runs, the fault that acted on this call (plan id and kind), else empty", func(e *Event) *string { return &e.Fault }),
+	i64("dur_ns", "nanoseconds from the call's entry to its exit (time_ns), 0 for process events; version 2", func(e *Event) *int64 { return &e.DurNS }),
 }
+
+// columnsOf returns how many of traceColumns a file of format version v has.
+func columnsOf(v int) int {
+	if v < 2 {
+		return v1Columns
+	}
+	return len(traceColumns)
+}
+
+// v1Columns is the number of columns of format version 1; durColumn is
+// the index of dur_ns, the first column version 2 added.
+const (
+	v1Columns = 21
+	durColumn = 21
+)
 
 // traceSchema builds the Arrow schema of a trace with its metadata.
 func traceSchema(m Meta) *arrow.Schema {

@@ -11,7 +11,8 @@
 //
 // The schema metadata says what the file is:
 //
-//	pain.format   format version (this package writes 1; readers refuse newer)
+//	pain.format   format version (this package writes 2, reads 1 and 2,
+//	              refuses newer)
 //	pain.kind     "trace"
 //	pain.tool     tool and version that wrote it
 //	pain.run      run name
@@ -22,8 +23,10 @@
 //	pain.plan     in an injected run, the fault plan applied (JSON)
 //	pain.x.K      tool-specific extras
 //
-// The columns of version 1, in order (the table traceColumns in columns.go
-// is the same list as data; a test keeps the two in step). Every utf8 column
+// The columns, in order (the table traceColumns in columns.go is the same
+// list as data; a test keeps the two in step). Version 1 has the first 21;
+// version 2 added dur_ns at the end, so a version 1 file reads as version 2
+// with every duration 0. Every utf8 column
 // is dictionary-encoded (int16 indices, a new dictionary for each batch),
 // since names repeat from row to row: a loopback ping-pong takes under 6
 // bytes a row.
@@ -67,6 +70,26 @@
 //	                      null when not kept
 //	arg           utf8    detail: exec path, signal name; free text
 //	fault         utf8    in injected runs, the fault that acted on this call
+//	dur_ns        int64   nanoseconds from the call's entry to its exit, so
+//	                      the call ran over [time_ns-dur_ns, time_ns]
+//	                      (strace -T); 0 for process events (version 2)
+//
+// # Integrity (version 2)
+//
+// Every message of the stream (schema, dictionary batch, record batch)
+// carries a CRC-32C of its header and of its body in the Message's
+// custom_metadata (key pain.crc; checksum.go says exactly what it covers).
+// Readers check both before using the message: a flipped byte is an error
+// wrapping ErrCorrupt that names the file and the batch, never rows that
+// read differently, and a damaged length that runs a message past the
+// end-of-stream marker is reported as corruption, not as a file cut short.
+// Arrow readers that know nothing of pain ignore the key.
+//
+// # Compression
+//
+// Batches are zstd-compressed unless the writer is asked for none
+// (WithCompression(Uncompressed), pain-trace -compress none): readers
+// without a zstd codec, such as Arrow JS and duckdb-wasm, read those.
 //
 // A writer flushes a batch every BatchRows rows and whenever its tool asks
 // (pain-trace does several times a second), and ends the stream with Arrow's

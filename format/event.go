@@ -5,6 +5,7 @@ package format
 // name the Arrow column each one is stored in; doc.go says what they mean.
 type Event struct {
 	TimeNS      int64  // time_ns
+	DurNS       int64  // dur_ns
 	Node        string // node
 	Thread      string // thread
 	Seq         int64  // seq

@@ -37,10 +37,10 @@ func sampleMeta() Meta {
 func sampleEvents() []Event {
 	return []Event{
 		{TimeNS: 1000, Node: "kv1", Thread: "main", Seq: 0, PID: 40, TID: 40, Syscall: EventStart, FD: -1, Offset: -1, Arg: "/bin/kvnode"},
-		{TimeNS: 2500, Node: "kv1", Thread: "main", Seq: 1, PID: 40, TID: 40, Syscall: "listen", FD: 3, FDKind: KindTCP, Local: "kv1:listen0", LocalAddr: "127.0.0.1:7001", Offset: -1},
+		{TimeNS: 2500, DurNS: 700, Node: "kv1", Thread: "main", Seq: 1, PID: 40, TID: 40, Syscall: "listen", FD: 3, FDKind: KindTCP, Local: "kv1:listen0", LocalAddr: "127.0.0.1:7001", Offset: -1},
 		{TimeNS: 9000, Node: "client", Thread: "main", Seq: 2, PID: 41, TID: 41, Syscall: "connect", FD: 3, FDKind: KindTCP, Local: "client:main:s0", Peer: "kv1:listen0", LocalAddr: "127.0.0.1:40112", PeerAddr: "127.0.0.1:7001", Conn: "client:main:s0>kv1:listen0", Offset: -1},
-		{TimeNS: 9100, Node: "client", Thread: "main", Seq: 3, PID: 41, TID: 41, Syscall: "sendto", FD: 3, FDKind: KindTCP, Local: "client:main:s0", Peer: "kv1:listen0", Conn: "client:main:s0>kv1:listen0", Offset: 0, Ret: 12, PayloadHash: 0x9a3cb1f00d, Payload: []byte("put k1 v1\n")},
-		{TimeNS: 9200, Node: "kv1", Thread: "main.1", Seq: 7, PID: 40, TID: 43, Syscall: "read", FD: 5, FDKind: KindTCP, Conn: "client:main:s0>kv1:listen0", Offset: 0, Ret: -1, Errno: "ECONNRESET"},
+		{TimeNS: 9100, DurNS: 40, Node: "client", Thread: "main", Seq: 3, PID: 41, TID: 41, Syscall: "sendto", FD: 3, FDKind: KindTCP, Local: "client:main:s0", Peer: "kv1:listen0", Conn: "client:main:s0>kv1:listen0", Offset: 0, Ret: 12, PayloadHash: 0x9a3cb1f00d, Payload: []byte("put k1 v1\n")},
+		{TimeNS: 9200, DurNS: 8050, Node: "kv1", Thread: "main.1", Seq: 7, PID: 40, TID: 43, Syscall: "read", FD: 5, FDKind: KindTCP, Conn: "client:main:s0>kv1:listen0", Offset: 0, Ret: -1, Errno: "ECONNRESET"},
 		{TimeNS: 1_500_000_000, Node: "kv 2", Thread: "main", Seq: 0, PID: 44, TID: 44, Syscall: EventSignaled, FD: -1, Offset: -1, Arg: `SIGKILL "by plan"`, Fault: "p1:crash"},
 	}
 }
@@ -178,7 +178,7 @@ func TestNewerVersion(t *testing.T) {
 	if !errors.Is(err, ErrNewerVersion) {
 		t.Fatalf("err = %v, want ErrNewerVersion", err)
 	}
-	if want := "run-7.arrows: format version 3 is newer than this tool (1)"; err.Error() != want {
+	if want := "run-7.arrows: format version 3 is newer than this tool (2)"; err.Error() != want {
 		t.Errorf("message %q, want %q", err, want)
 	}
 }
@@ -271,19 +271,37 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-// TestArrowGolden reads a trace file checked into testdata, so a change that
-// breaks reading old files fails here.
+// TestArrowGolden reads trace files checked into testdata, so a change that
+// breaks reading old files fails here: sample-v1.arrows was written by
+// format version 1 (no dur_ns, no checksums) and is never rewritten.
 func TestArrowGolden(t *testing.T) {
-	golden := filepath.Join("testdata", "sample-v1.arrows")
+	v2 := filepath.Join("testdata", "sample-v2.arrows")
 	if *update {
-		os.WriteFile(golden, writeTrace(t, sampleMeta(), sampleEvents()), 0o644)
+		os.WriteFile(v2, writeTrace(t, sampleMeta(), sampleEvents()), 0o644)
 	}
-	m, got, err := ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
+	v1Events := sampleEvents()
+	for i := range v1Events {
+		v1Events[i].DurNS = 0
 	}
-	if !reflect.DeepEqual(got, sampleEvents()) || m.Run != "run-0001" {
-		t.Errorf("golden trace reads back differently: %+v", got)
+	for _, c := range []struct {
+		file    string
+		version int
+		want    []Event
+	}{
+		{"sample-v1.arrows", 1, v1Events},
+		{"sample-v2.arrows", 2, sampleEvents()},
+	} {
+		m, got, err := ReadFile(filepath.Join("testdata", c.file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, c.want) || m.Run != "run-0001" || m.Version != c.version {
+			t.Errorf("%s reads back differently (version %d): %+v", c.file, m.Version, got)
+		}
+		data, _ := os.ReadFile(filepath.Join("testdata", c.file))
+		if got, err := readBatches(data, c.file); err != nil || !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s read by batches differs (%v): %+v", c.file, err, got)
+		}
 	}
 }
 
@@ -292,6 +310,7 @@ func FuzzReader(f *testing.F) {
 	full := writeTrace(f, sampleMeta(), manyEvents(100))
 	f.Add(full[:len(full)/2])
 	f.Add([]byte{})
+	addCorruptSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, evs, err := readAll(data, "fuzz.arrows")
 		if err != nil && !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrNotPain) &&

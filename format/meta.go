@@ -12,7 +12,7 @@ import (
 
 // Version is the trace format version this package writes. Readers accept
 // every version up to it and refuse newer ones by name.
-const Version = 1
+const Version = 2
 
 // Schema metadata keys. Every pain file carries them, so a file found on disk
 // years later says what it is, who wrote it and how to read it.

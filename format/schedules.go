@@ -251,7 +251,7 @@ func NewSchedulesWriter(w io.Writer, meta Meta, granularity string) *SchedulesWr
 	schema := schedulesSchema(m)
 	mem := memory.NewGoAllocator()
 	return &SchedulesWriter{
-		iw: ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithZstd(), ipc.WithAllocator(mem)),
+		iw: newIPCWriter(w, schema, mem, nil),
 		b:  array.NewRecordBuilder(mem, schema),
 	}
 }
@@ -383,7 +383,7 @@ func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 	return s, nil
 }
 
-func checkScheduleSchema(sc *arrow.Schema) error {
+func checkScheduleSchema(sc *arrow.Schema, _ Meta) error {
 	return checkFields(sc, len(scheduleColumns), func(i int) (string, arrow.DataType) {
 		return scheduleColumns[i].name, scheduleColumns[i].typ
 	})

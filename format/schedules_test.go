@@ -129,30 +129,34 @@ func TestSchedulesNewerVersion(t *testing.T) {
 	iw := ipc.NewWriter(&buf, ipc.WithSchema(schema), ipc.WithZstd())
 	iw.Close()
 	_, err := ReadSchedulesFrom(&buf, "new.arrows")
-	if !errors.Is(err, ErrNewerVersion) || err.Error() != "new.arrows: format version 7 is newer than this tool (1)" {
+	if !errors.Is(err, ErrNewerVersion) || err.Error() != "new.arrows: format version 7 is newer than this tool (2)" {
 		t.Errorf("err = %v, want ErrNewerVersion", err)
 	}
 }
 
-// TestSchedulesGolden keeps a v1 file and the text form in testdata, so a
-// change that breaks old files or the text form fails here.
+// TestSchedulesGolden keeps a v1 file (never rewritten), a v2 file and the
+// text form in testdata, so a change that breaks old files or the text form
+// fails here.
 func TestSchedulesGolden(t *testing.T) {
-	arrows := filepath.Join("testdata", "schedules-v1.arrows")
 	text := filepath.Join("testdata", "schedules.txt")
 	var buf bytes.Buffer
 	if err := WriteSchedulesText(&buf, sampleSchedules()); err != nil {
 		t.Fatal(err)
 	}
 	if *update {
-		os.WriteFile(arrows, encodeSchedules(t, sampleSchedules()), 0o644)
+		os.WriteFile(filepath.Join("testdata", "schedules-v2.arrows"), encodeSchedules(t, sampleSchedules()), 0o644)
 		os.WriteFile(text, buf.Bytes(), 0o644)
 	}
-	got, err := ReadSchedules(arrows)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, sampleSchedules()) {
-		t.Errorf("golden schedules file reads back differently: %+v", got)
+	for v, file := range []string{"schedules-v1.arrows", "schedules-v2.arrows"} {
+		got, err := ReadSchedules(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := sampleSchedules()
+		want.Meta.Version = v + 1
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("golden schedules file %s reads back differently: %+v", file, got)
+		}
 	}
 	want, err := os.ReadFile(text)
 	if err != nil {
@@ -168,6 +172,7 @@ func FuzzSchedules(f *testing.F) {
 	f.Add(data)
 	f.Add(data[:len(data)/2])
 	f.Add(writeTrace(f, sampleMeta(), sampleEvents()))
+	addCorruptSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := ReadSchedulesFrom(bytes.NewReader(data), "fuzz.arrows")
 		if err != nil {

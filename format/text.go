@@ -86,6 +86,7 @@ var textFields = []textField{
 		}},
 	textStr("arg", func(e *Event) *string { return &e.Arg }),
 	textStr("fault", func(e *Event) *string { return &e.Fault }),
+	textInt("dur", 0, false, func(e *Event) *int64 { return &e.DurNS }),
 }
 
 // AppendText appends the text form of e, without a newline.

@@ -57,18 +57,23 @@ func (r *Reader) NextRowsOf(evs []Event, cols Columns, limit int) (_ []Event, er
 	defer catch(r.name, &err)
 	from, n := r.row, min(r.b.n-r.row, max(limit, 1))
 	evs = slices.Grow(evs[:0], n)[:n]
-	for i := range traceColumns {
+	for i := range r.ncols {
 		if cols&(1<<i) != 0 {
 			if err := r.load(i); err != nil {
 				return evs[:0], err
 			}
 		}
 	}
+	if cols&ColumnBit("dur_ns") != 0 && r.ncols <= durColumn {
+		for k := range evs {
+			evs[k].DurNS = 0 // a version 1 file: no duration known
+		}
+	}
 	// Column by column over slices of rows that fit in the cache.
 	const chunk = 256
 	for k := 0; k < n; k += chunk {
 		part := evs[k:min(k+chunk, n)]
-		for i := range traceColumns {
+		for i := range r.ncols {
 			if cols&(1<<i) != 0 && !traceColumns[i].fill(&r.cols[i], part, from+k) {
 				return evs[:0], r.badRow(i)
 			}
@@ -349,7 +354,7 @@ func (r *Reader) recordBatch(f *fb, hdr int) error {
 	if err := f.recordHeader(hdr, len(r.b.body), h); err != nil {
 		return err
 	}
-	if len(h.nodes) < len(traceColumns) {
+	if len(h.nodes) < r.ncols {
 		return fmt.Errorf("batch has %d columns", len(h.nodes))
 	}
 	if h.length < 0 || h.length > maxAlloc/8 {
@@ -359,7 +364,7 @@ func (r *Reader) recordBatch(f *fb, hdr int) error {
 	b.n, b.compressed, b.loaded = int(h.length), h.compressed, 0
 	b.nulls, b.first = b.nulls[:0], b.first[:0]
 	k := 0
-	for i := range traceColumns {
+	for i := range r.ncols {
 		c := &traceColumns[i]
 		if h.nodes[i][0] != h.length {
 			return fmt.Errorf("column %s has %d rows, want %d", c.name, h.nodes[i][0], h.length)

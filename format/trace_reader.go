@@ -1,12 +1,15 @@
 package format
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/apache/arrow/go/v17/arrow"
@@ -25,6 +28,7 @@ type Reader struct {
 	msgs   *messages
 	ipc    *ipc.Reader // read the schema; batches are decoded by trace_batch.go
 	dictID []int64     // per column, its dictionary id (-1 for none)
+	ncols  int         // columns of traceColumns the file has (older versions have fewer)
 	*readBufs
 	one   [1]Event
 	row   int
@@ -56,30 +60,35 @@ var errClosed = errors.New("reader used after Close")
 func NewReader(r io.Reader, name string) (rd *Reader, err error) {
 	defer catch(name, &err)
 	msgs := &messages{r: r}
-	ir, meta, err := openStream(msgs, KindTrace, func(s *arrow.Schema) error {
-		return checkFields(s, len(traceColumns), func(i int) (string, arrow.DataType) {
+	ir, meta, err := openStream(msgs, KindTrace, func(s *arrow.Schema, m Meta) error {
+		return checkFields(s, columnsOf(m.Version), func(i int) (string, arrow.DataType) {
 			return traceColumns[i].name, traceColumns[i].typ
 		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	ids, err := dictIDs(msgs.schema, len(traceColumns))
+	ncols := columnsOf(meta.Version)
+	ids, err := dictIDs(msgs.schema, ncols)
 	if err != nil {
 		ir.Release()
 		return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "schema: %v", err))
 	}
 	rb := bufPool.Get().(*readBufs)
 	msgs.meta = rb.meta
-	return &Reader{name: name, meta: meta, msgs: msgs, ipc: ir, dictID: ids, readBufs: rb}, nil
+	return &Reader{name: name, meta: meta, msgs: msgs, ipc: ir, dictID: ids, ncols: ncols, readBufs: rb}, nil
 }
 
 // openStream reads the schema of a pain Arrow stream and checks its
 // version, its kind and, with check, its columns. Errors are unnamed: the
 // caller puts the file name in front.
-func openStream(msgs *messages, kind string, check func(*arrow.Schema) error) (*ipc.Reader, Meta, error) {
+func openStream(msgs *messages, kind string, check func(*arrow.Schema, Meta) error) (*ipc.Reader, Meta, error) {
 	ir, err := ipc.NewReaderFromMessageReader(msgs, ipc.WithAllocator(&boundedAllocator{}))
 	if err != nil {
+		if msgs.summed && errors.Is(err, ErrCorrupt) {
+			// A schema with a pain checksum: a pain file, damaged.
+			return nil, Meta{}, errorf(ErrCorrupt, "%s", strings.TrimPrefix(err.Error(), "arrow/ipc: could not read message schema: "))
+		}
 		if msgs.eos || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, Meta{}, errorf(ErrNotPain, "empty or cut short before its schema")
 		}
@@ -95,7 +104,11 @@ func openStream(msgs *messages, kind string, check func(*arrow.Schema) error) (*
 		err = errorf(ErrWrongKind, "holds %s, not %s", orNone(meta.Kind), what)
 	}
 	if err == nil {
-		err = check(ir.Schema())
+		err = check(ir.Schema(), meta)
+	}
+	msgs.sums = meta.Version >= 2
+	if err == nil && msgs.sums && !msgs.summed {
+		err = errorf(ErrCorrupt, "schema: no checksum, which format version %d requires", meta.Version)
 	}
 	if err != nil {
 		ir.Release()
@@ -141,7 +154,7 @@ func (r *Reader) Next(e *Event) (err error) {
 		return r.err
 	}
 	defer catch(r.name, &err)
-	for i := range traceColumns {
+	for i := range r.ncols {
 		if err := r.load(i); err != nil {
 			return err
 		}
@@ -175,9 +188,12 @@ func (r *Reader) nextBatch() {
 		r.b.n = 0
 		r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrTruncated,
 			"trace cut short: read %d rows in %d complete batches; anything after them is lost", r.rows, r.batch))
+	case errors.Is(err, ErrCorrupt):
+		r.b.n = 0
+		r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "%v (the %d rows before it are good)", err, r.rows))
 	default:
 		r.b.n = 0
-		r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "after %d rows: %v", r.rows, err))
+		r.err = fmt.Errorf("%s: %w", r.name, errorf(ErrCorrupt, "batch %d (after %d rows): %v", r.batch+1, r.rows, err))
 	}
 }
 
@@ -228,15 +244,21 @@ func ReadFile(path string) (Meta, []Event, error) {
 }
 
 // messages frames the Arrow IPC stream itself rather than using the
-// library's reader, for two reasons: it must tell a stream that ended with
-// its end-of-stream marker from one cut short, and it must refuse a corrupt
-// length before allocating it.
+// library's reader, for three reasons: it must tell a stream that ended
+// with its end-of-stream marker from one cut short, it must refuse a
+// corrupt length before allocating it, and it checks each message's
+// checksum (checksum.go) before anything uses the message.
 type messages struct {
 	r      io.Reader
 	eos    bool // the end-of-stream marker was read
 	cur    *ipc.Message
 	schema []byte // the header of the last schema message
 	meta   []byte // frame's header buffer, reused
+	// sums says every message must carry a checksum (format version 2
+	// on); until the schema is read, a checksum is checked if present.
+	sums    bool
+	summed  bool // a message with a checksum was seen
+	records int  // record batches read
 }
 
 const maxMeta = 1 << 20 // a batch's flatbuffer header is a few kilobytes
@@ -272,7 +294,7 @@ func (m *messages) frame(body []byte) (meta, _ []byte, err error) {
 }
 
 // read reads one message into meta's and body's storage (new storage if
-// nil), after checking its header and its lengths.
+// nil), after checking its header, its lengths and its checksums.
 func (m *messages) read(meta, body []byte) ([]byte, []byte, error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(m.r, hdr[:]); err != nil {
@@ -290,21 +312,34 @@ func (m *messages) read(meta, body []byte) ([]byte, []byte, error) {
 		return nil, nil, io.EOF
 	}
 	if n > maxMeta {
-		return nil, nil, errorf(ErrCorrupt, "message header of %d bytes", n)
+		return nil, nil, m.corrupt("message header of %d bytes", n)
 	}
 	meta = slices.Grow(meta[:0], int(n))[:n]
-	if _, err := io.ReadFull(m.r, meta); err != nil {
-		return nil, nil, fmt.Errorf("reading message header: %w", io.ErrUnexpectedEOF)
+	if k, err := io.ReadFull(m.r, meta); err != nil {
+		return nil, nil, m.cut("header", meta[:k])
+	}
+	// The checksum first: when it fails, that is what went wrong, whatever
+	// else the damage makes the header say.
+	pos, headSum, bodySum, summed, serr := storedChecksum(meta)
+	m.summed = m.summed || summed
+	if serr == nil && summed && headerSum(meta, pos) != headSum {
+		return nil, nil, m.corrupt("checksum mismatch in its header")
 	}
 	if err := checkMessage(meta); err != nil {
-		return nil, nil, errorf(ErrCorrupt, "%v", err)
+		return nil, nil, m.corrupt("%v", err)
+	}
+	switch {
+	case serr != nil:
+		return nil, nil, m.corrupt("%v", serr)
+	case !summed && m.sums:
+		return nil, nil, m.corrupt("no checksum, which format version 2 requires")
 	}
 	bodyLen, err := messageBodyLen(meta)
 	if err != nil {
-		return nil, nil, errorf(ErrCorrupt, "%v", err)
+		return nil, nil, m.corrupt("%v", err)
 	}
 	if bodyLen < 0 || bodyLen > maxAlloc {
-		return nil, nil, errorf(ErrCorrupt, "message body of %d bytes", bodyLen)
+		return nil, nil, m.corrupt("message body of %d bytes", bodyLen)
 	}
 	// Grow the body as it arrives, not to the length the header claims: a
 	// corrupt or cut file must not cost the allocation of a large body.
@@ -312,12 +347,49 @@ func (m *messages) read(meta, body []byte) ([]byte, []byte, error) {
 	for int64(len(body)) < bodyLen {
 		n := int(min(bodyLen-int64(len(body)), int64(max(len(body), 1<<20))))
 		body = slices.Grow(body, n)
-		if _, err := io.ReadFull(m.r, body[len(body):len(body)+n]); err != nil {
-			return nil, nil, fmt.Errorf("reading message body: %w", io.ErrUnexpectedEOF)
+		k, err := io.ReadFull(m.r, body[len(body):len(body)+n])
+		body = body[:len(body)+k]
+		if err != nil {
+			return nil, nil, m.cut("body", body)
 		}
-		body = body[:len(body)+n]
+	}
+	if summed && crc32.Checksum(body, castagnoli) != bodySum {
+		return nil, nil, m.corrupt("checksum mismatch in its body")
+	}
+	if kind, _ := (&fb{b: meta}).messageKind(); kind == msgRecord {
+		m.records++
 	}
 	return meta, body, nil
+}
+
+// corrupt is an ErrCorrupt error naming the message being read: the
+// schema, or the record batch it is or whose dictionary it holds.
+func (m *messages) corrupt(format string, args ...any) error {
+	where := "schema"
+	if m.schema != nil {
+		where = fmt.Sprintf("batch %d", m.records+1)
+	}
+	return errorf(ErrCorrupt, "%s: %s", where, fmt.Sprintf(format, args...))
+}
+
+// cut is the error of a message whose header or body the stream ended in.
+// A file cut short ends anywhere; if what was read of the message ends with
+// the end-of-stream marker, the writer finished the file and a corrupt
+// length made the message run past it.
+func (m *messages) cut(part string, read []byte) error {
+	if bytes.HasSuffix(read, eos[:]) {
+		return m.corrupt("its %s runs past the end-of-stream marker (a corrupt length)", part)
+	}
+	return fmt.Errorf("reading message %s: %w", part, io.ErrUnexpectedEOF)
+}
+
+// messageKind reads the header type of a message.
+func (f *fb) messageKind() (byte, error) {
+	root, err := f.u32(0)
+	if err != nil {
+		return 0, err
+	}
+	return f.u8(root, 1)
 }
 
 // messageBodyLen reads the bodyLength field of a message header.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/apache/arrow/go/v17/arrow"
 	"github.com/apache/arrow/go/v17/arrow/array"
 	"github.com/apache/arrow/go/v17/arrow/ipc"
 	"github.com/apache/arrow/go/v17/arrow/memory"
@@ -69,15 +70,57 @@ func (d *dictColumn) flush(mem memory.Allocator, b *array.BinaryDictionaryBuilde
 	return nil
 }
 
+// Compression is how a writer stores the buffers of its batches.
+type Compression string
+
+// The compressions a writer knows. Readers read both.
+const (
+	Zstd         Compression = "zstd" // the default
+	Uncompressed Compression = "none" // for readers without a zstd codec
+)
+
+// ParseCompression reads a -compress flag value.
+func ParseCompression(s string) (Compression, error) {
+	switch c := Compression(s); c {
+	case Zstd, Uncompressed:
+		return c, nil
+	}
+	return "", fmt.Errorf("compression %q is neither zstd nor none", s)
+}
+
+// WriterOption changes how a Writer writes.
+type WriterOption func(*writerConfig)
+
+type writerConfig struct{ compression Compression }
+
+// WithCompression sets the compression of the batches (Zstd by default).
+func WithCompression(c Compression) WriterOption {
+	return func(wc *writerConfig) { wc.compression = c }
+}
+
+// newIPCWriter starts an Arrow stream of schema on w: every message with
+// its checksum, batches compressed as asked.
+func newIPCWriter(w io.Writer, schema *arrow.Schema, mem memory.Allocator, opts []WriterOption) *ipc.Writer {
+	cfg := writerConfig{compression: Zstd}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	ipcOpts := []ipc.Option{ipc.WithSchema(schema), ipc.WithAllocator(mem)}
+	if cfg.compression != Uncompressed {
+		ipcOpts = append(ipcOpts, ipc.WithZstd())
+	}
+	return ipc.NewWriterWithPayloadWriter(&sumWriter{w: w}, ipcOpts...)
+}
+
 // NewWriter starts a trace on w with the given metadata. Meta.Kind defaults
 // to KindTrace.
-func NewWriter(w io.Writer, m Meta) (*Writer, error) {
+func NewWriter(w io.Writer, m Meta, opts ...WriterOption) (*Writer, error) {
 	if m.Kind == "" {
 		m.Kind = KindTrace
 	}
 	schema := traceSchema(m)
 	mem := memory.NewGoAllocator()
-	iw := ipc.NewWriter(w, ipc.WithSchema(schema), ipc.WithZstd(), ipc.WithAllocator(mem))
+	iw := newIPCWriter(w, schema, mem, opts)
 	tw := &Writer{ipc: iw, mem: mem, b: array.NewRecordBuilder(mem, schema), dicts: make([]*dictColumn, len(traceColumns))}
 	for i, c := range traceColumns {
 		if c.text != nil {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/ptrace"
@@ -38,7 +39,7 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 		return
 	}
 	c := &th.call
-	*c = call{ent: ent, args: a}
+	*c = call{ent: ent, args: a, entryNS: time.Since(t.start).Nanoseconds()}
 	c.ev = format.Event{Syscall: ent.Name, FD: -1, Offset: -1}
 	fd0 := int32(a[0])
 	switch ent.Class {

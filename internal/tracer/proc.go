@@ -70,14 +70,20 @@ type call struct {
 
 	dgramHashed bool // a datagram send hashed at entry
 	dgramSize   int64
+	entryNS     int64 // time of the entry stop, as time_ns counts
 }
 
 func (th *thread) id() string { return th.proc.node.name + "/" + th.name }
 
 // emit stamps e with the thread's identity and next seq and queues it.
+// The row of the thread's current call gets its duration from the entry.
 func (t *Tracer) emit(th *thread, e *format.Event) {
 	t.stamp(th, e)
 	th.seq++
+	e.TimeNS = time.Since(t.start).Nanoseconds()
+	if e == &th.call.ev {
+		e.DurNS = e.TimeNS - th.call.entryNS
+	}
 	t.queue(e)
 }
 
@@ -91,7 +97,6 @@ func (t *Tracer) stamp(th *thread, e *format.Event) {
 }
 
 func (t *Tracer) queue(e *format.Event) {
-	e.TimeNS = time.Since(t.start).Nanoseconds()
 	if t.cfg.Hook != nil {
 		t.cfg.Hook.Observe(e)
 	}
