@@ -265,6 +265,9 @@ const (
 	VerdictBug      = "bug"       // the fault fired and the check failed
 	VerdictSurvived = "survived"  // the fault fired and the check passed
 	VerdictNotFired = "not-fired" // the run never reached the fault's target
+	// VerdictInterrupted: the run was cut short (SIGINT, SIGTERM, a trace
+	// that could not be written) and says nothing about the system.
+	VerdictInterrupted = "interrupted"
 )
 
 // Result is what pain-inject says about one plan: a line of results.jsonl.

@@ -5,9 +5,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/tracee"
@@ -36,14 +38,15 @@ func TestScript(t *testing.T) {
 			env.Setenv("PORT", strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"result": result, "trace": trace},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"result": result, "trace": trace,
+			"waitfile": waitfile},
 	})
 }
 
 // result FILE KEY=VALUE...: FILE holds exactly one result line, read back
 // with format.ReadResults, whose fields have these values (plan, fired,
-// verdict, check, trace, where: node/thread#seq of the first fault fired,
-// note~: a part of the note).
+// verdict, check, trace, where: node/thread#seq of the first fault fired;
+// note~REGEXP: the note matches).
 func result(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
 		ts.Fatalf("usage: result FILE KEY=VALUE...")
@@ -64,12 +67,15 @@ func result(ts *testscript.TestScript, neg bool, args []string) {
 	got := map[string]string{"plan": r.Plan, "fired": strconv.FormatBool(r.Fired), "verdict": r.Verdict,
 		"check": check, "trace": r.Trace, "where": where}
 	for _, kv := range args[1:] {
-		k, v, _ := strings.Cut(kv, "=")
-		if k, ok := strings.CutSuffix(k, "~"); ok && k == "note" {
-			if !strings.Contains(r.Note, v) {
-				ts.Fatalf("note %q does not contain %q", r.Note, v)
+		if re, ok := strings.CutPrefix(kv, "note~"); ok {
+			if !regexp.MustCompile(re).MatchString(r.Note) {
+				ts.Fatalf("note %q does not match %q", r.Note, re)
 			}
 			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		if _, ok := got[k]; !ok {
+			ts.Fatalf("result: unknown key in %q", kv)
 		}
 		if got[k] != v {
 			ts.Fatalf("result %s = %q, want %q (%+v)", k, got[k], v, r)
@@ -88,7 +94,7 @@ func trace(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	m, rows, err := format.ReadFile(ts.MkAbs(args[0]))
 	ts.Check(err)
-	if m.Run != args[1] || !strings.Contains(m.Plan, `"id":"`+args[1]+`"`) {
+	if !strings.HasPrefix(m.Run, args[1]+"@") || !strings.Contains(m.Plan, `"id":"`+args[1]+`"`) {
 		ts.Fatalf("trace of run %q with plan %s, want plan %s", m.Run, m.Plan, args[1])
 	}
 	if len(args) == 3 {
@@ -102,4 +108,18 @@ func trace(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("%d rows marked %s, want 1", n, args[2])
 		}
 	}
+}
+
+// waitfile FILE: wait until FILE exists (a background command got that
+// far), failing after a minute.
+func waitfile(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitfile FILE")
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(ts.MkAbs(args[0])); err == nil {
+			return
+		}
+	}
+	ts.Fatalf("%s did not appear within a minute", args[0])
 }

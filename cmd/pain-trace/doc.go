@@ -16,7 +16,10 @@
 // until every node has called listen() (or until the -ready command, run
 // untraced every 100ms, succeeds), runs the workload as node "workload", then
 // the check as node "check", then sends SIGTERM to everything still running
-// and SIGKILL after the grace period.
+// and SIGKILL after the grace period. The -ready command is part of the run:
+// bounded by -timeout, and run as init of a PID namespace of its own where
+// the kernel allows (root, or unprivileged user namespaces), so whatever it
+// leaves in the background dies when it ends, or when pain-trace dies.
 //
 // With -- CMD ARGS, CMD's whole process tree is traced; the root is node
 // basename(CMD) and a forked child that execs becomes node
@@ -33,8 +36,8 @@
 //	-w CMD       workload, run once the nodes are ready
 //	-check CMD   check, run after the workload; its exit status decides
 //	-ready CMD   readiness command, instead of waiting for listen()
-//	-timeout D   limit of each phase: readiness, workload, check (default 30s)
-//	-grace D     time between SIGTERM and SIGKILL at the end (default 2s)
+//	-timeout D   limit of each phase: readiness, workload, check (default 30s; > 0)
+//	-grace D     time between SIGTERM and SIGKILL at the end (default 2s; > 0)
 //	-run NAME    run name stored in the trace (default: the output file name)
 //	-payload N   keep the first N bytes of each transfer (default 0)
 //	-seccomp     use a seccomp filter so only recorded calls stop (default true)
@@ -60,10 +63,14 @@
 //	-r FILE      print a trace as text
 //
 // Exit status: 0 the check passed (or there is none; with -- and no check,
-// the command succeeded), 1 the check failed (with --: the command failed),
-// 2 usage or tool error, including a system that never became ready. A node
-// that ends early, a workload that hangs (killed after -timeout) and a node
-// that crashes are reported on stderr; the trace stays valid.
+// the command succeeded), 1 the check failed (with --: the command failed)
+// or a phase hung and was killed after -timeout, 2 usage or tool error,
+// including a system that never became ready, an output file that is also
+// an input, and a run cut short: SIGINT or SIGTERM ("interrupted": the
+// check is not started; a second one skips the grace period and kills
+// everything at once) or a trace that cannot be written (the run stops at
+// the first failed write). A node that ends early and a node that crashes
+// are reported on stderr; the trace stays valid up to its last batch.
 //
 // Progress and problems go to stderr as "pain-trace: ..." lines; the nodes'
 // own output goes to stderr too. With -- CMD ARGS, the command has

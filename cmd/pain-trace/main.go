@@ -1,15 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/boxofpain/pain/format"
@@ -66,37 +63,51 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if sf.Run == "" {
 		sf.Run = filepath.Base(*out)
 	}
+	if err := cli.NotInput(*out, sf.Procfile); err != nil {
+		return err
+	}
 	f, err := os.Create(*out)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer cancel()
+	ctx, again, stop := cli.Interrupts()
+	defer stop()
 	start := time.Now()
 	o := sf.Options()
-	o.Out, o.Progress, o.Prefix, o.Tool = f, stderr, tool+": ", tool+" "+version
+	o.Out, o.Progress, o.Prefix, o.Tool, o.Abort = f, stderr, tool+": ", tool+" "+version, again
 	res, err := launch.Run(ctx, sys, o)
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
 	fmt.Fprintf(stderr, "%s: %d events in %v to %s\n", tool, res.Rows, time.Since(start).Round(time.Millisecond), *out)
-	if ctx.Err() != nil {
-		return errors.New("interrupted; the trace is complete up to the interruption")
-	}
 	if err != nil {
 		return err
 	}
+	return outcome(sys, res, stderr)
+}
+
+// outcome says what the run showed: the check's (or the `-- CMD`
+// command's) status, and a phase that hung, which is never a pass.
+func outcome(sys launch.System, res launch.Result, stderr io.Writer) error {
 	status := res.CheckStatus
 	what := "check"
 	if sys.Check == "" && len(sys.Argv) > 0 {
 		status, what = res.WorkloadStatus, "command"
 	}
+	for _, phase := range res.TimedOut {
+		fmt.Fprintf(stderr, "%s: %s did not finish within %v and was killed\n", tool, phase, sys.Timeout)
+	}
 	switch {
-	case sys.Check == "" && len(sys.Argv) == 0:
+	case sys.Check == "" && len(sys.Argv) == 0 && len(res.TimedOut) == 0:
 		return nil
-	case status == 0:
+	case sys.Check == "" && len(sys.Argv) == 0:
+		return cli.ExitStatus(1)
+	case status == 0 && len(res.TimedOut) == 0:
 		fmt.Fprintf(stderr, "%s: %s passed\n", tool, what)
 		return nil
+	case status == 0:
+		fmt.Fprintf(stderr, "%s: %s passed, but the run hung\n", tool, what)
+		return cli.ExitStatus(1)
 	default:
 		fmt.Fprintf(stderr, "%s: %s failed (status %d)\n", tool, what, status)
 		return cli.ExitStatus(1)

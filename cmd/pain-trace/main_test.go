@@ -127,6 +127,9 @@ func TestCommandLine(t *testing.T) {
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	os.WriteFile(filepath.Join(dir, "Procfile"), []byte("# one echo server\nsrv: "+helper(t, "tcpserve", addr)+"\n"), 0o666)
 	os.WriteFile(filepath.Join(dir, "Never"), []byte("lazy: sleep 30\n"), 0o666)
+	if err := os.Symlink("Never", filepath.Join(dir, "NeverLink")); err != nil {
+		t.Fatal(err)
+	}
 	client := func(n string) string { return helper(t, "tcpclient", addr, n) }
 	for _, step := range []struct {
 		args           []string
@@ -155,6 +158,18 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"-o", "never.arrows", "-f", "Never", "-timeout", "300ms", "-grace", "100ms"}, 2,
 			nil, []string{`not ready after 300ms: no listen\(\) yet from lazy`}},
 		{[]string{"-r", "never.arrows"}, 0, []string{`lazy main #0 start`}, nil},
+		// A workload that hangs, with no check: killed at -timeout, never a pass.
+		{[]string{"-o", "hang.arrows", "-f", "Never", "-ready", "true", "-w", "sleep 3600", "-timeout", "1s", "-grace", "100ms"}, 1,
+			nil, []string{`workload did not finish within 1s and was killed`}},
+		// A trace that cannot be written stops the run at once.
+		{[]string{"-o", "/dev/full", "-f", "Never", "-ready", "true", "-w", "sleep 3600", "-timeout", "1m", "-grace", "100ms"}, 2,
+			nil, []string{`stopped \(cannot write the trace: .*no space left on device\)`, `pain-trace: cannot write the trace: .*no space left on device`}},
+		// Bad durations, and output over input, are refused before anything starts.
+		{[]string{"-o", "x.arrows", "-f", "Never", "-timeout", "-5s"}, 2, nil, []string{`-timeout must be > 0, got -5s`, `!started`}},
+		{[]string{"-o", "x.arrows", "-f", "Never", "-grace", "0"}, 2, nil, []string{`-grace must be > 0, got 0s`, `!started`}},
+		{[]string{"-o", "Never", "-f", "Never"}, 2, nil, []string{`pain-trace: Never: is an input too; refusing to write over it`}},
+		{[]string{"-o", "NeverLink", "-f", "Never"}, 2, nil, []string{`pain-trace: NeverLink: is input Never too; refusing`}},
+		{[]string{"-r", "NeverLink"}, 2, nil, []string{`not an Arrow IPC stream`}},
 		// Usage and tool errors exit 2.
 		{nil, 2, nil, []string{"usage: pain-trace"}},
 		{[]string{"-o", "x.arrows"}, 2, nil, []string{"give either -f Procfile or -- CMD ARGS"}},
@@ -206,41 +221,20 @@ func TestKilled(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	// Wait until at least one batch is on disk (a row reads back).
-	for i := 0; ; i++ {
-		if _, rows, _ := format.ReadFile(out); len(rows) > 0 {
-			break
-		}
-		if i > 100 {
+	// Wait until at least one batch is on disk (a row reads back) and the
+	// run's processes run: pain-trace, sh, the sleeps, the subshell.
+	for deadline := time.Now().Add(time.Minute); rowsIn(out) == 0 || len(launch.Marked(mark)) < 4; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			cmd.Wait()
-			t.Fatal("no trace written after 5s")
+			t.Fatal("no row on disk after a minute")
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if len(launch.Marked(mark)) < 3 {
-		t.Errorf("expected the run's processes to be running, found %v", launch.Marked(mark))
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
 	// The kernel kills the tracees (PTRACE_O_EXITKILL) as pain-trace dies;
 	// they are reparented to us and we reap them as they go.
-	var left []int
-	var z []string
-	for i := 0; i < 100; i++ {
-		reap()
-		left, z = launch.Marked(mark), zombies()
-		if len(left) == 0 && len(z) == 0 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if len(left) > 0 {
-		t.Fatalf("processes of the killed run still alive after 2s: %v", left)
-	}
-	if len(z) > 0 {
-		t.Errorf("zombies left after 2s: %v", z)
-	}
+	awaitGone(t, mark)
 	f, err := os.Open(out)
 	if err != nil {
 		t.Fatal(err)
@@ -266,6 +260,24 @@ func TestKilled(t *testing.T) {
 		t.Error("no rows in the killed run's trace")
 	}
 	t.Logf("%d rows read; reader says: %v", rows, err)
+}
+
+// rowsIn returns how many rows of trace path read back now.
+func rowsIn(path string) int {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	r, err := format.NewReader(f, path)
+	if err != nil {
+		return 0
+	}
+	defer r.Close()
+	n := 0
+	for e := (format.Event{}); r.Next(&e) == nil; n++ {
+	}
+	return n
 }
 
 // reap collects exited children (adopted orphans) without blocking.
@@ -329,5 +341,110 @@ func TestGoProcessThreads(t *testing.T) {
 	slices.Sort(runs[1])
 	if len(runs[0]) == 0 || !slices.Equal(runs[0], runs[1]) {
 		t.Errorf("two runs differ:\n%s\n----\n%s", strings.Join(runs[0], "\n"), strings.Join(runs[1], "\n"))
+	}
+}
+
+// awaitGone waits until no process carries mark and we have no zombie
+// child, and fails t if that takes a minute: what dies with a killed
+// tracer dies at once, but a busy machine may take its time to show it.
+func awaitGone(t *testing.T, mark string) {
+	t.Helper()
+	var left []int
+	var z []string
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		reap()
+		left, z = launch.Marked(mark), zombies()
+		if len(left) == 0 && len(z) == 0 {
+			return
+		}
+	}
+	for _, pid := range left {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	if len(left) > 0 {
+		t.Fatalf("processes of the killed run still alive after a minute: %v", left)
+	}
+	t.Errorf("zombies left after a minute: %v", z)
+}
+
+// waitFile waits until path exists, and fails t (killing cmd) if that
+// takes a minute.
+func waitFile(t *testing.T, cmd *exec.Cmd, path string) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("%s did not appear within a minute", path)
+		}
+	}
+}
+
+// TestKilledReady SIGKILLs pain-trace while its ready command runs: the
+// ready command and what it started (here in the background) must die
+// with it.
+func TestKilledReady(t *testing.T) {
+	if err := ptrace.Probe(); err != nil {
+		t.Skipf("ptrace unavailable: %v", err)
+	}
+	if err := ptrace.SetChildSubreaper(); err != nil {
+		t.Skipf("cannot become subreaper: %v", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Procfile"), []byte("lazy: sleep 3600\n"), 0o666)
+	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	cmd := exec.Command(exe, "-o", "run.arrows", "-f", "Procfile", "-ready", "sleep 3600 & touch probing; sleep 3600; true", "-timeout", "1h")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), mark, envAs+"=pain-trace")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, cmd, filepath.Join(dir, "probing"))
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	awaitGone(t, mark)
+}
+
+// TestInterrupt sends SIGTERM to pain-trace while the workload runs: it
+// says "interrupted", exits 2, and never starts the check.
+func TestInterrupt(t *testing.T) {
+	if err := ptrace.Probe(); err != nil {
+		t.Skipf("ptrace unavailable: %v", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Procfile"), []byte("lazy: sleep 3600\n"), 0o666)
+	cmd := exec.Command(exe, "-o", "run.arrows", "-f", "Procfile", "-ready", "true",
+		"-w", "touch started; exec sleep 3600", "-check", "touch checked", "-timeout", "1h", "-grace", "1h")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), envAs+"=pain-trace")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, cmd, filepath.Join(dir, "started"))
+	cmd.Process.Signal(syscall.SIGTERM)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 2 {
+		t.Errorf("exit %d, want 2", code)
+	}
+	match(t, "interrupted", "stderr", stderr.String(), []string{`^pain-trace: interrupted; the trace is complete`,
+		`workload stopped \(interrupted\)`, `!context canceled`, `!running check`, `!did not finish`})
+	if _, err := os.Stat(filepath.Join(dir, "checked")); err == nil {
+		t.Error("the check ran after the interruption")
+	}
+	if rowsIn(filepath.Join(dir, "run.arrows")) == 0 {
+		t.Error("no rows in the interrupted run's trace")
 	}
 }

@@ -5,11 +5,15 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"sync"
+	"syscall"
 )
 
 // ExitStatus is an error that is only an exit status: the tool has already
@@ -38,4 +42,61 @@ func Status(tool string, err error, stderr io.Writer) int {
 // Main runs run with the process's arguments and exits with its status.
 func Main(tool string, run func(args []string, stdout, stderr io.Writer) error) {
 	os.Exit(Status(tool, run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}
+
+// Interrupts turns SIGINT and SIGTERM into a context cancelled by the first
+// of them and a channel closed by the second (the user insists: stop at
+// once). After the second, the signals have their default effect again, so
+// a third ends the tool itself. stop releases the signals.
+func Interrupts() (ctx context.Context, again <-chan struct{}, stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	twice := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		for n := 0; n < 2; n++ {
+			select {
+			case <-sigs:
+			case <-done:
+				return
+			}
+			if n == 0 {
+				cancel()
+			} else {
+				signal.Reset(syscall.SIGINT, syscall.SIGTERM)
+				close(twice)
+			}
+		}
+	}()
+	var once sync.Once
+	return ctx, twice, func() {
+		once.Do(func() {
+			signal.Stop(sigs)
+			close(done)
+			cancel()
+		})
+	}
+}
+
+// NotInput refuses out as an output file when it is one of inputs, by any
+// name (a symbolic or hard link included): writing it would destroy the
+// input. Empty names and "-" (stdin) are not files.
+func NotInput(out string, inputs ...string) error {
+	ost, err := os.Stat(out)
+	if err != nil {
+		return nil // not there yet, so no input
+	}
+	for _, in := range inputs {
+		if in == "" || in == "-" {
+			continue
+		}
+		if ist, err := os.Stat(in); err == nil && os.SameFile(ost, ist) {
+			if in == out {
+				return fmt.Errorf("%s: is an input too; refusing to write over it", out)
+			}
+			return fmt.Errorf("%s: is input %s too; refusing to write over it", out, in)
+		}
+	}
+	return nil
 }

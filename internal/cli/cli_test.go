@@ -4,7 +4,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -25,4 +28,53 @@ func TestStatus(t *testing.T) {
 			t.Errorf("Status(%v) = %d and %q, want %d and %q", tc.err, got, stderr.String(), tc.status, tc.said)
 		}
 	}
+}
+
+func TestNotInput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.arrows")
+	if err := os.WriteFile(in, []byte("x"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	sym, hard := filepath.Join(dir, "sym"), filepath.Join(dir, "hard")
+	if err := os.Symlink("in.arrows", sym); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(in, hard); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		out    string
+		inputs []string
+		refuse bool
+	}{
+		{in, []string{in}, true},
+		{sym, []string{"-", "", in}, true},
+		{hard, []string{in}, true},
+		{in, []string{sym}, true},
+		{filepath.Join(dir, "new.arrows"), []string{in}, false},
+		{in, []string{filepath.Join(dir, "other")}, false},
+		{in, []string{"-"}, false},
+	} {
+		err := NotInput(tc.out, tc.inputs...)
+		if (err != nil) != tc.refuse {
+			t.Errorf("NotInput(%s, %q) = %v, want refused %v", tc.out, tc.inputs, err, tc.refuse)
+		}
+	}
+}
+
+// TestInterrupts: the first SIGINT cancels the context, the second closes
+// the channel.
+func TestInterrupts(t *testing.T) {
+	ctx, again, stop := Interrupts()
+	defer stop()
+	syscall.Kill(os.Getpid(), syscall.SIGINT)
+	<-ctx.Done()
+	select {
+	case <-again:
+		t.Fatal("one signal counted as two")
+	default:
+	}
+	syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	<-again
 }

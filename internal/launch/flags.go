@@ -50,6 +50,10 @@ func (f *Flags) Validate(args []string) error {
 	switch {
 	case (f.Procfile == "") == (len(args) == 0):
 		return UsageError("give either -f Procfile or -- CMD ARGS")
+	case f.Timeout <= 0:
+		return UsageError(fmt.Sprintf("-timeout must be > 0, got %v", f.Timeout))
+	case f.Grace <= 0:
+		return UsageError(fmt.Sprintf("-grace must be > 0, got %v", f.Grace))
 	case f.Payload < 0:
 		return UsageError("-payload must be >= 0")
 	case f.Threads != "os" && f.Threads != "process":

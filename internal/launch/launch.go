@@ -99,6 +99,11 @@ type Options struct {
 	// created if missing, and kept. Empty: a new temporary folder, removed
 	// when the run ends.
 	RunDir string
+	// Abort, when closed, cuts the run short at once: whatever runs is
+	// killed without waiting for Grace (a second Ctrl-C). Cancelling Run's
+	// context is the first: the running phase is stopped, nothing further
+	// starts, and the nodes get SIGTERM and Grace as usual.
+	Abort <-chan struct{}
 }
 
 // Result is what happened. Status values are exit codes (128+n for a
@@ -110,10 +115,22 @@ type Result struct {
 	TimedOut       []string // phases that hit Timeout
 	Crashed        []string // "node: status" for nodes that ended before the stop
 	Rows           int64
+	// Cut says the run was stopped early, by an interruption or a trace
+	// that could not be written: its statuses say nothing about the system.
+	Cut bool
 }
 
 // ErrNotReady is wrapped by Run's error when the nodes never became ready.
 var ErrNotReady = errors.New("system not ready")
+
+// ErrInterrupted is wrapped by Run's error when its context was cancelled
+// (SIGINT, SIGTERM): the run says nothing about the system, and the phase
+// that was running is not reported as timed out.
+var ErrInterrupted = errors.New("interrupted")
+
+// ErrTrace is wrapped by Run's error when the trace could not be written;
+// the run is stopped at the first failed write.
+var ErrTrace = errors.New("cannot write the trace")
 
 var nodeName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
 
@@ -217,10 +234,21 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 	if o.Started != nil {
 		o.Started(&Running{r: r})
 	}
+	// A trace that cannot be written stops the run at once: a run nobody
+	// can read back is no run.
+	runCtx, fail := context.WithCancelCause(ctx)
+	defer fail(nil)
 	written := make(chan error, 1)
-	go func() { written <- r.write(tr) }()
+	go func() { written <- r.write(tr, fail) }()
 
-	runErr := r.run(ctx)
+	runErr := r.run(runCtx)
+	r.res.Cut = runCtx.Err() != nil
+	switch {
+	case ctx.Err() != nil:
+		runErr = fmt.Errorf("%w; the trace is complete up to the interruption", ErrInterrupted)
+	case runCtx.Err() != nil:
+		runErr = context.Cause(runCtx)
+	}
 	r.stop()
 	tr.Close()
 	if werr := <-written; werr != nil && runErr == nil {
@@ -231,8 +259,9 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 }
 
 // write encodes the rows off the ptrace thread, flushing a batch every
-// 250ms so a killed run loses little.
-func (r *runner) write(tr *tracer.Tracer) error {
+// 250ms so a killed run loses little. Its first error goes to fail (and
+// the rows after it are only drained).
+func (r *runner) write(tr *tracer.Tracer, fail func(error)) error {
 	host, _ := os.Hostname()
 	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
 	cmds := map[string]string{}
@@ -250,36 +279,52 @@ func (r *runner) write(tr *tracer.Tracer) error {
 	}
 	m := format.Meta{Version: format.Version, Kind: format.KindTrace, Tool: r.o.Tool, Run: r.o.Run,
 		Host: host, Kernel: strings.TrimSpace(string(kernel)), Start: tr.StartTime(), Commands: cmds, Plan: r.o.Plan}
-	w, err := format.NewWriter(r.o.Out, m)
 	events := tr.Events()
+	w, err := format.NewWriter(r.o.Out, m)
+	failed := func(e error) {
+		err = fmt.Errorf("%w: %w", ErrTrace, e)
+		r.say("cannot write the trace (%v): stopping the run", e)
+		fail(err)
+	}
 	if err != nil {
-		for range events {
-		}
-		return err
+		failed(err)
 	}
 	tick := time.NewTicker(250 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case batch, ok := <-events:
-			if !ok {
-				if cerr := w.Close(); err == nil {
-					err = cerr
+			switch {
+			case !ok && err != nil:
+				return err
+			case !ok:
+				if cerr := w.Close(); cerr != nil {
+					failed(cerr)
 				}
 				return err
 			}
-			for i := range batch {
-				if werr := w.Write(&batch[i]); werr != nil && err == nil {
-					err = werr
-					r.say("cannot write the trace: %v", werr)
+			for i := 0; i < len(batch) && err == nil; i++ {
+				if werr := w.Write(&batch[i]); werr != nil {
+					failed(werr)
 				}
 			}
 		case <-tick.C:
-			if ferr := w.Flush(); ferr != nil && err == nil {
-				err = ferr
+			if err != nil {
+				continue
+			}
+			if ferr := w.Flush(); ferr != nil {
+				failed(ferr)
 			}
 		}
 	}
+}
+
+// stopped says why ctx, the run's context, was cancelled.
+func stopped(ctx context.Context) string {
+	if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+		return c.Error()
+	}
+	return "interrupted"
 }
 
 func (r *runner) env() []string {
@@ -340,6 +385,9 @@ func (r *runner) run(ctx context.Context) error {
 		}
 		r.res.Ready = true
 		r.res.WorkloadStatus = r.await(ctx, p, "command")
+		if ctx.Err() != nil {
+			return ErrInterrupted
+		}
 		return r.check(ctx)
 	}
 	nodes := map[string]*tracer.Proc{}
@@ -362,6 +410,9 @@ func (r *runner) run(ctx context.Context) error {
 			return fmt.Errorf("workload: %w", err)
 		}
 		r.res.WorkloadStatus = r.await(ctx, p, "workload")
+		if ctx.Err() != nil {
+			return ErrInterrupted // the check would judge a half-run workload
+		}
 		if r.res.WorkloadStatus != 0 {
 			r.say("workload exited with status %d", r.res.WorkloadStatus)
 		}
@@ -383,6 +434,9 @@ func (r *runner) check(ctx context.Context) error {
 	if r.s.Check == "" {
 		return nil
 	}
+	if ctx.Err() != nil {
+		return ErrInterrupted
+	}
 	r.say("running check")
 	p, err := r.start("check", shell(r.s.Check), false)
 	if err != nil {
@@ -392,8 +446,8 @@ func (r *runner) check(ctx context.Context) error {
 	return nil
 }
 
-// await waits for p to exit within the timeout; on timeout it kills p's
-// node and returns -1.
+// await waits for p to exit within the timeout; on timeout or interruption
+// it kills p's node and returns -1 (only a timeout is noted in TimedOut).
 func (r *runner) await(ctx context.Context, p *tracer.Proc, what string) int {
 	t := time.NewTimer(r.s.Timeout)
 	defer t.Stop()
@@ -402,10 +456,10 @@ func (r *runner) await(ctx context.Context, p *tracer.Proc, what string) int {
 		return p.ExitCode()
 	case <-t.C:
 		r.say("%s did not finish within %v; killing it", what, r.s.Timeout)
+		r.res.TimedOut = append(r.res.TimedOut, what)
 	case <-ctx.Done():
-		r.say("%s interrupted: %v", what, ctx.Err())
+		r.say("%s stopped (%s); killing it", what, stopped(ctx))
 	}
-	r.res.TimedOut = append(r.res.TimedOut, what)
 	r.tr.Signal(p.Node, syscall.SIGKILL)
 	<-p.Done()
 	return -1
@@ -449,7 +503,7 @@ func (r *runner) ready(ctx context.Context, nodes map[string]*tracer.Proc) error
 				slices.Sort(waiting)
 				return fmt.Errorf("%w after %v: no listen() yet from %s (use -ready CMD for nodes that do not listen)", ErrNotReady, r.s.Timeout, strings.Join(waiting, ", "))
 			case <-ctx.Done():
-				return ctx.Err()
+				return ErrInterrupted
 			case <-r.changed:
 			case <-poll.C:
 			}
@@ -474,30 +528,38 @@ func (r *runner) ready(ctx context.Context, nodes map[string]*tracer.Proc) error
 			case <-deadline.C:
 				return fmt.Errorf("%w after %v: ready command %q never succeeded", ErrNotReady, r.s.Timeout, r.s.Ready)
 			case <-ctx.Done():
-				return ctx.Err()
+				return ErrInterrupted
 			}
 		case <-deadline.C:
 			return fmt.Errorf("%w after %v: ready command %q never succeeded", ErrNotReady, r.s.Timeout, r.s.Ready)
 		case <-ctx.Done():
-			return ctx.Err()
+			return ErrInterrupted
 		case <-poll.C:
 		}
 	}
 }
 
 // stop sends SIGTERM to every traced process and waits up to the grace
-// period for them to end; Close then kills the rest.
+// period for them to end (or until Options.Abort); Close then kills the
+// rest.
 func (r *runner) stop() {
 	if r.tr.Live() == 0 {
 		return
 	}
 	r.tr.Signal("", syscall.SIGTERM)
-	deadline := time.Now().Add(r.s.Grace)
-	for time.Now().Before(deadline) {
-		if r.tr.Live() == 0 {
+	grace := time.NewTimer(r.s.Grace)
+	defer grace.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for r.tr.Live() > 0 {
+		select {
+		case <-grace.C:
+			r.say("processes still running %v after SIGTERM: killing them", r.s.Grace)
 			return
+		case <-r.o.Abort:
+			r.say("interrupted again: killing every process now")
+			return
+		case <-tick.C:
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
-	r.say("processes still running %v after SIGTERM: killing them", r.s.Grace)
 }

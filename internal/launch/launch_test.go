@@ -265,3 +265,143 @@ func TestCommandOutput(t *testing.T) {
 		}
 	}
 }
+
+// runWatched runs s with o (trace and progress to buffers), failing t if
+// Run has not returned within a minute, which only a run that waits for
+// something it should have killed takes.
+func runWatched(t *testing.T, ctx context.Context, s System, o Options, mark string) (Result, error, string) {
+	t.Helper()
+	var trace, progress bytes.Buffer
+	o.Out, o.Progress, o.Prefix = &trace, &progress, "test: "
+	type ret struct {
+		res Result
+		err error
+	}
+	done := make(chan ret, 1)
+	go func() {
+		res, err := Run(ctx, s, o)
+		done <- ret{res, err}
+	}()
+	select {
+	case r := <-done:
+		t.Logf("progress:\n%s", progress.String())
+		return r.res, r.err, progress.String()
+	case <-time.After(time.Minute):
+		for _, pid := range Marked(mark) {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		t.Fatalf("Run still running after a minute; left: %v", Marked(mark))
+	}
+	panic("unreachable")
+}
+
+// TestReadyChildDies: a ready command that leaves a background child
+// behind. The child is part of the run: it must neither outlive the run
+// nor keep Run waiting for it.
+func TestReadyChildDies(t *testing.T) {
+	progs.Need(t)
+	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	port := freePort(t)
+	res, err, _ := runWatched(t, context.Background(), System{
+		Nodes:   []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
+		Ready:   "sleep 3600 & true",
+		Env:     append(os.Environ(), mark),
+		Timeout: 30 * time.Second,
+		Grace:   time.Second,
+	}, Options{}, mark)
+	if err != nil || !res.Ready {
+		t.Fatalf("err %v result %+v", err, res)
+	}
+	if pids := Marked(mark); len(pids) > 0 {
+		t.Errorf("processes left after the run: %v", pids)
+	}
+}
+
+// TestReadyBounded: a ready command that never ends is bounded by the
+// timeout, and killed.
+func TestReadyBounded(t *testing.T) {
+	progs.Need(t)
+	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	port := freePort(t)
+	_, err, _ := runWatched(t, context.Background(), System{
+		Nodes:   []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
+		Ready:   "sleep 3600; true",
+		Env:     append(os.Environ(), mark),
+		Timeout: 300 * time.Millisecond,
+		Grace:   time.Second,
+	}, Options{}, mark)
+	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "ready command") {
+		t.Fatalf("err %v, want ErrNotReady about the ready command", err)
+	}
+	if pids := Marked(mark); len(pids) > 0 {
+		t.Errorf("processes left after the run: %v", pids)
+	}
+}
+
+// TestInterrupted cancels the run while the workload runs: the run is
+// cut short, the workload does not count as timed out, and the check
+// never starts.
+func TestInterrupted(t *testing.T) {
+	progs.Need(t)
+	dir := t.TempDir()
+	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		waitFile(filepath.Join(dir, "started"))
+		cancel()
+	}()
+	res, err, progress := runWatched(t, ctx, System{
+		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
+		Workload: "touch started; exec sleep 3600",
+		Check:    "touch checked",
+		Dir:      dir,
+		Env:      append(os.Environ(), mark),
+		Timeout:  time.Hour,
+		Grace:    time.Second,
+	}, Options{}, mark)
+	if !errors.Is(err, ErrInterrupted) || !res.Cut {
+		t.Fatalf("err %v, cut %v: want ErrInterrupted and a cut run", err, res.Cut)
+	}
+	if len(res.TimedOut) > 0 || res.WorkloadStatus != -1 || res.CheckStatus != -1 {
+		t.Errorf("result %+v: want no timeout and no statuses", res)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checked")); err == nil || strings.Contains(progress, "running check") {
+		t.Error("the check ran after the interruption")
+	}
+}
+
+// TestAbort: a second interruption (Options.Abort) does not wait out the
+// grace period of a node that ignores SIGTERM.
+func TestAbort(t *testing.T) {
+	progs.Need(t)
+	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	port := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	abort := make(chan struct{})
+	close(abort)
+	_, err, progress := runWatched(t, ctx, System{
+		Nodes:   []Node{{Name: "stub", Command: fmt.Sprintf("%s stubborn %d", progs.Path("node"), port)}},
+		Env:     append(os.Environ(), mark),
+		Timeout: time.Hour,
+		Grace:   time.Hour,
+	}, Options{Abort: abort}, mark)
+	if !errors.Is(err, ErrInterrupted) || !strings.Contains(progress, "interrupted again") {
+		t.Fatalf("err %v, want ErrInterrupted and the abort said", err)
+	}
+	if pids := Marked(mark); len(pids) > 0 {
+		t.Errorf("processes left after the run: %v", pids)
+	}
+}
+
+// waitFile returns once path exists.
+func waitFile(path string) {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

@@ -144,12 +144,32 @@ func StartWaker() (int, error) {
 // Wake interrupts the tracer's Wait by signalling the waker's main thread.
 func Wake(waker int) { Tgkill(waker, waker, syscall.SIGUSR1) }
 
-// StartPlain starts an untraced process in its own process group.
+// StartPlain starts an untraced process in its own process group and, where
+// the kernel lets us (root, or unprivileged user namespaces), as init of a
+// PID namespace of its own: everything it starts, a background child
+// included, dies when it ends, and it dies with the tracer (Pdeathsig), so
+// nothing it started outlives even a SIGKILLed tracer.
 func StartPlain(a Attr) (int, error) {
-	return syscall.ForkExec(a.Path, a.Argv, &syscall.ProcAttr{
-		Dir: a.Dir, Env: a.Env, Files: a.Files,
-		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
-	})
+	uid, gid := os.Getuid(), os.Getgid()
+	var err error
+	for _, sys := range []*syscall.SysProcAttr{
+		{Cloneflags: syscall.CLONE_NEWPID},
+		{Cloneflags: syscall.CLONE_NEWPID | syscall.CLONE_NEWUSER,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: uid, HostID: uid, Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: gid, HostID: gid, Size: 1}}},
+		{}, // no namespaces here: the process group is all there is
+	} {
+		sys.Setpgid, sys.Pdeathsig = true, syscall.SIGKILL
+		var pid int
+		pid, err = syscall.ForkExec(a.Path, a.Argv, &syscall.ProcAttr{Dir: a.Dir, Env: a.Env, Files: a.Files, Sys: sys})
+		if err == nil {
+			return pid, nil
+		}
+		if err != syscall.EPERM && err != syscall.EINVAL && err != syscall.ENOSPC && err != syscall.EUSERS {
+			return 0, err
+		}
+	}
+	return 0, err
 }
 
 func forkShim(argv, env []string, dir string, files []uintptr) (int, error) {

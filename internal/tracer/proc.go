@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/boxofpain/pain/format"
@@ -264,6 +265,9 @@ func pathOr(p, def string) string {
 // gone handles the death of a tracee thread (or of an untraced child).
 func (t *Tracer) gone(tid int, ws ptrace.WaitStatus) {
 	if p := t.untraced[tid]; p != nil {
+		// What it left in its process group goes with it (where it had no
+		// PID namespace to take them along).
+		ptrace.Kill(-tid, syscall.SIGKILL)
 		delete(t.untraced, tid)
 		p.status = ws
 		close(p.done)
