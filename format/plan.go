@@ -8,10 +8,32 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/boxofpain/pain/internal/msgclass"
 )
 
-// PlanVersion is the version of the plan and result documents ("v").
-const PlanVersion = 1
+// Versions of the plan and result documents ("v"). A plan is written with
+// the lowest version that holds it (VersionFor), so older tools still read
+// the plans they can apply.
+const (
+	// PlanVersion is version 1: targets in stable names and byte offsets.
+	PlanVersion = 1
+	// PlanVersionClass is version 2: version 1 plus targets pinned to a
+	// message class and ordinal (Target.Class, Target.Ordinal).
+	PlanVersionClass = 2
+	// planVersionMax is the newest version this tool reads.
+	planVersionMax = PlanVersionClass
+)
+
+// VersionFor returns the version a plan of these faults is written with.
+func VersionFor(faults []Fault) int {
+	for _, f := range faults {
+		if f.Target.Class != "" {
+			return PlanVersionClass
+		}
+	}
+	return PlanVersion
+}
 
 // Fault kinds.
 const (
@@ -72,6 +94,16 @@ type Target struct {
 	// (EAGAIN) or move work between threads are not.
 	Offset *int64 `json:"offset,omitempty"`
 	Nth    int    `json:"nth,omitempty"` // 1-based: the nth matching call in the window; 0 means 1
+	// Class and Ordinal (plan version 2) pin a message by what it is
+	// rather than by its bytes: the Ordinal-th message of the class
+	// (package msgclass: "conn -> w5", the connection, the direction and
+	// the workload request it is tied to), counted from the start of the
+	// run as the injector names messages while the run goes. A send target
+	// is the call that starts the message; a receive target is the call
+	// that gets its first byte. Heartbeats and other timer traffic do not
+	// move it, where they move byte offsets.
+	Class   string `json:"class,omitempty"`
+	Ordinal int    `json:"ordinal,omitempty"`
 }
 
 // EventRef names one event of a run in stable names.
@@ -92,8 +124,8 @@ func (r *EventRef) String() string {
 
 // Validate reports what is wrong with a plan, or nil.
 func (p *Plan) Validate() error {
-	if p.V > PlanVersion {
-		return errorf(ErrNewerVersion, "plan format version %d is newer than this tool (%d)", p.V, PlanVersion)
+	if p.V > planVersionMax {
+		return errorf(ErrNewerVersion, "plan format version %d is newer than this tool (%d)", p.V, planVersionMax)
 	}
 	if p.V < 1 {
 		return errorf(ErrCorrupt, "plan has no version (\"v\")")
@@ -107,6 +139,9 @@ func (p *Plan) Validate() error {
 	for i, f := range p.Faults {
 		if err := f.validate(); err != nil {
 			return errorf(ErrCorrupt, "plan %s fault %d: %v", p.ID, i+1, err)
+		}
+		if f.Target.Class != "" && p.V < PlanVersionClass {
+			return errorf(ErrCorrupt, "plan %s fault %d: a class target needs plan version %d, the plan says %d", p.ID, i+1, PlanVersionClass, p.V)
 		}
 	}
 	return nil
@@ -144,6 +179,27 @@ func (f *Fault) validate() error {
 	}
 	if f.Target.Offset != nil && (*f.Target.Offset < 0 || f.Target.Conn == "") {
 		return fmt.Errorf("offset needs a conn and a byte offset >= 0")
+	}
+	return f.Target.validateClass()
+}
+
+func (t *Target) validateClass() error {
+	if t.Class == "" {
+		if t.Ordinal != 0 {
+			return fmt.Errorf("ordinal %d needs a class", t.Ordinal)
+		}
+		return nil
+	}
+	c, err := msgclass.Parse(t.Class)
+	switch {
+	case err != nil:
+		return err
+	case t.Ordinal < 1:
+		return fmt.Errorf("class %q needs an ordinal >= 1, got %d", t.Class, t.Ordinal)
+	case t.Offset != nil:
+		return fmt.Errorf("a target has a class or an offset, not both")
+	case t.Conn != "" && t.Conn != c.Conn:
+		return fmt.Errorf("conn %s is not the class's connection %s", t.Conn, c.Conn)
 	}
 	return nil
 }
@@ -194,6 +250,14 @@ func (f *Fault) String() string {
 
 func (t *Target) call() string {
 	var b strings.Builder
+	if t.Class != "" {
+		what := "send"
+		if strings.HasPrefix(t.Syscall, "recv") || strings.HasPrefix(t.Syscall, "read") {
+			what = "receive"
+		}
+		fmt.Fprintf(&b, "the %s by %s of message %q #%d", what, t.Node, t.Class, t.Ordinal)
+		return b.String()
+	}
 	switch {
 	case t.Offset != nil:
 		b.WriteString("the ")
@@ -347,8 +411,8 @@ func versioned(line []byte, what string) error {
 	switch {
 	case head.V == nil || *head.V < 1:
 		return errorf(ErrCorrupt, "not a pain %s (no \"v\" version)", what)
-	case *head.V > PlanVersion:
-		return errorf(ErrNewerVersion, "%s format version %d is newer than this tool (%d)", what, *head.V, PlanVersion)
+	case *head.V > planVersionMax:
+		return errorf(ErrNewerVersion, "%s format version %d is newer than this tool (%d)", what, *head.V, planVersionMax)
 	}
 	return nil
 }

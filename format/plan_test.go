@@ -29,6 +29,10 @@ func samplePlans() []Plan {
 		{V: 1, ID: "p4", Why: "slow", Faults: []Fault{{Kind: FaultDelay, Duration: "1.5s", Target: Target{Node: "backup1", Thread: "main.1", Syscall: "read", Nth: 2}}}},
 		{V: 1, ID: "p6", Why: "pinned by offset", Faults: []Fault{{Kind: FaultDrop, Target: Target{Node: "primary", Syscall: "send", Conn: "primary:s2>backup1:listen0", Offset: ptr(int64(24))}}}},
 		{V: 1, ID: "p5", Why: "stop", Faults: []Fault{{Kind: FaultPause, Duration: "3s", Target: Target{Node: "backup2", Syscall: "send", Nth: 11}}}},
+		{V: 2, ID: "p7", Why: "pinned by class", Faults: []Fault{
+			{Kind: FaultDrop, Target: Target{Node: "primary", Syscall: "send", Class: "primary:main:s1>backup1:listen0 -> w5", Ordinal: 1}},
+			{Kind: FaultCrash, Target: Target{Node: "backup2", Syscall: "recv", Class: "primary:main:s2>backup2:listen0 -> w5", Ordinal: 1}},
+		}},
 	}
 }
 
@@ -65,7 +69,7 @@ func TestPlansRoundTripAndGolden(t *testing.T) {
 
 func TestPlanErrors(t *testing.T) {
 	for _, tc := range []struct{ line, want string }{
-		{`{"v":2,"id":"p1","faults":[],"extra":1}`, "plans.jsonl:1: plan format version 2 is newer than this tool (1)"},
+		{`{"v":3,"id":"p1","faults":[],"extra":1}`, "plans.jsonl:1: plan format version 3 is newer than this tool (2)"},
 		{`{"id":"p1"}`, `plans.jsonl:1: not a pain plan (no "v" version)`},
 		{`{"v":1,"id":"p1","faults":[{"kind":"drop","target":{"node":"a"}}],"why":"","evidence":{"runs":1,"of_runs":1,"support":1},"tpyo":1}`, "unknown field"},
 		{`{"v":1,"id":"p1","faults":[{"kind":"melt","target":{"node":"a"}}]}`, `fault 1: unknown kind "melt"`},
@@ -73,6 +77,12 @@ func TestPlanErrors(t *testing.T) {
 		{`{"v":1,"id":"p1","faults":[{"kind":"errno","target":{"node":"a"}}]}`, "needs an errno name"},
 		{`{"v":1,"id":"p1","faults":[{"kind":"partition","groups":[["a"]]}]}`, "two non-empty groups"},
 		{`{"v":1,"faults":[]}`, "no id"},
+		{`{"v":1,"id":"p1","faults":[{"kind":"drop","target":{"node":"a","class":"a:main:s0>b:listen0 -> w5","ordinal":1}}]}`, "needs plan version 2, the plan says 1"},
+		{`{"v":2,"id":"p1","faults":[{"kind":"drop","target":{"node":"a","class":"a:main:s0>b:listen0 => w5","ordinal":1}}]}`, `class "a:main:s0>b:listen0 => w5" is not`},
+		{`{"v":2,"id":"p1","faults":[{"kind":"drop","target":{"node":"a","class":"a:main:s0>b:listen0 -> w5"}}]}`, "needs an ordinal >= 1, got 0"},
+		{`{"v":2,"id":"p1","faults":[{"kind":"drop","target":{"node":"a","ordinal":2}}]}`, "ordinal 2 needs a class"},
+		{`{"v":2,"id":"p1","faults":[{"kind":"drop","target":{"node":"a","conn":"a:main:s0>b:listen0","offset":3,"class":"a:main:s0>b:listen0 -> w5","ordinal":1}}]}`, "a class or an offset, not both"},
+		{`{"v":2,"id":"p1","faults":[{"kind":"drop","target":{"node":"a","conn":"x","class":"a:main:s0>b:listen0 -> w5","ordinal":1}}]}`, "is not the class's connection"},
 		{`not json`, "bad JSON"},
 	} {
 		_, err := ReadPlans(strings.NewReader(tc.line), "plans.jsonl")

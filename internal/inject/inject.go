@@ -17,6 +17,14 @@
 //     byte; a send also when it starts before that byte and asks to send
 //     enough bytes to cover it. A crash pinned at a byte that a receive
 //     gets in the middle of its data kills the node at that receive's exit.
+//   - A target with a Class (plan version 2) matches the send that starts
+//     the Ordinal-th message of that class, as package msgclass names
+//     messages while the run goes (the same names pain-track and pain-plan
+//     give them offline), or the stream receive that gets its first byte:
+//     at its entry when that message was sent by then, else (a receive
+//     that was waiting for it) a crash kills the node at the receive's
+//     exit, as for a byte offset. Other faults on such a receive, and on
+//     datagrams by class, do not fire.
 //   - One action per call: when several faults would act on the same call,
 //     the first in plan order does, and the others do not count that call.
 //   - errno: the call fails with the errno and never reaches the kernel.
@@ -54,6 +62,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/msgclass"
 	"github.com/boxofpain/pain/internal/tracer"
 )
 
@@ -79,6 +88,7 @@ type Injector struct {
 	stop   bool
 	notes  []string
 	pids   map[string]map[int32]bool // node -> live processes seen in its rows
+	cls    *msgClasses               // names messages, when a target is pinned to a class
 }
 
 type fault struct {
@@ -133,6 +143,9 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 			}
 		}
 		in.faults = append(in.faults, ft)
+		if f.Target.Class != "" && in.cls == nil {
+			in.cls = &msgClasses{tr: msgclass.New()}
+		}
 	}
 	return in, nil
 }
@@ -141,6 +154,9 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 func (in *Injector) Enter(e *format.Event) tracer.Action {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	if in.cls != nil {
+		in.cls.enter(e)
+	}
 	for _, ft := range in.faults {
 		if act, ok := in.enter(ft, e); ok {
 			return act
@@ -155,17 +171,30 @@ func (in *Injector) Enter(e *format.Event) tracer.Action {
 // them, which to its peers is the same as dying before the read. Every other
 // fault acts at entry.
 func (in *Injector) Exit(e *format.Event) tracer.Action {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.cls != nil {
+		in.cls.exit(e)
+	}
 	if e.Ret <= 0 || !isRecv(e.Syscall) || !stream(e) {
 		return tracer.Action{}
 	}
-	in.mu.Lock()
-	defer in.mu.Unlock()
 	for _, ft := range in.faults {
 		t := &ft.f.Target
-		if ft.f.Kind != format.FaultCrash || ft.fired || t.Offset == nil || !ft.opened || ft.closed || !targetMatches(t, e) {
+		if ft.f.Kind != format.FaultCrash || ft.fired || !ft.opened || ft.closed || !targetMatches(t, e) {
 			continue
 		}
-		if o := *t.Offset; o <= e.Offset || o >= e.Offset+e.Ret {
+		// A byte offset starting the receive was caught at its entry; a
+		// class's first byte may not have been sent yet then.
+		o, ok, from := int64(0), false, e.Offset+1
+		switch {
+		case t.Offset != nil:
+			o, ok = *t.Offset, true
+		case t.Class != "" && in.cls != nil:
+			o, ok = in.cls.start(t, e)
+			from = e.Offset
+		}
+		if !ok || o < from || o >= e.Offset+e.Ret {
 			continue
 		}
 		if ft.seen++; ft.seen < ft.nth {
@@ -229,7 +258,7 @@ func is(r *format.EventRef, e *format.Event) bool {
 }
 
 func (in *Injector) enter(ft *fault, e *format.Event) (tracer.Action, bool) {
-	if !ft.opened || ft.closed || !targetMatches(&ft.f.Target, e) || !atOffset(&ft.f.Target, e) {
+	if !ft.opened || ft.closed || !targetMatches(&ft.f.Target, e) || !atOffset(&ft.f.Target, e) || !in.cls.atClass(&ft.f.Target, e) {
 		return tracer.Action{}, false
 	}
 	if ft.f.Kind == format.FaultPartition {

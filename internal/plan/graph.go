@@ -6,9 +6,13 @@ import "github.com/boxofpain/pain/internal/hb"
 // graph: the events in stable names and the edges, messages marked.
 func FromGraph(id string, runs int, g *hb.Graph) Schedule {
 	s := Schedule{ID: id, Runs: runs, Events: make([]Event, len(g.Events)), Edges: make([]Edge, len(g.Edges))}
+	cls := g.Classes()
 	for i, e := range g.Events {
 		s.Events[i] = Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Calls: int(e.Count),
 			Syscall: e.Syscall, FDKind: e.FDKind, Conn: e.Conn, Peer: e.Peer, Offset: e.Offset, TimeNS: e.TimeNS}
+		if m := cls[i]; m.Ordinal > 0 {
+			s.Events[i].Class, s.Events[i].Ordinal = m.Class.String(), m.Ordinal
+		}
 	}
 	for i, e := range g.Edges {
 		s.Edges[i] = Edge{From: e.From, To: e.To, Message: e.Kind.IsMessage()}

@@ -27,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/msgclass"
 )
 
 // Schedule is what the planner needs of one observed schedule: its
@@ -51,7 +52,15 @@ type Event struct {
 	Peer         string
 	Offset       int64 // stream offset of the first byte; -1 for none
 	TimeNS       int64 // when it happened in one run of the schedule: orders connects only
+	// Class and Ordinal name the message a send sends, or a receive's
+	// first byte belongs to (package msgclass; empty and 0 for others).
+	Class   string
+	Ordinal int
 }
+
+// tied reports whether e's message is tied to a workload request: its
+// class and ordinal name it in every run, however timers moved its bytes.
+func (e *Event) tied() bool { return e.Ordinal > 0 && !strings.HasSuffix(e.Class, " "+msgclass.Untied) }
 
 // Edge is a happens-before edge between two events of a schedule.
 type Edge struct {
@@ -90,6 +99,9 @@ type message struct {
 	nth      int   // for a connect: its ordinal among the node's connects to that listener
 	during   bool  // sent after the workload began: it can touch the workload's data
 	ord      int64 // when it was sent in the run the schedule was drawn from
+	// pinClass: target the message by its class and ordinal, not by its
+	// byte offset, which differs between the schedules it occurs in.
+	pinClass bool
 }
 
 // lineage returns the messages of s that the outcome depends on.
@@ -166,7 +178,12 @@ func lineage(s *Schedule, outcome func(string) bool) []message {
 		stem := fmt.Sprintf("%s|%s/%s|%v", conn, send.Node, send.Thread, connect)
 		ordinal[stem]++
 		key := fmt.Sprintf("%s|%d", stem, ordinal[stem])
-		if send.Offset >= 0 {
+		switch {
+		case send.tied():
+			// A message tied to a workload request is its class: the same
+			// in every schedule, whatever timers sent before it.
+			key = fmt.Sprintf("%s#%d", send.Class, send.Ordinal)
+		case send.Offset >= 0:
 			// A stream message is its bytes: the same offset is the same
 			// message in every schedule, even where an earlier one differs.
 			key = fmt.Sprintf("%s|%s|@%d", conn, send.Node, send.Offset)
@@ -292,6 +309,9 @@ func Plans(scheds []Schedule, opt Options) []format.Plan {
 			}
 			c.runs += s.Runs
 			c.schedules = append(c.schedules, s.ID)
+			if m.send.Offset != c.send.Offset || m.recv.Offset != c.recv.Offset {
+				c.pinClass = true // its bytes moved: only its class names it
+			}
 		}
 	}
 	var out planList
@@ -377,7 +397,14 @@ func faultsFor(m *message, delay string, outcome func(string) bool) []format.Fau
 	sendT := format.Target{Node: m.send.Node, Thread: m.send.Thread, Syscall: class(m.send.Syscall), Conn: m.send.Conn}
 	recvT := format.Target{Node: m.recv.Node, Thread: m.recv.Thread, Syscall: class(m.recv.Syscall), Conn: m.recv.Conn}
 	after, before, recvAfter := ref(m.prevSend), ref(m.nextSend), ref(m.prevRecv)
-	if m.send.Offset >= 0 && m.send.Conn != "" && m.recv.Offset >= 0 {
+	switch {
+	case m.pinClass && m.send.tied():
+		// Pinned by class and ordinal: no thread, no offset, no window.
+		// The receive meant is the one that gets the message's first byte.
+		sendT.Thread, sendT.Conn, sendT.Class, sendT.Ordinal = "", "", m.send.Class, m.send.Ordinal
+		recvT.Thread, recvT.Conn, recvT.Class, recvT.Ordinal = "", "", m.send.Class, m.send.Ordinal
+		after, before, recvAfter = nil, nil, nil
+	case m.send.Offset >= 0 && m.send.Conn != "" && m.recv.Offset >= 0:
 		// A stream message is pinned by its offset: no thread, no window.
 		sendT.Thread, sendT.Offset = "", &m.send.Offset
 		recvT.Thread, recvT.Offset = "", &m.recv.Offset
@@ -512,7 +539,7 @@ func (l *planList) add(faults []format.Fault, why string, ev format.Evidence) {
 		l.seen = map[string]bool{}
 	}
 	l.seen[id] = true
-	l.plans = append(l.plans, format.Plan{V: format.PlanVersion, ID: id, Faults: faults, Why: why, Evidence: ev})
+	l.plans = append(l.plans, format.Plan{V: format.VersionFor(faults), ID: id, Faults: faults, Why: why, Evidence: ev})
 }
 
 // ID names a plan by what it does: two plans with the same faults have the

@@ -1,0 +1,79 @@
+package inject
+
+import (
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/msgclass"
+)
+
+// classes names the messages of the run as it goes, for targets pinned to a
+// class (format.Target.Class): the same Tracker that names them offline,
+// fed sends at their entry and every call at its exit.
+type msgClasses struct {
+	tr  *msgclass.Tracker
+	cur msgclass.Msg // the message the send entering now starts or continues
+}
+
+func classEvent(e *format.Event) msgclass.Event {
+	return msgclass.Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Kind: msgclass.KindOf(e.Syscall),
+		Conn: e.Conn, Local: e.Local, Peer: e.Peer, Pipe: e.FDKind == format.KindPipe,
+		Offset: e.Offset, Len: max(e.Ret, 0), Workload: msgclass.Workload(e.Node), TimeNS: e.TimeNS}
+}
+
+// enter notes a call's entry: a send starts or continues a message.
+func (c *msgClasses) enter(e *format.Event) {
+	c.cur = msgclass.Msg{}
+	if msgclass.KindOf(e.Syscall) != msgclass.Send || !msgclass.Transfers(e.FDKind) {
+		return
+	}
+	ev := classEvent(e)
+	ev.Len = 0 // known at the exit
+	c.cur = c.tr.Send(&ev)
+}
+
+// exit notes a call's end.
+func (c *msgClasses) exit(e *format.Event) {
+	ev := classEvent(e)
+	switch {
+	case !msgclass.Transfers(e.FDKind) && ev.Kind != msgclass.Other:
+		return // a file
+	case ev.Kind == msgclass.Send:
+		c.tr.Sent(&ev, e.Ret, msgclass.Retry(e.Errno))
+	case ev.Kind == msgclass.Recv && e.Ret > 0 && e.Errno == "":
+		c.tr.Recv(&ev)
+	case msgclass.Retry(e.Errno):
+	default:
+		ev.Kind = msgclass.Other
+		c.tr.Other(&ev)
+	}
+}
+
+// atClass reports whether the call entering as e is the one t pins by class
+// (any call when t has none): the send that starts the t.Ordinal-th message
+// of t.Class, or the stream receive that gets its first byte.
+func (c *msgClasses) atClass(t *format.Target, e *format.Event) bool {
+	if t.Class == "" {
+		return true
+	}
+	if c == nil {
+		return false
+	}
+	switch {
+	case isSend(e.Syscall):
+		return c.cur.Ordinal == t.Ordinal && !c.cur.Cont && c.cur.Class.String() == t.Class
+	case isRecv(e.Syscall) && stream(e):
+		o, ok := c.start(t, e)
+		return ok && o == e.Offset
+	}
+	return false
+}
+
+// start returns the stream offset where the message t pins starts, if the
+// receive e reads messages of its class and it was sent.
+func (c *msgClasses) start(t *format.Target, e *format.Event) (int64, bool) {
+	cl, err := msgclass.Parse(t.Class)
+	ev := classEvent(e)
+	if err != nil || !cl.ReceivedBy(&ev) {
+		return 0, false
+	}
+	return c.tr.Start(cl, t.Ordinal)
+}

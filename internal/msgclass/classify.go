@@ -1,0 +1,87 @@
+package msgclass
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
+// Classify names the messages of one run's calls, in any order: for each
+// call, the message it sends (Ordinal 0 for calls that send none), or for
+// a receive the message its first byte belongs to. Calls are fed to a
+// Tracker in their threads' order (by Seq), threads interleaved by time,
+// except that a receive waits until the bytes it read were sent.
+func Classify(evs []Event) []Msg {
+	out := make([]Msg, len(evs))
+	t := New()
+	for _, i := range Order(evs) {
+		e := &evs[i]
+		switch e.Kind {
+		case Send:
+			out[i] = t.Send(e)
+		case Recv:
+			out[i] = t.Recv(e)
+		default:
+			t.Other(e)
+		}
+	}
+	return out
+}
+
+// Order returns the order in which Classify feeds evs to a Tracker.
+func Order(evs []Event) []int {
+	// Lanes: one per thread, in Seq order.
+	byThread := map[threadKey][]int{}
+	for i := range evs {
+		k := threadKey{evs[i].Node, evs[i].Thread}
+		byThread[k] = append(byThread[k], i)
+	}
+	lanes := make([][]int, 0, len(byThread))
+	for _, l := range byThread {
+		slices.SortStableFunc(l, func(a, b int) int { return cmp.Compare(evs[a].Seq, evs[b].Seq) })
+		lanes = append(lanes, l)
+	}
+	slices.SortFunc(lanes, func(a, b []int) int {
+		x, y := &evs[a[0]], &evs[b[0]]
+		return cmp.Or(strings.Compare(x.Node, y.Node), strings.Compare(x.Thread, y.Thread))
+	})
+	// How far each stream's bytes were sent, in all and so far: a receive
+	// of bytes that no traced call sent need not wait for them.
+	total, sent := map[stream]int64{}, map[stream]int64{}
+	for i := range evs {
+		if e := &evs[i]; e.Kind == Send && e.Offset >= 0 && e.Conn != "" {
+			st := streamOf(e, true)
+			total[st] = max(total[st], e.Offset+e.Len)
+		}
+	}
+	ready := func(e *Event) bool {
+		if e.Kind != Recv || e.Offset < 0 || e.Conn == "" {
+			return true
+		}
+		st := streamOf(e, false)
+		return sent[st] >= min(e.Offset+e.Len, total[st])
+	}
+	out := make([]int, 0, len(evs))
+	head := make([]int, len(lanes))
+	for len(out) < len(evs) {
+		best, bestReady := -1, false
+		for l, h := range head {
+			if h == len(lanes[l]) {
+				continue
+			}
+			e := &evs[lanes[l][h]]
+			r := ready(e)
+			if best < 0 || r && !bestReady || r == bestReady && e.TimeNS < evs[lanes[best][head[best]]].TimeNS {
+				best, bestReady = l, r
+			}
+		}
+		i := lanes[best][head[best]]
+		head[best]++
+		out = append(out, i)
+		if e := &evs[i]; e.Kind == Send && e.Offset >= 0 && e.Conn != "" {
+			st := streamOf(e, true)
+			sent[st] = max(sent[st], e.Offset+e.Len)
+		}
+	}
+	return out
+}

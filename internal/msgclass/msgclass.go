@@ -1,0 +1,206 @@
+// Package msgclass names messages by what they are, not by when they
+// happened. A message's class is its connection in stable names, its
+// direction, and the workload request it is causally tied to; its ordinal
+// counts the messages of its class. "The replication of the workload's 5th
+// write from the primary to backup 2" is
+//
+//	primary:main:s3>backup2:listen0 -> w5 #1
+//
+// in every run, however many heartbeats went out before it: a message tied
+// to no request (timer traffic: heartbeats, gossip, leases) has tag "-" and
+// its own classes, and never shifts the ordinals of tied messages.
+//
+// The tie follows the bytes. Every message the workload sends carries the
+// tag w<k> of the request it belongs to: k counts the workload's requests,
+// a request being the sends of a workload thread between two of its
+// receives. A receive takes the highest tag among the bytes it read. A
+// thread's receives since its last send (a receive batch) decide the tag of
+// its next sends:
+//
+//   - a reply, sent by the listening end of a connection on which the batch
+//     received, carries the tag of what it received there (a server answering
+//     a heartbeat answers untied, whatever else it read in the same batch);
+//   - any other send (a request the thread forwards, a reply to another
+//     connection) carries the highest tag received on other connections.
+//     A connecting end's periodic report on the connection it got data
+//     from (a replica's acknowledgements) is thus untied.
+//
+// Both sides use this package, so they never disagree: offline, Classify
+// names the messages of a traced run (pain-track, pain-plan); online, a
+// Tracker fed the calls of a run as they happen tells the injector whether
+// the current send is the k-th message of a class. Datagrams have classes
+// too, but carry no tie to their receiver.
+package msgclass
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Untied is the tag of a message tied to no workload request.
+const Untied = "-"
+
+// Class is a message class.
+type Class struct {
+	Conn string // the connection in stable names: connector>listener, or a pipe's name
+	Back bool   // sent by the listening end to the connecting end
+	Tag  string // w<k>: tied to the workload's k-th request; Untied: to none
+}
+
+// String is the class's name: "conn -> tag" (from the connecting end) or
+// "conn <- tag" (from the listening end).
+func (c Class) String() string {
+	arrow := " -> "
+	if c.Back {
+		arrow = " <- "
+	}
+	return c.Conn + arrow + c.Tag
+}
+
+// Tied reports whether the class is tied to a workload request.
+func (c Class) Tied() bool { return c.Tag != Untied && c.Tag != "" }
+
+// Parse reads a class name as String writes it.
+func Parse(s string) (Class, error) {
+	for _, a := range []string{" -> ", " <- "} {
+		conn, tag, ok := strings.Cut(s, a)
+		if !ok {
+			continue
+		}
+		if conn == "" || strings.ContainsAny(conn, " \t") || !validTag(tag) {
+			break
+		}
+		return Class{Conn: conn, Back: a == " <- ", Tag: tag}, nil
+	}
+	return Class{}, fmt.Errorf("class %q is not \"CONN -> TAG\" or \"CONN <- TAG\" (TAG w<k> or -)", s)
+}
+
+func validTag(t string) bool {
+	if t == Untied {
+		return true
+	}
+	k, err := strconv.Atoi(strings.TrimPrefix(t, "w"))
+	return strings.HasPrefix(t, "w") && err == nil && k > 0
+}
+
+func tagName(k int) string {
+	if k == 0 {
+		return Untied
+	}
+	return "w" + strconv.Itoa(k)
+}
+
+// Msg is the message a call belongs to.
+type Msg struct {
+	Class   Class
+	Ordinal int   // 1-based, among the messages of Class; 0: the call is no message
+	Start   int64 // stream offset of the message's first byte, -1 for datagrams
+	// Cont is true for a send that continues its thread's previous send
+	// (the next bytes of the same stream, nothing else between): the same
+	// message, as pain-track coalesces it.
+	Cont bool
+}
+
+// String is "class #ordinal", or "" for no message.
+func (m Msg) String() string {
+	if m.Ordinal == 0 {
+		return ""
+	}
+	return m.Class.String() + " #" + strconv.Itoa(m.Ordinal)
+}
+
+// Kind says what a call does to the classes.
+type Kind uint8
+
+const (
+	Other Kind = iota // any other call: it ends a message of its thread
+	Send              // sends bytes
+	Recv              // receives bytes
+)
+
+// Event is what the classes need of one call.
+type Event struct {
+	Node, Thread string
+	Seq          int64
+	Kind         Kind
+	Conn         string // stable connection name; empty: no class
+	Local, Peer  string // stable endpoint names
+	Pipe         bool   // a pipe: one direction only
+	Offset       int64  // stream offset of the first byte; -1 for datagrams
+	Len          int64  // bytes moved (a send at its entry: bytes asked)
+	Workload     bool   // the node is the workload (or one it started)
+	TimeNS       int64  // orders calls of different threads in Classify
+}
+
+// stream is one direction of one connection, as package hb names it.
+type stream struct {
+	conn, from string
+	fwd        bool
+}
+
+func streamOf(e *Event, send bool) stream {
+	if i := strings.IndexByte(e.Conn, '>'); i >= 0 {
+		return stream{conn: e.Conn, fwd: (e.Local == e.Conn[:i]) == send}
+	}
+	if e.Pipe {
+		return stream{conn: e.Conn}
+	}
+	if send {
+		return stream{conn: e.Conn, from: e.Local}
+	}
+	return stream{conn: e.Conn, from: e.Peer}
+}
+
+// listening reports whether a send of e goes from a connection's listening
+// end: a reply, in request-response protocols.
+func listening(e *Event) bool {
+	i := strings.IndexByte(e.Conn, '>')
+	return i >= 0 && e.Local != e.Conn[:i]
+}
+
+// ReceivedBy reports whether the receive e reads messages of class c: it is
+// on c's connection, at the end the messages go to.
+func (c Class) ReceivedBy(e *Event) bool {
+	if e.Conn != c.Conn {
+		return false
+	}
+	if i := strings.IndexByte(e.Conn, '>'); i >= 0 {
+		return (e.Local == e.Conn[:i]) == c.Back
+	}
+	return true
+}
+
+// KindOf says what a system call does to the classes: the send and receive
+// calls pain-track counts as transfers, as package hb has them.
+func KindOf(syscall string) Kind {
+	switch syscall {
+	case "write", "writev", "send", "sendto", "sendmsg", "sendmmsg", "pwrite64", "sendfile", "splice":
+		return Send
+	case "read", "readv", "recv", "recvfrom", "recvmsg", "recvmmsg", "pread64":
+		return Recv
+	}
+	return Other
+}
+
+// Retry reports whether a call that failed with errno did nothing and is
+// made again by its caller: it is no call at all to the classes.
+func Retry(errno string) bool {
+	return errno == "EAGAIN" || errno == "EWOULDBLOCK" || errno == "EINTR"
+}
+
+// Transfers reports whether calls on an fd of this kind (format.Kind*)
+// carry messages.
+func Transfers(fdKind string) bool {
+	switch fdKind {
+	case "tcp", "udp", "unix", "pipe":
+		return true
+	}
+	return false
+}
+
+// Workload reports whether node is the workload or a node it started
+// (workload/kvnode.1): its messages start requests.
+func Workload(node string) bool {
+	return node == "workload" || strings.HasPrefix(node, "workload/")
+}
