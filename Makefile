@@ -7,8 +7,11 @@ OUT     ?= out
 RUNS    ?= 20
 PLANS   ?= 20
 FIXED   ?=
+ENGINE  ?= parallel
+JOBS    ?= 2
+SYSTEM  ?= scripts/batch/kvstore.args
 
-.PHONY: all build test deps demo bench redis clean vet
+.PHONY: all build test deps demo bench redis round clean vet
 
 all: build
 
@@ -36,6 +39,12 @@ bench: deps build
 # Redis 7 replication with Sentinel from Debian's packages (scripts/redis).
 redis: deps build
 	@RUNS=$(RUNS) PLANS=$(PLANS) OUT=$(OUT)/redis BIN=$(BIN) scripts/redis/run.sh
+
+# A whole round (trace, track, plan, inject) through a batch engine:
+# ENGINE=parallel (GNU parallel, JOBS at once), slurm (job arrays on the
+# cluster SLURM_CONF names) or serial; see scripts/batch/README.md.
+round: deps build
+	@ENGINE=$(ENGINE) JOBS=$(JOBS) RUNS=$(RUNS) PLANS=$(PLANS) OUT=$(OUT)/round BIN=$(BIN) SYSTEM=$(SYSTEM) scripts/batch/round.sh
 
 clean:
 	rm -rf $(BIN) $(OUT)

@@ -1,0 +1,438 @@
+package batch_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/launch"
+)
+
+// The repository root (round.sh runs from it) and the tools, built once.
+var (
+	root = mustAbs("../..")
+	bin  string
+)
+
+func mustAbs(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		panic(err)
+	}
+	return a
+}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pain-batch-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	bin = dir
+	// munged, slurmctld and slurmd live in /usr/sbin, not always in PATH.
+	os.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
+	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/...", "./examples/kvstore/cmd/...")
+	build.Dir = root
+	code := 2
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+	} else {
+		code = m.Run()
+	}
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// need skips the test when a program is missing, and fails it in CI, where
+// scripts/deps.sh has installed everything.
+func need(t testing.TB, progs ...string) {
+	t.Helper()
+	if os.Getuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI must run as root: -netns needs CAP_SYS_ADMIN")
+		}
+		t.Skip("-netns needs root")
+	}
+	for _, p := range progs {
+		if _, err := exec.LookPath(p); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is missing (scripts/deps.sh installs it)", p)
+			}
+			t.Skipf("%s is missing (scripts/deps.sh installs it)", p)
+		}
+	}
+}
+
+// round is what a round left: its schedules summary, plans and results.
+type round struct {
+	schedules, plans string
+	results          []format.Result
+}
+
+// Small rounds for the tests: every top plan of the store is an errno, a
+// drop or a crash at a system call, so its verdict does not depend on timing.
+const (
+	testRuns  = 6
+	testPlans = 8
+)
+
+// runRound runs scripts/batch/round.sh with env added, tagging every
+// process it starts with a mark, and checks that none is left afterwards.
+func runRound(t testing.TB, out string, runs, plans int, env ...string) round {
+	t.Helper()
+	mark := "PAIN_BATCH_TEST=" + filepath.Base(out) + "-" + rand.Text()
+	cmd := exec.Command("scripts/batch/round.sh")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), append(env, mark, "OUT="+out, "BIN="+bin,
+		fmt.Sprintf("RUNS=%d", runs), fmt.Sprintf("PLANS=%d", plans),
+		"SYSTEM=scripts/batch/kvstore.args")...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	waitNone(t, mark)
+	if err != nil {
+		t.Fatalf("round.sh %v: %v\nstdout:\n%s\nstderr:\n%s", env, err, stdout.String(), stderr.String())
+	}
+	t.Logf("round.sh %v:\n%s", env, stderr.String())
+	var r round
+	r.schedules = read(t, filepath.Join(out, "schedules.txt"))
+	r.plans = read(t, filepath.Join(out, "plans.jsonl"))
+	f, err := os.Open(filepath.Join(out, "results.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if r.results, err = format.ReadResults(f, "results.jsonl"); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func read(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// waitNone waits until no process carries mark in its environment: the
+// processes of a run (and their network namespaces) go with the run, but
+// a Slurm step may take a moment to be reaped.
+func waitNone(t testing.TB, mark string) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
+		if len(launch.Marked(mark)) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	pids := launch.Marked(mark)
+	for _, pid := range pids {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	t.Errorf("processes %v outlived the round (%s)", pids, mark)
+}
+
+// serial is the reference round, run once (one job at a time, all runs
+// tracked at once).
+var serial *round
+
+func serialRound(t *testing.T) round {
+	t.Helper()
+	if serial == nil {
+		r := runRound(t, filepath.Join(t.TempDir(), "serial"), testRuns, testPlans, "ENGINE=serial", "JOBS=1")
+		serial = &r
+	}
+	return *serial
+}
+
+// sameRound checks a batch round against the serial one: the same
+// schedules (from shards tracked apart and merged), the same plans, and
+// for each plan the same verdict, check status and place where it fired
+// (node, thread and system call: the seq of a Go program's call varies by
+// a retried read or so from run to run). Plans of equal rank may come in
+// another order: pain-plan breaks ties by details of the run that
+// represents a schedule, and the two rounds traced different runs.
+func sameRound(t *testing.T, got, want round) {
+	t.Helper()
+	if got.schedules != want.schedules {
+		t.Errorf("schedules differ from the serial round's:\n%s\nwant:\n%s", got.schedules, want.schedules)
+	}
+	if !reflect.DeepEqual(faults(t, got.plans), faults(t, want.plans)) {
+		t.Errorf("plans differ from the serial round's:\n%s\nwant:\n%s", got.plans, want.plans)
+	}
+	wants := map[string]format.Result{}
+	for _, w := range want.results {
+		wants[w.Plan] = stable(w)
+	}
+	if len(wants) == 0 || len(got.results) != len(wants) {
+		t.Fatalf("%d results, the serial round has %d", len(got.results), len(wants))
+	}
+	verdicts := map[string]int{}
+	for _, g := range got.results {
+		verdicts[g.Verdict]++
+		if g, w := stable(g), wants[g.Plan]; !reflect.DeepEqual(g, w) {
+			t.Errorf("plan %s: got %+v, the serial round %+v", g.Plan, g, w)
+		}
+	}
+	if verdicts[format.VerdictBug] == 0 {
+		t.Errorf("no plan found the store's bug: %v", verdicts)
+	}
+	t.Logf("%d plans, verdicts %v, as in the serial round", len(got.results), verdicts)
+}
+
+// faults returns each plan's faults by plan id: the "why" of a plan
+// quotes event numbers of the run that represents its schedule.
+func faults(t *testing.T, plans string) map[string][]format.Fault {
+	t.Helper()
+	ps, err := format.ReadPlans(strings.NewReader(plans), "plans.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string][]format.Fault{}
+	for _, p := range ps {
+		m[p.ID] = p.Faults
+	}
+	return m
+}
+
+// stable is r without what differs between two runs that did the same.
+func stable(r format.Result) format.Result {
+	r.Trace, r.WallMS = "", 0
+	r.Where = slices.Clone(r.Where)
+	for i := range r.Where {
+		r.Where[i].Seq, r.Where[i].TimeNS = 0, 0
+	}
+	return r
+}
+
+// TestRoundParallel runs a round through GNU parallel, two jobs at once,
+// each run in its own network namespace on the store's fixed ports.
+func TestRoundParallel(t *testing.T) {
+	need(t, "parallel", "jq")
+	want := serialRound(t)
+	got := runRound(t, filepath.Join(t.TempDir(), "parallel"), testRuns, testPlans, "ENGINE=parallel", "JOBS=2")
+	sameRound(t, got, want)
+}
+
+// TestRoundSlurm brings up a one-node Slurm cluster on localhost (munged,
+// slurmctld and slurmd from Debian, with a configuration of the test's
+// own) and runs a round through its job arrays, two tasks at once.
+func TestRoundSlurm(t *testing.T) {
+	need(t, "parallel", "jq", "munged", "slurmctld", "slurmd", "sbatch", "squeue")
+	want := serialRound(t)
+	conf := startSlurm(t)
+	got := runRound(t, filepath.Join(t.TempDir(), "slurm"), testRuns, testPlans, "ENGINE=slurm", "JOBS=2", "SLURM_CONF="+conf)
+	sameRound(t, got, want)
+}
+
+// freePorts returns n TCP ports free on loopback at the moment.
+func freePorts(t testing.TB, n int) []int {
+	t.Helper()
+	var ports []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+const slurmConf = `ClusterName=pain
+SlurmctldHost=localhost
+SlurmctldPort=%[2]d
+SlurmdPort=%[3]d
+SlurmUser=root
+SlurmdUser=root
+AuthType=auth/munge
+CredType=cred/munge
+AuthInfo=socket=%[1]s/munge.sock
+StateSaveLocation=%[1]s/state
+SlurmdSpoolDir=%[1]s/spool
+SlurmctldPidFile=%[1]s/slurmctld.pid
+SlurmdPidFile=%[1]s/slurmd.pid
+SlurmctldLogFile=%[1]s/slurmctld.log
+SlurmdLogFile=%[1]s/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core
+SchedulerType=sched/builtin
+SchedulerParameters=batch_sched_delay=0,sched_min_interval=0
+MpiDefault=none
+ReturnToService=2
+JobCompType=jobcomp/none
+AccountingStorageType=accounting_storage/none
+JobAcctGatherType=jobacct_gather/none
+SwitchType=switch/none
+PlugStackConfig=/dev/null
+NodeName=localhost NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=%[4]d State=UNKNOWN
+PartitionName=pain Nodes=ALL Default=YES MaxTime=INFINITE State=UP
+`
+
+// startSlurm starts munged, slurmctld and slurmd in the foreground as
+// children of the test, with a key, a configuration and folders of their
+// own, waits until the node is idle, and returns the configuration's path.
+// At cleanup it cancels what is left in the queue, stops the daemons by
+// PID and checks that no process they started is left.
+func startSlurm(t testing.TB) string {
+	t.Helper()
+	// munged wants its socket's folder open to all; t.TempDir's is not.
+	dir, err := os.MkdirTemp("", "pain-slurm-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o711)
+	for _, d := range []string{"state", "spool"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "munge.key"), []byte(rand.Text()+rand.Text()+rand.Text()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "slurm.conf")
+	ports := freePorts(t, 2)
+	text := fmt.Sprintf(slurmConf, dir, ports[0], ports[1], runtime.NumCPU())
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mark := "PAIN_SLURM_TEST=" + dir
+	env := append(os.Environ(), "SLURM_CONF="+conf, mark)
+	var daemons []*exec.Cmd
+	t.Cleanup(func() { stopSlurm(t, conf, dir, mark, daemons) })
+	start := func(argv ...string) {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = env
+		log, err := os.Create(filepath.Join(dir, filepath.Base(argv[0])+".out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer log.Close()
+		cmd.Stdout, cmd.Stderr = log, log
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		daemons = append(daemons, cmd)
+	}
+	start("munged", "-F", "--key-file="+dir+"/munge.key", "--socket="+dir+"/munge.sock",
+		"--pid-file="+dir+"/munged.pid", "--log-file="+dir+"/munged.log", "--seed-file="+dir+"/munged.seed")
+	waitFor(t, dir, "munged's socket", func() bool {
+		_, err := os.Stat(filepath.Join(dir, "munge.sock"))
+		return err == nil
+	})
+	start("slurmctld", "-D", "-i", "-f", conf)
+	start("slurmd", "-D", "-f", conf, "-N", "localhost")
+	waitFor(t, dir, "the Slurm node to be idle", func() bool {
+		out, _ := slurmCmd(conf, "sinfo", "-h", "-o", "%t").Output()
+		return strings.TrimSpace(string(out)) == "idle"
+	})
+	return conf
+}
+
+func slurmCmd(conf string, argv ...string) *exec.Cmd {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), "SLURM_CONF="+conf)
+	return cmd
+}
+
+// waitFor polls cond until it holds; after a minute it fails the test with
+// the daemons' logs.
+func waitFor(t testing.TB, dir, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
+		if cond() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	outs, _ := filepath.Glob(filepath.Join(dir, "*.out"))
+	for _, l := range append(logs, outs...) {
+		b, _ := os.ReadFile(l)
+		t.Logf("%s:\n%s", l, b)
+	}
+	t.Fatalf("gave up waiting for %s", what)
+}
+
+// stopSlurm cancels the cluster's jobs, waits until the queue is empty,
+// stops the daemons (SIGTERM, then SIGKILL) and checks that nothing they
+// started is left.
+func stopSlurm(t testing.TB, conf, dir, mark string, daemons []*exec.Cmd) {
+	if len(daemons) == 3 {
+		slurmCmd(conf, "scancel", "--partition=pain").Run()
+		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+			out, err := slurmCmd(conf, "squeue", "-h", "-o", "%i").Output()
+			if err == nil && len(bytes.TrimSpace(out)) == 0 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if out, _ := slurmCmd(conf, "squeue", "-h", "-o", "%i %T").Output(); len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("Slurm jobs left in the queue:\n%s", out)
+		}
+	}
+	for i := len(daemons) - 1; i >= 0; i-- {
+		d := daemons[i]
+		d.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { d.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Errorf("%s did not stop on SIGTERM: killed", d.Path)
+			syscall.Kill(-d.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}
+	waitNone(t, mark)
+}
+
+// BenchmarkRound measures runs per minute (traced and injected) for a
+// round of the embedded store through each engine, with 1 and 2 jobs at
+// once:
+//
+//	go test -run X -bench Round -benchtime 1x ./scripts/batch
+func BenchmarkRound(b *testing.B) {
+	need(b, "parallel", "jq", "munged", "slurmctld", "slurmd", "sbatch", "squeue")
+	const runs, plans = 30, 20
+	conf := startSlurm(b) // idle while the other engines run
+	for _, engine := range []string{"serial", "parallel", "slurm"} {
+		for _, jobs := range []int{1, 2} {
+			if engine == "serial" && jobs > 1 {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s-%d", engine, jobs), func(b *testing.B) {
+				env := []string{"ENGINE=" + engine, fmt.Sprintf("JOBS=%d", jobs)}
+				if engine == "slurm" {
+					env = append(env, "SLURM_CONF="+conf)
+				}
+				n := 0
+				for b.Loop() {
+					r := runRound(b, filepath.Join(b.TempDir(), engine), runs, plans, env...)
+					n += runs + len(r.results)
+				}
+				b.ReportMetric(float64(n)/b.Elapsed().Minutes(), "runs/min")
+			})
+		}
+	}
+}
