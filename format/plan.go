@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/internal/msgclass"
+	"github.com/boxofpain/pain/internal/sysent"
 )
 
 // Versions of the plan and result documents ("v"). A plan is written with
@@ -151,8 +152,11 @@ func (f *Fault) validate() error {
 	needDur := false
 	switch f.Kind {
 	case FaultErrno:
-		if !strings.HasPrefix(f.Errno, "E") {
-			return fmt.Errorf("kind errno needs an errno name, got %q", f.Errno)
+		if f.Errno == "" {
+			return fmt.Errorf("kind errno needs an errno name like ECONNRESET")
+		}
+		if _, ok := sysent.Errno(f.Errno); !ok {
+			return fmt.Errorf("unknown errno %s", f.Errno)
 		}
 	case FaultDrop:
 	case FaultDelay, FaultPause:

@@ -39,7 +39,7 @@ func TestScript(t *testing.T) {
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"result": result, "trace": trace,
-			"waitfile": waitfile},
+			"waitfile": waitfile, "distinctruns": distinctRuns},
 	})
 }
 
@@ -122,4 +122,20 @@ func waitfile(ts *testscript.TestScript, neg bool, args []string) {
 		}
 	}
 	ts.Fatalf("%s did not appear within a minute", args[0])
+}
+
+// distinctruns FILE...: the traces have different run names.
+func distinctRuns(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) < 2 {
+		ts.Fatalf("usage: distinctruns FILE...")
+	}
+	seen := map[string]string{}
+	for _, a := range args {
+		m, _, err := format.ReadFile(ts.MkAbs(a))
+		ts.Check(err)
+		if prev, ok := seen[m.Run]; ok {
+			ts.Fatalf("%s and %s are both run %q", prev, a, m.Run)
+		}
+		seen[m.Run] = a
+	}
 }

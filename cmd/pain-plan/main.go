@@ -50,6 +50,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("want one schedules file, got %d arguments", fs.NArg())
 	}
+	switch {
+	case *max < 0:
+		return fmt.Errorf("-max must be >= 0 (0: all), got %d", *max)
+	case *k < 1:
+		return fmt.Errorf("-k must be >= 1, got %d", *k)
+	}
+	if *out != "" {
+		if err := cli.NotInput(*out, append([]string{fs.Arg(0)}, results...)...); err != nil {
+			return err
+		}
+	}
 	if *delay != "" {
 		if d, err := time.ParseDuration(*delay); err != nil || d <= 0 {
 			return fmt.Errorf("-delay %q: want a duration like 2s", *delay)

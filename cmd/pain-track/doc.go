@@ -16,8 +16,12 @@
 // all traces at once gives. Traces with the same run name (pain.run, or the
 // file name when there is none) are parts of one run, such as the nodes of
 // one run traced on several hosts: their rows make one graph, matched by
-// connection names and byte offsets, never by time. Runs are read one at a
-// time, so memory holds one run plus the aggregate.
+// connection names and byte offsets, never by time. Two such files from one
+// host (pain.host) are refused (exit 2, naming both) when they cannot be
+// parts of one run: the same start time (one trace given twice, or a copy)
+// or times that do not overlap (two runs under one name). Runs are read one
+// at a time, so memory holds one run plus the aggregate. The -o file may not
+// be one of the inputs, by any name.
 //
 //	-o FILE        write the schedules file (format/schedules.go documents it)
 //	-json          print the summary as one JSON object instead of text:

@@ -78,6 +78,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if o.top < 0 {
 		return fmt.Errorf("-top must not be negative")
 	}
+	if o.out != "" {
+		if err := cli.NotInput(o.out, append([]string{*cpuprofile}, fs.Args()...)...); err != nil {
+			return err
+		}
+	}
 	if *cpuprofile != "" {
 		f, err := os.Create(*cpuprofile)
 		if err != nil {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/hb"
@@ -31,11 +32,23 @@ type tracker struct {
 	runs int               // runs tracked from traces
 	seen map[string]string // run name -> file it came from
 	warn func(string)
+	// parts says where and when each trace file was taken, to tell parts of
+	// one run from copies and from other runs under the same name.
+	parts map[string]*part
+}
+
+// part is one trace file of a run.
+type part struct {
+	host       string
+	start      time.Time
+	lastNS     int64 // time of the last row read, from start
+	hasRows    bool
+	startKnown bool
 }
 
 func newTracker(g hb.Granularity, warn func(string)) *tracker {
 	return &tracker{set: schedule.New(g), b: hb.NewBuilder(g), seen: map[string]string{}, warn: warn,
-		br: bufio.NewReaderSize(nil, 1<<16)}
+		br: bufio.NewReaderSize(nil, 1<<16), parts: map[string]*part{}}
 }
 
 // addFiles adds traces (Arrow or text form) and schedules files. Traces
@@ -104,12 +117,15 @@ func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 		if err != nil {
 			return "", false, err
 		}
+		t.parts[path] = &part{host: m.Host, start: m.Start, startKnown: !m.Start.IsZero()}
 		return runName(m, path), true, nil
 	}
 	r, err := format.NewReader(br, path)
 	if err == nil {
 		r.Close()
-		return runName(r.Meta(), path), true, nil
+		m := r.Meta()
+		t.parts[path] = &part{host: m.Host, start: m.Start, startKnown: !m.Start.IsZero()}
+		return runName(m, path), true, nil
 	}
 	if !errors.Is(err, format.ErrWrongKind) {
 		return "", false, err
@@ -141,6 +157,9 @@ func (t *tracker) addRun(run string, paths []string) error {
 			return err
 		}
 	}
+	if err := t.distinct(run, paths); err != nil {
+		return err
+	}
 	t.note(run, paths[0])
 	t.runs++
 	if err := t.set.Add(t.b.Scratch(run)); err != nil {
@@ -168,6 +187,9 @@ func (t *tracker) addRows(path string) (err error) {
 			t.b.Add(&evs[i])
 		}
 		t.rows += int64(len(evs))
+		if len(evs) > 0 {
+			t.parts[path].saw(evs[len(evs)-1].TimeNS)
+		}
 		return nil
 	}
 	r, err := format.NewReader(br, path)
@@ -191,6 +213,9 @@ func (t *tracker) addRows(path string) (err error) {
 			t.b.Add(&t.evs[i])
 		}
 		t.rows += int64(len(t.evs))
+		if len(t.evs) > 0 {
+			t.parts[path].saw(t.evs[len(t.evs)-1].TimeNS)
+		}
 	}
 }
 
@@ -202,6 +227,47 @@ func (t *tracker) note(run, path string) {
 		return
 	}
 	t.seen[run] = path
+}
+
+func (p *part) saw(ns int64) {
+	p.hasRows = true
+	p.lastNS = max(p.lastNS, ns)
+}
+
+// distinct refuses parts of one run that cannot be parts of one run: two
+// files taken on one host at the same start (a trace given twice under two
+// names, or copied), or at times that do not overlap (two runs under one
+// name). Parts from different hosts are merged whatever their clocks say.
+func (t *tracker) distinct(run string, paths []string) error {
+	for i, a := range paths {
+		pa := t.parts[a]
+		for _, b := range paths[:i] {
+			pb := t.parts[b]
+			if pa.host != pb.host {
+				continue
+			}
+			if pa.start.Equal(pb.start) {
+				return fmt.Errorf("%s: a copy of %s (run %s, host %q, same start %s): give each run its own name", a, b, run, pa.host, startText(pa))
+			}
+			if pa.startKnown && pb.startKnown && pa.hasRows && pb.hasRows && !overlap(pa, pb) {
+				return fmt.Errorf("%s and %s: two runs named %s on host %q (they ran at different times): give each run its own name", b, a, run, pa.host)
+			}
+		}
+	}
+	return nil
+}
+
+func startText(p *part) string {
+	if !p.startKnown {
+		return "unknown"
+	}
+	return p.start.UTC().Format(time.RFC3339Nano)
+}
+
+// overlap says whether two parts ran at the same time at some point.
+func overlap(a, b *part) bool {
+	aEnd, bEnd := a.start.Add(time.Duration(a.lastNS)), b.start.Add(time.Duration(b.lastNS))
+	return !a.start.After(bEnd) && !b.start.After(aEnd)
 }
 
 // runName is the run's name from its metadata, or else its file name.

@@ -158,6 +158,23 @@ func ErrnoName(e int) string {
 	return "E" + strconv.Itoa(e)
 }
 
+// Errno returns the number of errno name ("ECONNREFUSED"), and whether
+// there is such an errno.
+func Errno(name string) (int, bool) {
+	e, ok := errnoNumbers[name]
+	return e, ok
+}
+
+var errnoNumbers = func() map[string]int {
+	m := make(map[string]int, len(errnoNames))
+	for e, n := range errnoNames {
+		if prev, dup := m[n]; !dup || e < prev {
+			m[n] = e
+		}
+	}
+	return m
+}()
+
 // Restart reports whether e is a kernel-internal errno that means the call
 // was interrupted by a signal and will be restarted (or turned into EINTR).
 func Restart(e int) bool { return e >= 512 && e <= 516 }
