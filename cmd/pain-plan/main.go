@@ -111,6 +111,9 @@ func readResults(path string, opt *plan.Options, byRun map[string]string) error 
 		return err
 	}
 	for _, r := range rs {
+		if r.Verdict == format.VerdictInterrupted {
+			continue // cut short: it says nothing, so the plan is still to try
+		}
 		opt.Tried[r.Plan] = true
 		if r.Trace == "" || !r.Fired {
 			continue

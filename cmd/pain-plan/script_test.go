@@ -60,18 +60,23 @@ func plans(ts *testscript.TestScript, neg bool, args []string) {
 	}
 }
 
-// tried PLANS K RESULTS: write a pain-inject result for the first K plans of
-// PLANS (not fired, so no trace), as a user's earlier round would have.
+// tried PLANS K RESULTS [VERDICT]: write a pain-inject result for the
+// first K plans of PLANS (not fired, so no trace; verdict not-fired unless
+// given), as a user's earlier round would have.
 func tried(ts *testscript.TestScript, neg bool, args []string) {
-	if neg || len(args) != 3 {
-		ts.Fatalf("usage: tried PLANS K RESULTS")
+	if neg || len(args) < 3 || len(args) > 4 {
+		ts.Fatalf("usage: tried PLANS K RESULTS [VERDICT]")
+	}
+	verdict := format.VerdictNotFired
+	if len(args) == 4 {
+		verdict = args[3]
 	}
 	ps, err := format.ReadPlans(strings.NewReader(ts.ReadFile(args[0])), args[0])
 	ts.Check(err)
 	k, _ := strconv.Atoi(args[1])
 	var b strings.Builder
 	for _, p := range ps[:k] {
-		ts.Check(format.WriteResult(&b, &format.Result{V: 1, Plan: p.ID, Verdict: format.VerdictNotFired}))
+		ts.Check(format.WriteResult(&b, &format.Result{V: 1, Plan: p.ID, Verdict: verdict}))
 	}
 	ts.Check(os.WriteFile(ts.MkAbs(args[2]), []byte(b.String()), 0o644))
 }

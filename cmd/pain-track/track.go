@@ -160,6 +160,11 @@ func (t *tracker) addRun(run string, paths []string) error {
 	if err := t.distinct(run, paths); err != nil {
 		return err
 	}
+	if !slices.ContainsFunc(paths, func(p string) bool { return t.parts[p].hasRows }) {
+		// Nothing ran (a tool that failed before the first row): no schedule.
+		t.warn(fmt.Sprintf("%s: run %s has no rows; not counted as a run", strings.Join(paths, ", "), run))
+		return nil
+	}
 	t.note(run, paths[0])
 	t.runs++
 	if err := t.set.Add(t.b.Scratch(run)); err != nil {
