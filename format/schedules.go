@@ -6,7 +6,7 @@ package format
 // stream, zstd-compressed like a trace, with pain.kind "schedules" and the
 // same pain.format version rules. Its extra metadata:
 //
-//	pain.x.granularity   message or syscall: what one graph event is
+//	pain.x.granularity   message, syscall or class: what one graph event is
 //	pain.x.canon         version of the canonical form the schedule ids
 //	                     hash (internal/hb.CanonVersion); ids of different
 //	                     versions are not comparable
@@ -341,8 +341,8 @@ func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 	if len(s.Meta.Extra) == 0 {
 		s.Meta.Extra = nil
 	}
-	if s.Granularity != "message" && s.Granularity != "syscall" {
-		return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "granularity %q is neither message nor syscall", s.Granularity))
+	if s.Granularity != "message" && s.Granularity != "syscall" && s.Granularity != "class" {
+		return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "granularity %q is not message, syscall or class", s.Granularity))
 	}
 	var in interner
 	var rows int64

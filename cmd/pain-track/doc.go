@@ -8,7 +8,7 @@
 // Usage:
 //
 //	pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N]
-//	           [-granularity message|syscall] [-cpuprofile F] FILE...
+//	           [-granularity message|syscall|class] [-cpuprofile F] FILE...
 //
 // FILEs are traces (pain-trace's .arrows, or their text form) and earlier
 // schedules files (-o output), in any mix: tracking shards on different
@@ -26,8 +26,10 @@
 //	-o FILE        write the schedules file (format/schedules.go documents it)
 //	-json          print the summary as one JSON object instead of text:
 //	               granularity, runs, distinct, singletons, unseen,
-//	               schedules [{id, rank, runs, share, run_names, events,
-//	               messages}], edges [{key, kind, runs, share}]
+//	               schedules [{id, rank, runs, share, run_names, threads,
+//	               messages, classes, events}], edges [{key, kind, runs,
+//	               share}]; classes counts the message classes tied to
+//	               workload requests that the schedule saw
 //	-text          print the text form of the schedules file instead
 //	-dot DIR       write a Graphviz space-time diagram of each of the top
 //	               schedules (schedule-RANK-ID.dot: one lane per thread,
@@ -39,7 +41,13 @@
 //	-granularity   message (default): consecutive sends or receives of one
 //	               thread on one stream are one message, so TCP's splitting
 //	               and merging of bytes makes no new schedules; syscall: one
-//	               event per system call
+//	               event per system call; class: the messages tied to the
+//	               workload's requests, named by class and ordinal
+//	               ("primary:main:s1>backup1:listen0 -> w5 #1": the
+//	               replication of the workload's 5th request), one lane
+//	               per node, so heartbeats and other timer traffic, byte
+//	               offsets and thread timing make no new schedules and
+//	               message support adds up across runs (package msgclass)
 //	-cpuprofile F  write a CPU profile (go tool pprof) to F
 //
 // The summary goes to stdout; stderr gets warnings and, at the end, how

@@ -41,6 +41,7 @@ func TestGolden(t *testing.T) {
 	}{
 		{"summary.txt", nil},
 		{"summary-syscall.txt", []string{"-granularity", "syscall"}},
+		{"summary-class.txt", []string{"-granularity", "class"}},
 		{"summary.json", []string{"-json"}},
 		{"schedules.txt", []string{"-text"}},
 	} {

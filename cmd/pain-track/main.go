@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pain-track", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N] [-granularity message|syscall] FILE...\n")
+		fmt.Fprintf(stderr, "usage: pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N] [-granularity message|syscall|class] FILE...\n")
 		fs.PrintDefaults()
 	}
 	var o options
@@ -58,7 +58,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&o.text, "text", false, "print the text form of the schedules file")
 	fs.StringVar(&o.dot, "dot", "", "write Graphviz and Perfetto pictures of the top schedules into `DIR`")
 	fs.IntVar(&o.top, "top", 3, "how many schedules get pictures and run lists")
-	gran := fs.String("granularity", "message", "`message` or syscall: what one event of a schedule is")
+	gran := fs.String("granularity", "message", "`message`, syscall or class: what one event of a schedule is")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -66,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var ok bool
 	if o.gran, ok = hb.ParseGranularity(*gran); !ok {
 		fs.Usage()
-		return fmt.Errorf("-granularity must be message or syscall, not %q", *gran)
+		return fmt.Errorf("-granularity must be message, syscall or class, not %q", *gran)
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

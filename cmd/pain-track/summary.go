@@ -25,11 +25,11 @@ func writeSummary(w io.Writer, set *schedule.Set, top int) error {
 	fmt.Fprintf(&b, "chance that the next run shows a schedule not seen yet (Good-Turing, singletons/runs): %.3f\n", c.Unseen)
 	scheds := set.Ranking()
 	if len(scheds) > 0 {
-		fmt.Fprintf(&b, "\n%4s  %-12s  %6s  %6s  %7s  %8s  %7s\n", "rank", "schedule", "runs", "share", "threads", "messages", "events")
+		fmt.Fprintf(&b, "\n%4s  %-12s  %6s  %6s  %7s  %8s  %7s  %7s\n", "rank", "schedule", "runs", "share", "threads", "messages", "classes", "events")
 	}
 	for _, s := range scheds {
-		fmt.Fprintf(&b, "%4d  %-12s  %6d  %6.3f  %7d  %8d  %7d\n", s.Rank, s.ID, len(s.Runs), s.Share,
-			s.Threads, s.Messages, s.Events)
+		fmt.Fprintf(&b, "%4d  %-12s  %6d  %6.3f  %7d  %8d  %7d  %7d\n", s.Rank, s.ID, len(s.Runs), s.Share,
+			s.Threads, s.Messages, s.Classes, s.Events)
 	}
 	for _, s := range scheds[:min(top, len(scheds))] {
 		fmt.Fprintf(&b, "\nschedule %d %s: %d %s:", s.Rank, s.ID, len(s.Runs), plural(len(s.Runs), "run", "runs"))
@@ -110,6 +110,7 @@ type jsonSchedule struct {
 	RunNames []string `json:"run_names"`
 	Threads  int      `json:"threads"`
 	Messages int      `json:"messages"`
+	Classes  int      `json:"classes"`
 	Events   int      `json:"events"`
 }
 
@@ -137,7 +138,7 @@ func writeJSON(w io.Writer, set *schedule.Set) error {
 		Singletons: c.Singletons, Unseen: c.Unseen, Schedules: []jsonSchedule{}, Edges: []jsonEdge{}}
 	for _, s := range set.Ranking() {
 		out.Schedules = append(out.Schedules, jsonSchedule{ID: s.ID, Rank: s.Rank, Runs: len(s.Runs), Share: s.Share,
-			RunNames: s.Runs, Threads: s.Threads, Messages: s.Messages, Events: s.Events})
+			RunNames: s.Runs, Threads: s.Threads, Messages: s.Messages, Classes: s.Classes, Events: s.Events})
 	}
 	for _, e := range set.Support() {
 		out.Edges = append(out.Edges, jsonEdge{Key: e.Key, Kind: e.Kind.String(), Runs: e.Runs, Share: e.Share})

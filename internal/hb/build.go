@@ -63,7 +63,7 @@ func (b *Builder) Reset() {
 // Add adds one row of the run. Rows may come in any order.
 func (b *Builder) Add(e *format.Event) {
 	c := classOf(e.Syscall)
-	if b.gran == Message && e.Errno != "" && retry(e.Errno) {
+	if b.gran != Syscall && e.Errno != "" && retry(e.Errno) {
 		return
 	}
 	var l *lane
@@ -192,7 +192,7 @@ func (b *Builder) Scratch(run string) *Graph {
 			if (c == cClone || c == cWait || c == cKill) && dropped(e.Peer) {
 				continue
 			}
-			if k := len(evs) - 1; b.gran == Message && k >= 0 && mergeable(&evs[k], cls[k], e, c) {
+			if k := len(evs) - 1; b.gran != Syscall && k >= 0 && mergeable(&evs[k], cls[k], e, c) {
 				evs[k].Count += e.Count
 				evs[k].Ret += e.Ret
 				if evs[k].Fault == "" {
@@ -219,6 +219,9 @@ func (b *Builder) Scratch(run string) *Graph {
 	b.order = order
 	g := &b.g
 	g.Run, g.Granularity = run, b.gran
+	if b.gran == Class {
+		g.Granularity = Message // first the messages, then their classes
+	}
 	g.Events, g.cls, g.Lanes = slices.Grow(g.Events[:0], n), slices.Grow(g.cls[:0], n), g.Lanes[:0]
 	for _, i := range order {
 		l := &lanes[i]
@@ -232,6 +235,9 @@ func (b *Builder) Scratch(run string) *Graph {
 	// never uses them.
 	g.normalize()
 	g.indexed = false
+	if b.gran == Class {
+		return classGraph(g)
+	}
 	b.buf = g.canon(b.buf[:0])
 	return g
 }

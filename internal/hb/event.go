@@ -35,22 +35,31 @@ const (
 	Message Granularity = iota
 	// Syscall keeps one graph node per recorded system call.
 	Syscall
+	// Class keeps the messages tied to workload requests, named by their
+	// class and ordinal (package msgclass), one lane per node: timer traffic
+	// and the timing of threads do not make new schedules (see classGraph).
+	Class
 )
 
 func (g Granularity) String() string {
-	if g == Syscall {
+	switch g {
+	case Syscall:
 		return "syscall"
+	case Class:
+		return "class"
 	}
 	return "message"
 }
 
-// ParseGranularity reads "message" or "syscall".
+// ParseGranularity reads "message", "syscall" or "class".
 func ParseGranularity(s string) (Granularity, bool) {
 	switch s {
 	case "message":
 		return Message, true
 	case "syscall":
 		return Syscall, true
+	case "class":
+		return Class, true
 	}
 	return Message, false
 }

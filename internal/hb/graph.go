@@ -336,6 +336,12 @@ func (g *Graph) AppendLabel(b []byte, i int) []byte {
 	b = append(b, e.Node...)
 	b = append(b, '/')
 	b = append(b, e.Thread...)
+	if g.Granularity == Class && g.IsTransfer(i) {
+		b = append(b, ' ')
+		b = append(b, e.Syscall...)
+		b = append(b, ' ')
+		return append(b, e.Arg...) // the message's class and ordinal
+	}
 	if g.IsTransfer(i) && e.Offset >= 0 && e.Conn != "" && e.Ret >= 0 && e.Errno == "" {
 		b = append(b, ' ')
 		b = append(b, e.Syscall...)

@@ -11,21 +11,39 @@ import (
 // a receive the message its first byte belongs to. Calls are fed to a
 // Tracker in their threads' order (by Seq), threads interleaved by time,
 // except that a receive waits until the bytes it read were sent.
-func Classify(evs []Event) []Msg {
-	out := make([]Msg, len(evs))
+func Classify(evs []Event) []Msg { return Analyze(evs).Msgs }
+
+// Analysis is what Analyze finds in one run's calls.
+type Analysis struct {
+	Order []int // the order the calls were fed in (indices into the calls)
+	Msgs  []Msg // per call, as Classify returns them
+	// Got lists, per receive, the messages whose first byte it got, in
+	// stream order: a receive that merges two messages gets both.
+	Got [][]Msg
+}
+
+// Analyze is Classify, with the order it used and the messages each
+// receive got.
+func Analyze(evs []Event) *Analysis {
+	a := &Analysis{Order: Order(evs), Msgs: make([]Msg, len(evs)), Got: make([][]Msg, len(evs))}
 	t := New()
-	for _, i := range Order(evs) {
+	for _, i := range a.Order {
 		e := &evs[i]
 		switch e.Kind {
 		case Send:
-			out[i] = t.Send(e)
+			a.Msgs[i] = t.Send(e)
 		case Recv:
-			out[i] = t.Recv(e)
+			a.Msgs[i] = t.Recv(e)
+			for _, m := range t.Messages(e, e.Offset, e.Offset+e.Len) {
+				if m.Start >= e.Offset {
+					a.Got[i] = append(a.Got[i], m)
+				}
+			}
 		default:
 			t.Other(e)
 		}
 	}
-	return out
+	return a
 }
 
 // Order returns the order in which Classify feeds evs to a Tracker.

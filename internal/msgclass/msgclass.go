@@ -204,3 +204,17 @@ func Transfers(fdKind string) bool {
 func Workload(node string) bool {
 	return node == "workload" || strings.HasPrefix(node, "workload/")
 }
+
+// ParseMsg reads a message's name as Msg.String writes it: "class #ordinal".
+func ParseMsg(s string) (Class, int, error) {
+	i := strings.LastIndex(s, " #")
+	if i < 0 {
+		return Class{}, 0, fmt.Errorf("message %q has no \" #ordinal\"", s)
+	}
+	n, err := strconv.Atoi(s[i+2:])
+	if err != nil || n < 1 {
+		return Class{}, 0, fmt.Errorf("message %q: bad ordinal", s)
+	}
+	c, err := Parse(s[:i])
+	return c, n, err
+}

@@ -1,16 +1,29 @@
 package plan
 
-import "github.com/boxofpain/pain/internal/hb"
+import (
+	"github.com/boxofpain/pain/internal/hb"
+	"github.com/boxofpain/pain/internal/msgclass"
+)
 
 // FromGraph takes what the planner needs from a schedule's happens-before
 // graph: the events in stable names and the edges, messages marked.
 func FromGraph(id string, runs int, g *hb.Graph) Schedule {
 	s := Schedule{ID: id, Runs: runs, Events: make([]Event, len(g.Events)), Edges: make([]Edge, len(g.Edges))}
-	cls := g.Classes()
+	var cls []msgclass.Msg
+	if g.Granularity != hb.Class {
+		cls = g.Classes()
+	}
 	for i, e := range g.Events {
 		s.Events[i] = Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Calls: int(e.Count),
 			Syscall: e.Syscall, FDKind: e.FDKind, Conn: e.Conn, Peer: e.Peer, Offset: e.Offset, TimeNS: e.TimeNS}
-		if m := cls[i]; m.Ordinal > 0 {
+		if cls == nil {
+			// A class graph: its transfers are named messages, its lanes
+			// whole nodes (package hb), so targets name no thread.
+			s.Events[i].Thread = ""
+			if c, n, err := msgclass.ParseMsg(e.Arg); err == nil && g.IsTransfer(i) {
+				s.Events[i].Class, s.Events[i].Ordinal = c.String(), n
+			}
+		} else if m := cls[i]; m.Ordinal > 0 {
 			s.Events[i].Class, s.Events[i].Ordinal = m.Class.String(), m.Ordinal
 		}
 	}

@@ -398,7 +398,7 @@ func faultsFor(m *message, delay string, outcome func(string) bool) []format.Fau
 	recvT := format.Target{Node: m.recv.Node, Thread: m.recv.Thread, Syscall: class(m.recv.Syscall), Conn: m.recv.Conn}
 	after, before, recvAfter := ref(m.prevSend), ref(m.nextSend), ref(m.prevRecv)
 	switch {
-	case m.pinClass && m.send.tied():
+	case m.send.tied() && (m.pinClass || m.send.Offset < 0):
 		// Pinned by class and ordinal: no thread, no offset, no window.
 		// The receive meant is the one that gets the message's first byte.
 		sendT.Thread, sendT.Conn, sendT.Class, sendT.Ordinal = "", "", m.send.Class, m.send.Ordinal

@@ -44,6 +44,7 @@ type entry struct {
 	rep                       string
 	graph                     []byte
 	events, threads, messages int
+	classes                   int // message classes tied to workload requests
 	// The support entries of the schedule's message edges, found once: every
 	// run of a schedule has the same message edges, with the same keys.
 	edges []*edgeStat
@@ -58,6 +59,7 @@ func newEntry(runs []string, g *hb.Graph) *entry {
 func (e *entry) represent(g *hb.Graph) {
 	e.rep, e.graph = g.Run, g.Compact()
 	e.events, e.threads, e.messages = len(g.Events), len(g.Lanes), len(g.MessageEdges())
+	e.classes = g.TiedClasses()
 }
 
 // Graph returns the representative graph of the schedule.
@@ -201,8 +203,9 @@ type Schedule struct {
 	Rank  int      // 1 for the schedule with the most runs
 	Runs  []string // names of the runs that showed it, sorted
 	Share float64  // len(Runs) / all runs
-	// The size of its graph: events, threads, message edges.
-	Events, Threads, Messages int
+	// The size of its graph: events, threads, message edges, and the
+	// message classes tied to workload requests (package msgclass) it saw.
+	Events, Threads, Messages, Classes int
 	// Graph is the graph of one of its runs (the one whose name sorts
 	// first); nil from Ranking.
 	Graph *hb.Graph
@@ -224,7 +227,7 @@ func (s *Set) Ranking() []Schedule {
 	out := make([]Schedule, 0, len(s.byID))
 	for id, e := range s.byID {
 		out = append(out, Schedule{ID: id, Runs: e.runs, Share: float64(len(e.runs)) / float64(s.runs),
-			Events: e.events, Threads: e.threads, Messages: e.messages})
+			Events: e.events, Threads: e.threads, Messages: e.messages, Classes: e.classes})
 	}
 	slices.SortFunc(out, func(a, b Schedule) int {
 		return cmp.Or(cmp.Compare(len(b.Runs), len(a.Runs)), strings.Compare(a.ID, b.ID))
