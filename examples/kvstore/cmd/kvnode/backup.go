@@ -77,6 +77,8 @@ func (s *store) serve(c *wire.Conn) error {
 func (s *store) handle(line string) string {
 	f := strings.Fields(line)
 	switch {
+	case len(f) == 1 && f[0] == "PING":
+		return "PONG\n"
 	case len(f) == 1 && f[0] == "HELLO":
 		s.joined = true
 		return "OK\n"

@@ -3,7 +3,7 @@
 //
 // Usage:
 //
-//	kvnode -role primary [-listen 127.0.0.1:7101] [-backups 127.0.0.1:7102,127.0.0.1:7103] [-fixed] [-timeout 2s]
+//	kvnode -role primary [-listen 127.0.0.1:7101] [-backups 127.0.0.1:7102,127.0.0.1:7103] [-fixed] [-timeout 2s] [-heartbeat 0]
 //	kvnode -role backup -listen 127.0.0.1:7102
 //
 // Protocol: one text line per request and per reply, over TCP.
@@ -12,6 +12,7 @@
 //	primary -> backup   HELLO              reply OK (the backup has now joined a primary)
 //	primary -> backup   PUT key value      reply OK once the backup holds the write
 //	anyone -> backup    DUMP               reply JOINED yes|no, then "key value" lines, then END
+//	primary -> backup   PING               reply PONG (heartbeats, with -heartbeat D)
 //
 // The primary connects to its backups, in the order given, when the first write arrives, and
 // keeps those two connections. For every write it sends PUT to backup 1 and waits for its OK,
@@ -22,6 +23,11 @@
 // acknowledges the write anyway, and every later one without it. With -fixed it answers ERR
 // instead and refuses every later write: a write is acknowledged only when every backup has
 // acknowledged it and all the writes before it.
+//
+// With -heartbeat D the primary also pings each backup every D, give or take half of it, on a
+// connection of its own from a thread of its own, from start-up on: timer traffic whose count
+// differs from run to run, as in real replicated stores (Procfile.heartbeat). It changes
+// nothing else; message classes (pain-track -granularity class) see through it.
 //
 // Nodes exit 0 on SIGTERM or SIGINT. Errors with flags exit 2.
 package main

@@ -34,6 +34,7 @@ func run(args []string, stderr io.Writer) error {
 	backups := fs.String("backups", "127.0.0.1:7102,127.0.0.1:7103", "primary: the backups, comma-separated")
 	fixed := fs.Bool("fixed", false, "primary: acknowledge a write only when every backup has it")
 	timeout := fs.Duration("timeout", 2*time.Second, "primary: how long to wait for a backup")
+	beat := fs.Duration("heartbeat", 0, "primary: ping every backup about this often, on connections of their own (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,6 +69,9 @@ func run(args []string, stderr io.Writer) error {
 	p := &primary{fixed: *fixed, timeout: *timeout, log: logger}
 	for _, a := range strings.Split(*backups, ",") {
 		p.backups = append(p.backups, &replica{addr: a})
+	}
+	if *beat > 0 {
+		go heartbeat(strings.Split(*backups, ","), *beat, logger)
 	}
 	return p.serve(l)
 }
