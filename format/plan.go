@@ -43,7 +43,7 @@ const (
 	FaultDelay     = "delay"     // hold the calling thread for Duration, then run the call
 	FaultCrash     = "crash"     // SIGKILL the node; Restart brings it back after Duration
 	FaultPause     = "pause"     // SIGSTOP the node for Duration
-	FaultPartition = "partition" // Groups cannot reach each other from the window's start to its end
+	FaultPartition = "partition" // Groups cannot reach each other from the window's start to its end, or for Duration from the Target call
 )
 
 // Plan is one fault plan: a line of a plans.jsonl file.
@@ -67,6 +67,10 @@ type Evidence struct {
 }
 
 // Fault is one fault: what to do, to which system call, and when.
+//
+// A partition without Duration holds from the window's start to its end,
+// and Target narrows the calls it cuts; with Duration, it starts at the
+// Target call (the Nth in the window) and lasts Duration.
 type Fault struct {
 	Kind   string `json:"kind"`
 	Target Target `json:"target"`
@@ -76,9 +80,9 @@ type Fault struct {
 	After    *EventRef  `json:"after,omitempty"`
 	Before   *EventRef  `json:"before,omitempty"`
 	Errno    string     `json:"errno,omitempty"`    // kind errno: ECONNRESET, EIO, ...
-	Duration string     `json:"duration,omitempty"` // delay, pause, crash+restart: Go duration
+	Duration string     `json:"duration,omitempty"` // delay, pause, crash+restart, timed partition: Go duration
 	Restart  bool       `json:"restart,omitempty"`  // crash: restart from the Procfile line
-	Groups   [][]string `json:"groups,omitempty"`   // partition: two sets of node names
+	Groups   [][]string `json:"groups,omitempty"`   // partition: two sets of node names (see below)
 }
 
 // Target names the system call a fault acts on, in stable names. Empty
@@ -240,6 +244,9 @@ func (f *Fault) String() string {
 		fmt.Fprintf(&b, "pause node %s for %s at %s", f.Target.Node, f.Duration, what)
 	case FaultPartition:
 		fmt.Fprintf(&b, "partition {%s} from {%s}", strings.Join(f.Groups[0], ","), strings.Join(f.Groups[1], ","))
+		if f.Duration != "" {
+			fmt.Fprintf(&b, " for %s from %s", f.Duration, what)
+		}
 	default:
 		fmt.Fprintf(&b, "%s %s", f.Kind, what)
 	}
@@ -350,6 +357,14 @@ type Result struct {
 	WallMS  int64    `json:"wall_ms"`
 	Note    string   `json:"note,omitempty"` // e.g. the run timed out
 	Faults  []string `json:"faults,omitempty"`
+	// With pain-inject -repeat: how many runs of the plan there were, in
+	// how many a fault fired, and in how many the verdict was bug (the
+	// reproduction rate is Bugs/Runs). The other fields then describe the
+	// first run that found the bug, or else the first in which a fault
+	// fired, or else the last.
+	Runs      int `json:"runs,omitempty"`
+	FiredRuns int `json:"fired_runs,omitempty"`
+	Bugs      int `json:"bugs,omitempty"`
 }
 
 // Fired is where a fault acted.

@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] -f Procfile [-w CMD] [-check CMD]
+//	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] [-repeat N] -f Procfile [-w CMD] [-check CMD]
 //	            [-ready CMD] [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads os|process]
 //	            [-netns] [-rundir DIR]
 //	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] [-check CMD] [-timeout D] -- CMD ARGS...
@@ -44,6 +44,12 @@
 //	-plan FILE   plans (JSON Lines); - for stdin (required)
 //	-id ID       the plan to apply (default: the first in FILE)
 //	-o FILE      trace output (default: <plan id>.arrows)
+//	-repeat N    run the plan N times (traces FILE, FILE-2.arrows, ...) and
+//	             print one result line for them all: "runs", "fired_runs"
+//	             and "bugs" count them (bugs/runs is the reproduction
+//	             rate); the verdict is bug if any run found one, and the
+//	             other fields describe the first run with that verdict
+//	             (package internal/repeat)
 //	-f, -w, -check, -ready, -timeout, -grace, -run, -payload, -seccomp,
 //	-threads, -netns, -rundir:
 //	             as for pain-trace (both take them from package launch);

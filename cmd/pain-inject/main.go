@@ -17,6 +17,7 @@ import (
 	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/inject"
 	"github.com/boxofpain/pain/internal/launch"
+	"github.com/boxofpain/pain/internal/repeat"
 )
 
 const tool = "pain-inject"
@@ -36,6 +37,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		planFile = fs.String("plan", "", "plans `file` (JSON Lines), - for stdin")
 		id       = fs.String("id", "", "plan `id` to apply (default: the first)")
 		out      = fs.String("o", "", "trace output `file` (default: <plan id>.arrows)")
+		repeats  = fs.Int("repeat", 1, "run the plan `N` times (traces FILE, FILE-2, ...); the result line counts fired runs and bugs")
 	)
 	// The system, exactly as pain-trace takes it.
 	var sf launch.Flags
@@ -75,6 +77,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := cli.NotInput(*out, *planFile, sf.Procfile); err != nil {
 		return err
+	}
+	if *repeats < 1 {
+		return usage(fmt.Sprintf("-repeat %d: want at least 1", *repeats))
+	}
+	if *repeats > 1 {
+		once := func(trace string, w io.Writer) error { return inject1(plan, sys, sf, trace, w, stderr) }
+		return repeat.Run(*repeats, *out, once, stdout)
 	}
 	return inject1(plan, sys, sf, *out, stdout, stderr)
 }

@@ -65,7 +65,8 @@ func result(ts *testscript.TestScript, neg bool, args []string) {
 		where = fmt.Sprintf("%s/%s#%d", r.Where[0].Node, r.Where[0].Thread, r.Where[0].Seq)
 	}
 	got := map[string]string{"plan": r.Plan, "fired": strconv.FormatBool(r.Fired), "verdict": r.Verdict,
-		"check": check, "trace": r.Trace, "where": where}
+		"check": check, "trace": r.Trace, "where": where,
+		"runs": strconv.Itoa(r.Runs), "fired_runs": strconv.Itoa(r.FiredRuns), "bugs": strconv.Itoa(r.Bugs)}
 	for _, kv := range args[1:] {
 		if re, ok := strings.CutPrefix(kv, "note~"); ok {
 			if !regexp.MustCompile(re).MatchString(r.Note) {

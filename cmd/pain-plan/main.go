@@ -30,14 +30,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		out     = fs.String("o", "", "write the plans to `FILE` (default stdout)")
 		max     = fs.Int("max", 50, "at most `N` plans (0: all)")
 		k       = fs.Int("k", 2, "largest combination of faults in one plan")
-		delay   = fs.String("delay", "", "also plan delays of `D` on each message")
+		delay   = fs.String("delay", "", "plan delays of `D` on every message (default: -pause, where the system runs timers)")
+		pause   = fs.String("pause", plan.DefaultPause, "pauses stop a node, and partitions last, for `D`")
+		restart = fs.String("restart", plan.DefaultRestart, "a crashed node is restarted after `D`")
 		read    = fs.String("r", "", "print the plans of `FILE` in words")
-		id      = fs.String("id", "", "with -r: only the plan with this `ID`")
+		shrink  = fs.String("shrink", "", "print the plans made of subsets of a plan's faults in `FILE` (-id), smallest first")
+		id      = fs.String("id", "", "with -r: only the plan with this `ID`; with -shrink: the plan to shrink")
 		results listFlag
 	)
 	fs.Var(&results, "results", "pain-inject results `FILE` (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: pain-plan [-o plans.jsonl] [-max N] [-k K] [-delay D] [-results FILE]... schedules.arrows\n       pain-plan -r plans.jsonl [-id ID]\n")
+		fmt.Fprintf(stderr, "usage: pain-plan [-o plans.jsonl] [-max N] [-k K] [-pause D] [-restart D] [-delay D] [-results FILE]... schedules.arrows\n       pain-plan -r plans.jsonl [-id ID]\n       pain-plan -shrink plans.jsonl -id ID [-o subsets.jsonl]\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -45,6 +48,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if *read != "" {
 		return printPlans(*read, *id, stdout)
+	}
+	if *shrink != "" {
+		return shrinkPlan(*shrink, *id, *out, stdout, stderr)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -61,13 +67,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if *delay != "" {
-		if d, err := time.ParseDuration(*delay); err != nil || d <= 0 {
-			return fmt.Errorf("-delay %q: want a duration like 2s", *delay)
+	for _, d := range []struct{ name, v string }{{"delay", *delay}, {"pause", *pause}, {"restart", *restart}} {
+		if d.v == "" && d.name == "delay" {
+			continue
+		}
+		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
+			return fmt.Errorf("-%s %q: want a duration like 2s", d.name, d.v)
 		}
 	}
 
-	opt := plan.Options{Max: *max, K: *k, Delay: *delay, Tried: map[string]bool{}, Parents: map[string]format.Plan{}}
+	opt := plan.Options{Max: *max, K: *k, Delay: *delay, Pause: *pause, Restart: *restart,
+		Tried: map[string]bool{}, Parents: map[string]format.Plan{}, Verdicts: map[string]string{}}
 	byRun := map[string]string{} // injected run name -> plan id
 	for _, path := range results {
 		if err := readResults(path, &opt, byRun); err != nil {
@@ -78,24 +88,60 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	plans := plan.Plans(scheds, opt)
+	return writePlans(plan.Plans(scheds, opt), *out, stdout, stderr)
+}
 
+// writePlans writes plans as JSON Lines to out (whole or not at all) and
+// in words to stdout, or as JSON Lines to stdout without out.
+func writePlans(plans []format.Plan, out string, stdout, stderr io.Writer) error {
 	var jsonl bytes.Buffer
 	for i := range plans {
 		format.WritePlan(&jsonl, &plans[i])
 	}
-	if *out == "" {
+	if out == "" {
 		_, err := stdout.Write(jsonl.Bytes())
 		return err
 	}
-	if err := atomicfile.Write(*out, jsonl.Bytes()); err != nil {
+	if err := atomicfile.Write(out, jsonl.Bytes()); err != nil {
 		return err
 	}
 	for i := range plans {
 		fmt.Fprintf(stdout, "%3d  %.2f  %s\n", plans[i].Rank, plans[i].Evidence.Support, plans[i].String())
 	}
-	fmt.Fprintf(stderr, "pain-plan: %d plans in %s\n", len(plans), *out)
+	fmt.Fprintf(stderr, "pain-plan: %d plans in %s\n", len(plans), out)
 	return nil
+}
+
+// shrinkPlan writes the plans made of the proper subsets of plan id's
+// faults, smallest first: injected in turn, the first whose check fails is
+// a smallest failing plan.
+func shrinkPlan(path, id, out string, stdout, stderr io.Writer) error {
+	if id == "" {
+		return fmt.Errorf("-shrink needs -id, the plan to shrink")
+	}
+	plans, err := readPlansFile(path)
+	if err != nil {
+		return err
+	}
+	for i := range plans {
+		if plans[i].ID != id {
+			continue
+		}
+		if len(plans[i].Faults) < 2 {
+			return fmt.Errorf("%s: plan %s has one fault: nothing to shrink", path, id)
+		}
+		return writePlans(plan.Subsets(&plans[i]), out, stdout, stderr)
+	}
+	return fmt.Errorf("%s: no plan %s", path, id)
+}
+
+func readPlansFile(path string) ([]format.Plan, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return format.ReadPlans(f, path)
 }
 
 // readResults notes the plans already tried and, from each injected trace's
@@ -115,6 +161,7 @@ func readResults(path string, opt *plan.Options, byRun map[string]string) error 
 			continue // cut short: it says nothing, so the plan is still to try
 		}
 		opt.Tried[r.Plan] = true
+		opt.Verdicts[r.Plan] = r.Verdict
 		if r.Trace == "" || !r.Fired {
 			continue
 		}
@@ -147,12 +194,7 @@ func traceMeta(path string) (format.Meta, error) {
 }
 
 func printPlans(path, id string, stdout io.Writer) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	plans, err := format.ReadPlans(f, path)
+	plans, err := readPlansFile(path)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,10 @@
 //     unanswered), a stream send shuts the connection down, a datagram
 //     vanishes (reports success). Receives are left alone: what was sent
 //     before the window arrives. A connection cut stays cut after the
-//     window closes. Target fields, when set, narrow the calls cut.
+//     window closes. Target fields, when set, narrow the calls cut. A
+//     partition with a Duration starts instead at the first call matching
+//     Target (the Nth) in the window, cuts every call across it, that one
+//     included, and heals Duration later.
 //
 // Rows a fault acted on are marked in the trace's fault column as
 // "<plan>:<kind>", or "<plan>#<n>:<kind>" (n 1-based) in a plan of several
@@ -258,7 +261,13 @@ func is(r *format.EventRef, e *format.Event) bool {
 }
 
 func (in *Injector) enter(ft *fault, e *format.Event) (tracer.Action, bool) {
-	if !ft.opened || ft.closed || !targetMatches(&ft.f.Target, e) || !atOffset(&ft.f.Target, e) || !in.cls.atClass(&ft.f.Target, e) {
+	if !ft.opened || ft.closed {
+		return tracer.Action{}, false
+	}
+	if ft.f.Kind == format.FaultPartition && ft.dur > 0 {
+		return in.timedPartition(ft, e)
+	}
+	if !targetMatches(&ft.f.Target, e) || !atOffset(&ft.f.Target, e) || !in.cls.atClass(&ft.f.Target, e) {
 		return tracer.Action{}, false
 	}
 	if ft.f.Kind == format.FaultPartition {
@@ -314,6 +323,28 @@ func (in *Injector) cut(e *format.Event, act tracer.Action) tracer.Action {
 		act.Kind, act.Ret = tracer.ActShutdown, 0
 	}
 	return act
+}
+
+// timedPartition starts the partition at the target call and ends it the
+// fault's duration later; meanwhile every call across it is cut, the
+// target's own included.
+func (in *Injector) timedPartition(ft *fault, e *format.Event) (tracer.Action, bool) {
+	if !ft.fired {
+		if !targetMatches(&ft.f.Target, e) || !atOffset(&ft.f.Target, e) || !in.cls.atClass(&ft.f.Target, e) {
+			return tracer.Action{}, false
+		}
+		if ft.seen++; ft.seen < ft.nth {
+			return tracer.Action{}, false
+		}
+		in.fire(ft, e)
+		in.later(ft.dur, func() {
+			in.mu.Lock()
+			ft.closed = true
+			in.mu.Unlock()
+			in.logf("partition %s healed", ft.mark)
+		})
+	}
+	return in.partition(ft, e)
 }
 
 // partition cuts e if it crosses the partition.

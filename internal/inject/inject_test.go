@@ -572,6 +572,41 @@ func TestPartition(t *testing.T) {
 	wantOut(t, r, "c", "got 3: 0 1 2")
 }
 
+// TestTimedPartition: a partition with a duration starts at its target call
+// (a's 2nd connect to b), cuts every call across it until the duration
+// passes, and then heals: a's retries get through and its pings end well.
+func TestTimedPartition(t *testing.T) {
+	progs.Need(t)
+	const heal = 400 * time.Millisecond
+	port := freePort(t)
+	var in *Injector
+	p := plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"a"}, {"b"}}, Duration: heal.String(),
+		Target: format.Target{Node: "a", Syscall: "connect", Nth: 2}})
+	r := runSystem(t, withPlan(t, p, &in),
+		node{name: "b", args: []string{"serve", port}, server: true},
+		node{name: "a", args: []string{"ping", "a", "4", port}})
+	wantOut(t, r, "a", "pings 4 ok")
+	m := marked(r.rows)
+	if len(m) == 0 || m[0].Node != "a" || m[0].Syscall != "connect" || m[0].Errno != "ETIMEDOUT" {
+		dump(t, r.rows)
+		t.Fatalf("marked %+v, want a's connect failed with ETIMEDOUT first", m)
+	}
+	first, last := m[0].TimeNS, m[len(m)-1].TimeNS
+	if d := time.Duration(last - first); d > heal+heal/2 {
+		t.Errorf("the partition cut calls for %v, want it healed after %v", d, heal)
+	}
+	connects := 0
+	for _, e := range r.rows {
+		if e.Node == "a" && e.Syscall == "connect" && e.Fault == "" && e.TimeNS > last {
+			connects++
+		}
+	}
+	if connects < 3 {
+		dump(t, r.rows)
+		t.Errorf("%d connects got through after the partition healed, want 3 (pings 2, 3 and 4)", connects)
+	}
+}
+
 // TestWindow: a fault whose window closes before its target comes never
 // fires; Notes say which fault of a plan did not.
 func TestWindow(t *testing.T) {

@@ -3,22 +3,29 @@
 //
 // The question it answers for each schedule is "which messages does the
 // client-visible outcome depend on?": the events of the workload and the
-// check, and every message edge from which they can be reached. A message
-// that the outcome depends on in every observed schedule is a single point
-// of failure: taking it away (dropping it, crashing its sender just before
-// it goes out, crashing its receiver just before it arrives) must either be
-// handled or break the check, so those plans come first. Where schedules
-// differ, the outcome was reached along alternative paths; sets of up to K
-// messages that meet every schedule's lineage (hitting sets, as in LDFI)
-// cut all of the paths seen, and come next. Schedules of injected runs show
-// the recovery paths a fault opened; their own messages get faults in the
-// next round, on top of the fault that opened them.
+// check, and every message edge from which they can be reached. To those it
+// adds the messages between system nodes that carry the workload's data
+// (replication, consensus), whether or not a fault-free check read them.
+// Each message gets the faults that take it away or stall it: drop it,
+// crash its sender or receiver (and restart it after a while), pause the
+// node past the failure detector, partition the node from the rest of the
+// system, and, where the system runs timers, delay it.
+//
+// Plans are ranked by what they ask: faults on messages between system
+// nodes that carry the workload's data first, then on the workload's own
+// connections, then on start-up; within that, the top of the list is spread
+// over families (fault kind × node × message class) so that the first plans
+// ask different questions. Sets of up to K messages that meet every
+// schedule's lineage (hitting sets, as in LDFI) and sequences of the same
+// fault on different nodes come next in their families. Results of earlier
+// rounds push down the families of plans that survived; schedules of
+// injected runs show the recovery paths a fault opened, and their messages
+// get faults on top of that fault, ranked first.
 //
 // The package is pure: it takes schedules and returns plans.
 package plan
 
 import (
-	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -68,312 +75,73 @@ type Edge struct {
 	Message  bool // a message: send -> receive, connect -> accept
 }
 
+// Default durations of the faults that hold or take down a node.
+const (
+	DefaultPause   = "6s" // longer than most failure detectors: a stale leader wakes up replaced
+	DefaultRestart = "1s" // shorter than most: the node is back, empty, before anyone notices
+)
+
 // Options bound the search.
 type Options struct {
 	Max   int             // most plans to return; 0 means no bound
-	K     int             // largest fault combination; 0 or 1 means single faults only
+	K     int             // largest fault combination or sequence; 0 or 1 means single faults only
 	Tried map[string]bool // plan ids already tried: skipped
 	// Outcome says which nodes' events are the client-visible outcome.
 	// Nil means the nodes named workload and check.
 	Outcome func(node string) bool
-	// Delay is how long delay faults hold a message (Go duration); empty
-	// means no delay faults.
+	// Delay is how long delay faults hold a message (Go duration). Empty
+	// means delays of Pause, only where the system runs timers (a delay
+	// sets off a failure detector; without timers it only slows a run).
 	Delay string
-	// Parents holds the plans injected in the runs of schedules with a Plan,
-	// by id: their recovery paths get faults added to the parent's.
+	// Pause is how long pause faults stop a node (and partitions last);
+	// empty means DefaultPause.
+	Pause string
+	// Restart is how long a crashed node stays down before it is started
+	// again; empty means DefaultRestart.
+	Restart string
+	// Parents holds the plans injected in earlier runs, by id: schedules
+	// with a Plan show their recovery paths, which get faults added to the
+	// parent's, and Verdicts says how they ended.
 	Parents map[string]format.Plan
+	// Verdicts holds the verdicts of plans tried (format.Verdict*): the
+	// families of plans that survived go down the list.
+	Verdicts map[string]string
 }
 
-// message is one message of a schedule, named so that the same message in
-// another schedule gets the same key: its connection, its sender, and its
-// stream offset or else its ordinal among the sender's messages on that
-// connection.
-type message struct {
-	key      string
-	send     Event // the sending event
-	recv     Event // the receiving event (connect: the accept)
-	prevSend *Event
-	nextSend *Event
-	prevRecv *Event
-	connect  bool
-	nth      int   // for a connect: its ordinal among the node's connects to that listener
-	during   bool  // sent after the workload began: it can touch the workload's data
-	ord      int64 // when it was sent in the run the schedule was drawn from
-	// pinClass: target the message by its class and ordinal, not by its
-	// byte offset, which differs between the schedules it occurs in.
-	pinClass bool
-}
-
-// lineage returns the messages of s that the outcome depends on.
-func lineage(s *Schedule, outcome func(string) bool) []message {
-	into := make([][]int, len(s.Events)) // incoming edges per event
-	for i, e := range s.Edges {
-		if e.From >= 0 && e.From < len(s.Events) && e.To >= 0 && e.To < len(s.Events) {
-			into[e.To] = append(into[e.To], i)
-		}
+func (o *Options) outcome() func(string) bool {
+	if o.Outcome != nil {
+		return o.Outcome
 	}
-	// Walk back from every outcome event.
-	seen := make([]bool, len(s.Events))
-	var stack []int
-	for i, e := range s.Events {
-		if outcome(e.Node) {
-			seen[i] = true
-			stack = append(stack, i)
-		}
-	}
-	var msgEdges []int
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for _, ei := range into[i] {
-			e := s.Edges[ei]
-			if e.Message {
-				msgEdges = append(msgEdges, ei)
-			}
-			if !seen[e.From] {
-				seen[e.From] = true
-				stack = append(stack, e.From)
-			}
-		}
-	}
-	// Neighbours in program order, for windows.
-	byThread := map[string][]int{}
-	for i, e := range s.Events {
-		k := e.Node + "/" + e.Thread
-		byThread[k] = append(byThread[k], i)
-	}
-	for _, idx := range byThread {
-		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(s.Events[a].Seq, s.Events[b].Seq) })
-	}
-	neighbour := func(i, d int) *Event {
-		e := s.Events[i]
-		idx := byThread[e.Node+"/"+e.Thread]
-		p, _ := slices.BinarySearchFunc(idx, e.Seq, func(j int, seq int64) int { return cmp.Compare(s.Events[j].Seq, seq) })
-		if p+d < 0 || p+d >= len(idx) {
-			return nil
-		}
-		n := s.Events[idx[p+d]]
-		return &n
-	}
-	// Name each message by its sender's ordinal on its connection.
-	slices.SortFunc(msgEdges, func(a, b int) int {
-		ea, eb := s.Events[s.Edges[a].From], s.Events[s.Edges[b].From]
-		return cmp.Or(strings.Compare(ea.Node, eb.Node), strings.Compare(ea.Thread, eb.Thread), cmp.Compare(ea.Seq, eb.Seq), cmp.Compare(a, b))
-	})
-	msgEdges = slices.Compact(msgEdges)
-	ordinal := map[string]int{}
-	connects := connectOrdinals(s)
-	during := afterWorkload(s, into)
-	var out []message
-	for _, ei := range msgEdges {
-		e := s.Edges[ei]
-		send, recv := s.Events[e.From], s.Events[e.To]
-		if send.Node == recv.Node || send.Node == "check" || recv.Node == "check" {
-			// Inside one node there is nothing for a fault between nodes to
-			// take away; and the check is the oracle, not the system.
-			continue
-		}
-		conn := cmp.Or(send.Conn, recv.Conn, send.Peer)
-		connect := isConnect(send.Syscall)
-		stem := fmt.Sprintf("%s|%s/%s|%v", conn, send.Node, send.Thread, connect)
-		ordinal[stem]++
-		key := fmt.Sprintf("%s|%d", stem, ordinal[stem])
-		switch {
-		case send.tied():
-			// A message tied to a workload request is its class: the same
-			// in every schedule, whatever timers sent before it.
-			key = fmt.Sprintf("%s#%d", send.Class, send.Ordinal)
-		case send.Offset >= 0:
-			// A stream message is its bytes: the same offset is the same
-			// message in every schedule, even where an earlier one differs.
-			key = fmt.Sprintf("%s|%s|@%d", conn, send.Node, send.Offset)
-		}
-		out = append(out, message{
-			key:      key,
-			send:     send,
-			recv:     recv,
-			prevSend: neighbour(e.From, -1),
-			nextSend: neighbour(e.From, +1),
-			prevRecv: neighbour(e.To, -1),
-			connect:  connect,
-			nth:      connects[e.From],
-			during:   during[e.From],
-			ord:      send.TimeNS,
-		})
-	}
-	return out
-}
-
-func isConnect(sys string) bool { return sys == "connect" }
-
-// afterWorkload marks the events that happen after the workload began:
-// those reachable from a workload event along happens-before edges.
-func afterWorkload(s *Schedule, into [][]int) []bool {
-	out := make([][]int, len(s.Events))
-	for i := range into {
-		for _, ei := range into[i] {
-			out[s.Edges[ei].From] = append(out[s.Edges[ei].From], i)
-		}
-	}
-	seen := make([]bool, len(s.Events))
-	var stack []int
-	for i, e := range s.Events {
-		if e.Node == "workload" {
-			seen[i] = true
-			stack = append(stack, i)
-		}
-	}
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for _, j := range out[i] {
-			if !seen[j] {
-				seen[j] = true
-				stack = append(stack, j)
-			}
-		}
-	}
-	return seen
-}
-
-// connectOrdinals numbers each node's connects to each listener in the order
-// they happened, 1-based: a refused connect is named "the 2nd connect of
-// primary to backup1:listen0", which holds whichever thread makes it.
-func connectOrdinals(s *Schedule) map[int]int {
-	var idx []int
-	for i, e := range s.Events {
-		if isConnect(e.Syscall) {
-			idx = append(idx, i)
-		}
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		ea, eb := s.Events[a], s.Events[b]
-		return cmp.Or(cmp.Compare(ea.TimeNS, eb.TimeNS), strings.Compare(ea.Thread, eb.Thread), cmp.Compare(ea.Seq, eb.Seq))
-	})
-	n := map[string]int{}
-	out := map[int]int{}
-	for _, i := range idx {
-		e := s.Events[i]
-		k := e.Node + "|" + listener(&e)
-		n[k]++
-		out[i] = n[k]
-	}
-	return out
-}
-
-// listener names the listening end of a connect.
-func listener(e *Event) string {
-	_, l, _ := strings.Cut(e.Conn, ">")
-	return cmp.Or(e.Peer, l)
-}
-
-// candidate is a message with its support across schedules.
-type candidate struct {
-	message
-	runs      int
-	schedules []string
+	return func(n string) bool { return n == "workload" || n == "check" }
 }
 
 // Plans returns ranked plans for the schedules.
 func Plans(scheds []Schedule, opt Options) []format.Plan {
-	outcome := opt.Outcome
-	if outcome == nil {
-		outcome = func(n string) bool { return n == "workload" || n == "check" }
-	}
+	outcome := opt.outcome()
 	var base, faulty []*Schedule
-	total := 0
 	for i := range scheds {
 		if scheds[i].Plan == "" {
 			base = append(base, &scheds[i])
-			total += scheds[i].Runs
 		} else {
 			faulty = append(faulty, &scheds[i])
 		}
 	}
-	// Support of each lineage message across fault-free schedules.
-	cands := map[string]*candidate{}
-	var order []string
-	lineages := make([]map[string]bool, len(base))
-	for si, s := range base {
-		lineages[si] = map[string]bool{}
-		for _, m := range lineage(s, outcome) {
-			if lineages[si][m.key] {
-				continue // one message read by several receives
-			}
-			lineages[si][m.key] = true
-			c := cands[m.key]
-			if c == nil {
-				c = &candidate{message: m}
-				cands[m.key] = c
-				order = append(order, m.key)
-			}
-			c.runs += s.Runs
-			c.schedules = append(c.schedules, s.ID)
-			if m.send.Offset != c.send.Offset || m.recv.Offset != c.recv.Offset {
-				c.pinClass = true // its bytes moved: only its class names it
-			}
-		}
+	c := collect(base, outcome)
+	k := kit{opt: opt, outcome: outcome, nodes: c.nodes, timers: c.timers, rank: c.nodeRank()}
+	var props []proposal
+	for _, cand := range c.ranked {
+		props = append(props, k.singles(cand, c.total)...)
 	}
-	var out planList
-	out.tried = opt.Tried
-	// Round 0, single faults: rank by support, then messages sent while
-	// the workload runs before those of start-up (a fault before the first
-	// write can only delay start-up; systems with long handshakes would
-	// otherwise spend the budget there), then in the order they were sent,
-	// each message's faults together, lightest first: every message gets
-	// asked about before a later one is.
-	ranked := make([]*candidate, 0, len(order))
-	for _, k := range order {
-		ranked = append(ranked, cands[k])
-	}
-	slices.SortStableFunc(ranked, func(a, b *candidate) int {
-		return cmp.Or(cmp.Compare(b.runs, a.runs), cmp.Compare(b2i(b.during), b2i(a.during)), cmp.Compare(a.ord, b.ord))
-	})
-	for _, c := range ranked {
-		why := "every observed schedule's outcome depends on this message"
-		if c.runs < total {
-			why = fmt.Sprintf("the outcome depends on this message in %d of %d runs", c.runs, total)
+	if opt.K >= 2 {
+		if len(base) > 1 {
+			props = append(props, k.combinations(c)...)
 		}
-		ev := format.Evidence{Runs: c.runs, OfRuns: total, Schedules: c.schedules, Support: ratio(c.runs, total)}
-		for _, f := range faultsFor(&c.message, opt.Delay, outcome) {
-			out.add([]format.Fault{f}, fmt.Sprintf("%s: %s", why, describe(&c.message)), ev)
-		}
+		props = append(props, k.sequences(c)...)
 	}
-	// Combinations: messages that together meet every schedule's lineage.
-	if opt.K >= 2 && len(base) > 1 {
-		for _, set := range hittingSets(lineages, opt.K, ranked) {
-			var faults []format.Fault
-			runs := 0
-			var ids []string
-			for _, c := range set {
-				faults = append(faults, faultsFor(&c.message, "", outcome)[0])
-				runs = max(runs, c.runs)
-				ids = append(ids, c.schedules...)
-			}
-			slices.Sort(ids)
-			out.add(faults, fmt.Sprintf("together these %d messages carry the outcome in every observed schedule", len(set)),
-				format.Evidence{Runs: total, OfRuns: total, Schedules: slices.Compact(ids), Support: 1})
-		}
-	}
-	// Next round: recovery paths that injected runs showed. Their messages
-	// that no fault-free schedule has get faults on top of the plan that
-	// opened them.
 	for _, s := range faulty {
-		parent := opt.parent(s.Plan)
-		if parent == nil {
-			continue
-		}
-		for _, m := range lineage(s, outcome) {
-			if cands[m.key] != nil {
-				continue
-			}
-			f := faultsFor(&m, "", outcome)[0]
-			faults := append(slices.Clone(parent.Faults), f)
-			out.add(faults, fmt.Sprintf("the recovery path opened by %s depends on this message: %s", s.Plan, describe(&m)),
-				format.Evidence{Runs: s.Runs, OfRuns: s.Runs, Schedules: []string{s.ID}, Support: 1, Round: parent.Evidence.Round + 1})
-		}
+		props = append(props, k.recovery(s, c)...)
 	}
-	plans := out.plans
+	plans := order(props, &opt, c.total)
 	if opt.Max > 0 && len(plans) > opt.Max {
 		plans = plans[:opt.Max]
 	}
@@ -383,163 +151,78 @@ func Plans(scheds []Schedule, opt Options) []format.Plan {
 	return plans
 }
 
-func (o Options) parent(id string) *format.Plan {
-	if p, ok := o.Parents[id]; ok {
-		return &p
-	}
-	return nil
+// candidate is a message with its support across schedules.
+type candidate struct {
+	message
+	runs      int
+	dataRuns  int // runs in which it carried the workload's data
+	offsets   map[int64]bool
+	schedules []string
 }
 
-// faultsFor lists the faults that take message m away, most telling first.
-// The outcome nodes are never crashed or held: the question is whether the
-// system handles the fault, not whether its client survives being killed.
-func faultsFor(m *message, delay string, outcome func(string) bool) []format.Fault {
-	sendT := format.Target{Node: m.send.Node, Thread: m.send.Thread, Syscall: class(m.send.Syscall), Conn: m.send.Conn}
-	recvT := format.Target{Node: m.recv.Node, Thread: m.recv.Thread, Syscall: class(m.recv.Syscall), Conn: m.recv.Conn}
-	after, before, recvAfter := ref(m.prevSend), ref(m.nextSend), ref(m.prevRecv)
-	switch {
-	case m.send.tied() && (m.pinClass || m.send.Offset < 0):
-		// Pinned by class and ordinal: no thread, no offset, no window.
-		// The receive meant is the one that gets the message's first byte.
-		sendT.Thread, sendT.Conn, sendT.Class, sendT.Ordinal = "", "", m.send.Class, m.send.Ordinal
-		recvT.Thread, recvT.Conn, recvT.Class, recvT.Ordinal = "", "", m.send.Class, m.send.Ordinal
-		after, before, recvAfter = nil, nil, nil
-	case m.send.Offset >= 0 && m.send.Conn != "" && m.recv.Offset >= 0:
-		// A stream message is pinned by its offset: no thread, no window.
-		sendT.Thread, sendT.Offset = "", &m.send.Offset
-		recvT.Thread, recvT.Offset = "", &m.recv.Offset
-		after, before, recvAfter = nil, nil, nil
-	}
-	var fs []format.Fault
-	crash := func(t format.Target, after, before *format.EventRef) {
-		if !outcome(t.Node) {
-			fs = append(fs, format.Fault{Kind: format.FaultCrash, Target: t, After: after, Before: before})
-		}
-	}
-	if m.connect {
-		// A refused connect never makes its connection: name the listener,
-		// and which of the node's connects to it this is.
-		t := format.Target{Node: m.send.Node, Syscall: "connect", Peer: listener(&m.send), Nth: m.nth}
-		return append(fs, format.Fault{Kind: format.FaultErrno, Errno: "ECONNREFUSED", Target: t})
-	}
-	fs = append(fs, format.Fault{Kind: format.FaultDrop, Target: sendT, After: after, Before: before})
-	crash(sendT, after, before)
-	crash(recvT, recvAfter, nil)
-	if delay != "" && !outcome(sendT.Node) {
-		fs = append(fs, format.Fault{Kind: format.FaultDelay, Duration: delay, Target: sendT, After: after, Before: before})
-	}
-	return fs
+// collection is what the fault-free schedules say: their candidate
+// messages ranked, the lineage of each schedule, the system's nodes.
+type collection struct {
+	ranked   []*candidate
+	byKey    map[string]*candidate
+	lineages []map[string]bool
+	total    int
+	nodes    []string // the system's nodes (not the outcome's), sorted
+	timers   bool
 }
 
-func ref(e *Event) *format.EventRef {
-	if e == nil {
-		return nil
-	}
-	return &format.EventRef{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall}
-}
-
-// class turns a system call name into the class a fault matches, so that a
-// plan made from a write also fires on a sendto in a run that used one.
-func class(sys string) string {
-	switch sys {
-	case "write", "writev", "sendto", "sendmsg", "sendmmsg", "sendfile":
-		return "send"
-	case "read", "readv", "recvfrom", "recvmsg", "recvmmsg":
-		return "recv"
-	case "accept", "accept4":
-		return "accept"
-	}
-	return sys
-}
-
-func describe(m *message) string {
-	if m.connect {
-		return fmt.Sprintf("%s/%s connects on %s", m.send.Node, m.send.Thread, m.send.Conn)
-	}
-	s := fmt.Sprintf("%s/%s#%d sends to %s/%s#%d on %s", m.send.Node, m.send.Thread, m.send.Seq, m.recv.Node, m.recv.Thread, m.recv.Seq, cmp.Or(m.send.Conn, m.recv.Conn))
-	if m.prevSend != nil {
-		s += fmt.Sprintf(", after %s", ref(m.prevSend))
-	}
-	if m.nextSend != nil {
-		s += fmt.Sprintf(", before %s", ref(m.nextSend))
-	}
-	return s
-}
-
-// hittingSets returns minimal sets of 2..k candidates, none of which is in
-// every lineage, that together meet every lineage. It looks at the most
-// supported candidates first and stops after a bounded number of sets.
-func hittingSets(lineages []map[string]bool, k int, ranked []*candidate) [][]*candidate {
-	var partial []*candidate
-	for _, c := range ranked {
-		all := true
-		for _, l := range lineages {
-			all = all && l[c.key]
-		}
-		if !all {
-			partial = append(partial, c)
-		}
-	}
-	const maxSets = 200
-	var sets [][]*candidate
-	var pick []*candidate
-	hits := func(set []*candidate) bool {
-		for _, l := range lineages {
-			hit := false
-			for _, c := range set {
-				hit = hit || l[c.key]
-			}
-			if !hit {
-				return false
+func collect(base []*Schedule, outcome func(string) bool) *collection {
+	c := &collection{byKey: map[string]*candidate{}}
+	nodes := map[string]bool{}
+	for _, s := range base {
+		c.total += s.Runs
+		c.timers = c.timers || hasTimers(s, outcome)
+		for _, e := range s.Events {
+			if n := topNode(e.Node); !outcome(n) {
+				nodes[n] = true
 			}
 		}
-		return true
-	}
-	var walk func(from int)
-	walk = func(from int) {
-		if len(sets) >= maxSets {
-			return
-		}
-		if len(pick) >= 2 && hits(pick) {
-			// minimal: no smaller subset (dropping one) still hits
-			for i := range pick {
-				if len(pick) > 2 && hits(slices.Delete(slices.Clone(pick), i, i+1)) {
-					return
-				}
+		lin := map[string]bool{}
+		seen := map[string]bool{}
+		for _, m := range messages(s, outcome) {
+			if seen[m.key] {
+				continue // one message read by several receives
 			}
-			sets = append(sets, slices.Clone(pick))
-			return
+			seen[m.key] = true
+			if m.lineage {
+				lin[m.key] = true
+			}
+			cand := c.byKey[m.key]
+			if cand == nil {
+				cand = &candidate{message: m, offsets: map[int64]bool{}}
+				c.byKey[m.key] = cand
+				c.ranked = append(c.ranked, cand)
+			}
+			cand.runs += s.Runs
+			if m.data {
+				cand.dataRuns += s.Runs
+			}
+			cand.offsets[m.send.Offset] = true
+			if m.send.Offset != cand.send.Offset || m.recv.Offset != cand.recv.Offset {
+				cand.pinClass = true // its bytes moved: only its class names it
+			}
+			cand.schedules = append(cand.schedules, s.ID)
 		}
-		if len(pick) == k {
-			return
-		}
-		for i := from; i < len(partial); i++ {
-			pick = append(pick, partial[i])
-			walk(i + 1)
-			pick = pick[:len(pick)-1]
-		}
+		c.lineages = append(c.lineages, lin)
 	}
-	walk(0)
-	return sets
-}
-
-// planList collects plans, skipping duplicates and plans already tried.
-type planList struct {
-	plans []format.Plan
-	seen  map[string]bool
-	tried map[string]bool
-}
-
-func (l *planList) add(faults []format.Fault, why string, ev format.Evidence) {
-	id := ID(faults)
-	if l.seen[id] || l.tried[id] {
-		return
+	for n := range nodes {
+		c.nodes = append(c.nodes, n)
 	}
-	if l.seen == nil {
-		l.seen = map[string]bool{}
+	slices.Sort(c.nodes)
+	for _, cand := range c.ranked {
+		// A message carries the workload's data if it did in most runs:
+		// a timer that fired while a server handled a request does not
+		// make its heartbeat part of the data flow.
+		cand.data = 2*cand.dataRuns > c.total
+		cand.stable = cand.runs == c.total && len(cand.offsets) == 1
 	}
-	l.seen[id] = true
-	l.plans = append(l.plans, format.Plan{V: format.VersionFor(faults), ID: id, Faults: faults, Why: why, Evidence: ev})
+	slices.SortStableFunc(c.ranked, func(a, b *candidate) int { return compareCandidates(a, b, outcome) })
+	return c
 }
 
 // ID names a plan by what it does: two plans with the same faults have the
@@ -562,4 +245,17 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+func ordinal(n int) string {
+	switch {
+	case n%100 >= 11 && n%100 <= 13:
+	case n%10 == 1:
+		return fmt.Sprintf("%dst", n)
+	case n%10 == 2:
+		return fmt.Sprintf("%dnd", n)
+	case n%10 == 3:
+		return fmt.Sprintf("%drd", n)
+	}
+	return fmt.Sprintf("%dth", n)
 }
