@@ -69,3 +69,11 @@ func readv(pid int, local []unix.Iovec, remote []unix.RemoteIovec) (int, error) 
 		return int(r), nil
 	}
 }
+
+// Monotonic returns CLOCK_MONOTONIC in nanoseconds, the clock of eBPF's
+// bpf_ktime_get_ns.
+func Monotonic() int64 {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}

@@ -121,6 +121,41 @@ func StartTraced(a Attr, seccomp bool) (int, error) {
 	return pid, nil
 }
 
+// StartGated starts a through the shim without tracing it: once the shim
+// runs, admit(pid) is called (to make an eBPF recorder follow it), then the
+// shim execs the command, with no seccomp filter.
+func StartGated(a Attr, admit func(pid int) error) (int, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return 0, err
+	}
+	rr, rw, err := os.Pipe()
+	if err != nil {
+		r.Close()
+		w.Close()
+		return 0, err
+	}
+	defer rr.Close()
+	argv := append([]string{"pain-trace-shim", a.Path}, a.Argv...)
+	env := append(append([]string(nil), a.Env...), envShim+"="+shimExecNoSeccomp)
+	pid, err := forkShim(argv, env, a.Dir, append(append([]uintptr(nil), a.Files...), r.Fd(), rw.Fd()))
+	r.Close()
+	rw.Close()
+	if err != nil {
+		w.Close()
+		return 0, err
+	}
+	var b [1]byte
+	rr.Read(b[:])
+	if err := admit(pid); err != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		w.Close()
+		return pid, fmt.Errorf("admit %d: %w", pid, err)
+	}
+	w.Close()
+	return pid, nil
+}
+
 // StartWaker starts the tracer's wake-up child: a process that only sleeps,
 // seized so that a signal sent to it (Wake) ends the tracer's wait.
 func StartWaker() (int, error) {

@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"syscall"
-	"time"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/ptrace"
@@ -39,7 +38,7 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 		return
 	}
 	c := &th.call
-	*c = call{ent: ent, args: a, entryNS: time.Since(t.start).Nanoseconds()}
+	*c = call{ent: ent, args: a, entryNS: t.entryNow()}
 	c.ev = format.Event{Syscall: ent.Name, FD: -1, Offset: -1}
 	fd0 := int32(a[0])
 	switch ent.Class {
@@ -183,7 +182,7 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 			th.cloneFlags = a[0]
 		case "clone3":
 			var b [8]byte
-			ptrace.ReadMem(th.tid, a[0], b[:])
+			t.readMem(th.tid, a[0], b[:])
 			th.cloneFlags = binary.LittleEndian.Uint64(b[:])
 		case "vfork":
 			th.cloneFlags = ptrace.CloneVM | ptrace.CloneVfork
@@ -356,7 +355,7 @@ func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
 				kind = format.KindOther
 			}
 			var b [8]byte
-			ptrace.ReadMem(th.tid, ptr, b[:])
+			t.readMem(th.tid, ptr, b[:])
 			base := t.sockName(th)
 			var eps [2]*endpoint
 			for i := range eps {
@@ -513,7 +512,7 @@ func (t *Tracer) acceptExit(th *thread, c *call, nfd int32) {
 	addr := ""
 	if a[1] != 0 && a[2] != 0 {
 		var b [4]byte
-		if _, err := ptrace.ReadMem(th.tid, a[2], b[:]); err == nil {
+		if _, err := t.readMem(th.tid, a[2], b[:]); err == nil {
 			addr = t.readSockaddr(th.tid, a[1], uint64(binary.LittleEndian.Uint32(b[:])))
 		}
 	}
@@ -625,7 +624,7 @@ func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 		case "recvfrom":
 			if c.args[4] != 0 && c.args[5] != 0 {
 				var b [4]byte
-				if _, err := ptrace.ReadMem(th.tid, c.args[5], b[:]); err == nil {
+				if _, err := t.readMem(th.tid, c.args[5], b[:]); err == nil {
 					src = t.readSockaddr(th.tid, c.args[4], uint64(binary.LittleEndian.Uint32(b[:])))
 				}
 			}
@@ -652,6 +651,14 @@ func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 // payload hashes the bytes a send or receive moved (and keeps a prefix) and
 // returns their number.
 func (t *Tracer) payload(th *thread, c *call, n int64) int64 {
+	if r := t.rec; r != nil {
+		// Hashed in the kernel.
+		if r.Hashed {
+			c.ev.PayloadHash = r.Hash
+			return r.Bytes
+		}
+		return n
+	}
 	a := c.args
 	var spans []ptrace.Span
 	switch c.ent.Buf {
@@ -661,7 +668,7 @@ func (t *Tracer) payload(th *thread, c *call, n int64) int64 {
 		spans = t.iovecs(th.tid, a[1], a[2])
 	case sysent.BufMsg:
 		var h [56]byte
-		if _, err := ptrace.ReadMem(th.tid, a[1], h[:]); err != nil {
+		if _, err := t.readMem(th.tid, a[1], h[:]); err != nil {
 			return n
 		}
 		spans = t.iovecs(th.tid, binary.LittleEndian.Uint64(h[16:]), binary.LittleEndian.Uint64(h[24:]))
@@ -669,7 +676,7 @@ func (t *Tracer) payload(th *thread, c *call, n int64) int64 {
 		total := int64(0)
 		for i := int64(0); i < n && i < 1024; i++ {
 			var h [64]byte
-			if _, err := ptrace.ReadMem(th.tid, a[1]+uint64(64*i), h[:]); err != nil {
+			if _, err := t.readMem(th.tid, a[1]+uint64(64*i), h[:]); err != nil {
 				break
 			}
 			l := int64(binary.LittleEndian.Uint32(h[56:]))
@@ -697,7 +704,7 @@ func (t *Tracer) iovecs(tid int, addr, cnt uint64) []ptrace.Span {
 		cnt = 1024
 	}
 	b := make([]byte, 16*cnt)
-	if _, err := ptrace.ReadMem(tid, addr, b); err != nil {
+	if _, err := t.readMem(tid, addr, b); err != nil {
 		return nil
 	}
 	spans := make([]ptrace.Span, cnt)
@@ -768,7 +775,7 @@ func (t *Tracer) readSockaddr(tid int, ptr, l uint64) string {
 	if l > uint64(len(b)) {
 		l = uint64(len(b))
 	}
-	n, err := ptrace.ReadMem(tid, ptr, b[:l])
+	n, err := t.readMem(tid, ptr, b[:l])
 	if err != nil {
 		return ""
 	}
@@ -778,7 +785,7 @@ func (t *Tracer) readSockaddr(tid int, ptr, l uint64) string {
 // msgName reads the msg_name of a struct msghdr.
 func (t *Tracer) msgName(tid int, msg uint64) string {
 	var h [16]byte
-	if _, err := ptrace.ReadMem(tid, msg, h[:]); err != nil {
+	if _, err := t.readMem(tid, msg, h[:]); err != nil {
 		return ""
 	}
 	return t.readSockaddr(tid, binary.LittleEndian.Uint64(h[:]), uint64(binary.LittleEndian.Uint32(h[8:])))
@@ -786,6 +793,9 @@ func (t *Tracer) msgName(tid int, msg uint64) string {
 
 // readString reads a NUL-terminated string (a path) from tracee memory.
 func (t *Tracer) readString(tid int, ptr uint64) string {
+	if t.rec != nil {
+		return t.rec.Path
+	}
 	var out []byte
 	var b [256]byte
 	for len(out) < 4096 {
@@ -794,7 +804,7 @@ func (t *Tracer) readString(tid int, ptr uint64) string {
 		if l > uint64(len(b)) {
 			l = uint64(len(b))
 		}
-		n, err := ptrace.ReadMem(tid, ptr, b[:l])
+		n, err := t.readMem(tid, ptr, b[:l])
 		if err != nil || n == 0 {
 			break
 		}

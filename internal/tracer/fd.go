@@ -323,6 +323,11 @@ func zeroPort(addr string) bool {
 }
 
 func (tr *Tracer) inspect(p *process, fd int32, info *ptrace.FDInfo) error {
+	if r := tr.rec; r != nil && r.SockFD == fd && r.TGID == p.tgid && r.Local != "" {
+		// Read in the kernel as the call returned.
+		info.Local, info.Peer = r.Local, r.Peer
+		return nil
+	}
 	if p.pidfd < 0 {
 		fdn, err := ptrace.PidfdOpen(p.tgid)
 		if err != nil {

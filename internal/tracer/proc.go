@@ -81,7 +81,7 @@ func (th *thread) id() string { return th.proc.node.name + "/" + th.name }
 func (t *Tracer) emit(th *thread, e *format.Event) {
 	t.stamp(th, e)
 	th.seq++
-	e.TimeNS = time.Since(t.start).Nanoseconds()
+	e.TimeNS = t.now()
 	if e == &th.call.ev {
 		e.DurNS = e.TimeNS - th.call.entryNS
 	}
@@ -95,6 +95,15 @@ func (t *Tracer) stamp(th *thread, e *format.Event) {
 	e.Seq = th.seq
 	e.PID = int32(th.proc.tgid)
 	e.TID = int32(th.tid)
+}
+
+// now is the time of the stop or record being handled, in ns since the
+// start.
+func (t *Tracer) now() int64 {
+	if t.be != nil {
+		return t.mono - t.monoStart
+	}
+	return time.Since(t.start).Nanoseconds()
 }
 
 func (t *Tracer) queue(e *format.Event) {
@@ -119,7 +128,11 @@ func (t *Tracer) cloned(th *thread, ev int) {
 		t.resume(th, 0)
 		return
 	}
-	ctid := int(msg)
+	t.clonedTid(th, ev, int(msg))
+}
+
+// clonedTid handles the birth of thread or process ctid, made by th.
+func (t *Tracer) clonedTid(th *thread, ev int, ctid int) {
 	flags := th.cloneFlags
 	th.cloneFlags = 0
 	name := th.call.ev.Syscall
@@ -178,8 +191,17 @@ func (t *Tracer) cloned(th *thread, ev int) {
 
 // execed handles PTRACE_EVENT_EXEC.
 func (t *Tracer) execed(th *thread) {
+	former := th.tid
+	if msg, err := ptrace.EventMsg(th.tid); err == nil {
+		former = int(msg)
+	}
+	t.execedFrom(th, former)
+}
+
+// execedFrom handles a completed exec by th, which had tid msg before it.
+func (t *Tracer) execedFrom(th *thread, msg int) {
 	p := th.proc
-	if msg, err := ptrace.EventMsg(th.tid); err == nil && int(msg) != th.tid {
+	if msg != th.tid {
 		// A non-leader thread exec'd: it takes over the leader's tid.
 		former := int(msg)
 		if old := t.threads[th.tid]; old != nil && old != th {
@@ -193,7 +215,9 @@ func (t *Tracer) execed(th *thread) {
 	th.execPath = ""
 	if p.shim {
 		p.shim = false
-		ptrace.SetOptions(th.tid, ptrace.Options)
+		if t.be == nil {
+			ptrace.SetOptions(th.tid, ptrace.Options)
+		}
 		if xpath == "" {
 			xpath = p.rootPath
 		}
@@ -217,7 +241,15 @@ func (t *Tracer) execed(th *thread) {
 		th.fds.users--
 		th.fds = t.fdCopy(p, th.fds)
 	}
-	if ents, err := os.ReadDir("/proc/" + strconv.Itoa(th.tid) + "/fd"); err == nil {
+	if t.be != nil {
+		// The process runs on: /proc would show descriptors it opened
+		// since. Close-on-exec ones are gone.
+		for fd, e := range th.fds.fds {
+			if e.cloexec {
+				t.fdClose(th.fds, fd)
+			}
+		}
+	} else if ents, err := os.ReadDir("/proc/" + strconv.Itoa(th.tid) + "/fd"); err == nil {
 		open := map[int32]bool{}
 		for _, e := range ents {
 			if n, err := strconv.Atoi(e.Name()); err == nil {

@@ -90,6 +90,9 @@ type Config struct {
 	// in that thread (its network namespace, for launch's -netns). New
 	// returns its error.
 	Setup func() error
+	// Backend, when set, records without stopping the processes (eBPF)
+	// instead of ptrace. It cannot be used with a Hook or a Payload prefix.
+	Backend Backend
 	// ProcessThreads names all threads of a process as its first thread,
 	// with one row sequence, and writes no clone, start or exited rows for
 	// threads (processes still get them). For runtimes whose work moves
@@ -171,6 +174,14 @@ type Tracer struct {
 	pending    []format.Event
 	buf        []byte
 	si         ptrace.SyscallInfo
+
+	// With a Backend: the record being handled, its time, the monotonic
+	// clock at start, and a signal to the reaper that a child was started.
+	be        Backend
+	rec       *Record
+	mono      int64
+	monoStart int64
+	children  chan struct{}
 }
 
 // New starts a tracer: its ptrace thread and its wake-up child.
@@ -192,6 +203,9 @@ func New(cfg Config) (*Tracer, error) {
 		byAddr:    map[string]*endpoint{},
 		buf:       make([]byte, 64<<10),
 		seccomp:   !cfg.NoSeccomp && ptrace.SeccompAvailable(),
+	}
+	if cfg.Backend != nil {
+		return t.newBackend(cfg)
 	}
 	if !t.seccomp {
 		t.warn("seccomp-bpf unavailable: every system call stops (slow)")
@@ -272,7 +286,7 @@ func (t *Tracer) post(f func()) {
 }
 
 func (t *Tracer) wake() {
-	if !t.wakerGone.Load() {
+	if t.be == nil && !t.wakerGone.Load() {
 		ptrace.Wake(int(t.waker.Load()))
 	}
 }
@@ -317,10 +331,24 @@ func (t *Tracer) Start(s Spec) (*Proc, error) {
 			p.Pid, serr = ptrace.StartPlain(attr)
 			if serr == nil {
 				t.untraced[p.Pid] = p
+				if t.be != nil {
+					select {
+					case t.children <- struct{}{}:
+					default:
+					}
+				}
 			}
 			return
 		}
-		p.Pid, serr = ptrace.StartTraced(attr, t.seccomp)
+		if t.be != nil {
+			p.Pid, serr = ptrace.StartGated(attr, t.be.Admit)
+			select {
+			case t.children <- struct{}{}:
+			default:
+			}
+		} else {
+			p.Pid, serr = ptrace.StartTraced(attr, t.seccomp)
+		}
 		if serr != nil {
 			return
 		}
@@ -386,7 +414,9 @@ func (t *Tracer) killAll() {
 		ptrace.Kill(-pid, syscall.SIGKILL)
 		ptrace.Kill(pid, syscall.SIGKILL)
 	}
-	ptrace.Kill(int(t.waker.Load()), syscall.SIGKILL)
+	if w := int(t.waker.Load()); w > 0 {
+		ptrace.Kill(w, syscall.SIGKILL)
+	}
 }
 
 func (t *Tracer) node(name string) *node {
@@ -527,7 +557,7 @@ func (t *Tracer) handle(tid int, ws ptrace.WaitStatus) {
 
 // resume restarts a stopped thread until its next interesting stop.
 func (t *Tracer) resume(th *thread, sig int) {
-	if th.held {
+	if th.held || t.be != nil {
 		return
 	}
 	if t.seccomp || th.proc.shim {
@@ -540,7 +570,7 @@ func (t *Tracer) resume(th *thread, sig int) {
 // resumeToExit restarts a thread so that it stops again at the exit of the
 // call it is entering.
 func (t *Tracer) resumeToExit(th *thread) {
-	if th.held {
+	if th.held || t.be != nil {
 		return
 	}
 	ptrace.Syscall(th.tid, 0)

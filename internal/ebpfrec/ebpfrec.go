@@ -1,0 +1,251 @@
+// Package ebpfrec is pain-trace's eBPF recorder: a tracer.Backend that
+// records the calls of a run's processes with eBPF programs on the system
+// call tracepoints instead of ptrace stops, for fault-free runs (faults
+// need ptrace).
+//
+// The kernel half (recorder.bpf.c, compiled by bpf2go) follows the
+// processes it is told about and their descendants (a pid map, grown at
+// each fork), reports the calls of internal/sysent's table with the user
+// memory the tracer's model reads (socket addresses, pipe descriptors,
+// clone3 flags, exec paths), the local and peer addresses of the socket a
+// call used (read through BTF, CO-RE), and the FNV-1a 64 hash of the bytes
+// each transfer moved, computed in the kernel in chunks of 256 bytes. The
+// tracer package turns these records into the same rows as under ptrace.
+//
+// What it cannot fill exactly, and says so (Limits, the trace's metadata):
+//   - payload_hash covers at most 32 iovecs of a readv, writev, sendmsg or
+//     recvmsg, and 8 messages of 8 iovecs of a sendmmsg or recvmmsg; a call
+//     with more gets a warning (its hash covers the bytes of those only);
+//   - the payload column (a prefix of the bytes) is not recorded;
+//   - a failed datagram send has payload_hash 0 (ptrace hashes what it
+//     would have sent);
+//   - the socket addresses of a call are read as it returns: a connector's
+//     port asked for before that (an accept seen first) is asked of the
+//     kernel live, as pain-trace does under ptrace, and unix stream
+//     connectors are matched to accepts by live sock_diag queries;
+//   - time_ns is the kernel's time at the call's exit (or entry, for calls
+//     reported at entry).
+//
+// Records that do not fit in the ring buffer (64 MiB) are lost; Lost
+// counts them and pain-trace reports any.
+package ebpfrec
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/cilium/ebpf/btf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+
+	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/sysent"
+	"github.com/boxofpain/pain/internal/tracer"
+)
+
+// Limits says which columns the recorder cannot fill exactly; pain-trace
+// stores it in the trace's metadata.
+const Limits = "payload: not recorded; payload_hash: 32 iovecs per call, 8 messages of 8 iovecs per mmsg call, 0 for a failed datagram send; " +
+	"local/peer of a connector accepted before its connect returned, and unix stream connectors: live kernel queries, as under ptrace"
+
+// ErrNoBTF is returned where the kernel has no BTF (/sys/kernel/btf/vmlinux).
+var ErrNoBTF = errors.New("eBPF recorder: the kernel has no BTF (/sys/kernel/btf/vmlinux)")
+
+// Available reports why the recorder cannot run here, or nil.
+func Available() error {
+	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+		return ErrNoBTF
+	}
+	if _, err := btf.LoadKernelSpec(); err != nil {
+		return fmt.Errorf("%w: %v", ErrNoBTF, err)
+	}
+	return nil
+}
+
+// Recorder is a loaded and attached eBPF recorder.
+type Recorder struct {
+	objs  recorderObjects
+	links []link.Link
+	rd    *ringbuf.Reader
+	warn  func(string)
+
+	mu     sync.Mutex
+	closed bool
+}
+
+// Modes of a call in the kernel's calls map (recorder.bpf.c).
+const (
+	modeExit  = 1
+	modeEnter = 2
+)
+
+// Open loads the programs, fills the call table from sysent, attaches the
+// programs and opens the ring buffer. warn receives warnings (nil: none).
+func Open(warn func(string)) (*Recorder, error) {
+	if err := Available(); err != nil {
+		return nil, err
+	}
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return nil, fmt.Errorf("eBPF recorder: %w", err)
+	}
+	r := &Recorder{warn: warn}
+	if err := loadRecorderObjects(&r.objs, nil); err != nil {
+		return nil, fmt.Errorf("eBPF recorder: load: %w", err)
+	}
+	for i := range sysent.Table {
+		e := &sysent.Table[i]
+		m := uint8(modeExit)
+		if tracer.EnterFirst(e) {
+			m = modeEnter
+		}
+		if err := r.objs.Calls.Put(uint32(e.Nr), m); err != nil {
+			r.Close()
+			return nil, fmt.Errorf("eBPF recorder: call table: %w", err)
+		}
+	}
+	attach := []func() (link.Link, error){
+		func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: r.objs.SysEnter}) },
+		func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: r.objs.SysExit}) },
+		func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: r.objs.ProcFork}) },
+		func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: r.objs.ProcExec}) },
+		func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: r.objs.ProcExit}) },
+	}
+	for _, a := range attach {
+		l, err := a()
+		if err != nil {
+			r.Close()
+			return nil, fmt.Errorf("eBPF recorder: attach: %w", err)
+		}
+		r.links = append(r.links, l)
+	}
+	rd, err := ringbuf.NewReader(r.objs.Events)
+	if err != nil {
+		r.Close()
+		return nil, fmt.Errorf("eBPF recorder: ring buffer: %w", err)
+	}
+	r.rd = rd
+	return r, nil
+}
+
+// Admit makes pid and its descendants recorded.
+func (r *Recorder) Admit(pid int) error {
+	return r.objs.Pids.Put(uint32(pid), uint8(1))
+}
+
+// Lost returns how many records the ring buffer had no room for.
+func (r *Recorder) Lost() uint64 {
+	var n uint64
+	r.objs.Lost.Lookup(uint32(0), &n)
+	return n
+}
+
+// Close detaches the programs and ends Read.
+func (r *Recorder) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return nil
+	}
+	r.closed = true
+	for _, l := range r.links {
+		l.Close()
+	}
+	if r.rd != nil {
+		r.rd.Close()
+	}
+	return r.objs.Close()
+}
+
+// Event flags (recorder.bpf.c).
+const (
+	fHash    = 1
+	fPartial = 2
+	fLocal   = 4
+	fPeer    = 8
+	fPath    = 16
+)
+
+// Read returns the records waiting in the ring buffer (at least one).
+func (r *Recorder) Read() ([]tracer.Record, error) {
+	var out []tracer.Record
+	var rec ringbuf.Record
+	for {
+		if len(out) > 0 {
+			r.rd.SetDeadline(time.Now())
+		} else {
+			r.rd.SetDeadline(time.Time{})
+		}
+		if err := r.rd.ReadInto(&rec); err != nil {
+			if len(out) > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
+				return out, nil
+			}
+			return out, err
+		}
+		var t tracer.Record
+		if err := r.decode(rec.RawSample, &t); err != nil {
+			return out, err
+		}
+		out = append(out, t)
+		if len(out) >= 1024 {
+			return out, nil
+		}
+	}
+}
+
+func (r *Recorder) decode(raw []byte, t *tracer.Record) error {
+	var h recorderHead
+	if len(raw) < int(unsafe.Sizeof(h)) {
+		return fmt.Errorf("eBPF recorder: short record (%d bytes)", len(raw))
+	}
+	h = *(*recorderHead)(unsafe.Pointer(&raw[0]))
+	*t = tracer.Record{
+		Kind: tracer.RecordKind(h.Kind), Mono: int64(h.Ts), EnterMono: int64(h.EnterTs), TGID: int(h.Tgid), TID: int(h.Tid),
+		Nr: uint64(h.Nr), Args: h.Args, Ret: h.Ret, Hash: h.Hash, Bytes: h.Bytes,
+		Hashed: h.Flags&fHash != 0, Inexact: h.Flags&fPartial != 0,
+		Aux: int(h.Aux), Aux2: int(int32(h.Aux2)), SockFD: -1,
+	}
+	if t.Inexact && r.warn != nil {
+		r.warn(fmt.Sprintf("eBPF recorder: %s by %d: more iovecs or messages than hashed; its payload_hash is inexact", sysent.Name(int(h.Nr)), h.Tid))
+	}
+	if h.Flags&fLocal != 0 {
+		t.Local = ptrace.FormatSockaddr(h.Local[:sockaddrLen(h.Local[:])])
+		if h.Flags&fPeer != 0 {
+			t.Peer = ptrace.FormatSockaddr(h.Peer[:sockaddrLen(h.Peer[:])])
+		}
+		t.SockFD = int32(h.Args[0])
+		if e := sysent.Lookup(t.Nr); e != nil && e.Class == sysent.Accept {
+			t.SockFD = int32(h.Ret)
+		}
+	}
+	if len(raw) < int(unsafe.Sizeof(recorderEvent{})) {
+		return nil
+	}
+	ev := (*recorderEvent)(unsafe.Pointer(&raw[0]))
+	for i := 0; i < int(h.Nblob) && i < len(ev.Blob); i++ {
+		b := &ev.Blob[i]
+		n := min(int(b.Len), len(b.Data))
+		t.Blobs = append(t.Blobs, tracer.Blob{Addr: b.Addr, Data: append([]byte(nil), b.Data[:n]...)})
+	}
+	if h.Flags&fPath != 0 {
+		p := unsafe.Slice((*byte)(unsafe.Pointer(&ev.Path[0])), len(ev.Path))
+		n := 0
+		for n < len(p) && p[n] != 0 {
+			n++
+		}
+		t.Path, t.HavePath = string(p[:n]), true
+	}
+	return nil
+}
+
+// sockaddrLen is the length of the sockaddr_in or sockaddr_in6 in b.
+func sockaddrLen(b []byte) int {
+	if b[0] == ptrace.AFInet6 {
+		return 28
+	}
+	return 16
+}

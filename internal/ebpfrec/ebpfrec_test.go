@@ -1,0 +1,151 @@
+package ebpfrec_test
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ebpfrec"
+	"github.com/boxofpain/pain/internal/tracee"
+	"github.com/boxofpain/pain/internal/tracer"
+)
+
+var progs tracee.Programs
+
+func TestMain(m *testing.M) {
+	tracee.Main(m, &progs, "../tracer/testdata/*.c", "../../scripts/bench/pingpong.c")
+}
+
+// need skips (or, in CI, fails) a test where the kernel cannot run the
+// recorder.
+func need(t testing.TB) {
+	t.Helper()
+	progs.Need(t)
+	if err := ebpfrec.Available(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("CI must run the eBPF recorder: %v", err)
+		}
+		t.Skip(err)
+	}
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI must run the eBPF recorder: not root")
+		}
+		t.Skip("the eBPF recorder needs root")
+	}
+}
+
+// trace runs argv under a tracer, with the eBPF recorder when bpf is set,
+// and returns its rows and exit code.
+func trace(t testing.TB, bpf bool, argv ...string) ([]format.Event, int) {
+	t.Helper()
+	cfg := tracer.Config{Warn: func(m string) { t.Logf("warning: %s", m) }}
+	if bpf {
+		rec, err := ebpfrec.Open(cfg.Warn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if n := rec.Lost(); n > 0 {
+				t.Errorf("%d records lost", n)
+			}
+			rec.Close()
+		}()
+		cfg.Backend = rec
+	}
+	tr, err := tracer.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []format.Event
+	got := make(chan struct{})
+	go func() {
+		for b := range tr.Events() {
+			rows = append(rows, b...)
+		}
+		close(got)
+	}()
+	if !strings.Contains(argv[0], "/") {
+		argv[0] = filepath.Join(progs.Dir, argv[0])
+	}
+	p, err := tr.Start(tracer.Spec{Node: "peer", Argv: argv, SplitExec: true})
+	if err != nil {
+		tr.Close()
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(30 * time.Second):
+		t.Errorf("%v did not finish", argv)
+	}
+	tr.Close()
+	<-got
+	return rows, p.ExitCode()
+}
+
+// key is a row without what differs between runs and recorders.
+func key(e format.Event) string {
+	e.TimeNS, e.PID, e.TID, e.FD = 0, 0, 0, 0
+	e.LocalAddr, e.PeerAddr = "", ""
+	switch e.Syscall {
+	case "clone", "clone3", "fork", "vfork", "wait4": // pids
+		e.Ret = 0
+	}
+	if isAddr(e.Peer) {
+		e.Peer = "addr"
+	}
+	return string(format.AppendText(nil, &e))
+}
+
+func isAddr(s string) bool { return strings.HasPrefix(s, "127.") || strings.HasPrefix(s, "[") }
+
+func TestSameRows(t *testing.T) {
+	need(t)
+	for _, args := range [][]string{
+		{"peer", "tcp"}, {"peer", "tcp6"}, {"peer", "unix"}, {"peer", "udp"}, {"peer", "pipe"},
+		{"peer", "chain", "2"}, {"pingpong", "w2", "40"},
+	} {
+		t.Run(strings.Join(args, "_"), func(t *testing.T) {
+			pr, pcode := trace(t, false, slices.Clone(args)...)
+			br, bcode := trace(t, true, slices.Clone(args)...)
+			if pcode != 0 || bcode != 0 {
+				t.Fatalf("exit codes: ptrace %d, eBPF %d", pcode, bcode)
+			}
+			var pk, bk []string
+			for _, e := range pr {
+				pk = append(pk, key(e))
+			}
+			for _, e := range br {
+				bk = append(bk, key(e))
+			}
+			slices.Sort(pk)
+			slices.Sort(bk)
+			if only, also := diff(pk, bk); len(only)+len(also) > 0 {
+				t.Errorf("rows differ\nonly under ptrace:\n%s\nonly under eBPF:\n%s", strings.Join(only, "\n"), strings.Join(also, "\n"))
+			}
+		})
+	}
+}
+
+// diff returns the lines only in a and only in b (sorted inputs).
+func diff(a, b []string) (onlyA, onlyB []string) {
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			onlyA = append(onlyA, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			onlyB = append(onlyB, b[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	return onlyA, onlyB
+}

@@ -1,0 +1,258 @@
+package tracer
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"syscall"
+	"time"
+
+	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/sysent"
+)
+
+// A Backend records the calls of the processes the tracer starts without
+// stopping them (the eBPF recorder, package ebpfrec). The tracer turns its
+// records into the same rows, with the same stable names, as under ptrace;
+// a Backend cannot change calls, so a Config with a Hook cannot use one.
+type Backend interface {
+	// Admit makes the process pid, started but not yet exec'd, and all
+	// its descendants recorded.
+	Admit(pid int) error
+	// Read returns the next records, in the order the kernel made them,
+	// blocking until there are some; an error ends the records (after
+	// Close).
+	Read() ([]Record, error)
+	// Close stops recording; Read then returns an error.
+	Close() error
+}
+
+// RecordKind says what a Record reports.
+type RecordKind uint8
+
+const (
+	RecEnter RecordKind = iota + 1 // a call's entry (calls EnterFirst says)
+	RecExit                        // a call's exit, with its arguments
+	RecFork                        // a new thread or process (Aux: tid, Aux2: tgid)
+	RecExec                        // an exec completed (Aux: the former tid)
+	RecGone                        // a thread ended (Aux: its wait status)
+)
+
+// Record is one event of a Backend.
+type Record struct {
+	Kind      RecordKind
+	Mono      int64 // CLOCK_MONOTONIC ns
+	EnterMono int64 // of the call's entry, for exit records; 0 unknown
+	TGID      int
+	TID       int
+	Nr        uint64
+	Args      [6]uint64
+	Ret       int64
+	Hashed    bool   // Hash and Bytes hold the payload hash and the bytes moved
+	Inexact   bool   // not every byte was hashed (too many iovecs or messages)
+	Hash      uint64 // FNV-1a 64 of the bytes moved
+	Bytes     int64
+	SockFD    int32  // the descriptor Local and Peer describe, -1 for none
+	Local     string // its socket's local address, "" when unknown
+	Peer      string // its socket's peer address
+	Aux       int
+	Aux2      int
+	Blobs     []Blob // user memory the call pointed to, copied in the kernel
+	Path      string // execve's path
+	HavePath  bool
+}
+
+// Blob is a copy of the tracee's memory at Addr.
+type Blob struct {
+	Addr uint64
+	Data []byte
+}
+
+// EnterFirst reports whether a backend reports the entry of call nr as a
+// record of its own, before its exit: calls whose entry other threads'
+// rows depend on (connect, clone, exec, exit, signals). Other calls come
+// as one exit record.
+func EnterFirst(e *sysent.Entry) bool {
+	switch e.Class {
+	case sysent.Connect, sysent.Clone, sysent.Exec, sysent.Exit, sysent.Kill:
+		return true
+	}
+	return false
+}
+
+// ErrMemory is returned for tracee memory a Record did not copy.
+var ErrMemory = errors.New("tracee memory not recorded")
+
+// readMem reads tracee memory: live under ptrace, from the record being
+// handled under a Backend.
+func (t *Tracer) readMem(tid int, addr uint64, buf []byte) (int, error) {
+	if t.rec == nil {
+		return ptrace.ReadMem(tid, addr, buf)
+	}
+	for _, b := range t.rec.Blobs {
+		if addr >= b.Addr && addr+uint64(len(buf)) <= b.Addr+uint64(len(b.Data)) {
+			return copy(buf, b.Data[addr-b.Addr:]), nil
+		}
+	}
+	return 0, ErrMemory
+}
+
+// loopBackend is the tracer's thread with a Backend: it turns records into
+// rows, runs commands and reaps children. It stays locked to its OS thread
+// because it starts the processes (Pdeathsig follows the thread).
+func (t *Tracer) loopBackend(errc chan<- error) {
+	runtime.LockOSThread()
+	defer close(t.done)
+	defer close(t.events)
+	defer t.flush()
+	errc <- nil
+	recs := make(chan []Record, 64)
+	go func() {
+		defer close(recs)
+		for {
+			b, err := t.be.Read()
+			if err != nil {
+				return
+			}
+			recs <- b
+		}
+	}()
+	reaped := make(chan reap, 64)
+	go t.reaper(reaped)
+	tick := time.NewTicker(flushEvery)
+	defer tick.Stop()
+	for {
+		if t.closing && len(t.procs) == 0 && len(t.untraced) == 0 {
+			t.be.Close()
+			for range recs {
+			}
+			return
+		}
+		select {
+		case f := <-t.cmds:
+			f()
+		case b, ok := <-recs:
+			if !ok {
+				t.warn("eBPF recorder: records ended early")
+				recs = nil
+				continue
+			}
+			for i := range b {
+				t.record(&b[i])
+			}
+		case r := <-reaped:
+			if p := t.untraced[r.pid]; p != nil {
+				t.gone(r.pid, r.ws)
+			}
+		case <-tick.C:
+			t.flush()
+		}
+	}
+}
+
+type reap struct {
+	pid int
+	ws  ptrace.WaitStatus
+}
+
+// reaper waits for the tracer's children (and orphans it adopted as
+// subreaper) so none stays a zombie; untraced ones report their status.
+func (t *Tracer) reaper(out chan<- reap) {
+	for {
+		var ws ptrace.WaitStatus
+		pid, err := ptrace.Wait(&ws)
+		if err == syscall.ECHILD {
+			select {
+			case <-t.children:
+				continue
+			case <-t.done:
+				return
+			}
+		}
+		if err != nil {
+			t.warn(fmt.Sprintf("wait: %v", err))
+			continue
+		}
+		select {
+		case out <- reap{pid, ws}:
+		case <-t.done:
+			return
+		}
+	}
+}
+
+// record handles one Backend record on the tracer's thread.
+func (t *Tracer) record(r *Record) {
+	th := t.threads[r.TID]
+	if th == nil {
+		return
+	}
+	t.rec = r
+	defer func() { t.rec = nil }()
+	t.mono = r.Mono
+	switch r.Kind {
+	case RecEnter:
+		t.si = ptrace.SyscallInfo{Op: ptrace.OpSeccomp, Nr: r.Nr, Args: r.Args}
+		t.entry(th, &t.si)
+	case RecExit:
+		ent := sysent.Lookup(r.Nr)
+		if ent == nil {
+			return
+		}
+		if !EnterFirst(ent) {
+			t.si = ptrace.SyscallInfo{Op: ptrace.OpSeccomp, Nr: r.Nr, Args: r.Args}
+			t.entry(th, &t.si)
+		}
+		if th.inCall {
+			t.si = ptrace.SyscallInfo{Op: ptrace.OpExit, Rval: r.Ret}
+			t.exit(th, &t.si)
+		}
+	case RecFork:
+		ev := ptrace.EventFork
+		switch {
+		case r.Aux2 == th.proc.tgid:
+			ev = ptrace.EventClone
+		case th.cloneFlags&ptrace.CloneVfork != 0:
+			ev = ptrace.EventVfork
+		}
+		if th.cloneFlags == 0 && ev == ptrace.EventClone {
+			th.cloneFlags = ptrace.CloneThread | ptrace.CloneVM | ptrace.CloneFiles
+		}
+		t.clonedTid(th, ev, r.Aux)
+	case RecExec:
+		t.execedFrom(th, r.Aux)
+	case RecGone:
+		t.gone(r.TID, ptrace.WaitStatus(r.Aux))
+	}
+}
+
+// newBackend finishes New for a tracer recording through cfg.Backend.
+func (t *Tracer) newBackend(cfg Config) (*Tracer, error) {
+	if cfg.Hook != nil {
+		return nil, errors.New("a Backend cannot change calls: faults need ptrace")
+	}
+	if cfg.Payload > 0 {
+		return nil, errors.New("payload prefixes are recorded under ptrace only")
+	}
+	t.be = cfg.Backend
+	t.wakerGone.Store(true)
+	t.children = make(chan struct{}, 1)
+	t.monoStart = ptrace.Monotonic()
+	if err := ptrace.SetChildSubreaper(); err != nil {
+		t.warn(fmt.Sprintf("cannot become child subreaper: %v", err))
+	}
+	errc := make(chan error, 1)
+	go t.loopBackend(errc)
+	if err := <-errc; err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// entryNow is the time of the entry of the call being handled.
+func (t *Tracer) entryNow() int64 {
+	if r := t.rec; r != nil && r.EnterMono != 0 {
+		return r.EnterMono - t.monoStart
+	}
+	return t.now()
+}
