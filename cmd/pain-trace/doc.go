@@ -32,6 +32,12 @@
 // pain-inject):
 //
 //	-o FILE      trace output (required unless -r)
+//	-backend B   recorder (pain-trace only): ptrace (default) or ebpf, eBPF
+//	             programs on the system call tracepoints of the run's
+//	             processes: no stops, for fault-free runs; same rows and
+//	             names, with the limits in the README and in the trace's
+//	             metadata (pain.x.ebpf.limits). Needs root and a kernel
+//	             with BTF. No -payload.
 //	-f FILE      Procfile
 //	-w CMD       workload, run once the nodes are ready
 //	-check CMD   check, run after the workload; its exit status decides

@@ -11,6 +11,7 @@ import (
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/cli"
+	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/launch"
 )
 
@@ -27,8 +28,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var sf launch.Flags
 	sf.Register(fs, "output file name")
 	var (
-		out  = fs.String("o", "", "trace output `file`")
-		read = fs.String("r", "", "print trace `file` as text")
+		out     = fs.String("o", "", "trace output `file`")
+		read    = fs.String("r", "", "print trace `file` as text")
+		backend = fs.String("backend", "ptrace", "recorder: `ptrace` or ebpf (no stops; see the README for what it cannot fill)")
 	)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s -o run.arrows -f Procfile [-w CMD] [-check CMD] [-ready CMD] [-timeout D] [-grace D]\n", tool)
@@ -51,6 +53,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if *out == "" {
 		return usage("-o is required")
+	}
+	if *backend != "ptrace" && *backend != "ebpf" {
+		return usage("-backend must be ptrace or ebpf")
+	}
+	if *backend == "ebpf" && sf.Payload > 0 {
+		return usage("-payload needs -backend ptrace")
 	}
 	sys, err := sf.System(fs.Args())
 	var uerr launch.UsageError
@@ -75,7 +83,24 @@ func run(args []string, stdout, stderr io.Writer) error {
 	start := time.Now()
 	o := sf.Options()
 	o.Out, o.Progress, o.Prefix, o.Tool, o.Abort = f, stderr, tool+": ", tool+" "+version, again
+	var rec *ebpfrec.Recorder
+	if *backend == "ebpf" {
+		rec, err = ebpfrec.Open(func(m string) { fmt.Fprintf(stderr, "%s: warning: %s\n", tool, m) })
+		if err != nil {
+			f.Close()
+			os.Remove(*out)
+			return err
+		}
+		defer rec.Close()
+		o.Backend = rec
+		o.Meta = map[string]string{"backend": "ebpf", "ebpf.limits": ebpfrec.Limits}
+	}
 	res, err := launch.Run(ctx, sys, o)
+	if rec != nil && err == nil {
+		if n := rec.Lost(); n > 0 {
+			err = fmt.Errorf("the eBPF recorder lost %d records (ring buffer full): the trace is incomplete", n)
+		}
+	}
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}

@@ -104,6 +104,11 @@ type Options struct {
 	// context is the first: the running phase is stopped, nothing further
 	// starts, and the nodes get SIGTERM and Grace as usual.
 	Abort <-chan struct{}
+	// Backend records without ptrace (pain-trace -backend ebpf; no Hook);
+	// Meta is added to the trace's metadata (pain.x.* keys): what the
+	// backend is and what it cannot fill exactly.
+	Backend tracer.Backend
+	Meta    map[string]string
 }
 
 // Result is what happened. Status values are exit codes (128+n for a
@@ -216,6 +221,7 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 		Payload:        o.Payload,
 		NoSeccomp:      o.NoSeccomp,
 		ProcessThreads: o.ProcessThreads,
+		Backend:        o.Backend,
 		Warn:           func(m string) { r.say("warning: %s", m) },
 		OnListen: func(n string) {
 			r.mu.Lock()
@@ -278,7 +284,8 @@ func (r *runner) write(tr *tracer.Tracer, fail func(error)) error {
 		cmds["check"] = r.s.Check
 	}
 	m := format.Meta{Version: format.Version, Kind: format.KindTrace, Tool: r.o.Tool, Run: r.o.Run,
-		Host: host, Kernel: strings.TrimSpace(string(kernel)), Start: tr.StartTime(), Commands: cmds, Plan: r.o.Plan}
+		Host: host, Kernel: strings.TrimSpace(string(kernel)), Start: tr.StartTime(), Commands: cmds, Plan: r.o.Plan,
+		Extra: r.o.Meta}
 	events := tr.Events()
 	w, err := format.NewWriter(r.o.Out, m)
 	failed := func(e error) {

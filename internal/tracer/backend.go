@@ -105,6 +105,12 @@ func (t *Tracer) loopBackend(errc chan<- error) {
 	defer close(t.done)
 	defer close(t.events)
 	defer t.flush()
+	if t.cfg.Setup != nil {
+		if err := t.cfg.Setup(); err != nil {
+			errc <- err
+			return
+		}
+	}
 	errc <- nil
 	recs := make(chan []Record, 64)
 	go func() {
