@@ -17,6 +17,7 @@ import (
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/launch"
+	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/ptrace"
 )
 
@@ -121,7 +122,7 @@ func helper(t *testing.T, name string, args ...string) string {
 // stderr must (or, with a leading !, must not) match.
 func TestCommandLine(t *testing.T) {
 	if err := ptrace.Probe(); err != nil {
-		t.Skipf("ptrace unavailable: %v", err)
+		prereq.Missing(t, "ptrace unavailable: %v", err)
 	}
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
@@ -201,12 +202,12 @@ func match(t *testing.T, name, what, text string, patterns []string) {
 // the run must be gone, and the trace must read up to its last batch.
 func TestKilled(t *testing.T) {
 	if err := ptrace.Probe(); err != nil {
-		t.Skipf("ptrace unavailable: %v", err)
+		prereq.Missing(t, "ptrace unavailable: %v", err)
 	}
 	// Orphans of the killed run become our children, so we can tell
 	// that none is left as a zombie either.
 	if err := ptrace.SetChildSubreaper(); err != nil {
-		t.Skipf("cannot become subreaper: %v", err)
+		prereq.Missing(t, "cannot become subreaper: %v", err)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -315,7 +316,7 @@ func zombies() []string {
 // OS threads, so per-OS-thread names would vary).
 func TestGoProcessThreads(t *testing.T) {
 	if err := ptrace.Probe(); err != nil {
-		t.Skipf("ptrace unavailable: %v", err)
+		prereq.Missing(t, "ptrace unavailable: %v", err)
 	}
 	dir := t.TempDir()
 	var runs [2][]string
@@ -388,10 +389,10 @@ func waitFile(t *testing.T, cmd *exec.Cmd, path string) {
 // with it.
 func TestKilledReady(t *testing.T) {
 	if err := ptrace.Probe(); err != nil {
-		t.Skipf("ptrace unavailable: %v", err)
+		prereq.Missing(t, "ptrace unavailable: %v", err)
 	}
 	if err := ptrace.SetChildSubreaper(); err != nil {
-		t.Skipf("cannot become subreaper: %v", err)
+		prereq.Missing(t, "cannot become subreaper: %v", err)
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -416,7 +417,7 @@ func TestKilledReady(t *testing.T) {
 // says "interrupted", exits 2, and never starts the check.
 func TestInterrupt(t *testing.T) {
 	if err := ptrace.Probe(); err != nil {
-		t.Skipf("ptrace unavailable: %v", err)
+		prereq.Missing(t, "ptrace unavailable: %v", err)
 	}
 	exe, err := os.Executable()
 	if err != nil {

@@ -10,17 +10,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/boxofpain/pain/internal/prereq"
 )
 
 // needRoot skips where network namespaces cannot be made, but fails in CI.
 func needRoot(t *testing.T) {
 	t.Helper()
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must run as root: -netns needs CAP_SYS_ADMIN")
-		}
-		t.Skip("-netns needs root")
-	}
+	prereq.Root(t, "-netns (CAP_SYS_ADMIN)")
 }
 
 // buildTrace builds pain-trace into a folder of the test.

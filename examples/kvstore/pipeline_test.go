@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/prereq"
 )
 
 // TestPipelineFindsTheBug runs the whole pipeline, as make demo does, on six
@@ -21,12 +22,10 @@ func TestPipelineFindsTheBug(t *testing.T) {
 	}
 	if os.Getuid() != 0 {
 		if b, err := os.ReadFile("/proc/sys/kernel/yama/ptrace_scope"); err == nil && strings.TrimSpace(string(b)) > "1" {
-			t.Skip("ptrace is not allowed here (kernel.yama.ptrace_scope > 1)")
+			prereq.Missing(t, "ptrace is not allowed here (kernel.yama.ptrace_scope > 1)")
 		}
 	}
-	if _, err := exec.LookPath("jq"); err != nil {
-		t.Skip("the demo script needs jq (make deps installs it)")
-	}
+	prereq.Command(t, "jq") // the demo script needs it
 	tools := t.TempDir()
 	build := exec.Command("go", "build", "-o", tools+"/", "../../cmd/...")
 	if out, err := build.CombinedOutput(); err != nil {

@@ -6,17 +6,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/boxofpain/pain/internal/prereq"
 )
 
 // needNetns skips (fails in CI) where network namespaces cannot be made.
 func needNetns(t *testing.T) {
 	t.Helper()
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must run as root: -netns needs CAP_SYS_ADMIN")
-		}
-		t.Skip("-netns needs root")
-	}
+	prereq.Root(t, "-netns (CAP_SYS_ADMIN)")
 }
 
 // TestRunDirAndNetns: every process of a run sees $PAIN_RUN_DIR, a folder

@@ -5,15 +5,15 @@ import (
 	"os"
 	"runtime"
 	"testing"
+
+	"github.com/boxofpain/pain/internal/prereq"
 )
 
 // TestNewNetns moves a locked thread into a new network namespace: it must
 // differ from the test's own, have its loopback up, and let a listener bind
 // a port that the test's namespace already uses.
 func TestNewNetns(t *testing.T) {
-	if os.Getuid() != 0 && os.Getenv("CI") == "" {
-		t.Skip("creating a network namespace needs root")
-	}
+	prereq.Root(t, "creating a network namespace")
 	outside, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

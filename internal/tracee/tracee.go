@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/ptrace"
 )
 
@@ -85,17 +86,17 @@ func build(dir string, patterns []string) error {
 // Path returns the path of program name.
 func (p *Programs) Path(name string) string { return filepath.Join(p.Dir, name) }
 
-// Need skips t when there is no compiler or no ptrace, and fails it when
-// the programs did not build.
+// Need skips t when there is no compiler or no ptrace (fails it in CI, see
+// package prereq), and fails it when the programs did not build.
 func (p *Programs) Need(t testing.TB) {
 	t.Helper()
 	if errors.Is(p.Err, ErrNoCompiler) {
-		t.Skip(p.Err)
+		prereq.Missing(t, "%v", p.Err)
 	}
 	if p.Err != nil {
 		t.Fatal(p.Err)
 	}
 	if err := ptrace.Probe(); err != nil {
-		t.Skipf("ptrace unavailable: %v", err)
+		prereq.Missing(t, "ptrace unavailable: %v", err)
 	}
 }

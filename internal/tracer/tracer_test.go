@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/tracee"
 )
 
@@ -493,12 +493,10 @@ func TestInterpreters(t *testing.T) {
 		{"java", "java", []string{"java", "-cp", progs.Dir, "Echo"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := exec.LookPath(c.bin); err != nil {
-				t.Skip(err)
-			}
+			prereq.Command(t, c.bin)
 			if c.name == "java" {
 				if _, err := os.Stat(filepath.Join(progs.Dir, "Echo.class")); err != nil {
-					t.Skip("Echo.java not compiled")
+					prereq.Missing(t, "Echo.java not compiled (no javac)")
 				}
 			}
 			rows, code := traceArgv(t, Config{}, c.name, c.argv)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/launch"
+	"github.com/boxofpain/pain/internal/prereq"
 )
 
 // The repository root (round.sh runs from it) and the tools, built once.
@@ -59,19 +60,9 @@ func TestMain(m *testing.M) {
 // scripts/deps.sh has installed everything.
 func need(t testing.TB, progs ...string) {
 	t.Helper()
-	if os.Getuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI must run as root: -netns needs CAP_SYS_ADMIN")
-		}
-		t.Skip("-netns needs root")
-	}
+	prereq.Root(t, "-netns (CAP_SYS_ADMIN)")
 	for _, p := range progs {
-		if _, err := exec.LookPath(p); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is missing (scripts/deps.sh installs it)", p)
-			}
-			t.Skipf("%s is missing (scripts/deps.sh installs it)", p)
-		}
+		prereq.Command(t, p)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/prereq"
 )
 
 func TestReadReply(t *testing.T) {
@@ -118,31 +119,28 @@ func freeBase(t *testing.T) int {
 
 // system is one Redis system written by gen.sh on free ports.
 type system struct {
-	tool string            // bin/pain-trace or bin/pain-inject
+	tool string            // pain-trace or pain-inject, built by the test
 	vars map[string]string // PROCFILE, READY, WORKLOAD, CHECK
 	base int               // first port
 }
 
-// newSystem skips the test unless Redis and bin/TOOL are there, builds
-// rediswl and writes a system on free ports.
+// newSystem skips the test unless Redis is there (fails it in CI), builds
+// TOOL (pain-trace or pain-inject) and rediswl from this tree, and writes a
+// system on free ports.
 func newSystem(t *testing.T, tool string) *system {
 	if testing.Short() {
 		t.Skip("starts six Redis processes under the tracer")
 	}
 	for _, c := range []string{"redis-server", "redis-sentinel"} {
-		if _, err := exec.LookPath(c); err != nil {
-			t.Skipf("%s not installed (apt-get install redis-server redis-sentinel)", c)
-		}
+		prereq.Command(t, c)
 	}
 	top := root(t)
-	bin := filepath.Join(top, "bin", tool)
-	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("%s missing (make build)", bin)
-	}
 	tmp := t.TempDir()
-	rwl := filepath.Join(tmp, "rediswl")
-	if out, err := exec.Command("go", "build", "-o", rwl, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, rwl := filepath.Join(tmp, tool), filepath.Join(tmp, "rediswl")
+	for _, b := range [][2]string{{bin, filepath.Join(top, "cmd", tool)}, {rwl, "."}} {
+		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
+		}
 	}
 	base := freeBase(t)
 	dir := filepath.Join(tmp, "sys")
@@ -171,7 +169,7 @@ func (s *system) run(t *testing.T, args ...string) (stdout, stderr string, err e
 }
 
 // TestTraceRedis traces one fault-free run of the whole system with
-// bin/pain-trace and checks the trace: all six servers, the workload and the
+// pain-trace and checks the trace: all six servers, the workload and the
 // check have events, the check passed, and the last write the workload sent
 // reached both replicas through the primary, in stable names.
 func TestTraceRedis(t *testing.T) {
