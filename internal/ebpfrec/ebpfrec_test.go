@@ -1,7 +1,9 @@
 package ebpfrec_test
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -9,6 +11,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/hb"
 	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/tracer"
@@ -16,7 +19,21 @@ import (
 
 var progs tracee.Programs
 
+// bin holds pain-trace and the embedded store's programs, built by
+// TestMain before any tracer runs; binErr says why they could not be.
+var bin, binErr = "", error(nil)
+
 func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pain-ebpfrec")
+	if err != nil {
+		panic(err)
+	}
+	bin = dir
+	out, err := exec.Command("go", "build", "-o", dir+"/", "../../cmd/pain-trace", "../../examples/kvstore/...").CombinedOutput()
+	if err != nil {
+		binErr = fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	defer os.RemoveAll(dir)
 	tracee.Main(m, &progs, "../tracer/testdata/*.c", "../../scripts/bench/pingpong.c")
 }
 
@@ -169,16 +186,7 @@ func TestSameBytes(t *testing.T) {
 			if len(ps) == 0 {
 				t.Fatal("no bytes moved under ptrace")
 			}
-			for k, v := range ps {
-				if bs[k] != v {
-					t.Errorf("%s: %d bytes under ptrace, %d under eBPF", k, v, bs[k])
-				}
-			}
-			for k, v := range bs {
-				if _, ok := ps[k]; !ok {
-					t.Errorf("%s: %d bytes under eBPF only", k, v)
-				}
-			}
+			sameSums(t, ps, bs)
 			if only, also := diff(others(pr), others(br)); len(only)+len(also) > 0 {
 				t.Errorf("rows differ\nonly under ptrace:\n%s\nonly under eBPF:\n%s", strings.Join(only, "\n"), strings.Join(also, "\n"))
 			}
@@ -203,4 +211,77 @@ func diff(a, b []string) (onlyA, onlyB []string) {
 		}
 	}
 	return onlyA, onlyB
+}
+
+// TestSameSchedule traces the embedded store's whole run (three nodes, a
+// workload of ten writes, the check) with pain-trace both ways: the runs
+// have the same schedule and the same bytes on every connection.
+func TestSameSchedule(t *testing.T) {
+	need(t)
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	dir := t.TempDir()
+	procfile := filepath.Join(dir, "Procfile")
+	kv := func(name string) string { return filepath.Join(bin, name) }
+	err := os.WriteFile(procfile, []byte(fmt.Sprintf(`primary: %s -role primary -listen 127.0.0.1:7101 -backups 127.0.0.1:7102,127.0.0.1:7103
+backup1: %s -role backup -listen 127.0.0.1:7102
+backup2: %s -role backup -listen 127.0.0.1:7103
+`, kv("kvnode"), kv("kvnode"), kv("kvnode"))), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(backend string) ([]format.Event, format.Meta) {
+		out := filepath.Join(dir, backend+".arrows")
+		cmd := exec.Command(kv("pain-trace"), "-backend", backend, "-netns", "-threads", "process",
+			"-o", out, "-f", procfile,
+			"-w", kv("kvload")+" -n 10 -acked $PAIN_RUN_DIR/acked.txt",
+			"-check", kv("kvcheck")+" -acked $PAIN_RUN_DIR/acked.txt")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("pain-trace -backend %s: %v\n%s", backend, err, b)
+		}
+		meta, rows, err := format.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows, meta
+	}
+	schedule := func(rows []format.Event) string {
+		b := hb.NewBuilder(hb.Message)
+		for i := range rows {
+			b.Add(&rows[i])
+		}
+		return b.Graph("run").ID()
+	}
+	pr, _ := run("ptrace")
+	br, meta := run("ebpf")
+	if meta.Extra["backend"] != "ebpf" || meta.Extra["ebpf.limits"] != ebpfrec.Limits {
+		t.Errorf("metadata of the eBPF trace: %v", meta.Extra)
+	}
+	p, b := schedule(pr), schedule(br)
+	if p != b {
+		t.Errorf("schedule %s under ptrace, %s under eBPF", p, b)
+	}
+	t.Logf("schedule %s; %d rows under ptrace, %d under eBPF", p, len(pr), len(br))
+	ps, bs := sums(pr), sums(br)
+	if len(ps) < 6 {
+		t.Fatalf("only %d connection directions under ptrace: %v", len(ps), ps)
+	}
+	sameSums(t, ps, bs)
+}
+
+// sameSums checks that both backends moved the same bytes on every
+// connection, in each direction.
+func sameSums(t *testing.T, ps, bs map[string]int64) {
+	t.Helper()
+	for k, v := range ps {
+		if bs[k] != v {
+			t.Errorf("%s: %d bytes under ptrace, %d under eBPF", k, v, bs[k])
+		}
+	}
+	for k, v := range bs {
+		if _, ok := ps[k]; !ok {
+			t.Errorf("%s: %d bytes under eBPF only", k, v)
+		}
+	}
 }
