@@ -11,8 +11,9 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
-	"github.com/boxofpain/pain/internal/hb"
 	"github.com/boxofpain/pain/internal/ebpfrec"
+	"github.com/boxofpain/pain/internal/hb"
+	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/tracer"
 )
@@ -37,23 +38,15 @@ func TestMain(m *testing.M) {
 	tracee.Main(m, &progs, "../tracer/testdata/*.c", "../../scripts/bench/pingpong.c")
 }
 
-// need skips (or, in CI, fails) a test where the kernel cannot run the
-// recorder.
+// need stops a test (a skip on a laptop, a failure in CI) where the
+// kernel cannot run the recorder.
 func need(t testing.TB) {
 	t.Helper()
 	progs.Need(t)
 	if err := ebpfrec.Available(); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("CI must run the eBPF recorder: %v", err)
-		}
-		t.Skip(err)
+		prereq.Missing(t, "%v", err)
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI must run the eBPF recorder: not root")
-		}
-		t.Skip("the eBPF recorder needs root")
-	}
+	prereq.Root(t, "the eBPF recorder")
 }
 
 // trace runs argv under a tracer, with the eBPF recorder when bpf is set,
