@@ -82,6 +82,21 @@ func (m Meta) pairs() (keys, values []string) {
 	return keys, values
 }
 
+// MetaPairs returns m as the sorted key/value pairs a pain file's schema
+// holds, for other files that keep them (Parquet key-value metadata); its
+// pain.format is m.Version, the version of the file m was read from.
+func MetaPairs(m Meta) (keys, values []string) {
+	keys, values = m.pairs()
+	if m.Version > 0 {
+		for i, k := range keys {
+			if k == KeyFormat {
+				values[i] = strconv.Itoa(m.Version)
+			}
+		}
+	}
+	return keys, values
+}
+
 // parseMeta reads metadata written by pairs. It checks the version and, when
 // kind is not empty, the kind; errors wrap the sentinels above.
 func parseMeta(keys, values []string, kind string) (Meta, error) {

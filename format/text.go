@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // The text form of a trace: a header of "# key: value" lines, then one line
@@ -21,6 +23,8 @@ import (
 // time in seconds, node, thread, #seq and syscall come first; the other
 // columns follow as key=value and are left out when they hold their empty
 // value (fd and off -1, strings empty, numbers 0; ret is always shown).
+// A payload prints as data="text" (Go-quoted, like strace's escapes) when
+// it is text, as payload=hex otherwise; dur is dur_ns.
 // Values with spaces, quotes, '=' or nothing in them are Go-quoted. The text
 // form holds every column, so ParseText(AppendText(e)) == e: golden tests
 // and hand-written traces use it.
@@ -74,8 +78,13 @@ var textFields = []textField{
 			e.PayloadHash = n
 			return nil
 		}},
-	{"payload",
-		func(e *Event) (string, bool) { return hex.EncodeToString(e.Payload), e.Payload != nil },
+	{"data", // the payload as text, when it is text (strace style)
+		func(e *Event) (string, bool) { return string(e.Payload), printable(e.Payload) },
+		func(e *Event, v string) error { e.Payload = []byte(v); return nil }},
+	{"payload", // the payload in hex, when it is not text
+		func(e *Event) (string, bool) {
+			return hex.EncodeToString(e.Payload), e.Payload != nil && !printable(e.Payload)
+		},
 		func(e *Event, v string) error {
 			b, err := hex.DecodeString(v)
 			if err != nil {
@@ -87,6 +96,20 @@ var textFields = []textField{
 	textStr("arg", func(e *Event) *string { return &e.Arg }),
 	textStr("fault", func(e *Event) *string { return &e.Fault }),
 	textInt("dur", 0, false, func(e *Event) *int64 { return &e.DurNS }),
+}
+
+// printable says whether a payload prints as text: valid UTF-8, nothing
+// but graphic characters, spaces, tabs and line ends, and not empty.
+func printable(b []byte) bool {
+	if len(b) == 0 || !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if !unicode.IsGraphic(r) && r != '\n' && r != '\r' && r != '\t' {
+			return false
+		}
+	}
+	return true
 }
 
 // AppendText appends the text form of e, without a newline.

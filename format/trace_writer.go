@@ -93,7 +93,8 @@ type WriterOption func(*writerConfig)
 
 type writerConfig struct{ compression Compression }
 
-// WithCompression sets the compression of the batches (Zstd by default).
+// WithCompression sets the compression of the batches (Zstd by default,
+// also when c is empty).
 func WithCompression(c Compression) WriterOption {
 	return func(wc *writerConfig) { wc.compression = c }
 }

@@ -9,7 +9,8 @@
 //	           [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads os|process]
 //	           [-netns] [-rundir DIR]
 //	pain-trace -o run.arrows [-check CMD] [-timeout D] -- CMD ARGS...
-//	pain-trace -r run.arrows
+//	pain-trace -r run.arrows [-e trace=SET] [-node PATTERNS] [-conn PATTERNS]
+//	pain-trace -r run.arrows -as parquet|csv|jsonl [-o OUT] [filters]
 //
 // With -f, each Procfile line "name: command" starts a node (the command runs
 // with /bin/sh -c; all its descendants belong to the node). pain-trace waits
@@ -25,8 +26,22 @@
 // basename(CMD) and a forked child that execs becomes node
 // "<parent node>/<basename>.<k>".
 //
-// With -r, the trace is printed as text, one event per line. A trace cut
-// short is printed up to its last complete batch, with a warning.
+// With -r, the trace is printed as text, one event per line (- reads
+// stdin). A trace cut short is printed up to its last complete batch, with
+// a warning; a corrupt one is an error naming the batch (exit 2). The
+// filters work as strace users expect: -e trace=network,read (system call
+// names and the classes network, process, signal and desc; !SET for all
+// but SET), -node and -conn with comma-separated shell patterns. A payload
+// kept with -payload prints as data="escaped text" when it is text, as
+// payload=hex otherwise; dur= is the time from the call's entry to its exit.
+//
+// With -as, the trace is exported for analysis tools instead, to -o (written
+// whole or not at all) or stdout: parquet (Arrow Go's pqarrow, zstd; the
+// trace's metadata in the Parquet key-value metadata), csv or jsonl, each
+// with a run column first, then start_ns (the call's entry) and the trace
+// columns. Many runs then read as one table:
+//
+//	duckdb -c "select run, node, count(*) from read_parquet('runs/*.parquet') group by all"
 //
 // Flags (all but -o and -r describe the system and are the same in
 // pain-inject):
@@ -66,7 +81,11 @@
 //	             missing and kept. Without it each run gets a new temporary
 //	             folder ($TMPDIR/pain-run-*), removed when the run ends
 //	             (left behind only if pain-trace is killed).
-//	-r FILE      print a trace as text
+//	-compress C  zstd (default), or none: batches stored uncompressed, for
+//	             Arrow readers without a zstd codec (Arrow JS, duckdb-wasm)
+//	-r FILE      print a trace as text (- for stdin)
+//	-as F        with -r: export as parquet, csv or jsonl
+//	-e, -node, -conn   with -r: keep only the rows selected
 //
 // Exit status: 0 the check passed (or there is none; with -- and no check,
 // the command succeeded), 1 the check failed (with --: the command failed)

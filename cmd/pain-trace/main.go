@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/launch"
@@ -29,9 +28,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	sf.Register(fs, "output file name")
 	var (
 		out     = fs.String("o", "", "trace output `file`")
-		read    = fs.String("r", "", "print trace `file` as text")
+		read    = fs.String("r", "", "print trace `file` as text (- for stdin), or export it with -as")
 		backend = fs.String("backend", "ptrace", "recorder: `ptrace` or ebpf (no stops; see the README for what it cannot fill)")
 	)
+	var rf readFlags
+	rf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s -o run.arrows -f Procfile [-w CMD] [-check CMD] [-ready CMD] [-timeout D] [-grace D]\n", tool)
 		fmt.Fprintf(stderr, "       %s -o run.arrows -- CMD ARGS...\n       %s -r run.arrows\n", tool, tool)
@@ -46,10 +47,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return cli.ExitStatus(2)
 	}
 	if *read != "" {
-		if *out != "" || sf.Procfile != "" || fs.NArg() > 0 {
-			return usage("-r takes no other flags or arguments")
+		if sf.Procfile != "" || fs.NArg() > 0 {
+			return usage("-r takes no Procfile or command")
 		}
-		return printTrace(*read, stdout, stderr)
+		return rf.read(*read, *out, os.Stdin, stdout, stderr)
 	}
 	if *out == "" {
 		return usage("-o is required")
@@ -74,6 +75,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := cli.NotInput(*out, sf.Procfile); err != nil {
 		return err
 	}
+	compression, err := rf.compression()
+	if err != nil {
+		return usage(err.Error())
+	}
 	f, err := os.Create(*out)
 	if err != nil {
 		return err
@@ -95,6 +100,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		o.Backend = rec
 		o.Meta = map[string]string{"backend": "ebpf", "ebpf.limits": ebpfrec.Limits}
 	}
+	o.Compression = compression
 	res, err := launch.Run(ctx, sys, o)
 	if rec != nil && err == nil {
 		if n := rec.Lost(); n > 0 {
@@ -136,38 +142,5 @@ func outcome(sys launch.System, res launch.Result, stderr io.Writer) error {
 	default:
 		fmt.Fprintf(stderr, "%s: %s failed (status %d)\n", tool, what, status)
 		return cli.ExitStatus(1)
-	}
-}
-
-func printTrace(path string, stdout, stderr io.Writer) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	r, err := format.NewReader(f, path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	if err := format.WriteTextHeader(stdout, r.Meta()); err != nil {
-		return err
-	}
-	var e format.Event
-	for {
-		err := r.Next(&e)
-		if err == io.EOF {
-			return nil
-		}
-		if errors.Is(err, format.ErrTruncated) {
-			fmt.Fprintf(stderr, "%s: warning: %v\n", tool, err)
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := format.WriteText(stdout, &e); err != nil {
-			return err
-		}
 	}
 }

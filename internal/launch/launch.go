@@ -73,6 +73,8 @@ type Options struct {
 	Run      string    // run name for the metadata
 	Plan     string    // fault plan (JSON) for the metadata of injected runs
 	Payload  int       // payload prefix bytes to keep per transfer
+	// Compression of the trace's batches (default zstd).
+	Compression format.Compression
 	// Output receives the nodes' stdout and stderr (default os.Stderr);
 	// their stdin is /dev/null. The `-- CMD` command has this process's
 	// stdin, Stdout as its stdout (default os.Stdout) and Output as its
@@ -287,7 +289,7 @@ func (r *runner) write(tr *tracer.Tracer, fail func(error)) error {
 		Host: host, Kernel: strings.TrimSpace(string(kernel)), Start: tr.StartTime(), Commands: cmds, Plan: r.o.Plan,
 		Extra: r.o.Meta}
 	events := tr.Events()
-	w, err := format.NewWriter(r.o.Out, m)
+	w, err := format.NewWriter(r.o.Out, m, format.WithCompression(r.o.Compression))
 	failed := func(e error) {
 		err = fmt.Errorf("%w: %w", ErrTrace, e)
 		r.say("cannot write the trace (%v): stopping the run", e)
