@@ -51,7 +51,7 @@
 //	             other fields describe the first run with that verdict
 //	             (package internal/repeat)
 //	-f, -w, -check, -ready, -timeout, -grace, -run, -payload, -seccomp,
-//	-threads, -netns, -rundir:
+//	-threads, -netns, -rundir, -hold:
 //	             as for pain-trace (both take them from package launch);
 //	             -run defaults to the plan id and start time. -timeout
 //	             limits each phase:

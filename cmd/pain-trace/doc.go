@@ -7,7 +7,7 @@
 //
 //	pain-trace -o run.arrows -f Procfile [-w CMD] [-check CMD] [-ready CMD]
 //	           [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads os|process]
-//	           [-netns] [-rundir DIR]
+//	           [-netns] [-rundir DIR] [-hold CMD]
 //	pain-trace -o run.arrows [-check CMD] [-timeout D] -- CMD ARGS...
 //	pain-trace -r run.arrows [-e trace=SET] [-node PATTERNS] [-conn PATTERNS]
 //	pain-trace -r run.arrows -as parquet|csv|jsonl [-o OUT] [filters]
@@ -57,6 +57,11 @@
 //	-w CMD       workload, run once the nodes are ready
 //	-check CMD   check, run after the workload; its exit status decides
 //	-ready CMD   readiness command, instead of waiting for listen()
+//	-hold CMD    for a host that runs only nodes of a run whose workload
+//	             and check run on another host: once the nodes are ready,
+//	             run CMD untraced and keep the nodes until it exits (no -w,
+//	             no -check; -timeout bounds it). See "Several hosts" in the
+//	             README.
 //	-timeout D   limit of each phase: readiness, workload, check (default 30s; > 0)
 //	-grace D     time between SIGTERM and SIGKILL at the end (default 2s; > 0)
 //	-run NAME    run name stored in the trace (default: the output file name)

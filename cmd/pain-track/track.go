@@ -24,14 +24,17 @@ var needed = format.AllColumns &^ (format.ColumnBit("pid") | format.ColumnBit("t
 
 // tracker adds input files to a Set, one run at a time.
 type tracker struct {
-	set  *schedule.Set
-	b    *hb.Builder
-	evs  []format.Event    // one record batch
-	br   *bufio.Reader     // reused for every file
-	rows int64             // trace rows read
-	runs int               // runs tracked from traces
-	seen map[string]string // run name -> file it came from
-	warn func(string)
+	set *schedule.Set
+	b   *hb.Builder
+	evs []format.Event // one record batch
+	br  *bufio.Reader  // reused for every file
+	// hosts names connections between the parts of the run being added
+	// (nil for a run in one file).
+	hosts *hostNames
+	rows  int64             // trace rows read
+	runs  int               // runs tracked from traces
+	seen  map[string]string // run name -> file it came from
+	warn  func(string)
 	// parts says where and when each trace file was taken, to tell parts of
 	// one run from copies and from other runs under the same name.
 	parts map[string]*part
@@ -152,6 +155,13 @@ func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 // addRun builds the graph of one run from the files that hold its parts.
 func (t *tracker) addRun(run string, paths []string) error {
 	t.b.Reset()
+	t.hosts = nil
+	if len(paths) > 1 {
+		var err error
+		if t.hosts, err = t.learnHosts(paths); err != nil {
+			return err
+		}
+	}
 	for _, path := range paths {
 		if err := t.addRows(path); err != nil {
 			return err
@@ -189,7 +199,7 @@ func (t *tracker) addRows(path string) (err error) {
 			return err
 		}
 		for i := range evs {
-			t.b.Add(&evs[i])
+			t.add(&evs[i])
 		}
 		t.rows += int64(len(evs))
 		if len(evs) > 0 {
@@ -215,13 +225,21 @@ func (t *tracker) addRows(path string) (err error) {
 			return err
 		}
 		for i := range t.evs {
-			t.b.Add(&t.evs[i])
+			t.add(&t.evs[i])
 		}
 		t.rows += int64(len(t.evs))
 		if len(t.evs) > 0 {
 			t.parts[path].saw(t.evs[len(t.evs)-1].TimeNS)
 		}
 	}
+}
+
+// add adds a row to the Builder, its connection named across hosts.
+func (t *tracker) add(e *format.Event) {
+	if t.hosts != nil {
+		t.hosts.rename(e)
+	}
+	t.b.Add(e)
 }
 
 // note warns when a run name comes twice from schedules files, or from a

@@ -23,11 +23,21 @@ func needRoot(t *testing.T) {
 // buildTrace builds pain-trace into a folder of the test.
 func buildTrace(t *testing.T) string {
 	t.Helper()
+	return filepath.Join(buildTools(t, "pain-trace"), "pain-trace")
+}
+
+// buildTools builds the named commands into a folder of the test.
+func buildTools(t *testing.T, names ...string) string {
+	t.Helper()
 	dir := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", dir+"/", "../../cmd/pain-trace").CombinedOutput(); err != nil {
+	args := []string{"build", "-o", dir + "/"}
+	for _, n := range names {
+		args = append(args, "../../cmd/"+n)
+	}
+	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	return filepath.Join(dir, "pain-trace")
+	return dir
 }
 
 // storeProcfile writes the store's Procfile (fixed ports 7101-7103) with

@@ -12,6 +12,7 @@ import (
 // system in exactly the same words.
 type Flags struct {
 	Procfile, Workload, Check, Ready string
+	Hold                             string
 	Timeout, Grace                   time.Duration
 	Run                              string // empty: the tool's default
 	Payload                          int
@@ -28,6 +29,7 @@ func (f *Flags) Register(fs *flag.FlagSet, runDefault string) {
 	fs.StringVar(&f.Workload, "w", "", "workload `command`")
 	fs.StringVar(&f.Check, "check", "", "check `command`")
 	fs.StringVar(&f.Ready, "ready", "", "readiness `command`")
+	fs.StringVar(&f.Hold, "hold", "", "untraced `command` that holds the ready nodes until it exits, for a host without the workload")
 	fs.DurationVar(&f.Timeout, "timeout", DefaultTimeout, "limit of each phase")
 	fs.DurationVar(&f.Grace, "grace", DefaultGrace, "time between SIGTERM and SIGKILL")
 	fs.StringVar(&f.Run, "run", "", "run `name` (default: "+runDefault+")")
@@ -60,6 +62,8 @@ func (f *Flags) Validate(args []string) error {
 		return UsageError("-threads must be os or process")
 	case f.Procfile == "" && (f.Workload != "" || f.Ready != ""):
 		return UsageError("-w and -ready need -f Procfile")
+	case f.Hold != "" && (f.Procfile == "" || f.Workload != "" || f.Check != ""):
+		return UsageError("-hold needs -f Procfile, and no -w or -check (they run on the host without -hold)")
 	}
 	return nil
 }
@@ -70,7 +74,7 @@ func (f *Flags) System(args []string) (System, error) {
 	if err := f.Validate(args); err != nil {
 		return System{}, err
 	}
-	s := System{Workload: f.Workload, Check: f.Check, Ready: f.Ready, Timeout: f.Timeout, Grace: f.Grace}
+	s := System{Workload: f.Workload, Check: f.Check, Ready: f.Ready, Hold: f.Hold, Timeout: f.Timeout, Grace: f.Grace}
 	if f.Procfile == "" {
 		s.Argv = args
 		return s, nil

@@ -38,6 +38,12 @@ func TestFlags(t *testing.T) {
 		{args: []string{"-threads", "go", "--", "cmd"}, usage: "-threads must be os or process"},
 		{args: []string{"-w", "load", "--", "cmd"}, usage: "-w and -ready need -f Procfile"},
 		{args: []string{"-ready", "rdy", "--", "cmd"}, usage: "-w and -ready need -f Procfile"},
+		{args: []string{"-f", good, "-hold", "wait", "-netns", "-rundir", "d"},
+			sys: System{Nodes: []Node{{"a", "serve 1"}, {"b", "serve 2"}}, Hold: "wait",
+				Timeout: DefaultTimeout, Grace: DefaultGrace},
+			opts: Options{Netns: true, RunDir: "d"}},
+		{args: []string{"-f", good, "-hold", "wait", "-w", "load"}, usage: "-hold needs -f Procfile, and no -w or -check (they run on the host without -hold)"},
+		{args: []string{"-hold", "wait", "--", "cmd"}, usage: "-hold needs -f Procfile, and no -w or -check (they run on the host without -hold)"},
 		{args: []string{"-f", filepath.Join(dir, "none")}, err: "no such file"},
 		{args: []string{"-f", bad}, err: bad + `: line 1: want "name: command"`},
 	} {

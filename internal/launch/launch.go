@@ -50,6 +50,11 @@ type System struct {
 	// and "check" once the nodes are ready. Ready, when set, is polled
 	// (untraced, every 100ms) instead of waiting for every node's listen().
 	Workload, Check, Ready string
+	// Hold, when set, is run (untraced) once the nodes are ready, instead
+	// of a workload and a check, and the run lasts until it exits: for a
+	// host that runs only some nodes of a run whose workload and check run
+	// on another host (see hold.go).
+	Hold string
 	// Timeout bounds each phase: readiness, workload, check, the command
 	// of Argv. Grace is the time between SIGTERM and SIGKILL at the end.
 	Timeout, Grace time.Duration
@@ -412,6 +417,9 @@ func (r *runner) run(ctx context.Context) error {
 		return err
 	}
 	r.res.Ready = true
+	if err := r.hold(ctx); err != nil {
+		return err
+	}
 	if r.s.Workload != "" {
 		r.say("running workload")
 		p, err := r.start("workload", shell(r.s.Workload), false)
