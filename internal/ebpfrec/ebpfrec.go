@@ -26,7 +26,7 @@
 //   - time_ns is the kernel's time at the call's exit (or entry, for calls
 //     reported at entry).
 //
-// Records that do not fit in the ring buffer (64 MiB) are lost; Lost
+// Records that do not fit in the ring buffer (16 MiB) are lost; Lost
 // counts them and pain-trace reports any.
 package ebpfrec
 
@@ -170,19 +170,28 @@ const (
 	fPath    = 16
 )
 
+// pollEvery is how often Read looks for records when the kernel side has
+// not woken it.
+const pollEvery = 5 * time.Millisecond
+
 // Read returns the records waiting in the ring buffer (at least one).
 func (r *Recorder) Read() ([]tracer.Record, error) {
 	var out []tracer.Record
 	var rec ringbuf.Record
 	for {
+		// The kernel side wakes the reader only when records pile up:
+		// poll every pollEvery.
 		if len(out) > 0 {
 			r.rd.SetDeadline(time.Now())
 		} else {
-			r.rd.SetDeadline(time.Time{})
+			r.rd.SetDeadline(time.Now().Add(pollEvery))
 		}
 		if err := r.rd.ReadInto(&rec); err != nil {
-			if len(out) > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
-				return out, nil
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				if len(out) > 0 {
+					return out, nil
+				}
+				continue
 			}
 			return out, err
 		}

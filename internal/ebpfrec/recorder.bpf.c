@@ -140,7 +140,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 << 20);
+	__uint(max_entries, 16 << 20);
 } events SEC(".maps");
 
 /* Force the event type into BTF for bpf2go. */
@@ -419,14 +419,20 @@ static __always_inline struct event *new_event(__u32 kind)
 	return e;
 }
 
+/* Waking the reader for every record would cost a context switch per
+ * call: it polls every few milliseconds instead, and is woken only when
+ * records pile up. */
+#define WAKE_AT (2 << 20)
+
 /* send puts e in the ring buffer, whole or only its head. */
 static __always_inline void send(struct event *e)
 {
 	long err;
+	__u64 wake = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_AT ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 	if (e->h.nblob > 0 || (e->h.flags & F_PATH))
-		err = bpf_ringbuf_output(&events, e, sizeof *e, 0);
+		err = bpf_ringbuf_output(&events, e, sizeof *e, wake);
 	else
-		err = bpf_ringbuf_output(&events, &e->h, sizeof e->h, 0);
+		err = bpf_ringbuf_output(&events, &e->h, sizeof e->h, wake);
 	if (err) {
 		__u32 key = 0;
 		__u64 *n = bpf_map_lookup_elem(&lost, &key);
