@@ -32,7 +32,7 @@ func (k *kit) combinations(c *collection) []proposal {
 	return out
 }
 
-// sequences proposes the same fault on different nodes, one after the
+// sequences proposes the same fault on different followers, one after the
 // other while the workload's data flows (three followers killed and
 // restarted in turn): each node is struck at the first data-carrying
 // message it takes part in after the previous fault's, with at least one
@@ -45,10 +45,12 @@ func (k *kit) sequences(c *collection) []proposal {
 		}
 	}
 	slices.SortStableFunc(flow, func(a, b *candidate) int { return cmp.Compare(a.ord, b.ord) })
+	// The followers: the nodes the data flows through but its hub (the
+	// primary, the leader), whose own faults are asked one at a time.
 	var nodes []string
 	for _, m := range flow {
 		for _, n := range []string{m.send.Node, m.recv.Node} {
-			if !k.outcome(n) && !slices.Contains(nodes, n) {
+			if !k.outcome(n) && k.rank[n] > 0 && !slices.Contains(nodes, n) {
 				nodes = append(nodes, n)
 			}
 		}
