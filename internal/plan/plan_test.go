@@ -194,6 +194,10 @@ func TestNextRound(t *testing.T) {
 	if len(next) == 0 {
 		t.Fatal("no plan for the recovery path")
 	}
+	// Faults on the recovery path of the workload's data come first.
+	if plans[0].Evidence.Round != 1 {
+		t.Errorf("first plan %s is not on the recovery path", plans[0].String())
+	}
 	for _, p := range next {
 		if len(p.Faults) != 2 || ID(p.Faults[:1]) != ID(parent.Faults) {
 			t.Errorf("round-1 plan %s does not extend its parent %s", p.String(), parent.String())

@@ -15,6 +15,9 @@
 #   DOWN_AFTER=2000   sentinel down-after-milliseconds
 #   FAILOVER_TIMEOUT=3000 sentinel failover-timeout (ms)
 #   SETTLE=20s        how long workload and check wait for the Sentinels to settle
+#   QUIET=DOWN_AFTER+1500ms   how long the check waits before it reads: a
+#                     primary cut off while the workload wrote to it has been
+#                     failed over by then
 #   REPLICA_DELAY=0.2 SENTINEL_DELAY=0.6   seconds the replicas and the Sentinels
 #                     wait before they start: the primary listens before its
 #                     replicas connect, and the replicas have connected to it
@@ -31,6 +34,7 @@ KEYS=${KEYS:-100}
 DOWN_AFTER=${DOWN_AFTER:-2000}
 FAILOVER_TIMEOUT=${FAILOVER_TIMEOUT:-3000}
 SETTLE=${SETTLE:-20s}
+QUIET=${QUIET:-$((DOWN_AFTER + 1500))ms}
 REPLICA_DELAY=${REPLICA_DELAY:-0.2}
 SENTINEL_DELAY=${SENTINEL_DELAY:-0.6}
 
@@ -112,6 +116,6 @@ cat >"$dir/system.sh" <<EOF
 PROCFILE='$dir/Procfile'
 READY='exec $RWL ready -sentinels $s'
 WORKLOAD='exec $RWL write -sentinels $s -n $KEYS -settle $SETTLE -acked $dir/acked.txt'
-CHECK='exec $RWL check -sentinels $s -settle $SETTLE -acked $dir/acked.txt'
+CHECK='exec $RWL check -sentinels $s -quiet $QUIET -settle $SETTLE -acked $dir/acked.txt'
 PORTS='$PORT $((PORT + 1)) $((PORT + 2)) $SPORT $((SPORT + 1)) $((SPORT + 2))'
 EOF

@@ -8,7 +8,7 @@
 //
 //	rediswl ready   -sentinels A,B,C [-replicas 2] [-strict 5s] [-wait 30s]
 //	rediswl write   -sentinels A,B,C -acked FILE [-n 100] [-timeout 10s] [-retry 10s] [-gap 0] [-elapsed FILE] [-settle 20s]
-//	rediswl check   -sentinels A,B,C -acked FILE [-settle 20s]
+//	rediswl check   -sentinels A,B,C -acked FILE [-quiet 0] [-settle 20s]
 //	rediswl primary -sentinels A,B,C
 //
 // ready waits until the Sentinels agree on a primary whose replicas take its
@@ -27,10 +27,15 @@
 // failover a fault set off happens inside the run. -elapsed FILE records how
 // long all that took (for scripts/redis/overhead.sh). Exit 0 unless misused.
 //
-// check waits for the Sentinels to settle the same way, asks them for the
-// current primary and reads every acknowledged key there with MGET. Exit 0
-// when all are there with their values, 1 naming the lost keys (or when no
-// primary answers: acknowledged writes are unreadable), 2 on usage errors.
+// check waits -quiet first (longer than down-after-milliseconds: a fault
+// that cut the primary off, with its clients still writing to it, has set
+// off the failure detectors by then), then for the Sentinels to settle the
+// same way, asks them for the current primary and reads every acknowledged
+// key there with MGET. A primary that does not answer is asked again, after
+// settling again, until -settle has passed: a node that was paused or a
+// failover under way is no finding. Exit 0 when all are there with their
+// values, 1 naming the lost keys (or when no primary answered for all that
+// time: acknowledged writes are unreadable), 2 on usage errors.
 //
 // Asynchronous replication means a failover may lose writes the old primary
 // acknowledged: Redis documents this. A primary held (SIGSTOP, or its main

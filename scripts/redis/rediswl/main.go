@@ -68,6 +68,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		retry    *time.Duration
 		gap      *time.Duration
 		elapsed  *string
+		quiet    *time.Duration
 	)
 	switch cmd {
 	case "ready":
@@ -82,6 +83,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		elapsed = fs.String("elapsed", "", "file to write the workload's duration to, in nanoseconds")
 	case "check":
 		acked = fs.String("acked", "", "file of acknowledged keys, written by rediswl write")
+		quiet = fs.Duration("quiet", 0, "wait this long before reading: a failure detector a fault set off has fired by then")
 	case "primary":
 	default:
 		fmt.Fprintln(stderr, usage)
@@ -105,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		return err
 	case "check":
-		return cl.check(*acked, *settle)
+		return cl.check(*acked, *quiet, *settle)
 	default:
 		addr, err := cl.primary()
 		if err != nil {
@@ -459,25 +461,48 @@ func (cl *cluster) write(path string, n int, timeout, retry, gap, settle time.Du
 	return nil
 }
 
-// check reads every acknowledged key from the primary the Sentinels name.
-func (cl *cluster) check(path string, settle time.Duration) error {
+// check reads every acknowledged key from the primary the Sentinels name,
+// once they have settled after quiet. A primary that does not answer is
+// asked again until settle has passed (a failover may still be under way);
+// only then are the writes reported unreadable.
+func (cl *cluster) check(path string, quiet, settle time.Duration) error {
 	keys, err := readKeys(path)
 	if err != nil {
 		return err
 	}
+	if quiet > 0 {
+		cl.logf("waiting %v for the failure detectors", quiet)
+		time.Sleep(quiet)
+	}
+	deadline := time.Now().Add(settle)
+	for {
+		addr, vals, err := cl.read(keys, settle)
+		if err == nil {
+			return cl.judge(addr, keys, vals)
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(cl.log, "check: %d acknowledged writes unreadable: %v\n", len(keys), err)
+			return errFailed
+		}
+		cl.logf("%v; asking again", err)
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// read reads keys from the primary the Sentinels settle on (or, if they do
+// not, the one they name).
+func (cl *cluster) read(keys []string, settle time.Duration) (string, []reply, error) {
 	addr, err := cl.settle(settle)
 	if err != nil {
 		// Read from whatever primary they name, if any: a failover that
 		// never ends is itself a finding when writes become unreadable.
 		cl.logf("%v", err)
 		if addr, err = cl.primary(); err != nil {
-			fmt.Fprintf(cl.log, "check: no primary: %d acknowledged writes unreadable: %v\n", len(keys), err)
-			return errFailed
+			return "", nil, fmt.Errorf("no primary: %w", err)
 		}
 	}
 	if len(keys) == 0 {
-		fmt.Fprintf(cl.log, "check: no acknowledged writes to verify (primary %s)\n", addr)
-		return nil
+		return addr, nil, nil
 	}
 	c, err := dial(addr, 5*time.Second)
 	var r reply
@@ -489,12 +514,20 @@ func (cl *cluster) check(path string, settle time.Duration) error {
 		err = fmt.Errorf("MGET returned %d values for %d keys", len(r.arr), len(keys))
 	}
 	if err != nil {
-		fmt.Fprintf(cl.log, "check: primary %s: %d acknowledged writes unreadable: %v\n", addr, len(keys), err)
-		return errFailed
+		return "", nil, fmt.Errorf("primary %s: %w", addr, err)
+	}
+	return addr, r.arr, nil
+}
+
+// judge compares what the primary at addr holds with the acknowledged keys.
+func (cl *cluster) judge(addr string, keys []string, vals []reply) error {
+	if len(keys) == 0 {
+		fmt.Fprintf(cl.log, "check: no acknowledged writes to verify (primary %s)\n", addr)
+		return nil
 	}
 	var lost []string
 	for i, k := range keys {
-		if r.arr[i].null || "v"+k[1:] != r.arr[i].str {
+		if vals[i].null || "v"+k[1:] != vals[i].str {
 			lost = append(lost, k)
 		}
 	}
