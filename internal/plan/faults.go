@@ -67,9 +67,13 @@ func (k *kit) singles(c *candidate, total int) []proposal {
 	ev := format.Evidence{Runs: c.runs, OfRuns: total, Schedules: c.schedules, Support: ratio(c.runs, total)}
 	var out []proposal
 	for _, nf := range k.faultsFor(&c.message) {
+		cl := classOf(&c.message)
+		if nodeWide(nf.f.Kind) {
+			cl = "" // the node's moment matters, not which message marks it
+		}
 		out = append(out, proposal{
 			faults: []format.Fault{nf.f}, why: why + ": " + describe(&c.message), ev: ev,
-			kind: kindOf(&nf.f), node: nf.node, class: classOf(&c.message),
+			kind: kindOf(&nf.f), node: nf.node, class: cl,
 			tier: tier(&c.message, k.outcome), size: 1, nodeRank: k.rank[nf.node], runs: c.runs, ord: c.ord,
 		})
 	}
@@ -171,6 +175,12 @@ func (k *kit) others(n string) []string {
 func topNode(n string) string {
 	top, _, _ := strings.Cut(n, "/")
 	return top
+}
+
+// nodeWide reports whether a fault kind acts on a whole node (crash,
+// pause, partition) rather than on one message.
+func nodeWide(kind string) bool {
+	return kind == format.FaultCrash || kind == format.FaultPause || kind == format.FaultPartition
 }
 
 // kindOf names a fault's kind for ranking: a crash with restart asks a

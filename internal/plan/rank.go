@@ -94,9 +94,16 @@ func order(props []proposal, opt *Options, total int) []format.Plan {
 
 // staticOrder is the order within one step of the spreading, and of the
 // list beyond it.
+// A restart asks whether what the node acknowledged survives it, so it
+// strikes late, when there is most to lose; every other kind strikes early,
+// so that the workload runs on into what the fault left.
 func staticOrder(a, b *proposal) int {
+	when := cmp.Compare(a.ord, b.ord)
+	if a.kind == "restart" {
+		when = -when
+	}
 	return cmp.Or(cmp.Compare(a.tier, b.tier), cmp.Compare(kindRank[a.kind], kindRank[b.kind]),
-		cmp.Compare(a.nodeRank, b.nodeRank), cmp.Compare(a.size, b.size), cmp.Compare(b.runs, a.runs), cmp.Compare(a.ord, b.ord))
+		cmp.Compare(a.nodeRank, b.nodeRank), cmp.Compare(a.size, b.size), cmp.Compare(b.runs, a.runs), when)
 }
 
 // learned counts, per family, the plans of earlier rounds that fired and
