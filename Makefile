@@ -11,7 +11,7 @@ ENGINE  ?= parallel
 JOBS    ?= 2
 SYSTEM  ?= scripts/batch/kvstore.args
 
-.PHONY: all build test deps demo bench redis round clean vet
+.PHONY: all build test deps demo bench redis round clean vet fuzz
 
 all: build
 
@@ -29,6 +29,11 @@ vet:
 
 test: deps build vet
 	$(GO) test -count=1 -timeout 20m ./...
+
+# fuzz gives every fuzz target FUZZTIME of its own (scripts/fuzz.sh).
+FUZZTIME ?= 30s
+fuzz:
+	@FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 demo: deps build
 	@RUNS=$(RUNS) PLANS=$(PLANS) FIXED=$(FIXED) OUT=$(OUT)/demo BIN=$(BIN) scripts/demo.sh
