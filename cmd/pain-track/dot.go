@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,9 @@ import (
 
 // writeDot writes a Graphviz diagram of each of the top schedules and a
 // trace-event file of the first one into dir.
-func writeDot(dir string, set *schedule.Set, top int) error {
+// files names the trace files of each run, for the times of the Perfetto
+// slices (nil: times from the graph alone).
+func writeDot(dir string, set *schedule.Set, top int, files map[string][]string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -30,7 +31,11 @@ func writeDot(dir string, set *schedule.Set, top int) error {
 		}
 		if s.Rank == 1 {
 			name := filepath.Join(dir, fmt.Sprintf("schedule-1-%s.trace.json", s.ID))
-			if err := writeFile(name, func(w io.Writer) error { return traceEvents(w, g, title) }); err != nil {
+			spans, err := eventSpans(g, files[g.Run])
+			if err != nil {
+				return err
+			}
+			if err := writeFile(name, func(w io.Writer) error { return traceEvents(w, g, title, spans) }); err != nil {
 				return err
 			}
 		}
@@ -175,85 +180,3 @@ func eventLabel(g *hb.Graph, i int) string {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
-
-// traceEvent is one entry of the Chrome trace-event format.
-type traceEvent struct {
-	Name string         `json:"name"`
-	Cat  string         `json:"cat,omitempty"`
-	Ph   string         `json:"ph"`
-	TS   float64        `json:"ts"`
-	Dur  *float64       `json:"dur,omitempty"`
-	PID  int            `json:"pid"`
-	TID  int            `json:"tid"`
-	ID   int            `json:"id,omitempty"`
-	BP   string         `json:"bp,omitempty"`
-	Args map[string]any `json:"args,omitempty"`
-}
-
-// traceEvents writes the graph as a Chrome/Perfetto trace: one process per
-// node, one thread per lane, a slice per event at its time in the run the
-// graph came from, and a flow arrow per message.
-func traceEvents(w io.Writer, g *hb.Graph, title string) error {
-	var evs []traceEvent
-	pids := map[string]int{}
-	ts := make([]int64, len(g.Events)) // ns, strictly increasing in each lane
-	dur := make([]float64, len(g.Events))
-	for li, l := range g.Lanes {
-		pid, ok := pids[l.Node]
-		if !ok {
-			pid = len(pids) + 1
-			pids[l.Node] = pid
-			evs = append(evs, traceEvent{Name: "process_name", Ph: "M", PID: pid, Args: map[string]any{"name": l.Node}})
-		}
-		evs = append(evs, traceEvent{Name: "thread_name", Ph: "M", PID: pid, TID: li + 1, Args: map[string]any{"name": l.Thread}})
-		for i := l.First; i < l.First+l.N; i++ {
-			ts[i] = g.Events[i].TimeNS
-			if i > l.First && ts[i] <= ts[i-1] {
-				ts[i] = ts[i-1] + 1
-			}
-		}
-		for i := l.First; i < l.First+l.N; i++ {
-			d := int64(1000)
-			if i+1 < l.First+l.N {
-				d = min(d, max(1, g.Events[i+1].TimeNS-ts[i]))
-			}
-			dur[i] = float64(d) / 1000
-			e := g.Events[i]
-			args := map[string]any{"event": g.Label(i), "seq": e.Seq}
-			if e.Count > 1 {
-				args["calls"] = e.Count
-			}
-			if e.Errno != "" {
-				args["errno"] = e.Errno
-			}
-			evs = append(evs, traceEvent{Name: e.Syscall, Cat: e.FDKind, Ph: "X", TS: float64(ts[i]) / 1000, Dur: &dur[i],
-				PID: pid, TID: li + 1, Args: args})
-		}
-	}
-	laneOf := func(i int) (int, int) {
-		l := g.Lane(i)
-		for li := range g.Lanes {
-			if g.Lanes[li].First == l.First {
-				return pids[l.Node], li + 1
-			}
-		}
-		return 0, 0
-	}
-	for j, d := range g.Edges {
-		if !hb.IsMessage(d.Kind) {
-			continue
-		}
-		p1, t1 := laneOf(d.From)
-		p2, t2 := laneOf(d.To)
-		evs = append(evs,
-			traceEvent{Name: d.Kind.String(), Cat: "message", Ph: "s", TS: float64(ts[d.From]) / 1000, PID: p1, TID: t1, ID: j + 1},
-			traceEvent{Name: d.Kind.String(), Cat: "message", Ph: "f", BP: "e", TS: float64(ts[d.To]) / 1000, PID: p2, TID: t2, ID: j + 1})
-	}
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	return enc.Encode(map[string]any{
-		"traceEvents":     evs,
-		"displayTimeUnit": "ns",
-		"otherData":       map[string]any{"title": title},
-	})
-}

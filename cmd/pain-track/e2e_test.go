@@ -135,6 +135,21 @@ func TestEndToEndDeterministic(t *testing.T) {
 	if sum.Unseen != 0 {
 		t.Errorf("unseen = %v with no singletons", sum.Unseen)
 	}
+	// The Perfetto file of real runs: calls drawn over their real
+	// durations, every message flow from the send's slice to the
+	// receive's, none ending before it starts.
+	dot := filepath.Join(s.dir, "dot")
+	var stdout, stderr bytes.Buffer
+	if err := run(append([]string{"-dot", dot}, files...), &stdout, &stderr); err != nil {
+		t.Fatalf("pain-track -dot: %v\n%s", err, stderr.String())
+	}
+	perfetto, _ := filepath.Glob(filepath.Join(dot, "*.trace.json"))
+	if len(perfetto) != 1 {
+		t.Fatalf("pain-track -dot wrote %d trace-event files", len(perfetto))
+	}
+	if n := checkFlows(t, perfetto[0]); n < 20 {
+		t.Errorf("%d flows in the Perfetto file; the schedule has more messages", n)
+	}
 }
 
 // TestEndToEndRace traces a workload of two clients writing to the primary

@@ -110,7 +110,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if o.dot != "" {
-		if err := writeDot(o.dot, set, o.top); err != nil {
+		if err := writeDot(o.dot, set, o.top, t.files); err != nil {
 			return err
 		}
 	}

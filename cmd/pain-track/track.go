@@ -38,6 +38,7 @@ type tracker struct {
 	// parts says where and when each trace file was taken, to tell parts of
 	// one run from copies and from other runs under the same name.
 	parts map[string]*part
+	files map[string][]string // run name -> its trace files
 }
 
 // part is one trace file of a run.
@@ -51,7 +52,7 @@ type part struct {
 
 func newTracker(g hb.Granularity, warn func(string)) *tracker {
 	return &tracker{set: schedule.New(g), b: hb.NewBuilder(g), seen: map[string]string{}, warn: warn,
-		br: bufio.NewReaderSize(nil, 1<<16), parts: map[string]*part{}}
+		br: bufio.NewReaderSize(nil, 1<<16), parts: map[string]*part{}, files: map[string][]string{}}
 }
 
 // addFiles adds traces (Arrow or text form) and schedules files. Traces
@@ -155,6 +156,7 @@ func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 // addRun builds the graph of one run from the files that hold its parts.
 func (t *tracker) addRun(run string, paths []string) error {
 	t.b.Reset()
+	t.files[run] = paths
 	t.hosts = nil
 	if len(paths) > 1 {
 		var err error
