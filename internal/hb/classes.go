@@ -1,6 +1,7 @@
 package hb
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,73 +49,113 @@ func (g *Graph) analyze() (idx []int, a *msgclass.Analysis) {
 }
 
 // classGraph reduces a run's message graph to its classes. Each node gets
-// one lane, "node/*", holding in the order msgclass followed the run: its
-// main thread's start and end, each message tied to a workload request that
-// it sent ("send", Arg naming the message: "conn -> w5 #1") and each such
-// message whose first byte it got ("recv"), with a message edge from the
-// send to the receive. Left out: untied messages (timers, heartbeats,
-// start-up), byte offsets and sizes, thread names, and how a node's
-// threads interleave beyond that order; so runs that differ only in those
-// have the same schedule.
+// one lane, "node/*", holding its main thread's start and end and, between
+// them, the messages tied to workload requests that it sent ("send", Arg
+// naming the message: "conn -> w5 #1") and whose first byte it got
+// ("recv"), ordered by request, then by name; a message edge goes from each
+// send to its receive. Only connections on the workload's data path are
+// kept: those carrying messages tied to at least half of the requests (the
+// workload's own, replication), not those a tie reaches now and then when
+// a node answered a timer in the same breath as a request (a Sentinel's
+// probe of a primary). Left out as well: untied messages (timers,
+// heartbeats, start-up), byte offsets and sizes, thread names, and the
+// order in which a node's threads handled messages of the same request; so
+// runs that differ only in those have the same schedule.
 func classGraph(m *Graph) *Graph {
 	idx, a := m.analyze()
-	lanes := map[string][]Event{}
-	type pos struct {
-		node string
-		i    int
+	type item struct {
+		ev       *Event
+		sys, arg string
+		msg      msgclass.Msg
 	}
-	sent, got := map[string]pos{}, map[string]pos{}
-	add := func(e *Event, sys, conn, arg string, ret int64) pos {
-		l := lanes[e.Node]
-		lanes[e.Node] = append(l, Event{Node: e.Node, Thread: "*", Seq: int64(len(l)), Count: 1, Syscall: sys,
-			FDKind: e.FDKind, Conn: conn, Offset: -1, Ret: ret, Arg: arg, Role: e.Role, TimeNS: e.TimeNS, Fault: e.Fault})
-		return pos{e.Node, len(l)}
-	}
+	var items []item
+	tags := map[string]map[int]bool{} // per connection, the requests its messages are tied to
+	requests := 0
 	for _, j := range a.Order {
 		i := idx[j]
 		e := &m.Events[i]
 		switch c := m.cls[i]; {
 		case (c == cStart || c == cEnd) && e.Thread == "main":
-			add(e, e.Syscall, "", e.Arg, e.Ret)
+			items = append(items, item{ev: e, sys: e.Syscall, arg: e.Arg})
 		case c == cSend:
 			if msg := a.Msgs[j]; msg.Ordinal > 0 && !msg.Cont && msg.Class.Tied() {
-				sent[msg.String()] = add(e, "send", msg.Class.Conn, msg.String(), 0)
+				items = append(items, item{ev: e, sys: "send", arg: msg.String(), msg: msg})
+				k := msg.Class.Request()
+				if tags[msg.Class.Conn] == nil {
+					tags[msg.Class.Conn] = map[int]bool{}
+				}
+				tags[msg.Class.Conn][k] = true
+				requests = max(requests, k)
 			}
 		case c == cRecv:
 			for _, msg := range a.Got[j] {
-				if _, dup := got[msg.String()]; msg.Class.Tied() && !dup {
-					got[msg.String()] = add(e, "recv", msg.Class.Conn, msg.String(), 0)
+				if msg.Class.Tied() {
+					items = append(items, item{ev: e, sys: "recv", arg: msg.String(), msg: msg})
 				}
 			}
 		}
 	}
+	lanes := map[string][]item{}
+	for _, it := range items {
+		if it.msg.Ordinal > 0 && 2*len(tags[it.msg.Class.Conn]) < requests {
+			continue // off the data path
+		}
+		lanes[it.ev.Node] = append(lanes[it.ev.Node], it)
+	}
+	rank := func(it item) int {
+		switch it.sys {
+		case it.ev.Syscall: // start, exited, signaled: the lane's ends
+			if classOf(it.sys) == cStart {
+				return -1
+			}
+			return 1 << 30
+		}
+		return it.msg.Class.Request()
+	}
 	nodes := make([]string, 0, len(lanes))
-	for n := range lanes {
+	for n, l := range lanes {
 		nodes = append(nodes, n)
+		slices.SortStableFunc(l, func(x, y item) int {
+			return cmp.Or(cmp.Compare(rank(x), rank(y)), strings.Compare(x.sys, y.sys), strings.Compare(x.arg, y.arg))
+		})
 	}
 	slices.Sort(nodes)
-	first := map[string]int{}
 	var events []Event
 	var edges []Edge
+	sent, got := map[string]int{}, map[string]int{}
 	for _, n := range nodes {
-		first[n] = len(events)
-		for k := range lanes[n] {
+		for k, it := range lanes[n] {
 			if k > 0 {
 				edges = append(edges, Edge{From: len(events) - 1, To: len(events), Kind: KindProgram})
 			}
-			events = append(events, lanes[n][k])
+			e := it.ev
+			ce := Event{Node: e.Node, Thread: "*", Seq: int64(k), Count: 1, Syscall: it.sys, FDKind: e.FDKind,
+				Offset: -1, Arg: it.arg, Role: e.Role, TimeNS: e.TimeNS, Fault: e.Fault}
+			switch {
+			case it.msg.Ordinal == 0:
+				ce.Ret = e.Ret
+			case it.sys == "send":
+				ce.Conn = it.msg.Class.Conn
+				sent[it.arg] = len(events)
+			default:
+				ce.Conn = it.msg.Class.Conn
+				if _, dup := got[it.arg]; !dup {
+					got[it.arg] = len(events)
+				}
+			}
+			events = append(events, ce)
 		}
 	}
 	for name, s := range sent {
 		r, ok := got[name]
-		if !ok || r.node == s.node {
+		if !ok || events[r].Node == events[s].Node {
 			continue
 		}
 		kind := KindStream
-		if events[first[s.node]+s.i].FDKind == format.KindPipe {
+		if events[s].FDKind == format.KindPipe {
 			kind = KindPipe
 		}
-		edges = append(edges, Edge{From: first[s.node] + s.i, To: first[r.node] + r.i, Kind: kind})
+		edges = append(edges, Edge{From: s, To: r, Kind: kind})
 	}
 	slices.SortFunc(edges, compareEdges)
 	g, err := NewGraph(m.Run, Class, events, edges)

@@ -25,6 +25,10 @@
 //     A connecting end's periodic report on the connection it got data
 //     from (a replica's acknowledgements) is thus untied.
 //
+// A batch ties at most one message per connection: what a thread sends on
+// a connection after the first tied message, without receiving anything in
+// between (a timer's ping in the replication stream), is untied.
+//
 // Both sides use this package, so they never disagree: offline, Classify
 // names the messages of a traced run (pain-track, pain-plan); online, a
 // Tracker fed the calls of a run as they happen tells the injector whether
@@ -217,4 +221,14 @@ func ParseMsg(s string) (Class, int, error) {
 	}
 	c, err := Parse(s[:i])
 	return c, n, err
+}
+
+// Request returns k for a class tied to the workload's k-th request, 0 for
+// an untied one.
+func (c Class) Request() int {
+	k, err := strconv.Atoi(strings.TrimPrefix(c.Tag, "w"))
+	if err != nil || !strings.HasPrefix(c.Tag, "w") {
+		return 0
+	}
+	return k
 }

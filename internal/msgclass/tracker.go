@@ -32,8 +32,9 @@ type got struct {
 }
 
 type thread struct {
-	batch   []got // receives since the last send
-	inBatch bool  // the last transfer was a receive (or none yet)
+	batch   []got    // receives since the last send
+	inBatch bool     // the last transfer was a receive (or none yet)
+	used    []string // connections a tied message went out on since the batch began
 	// The thread's last call, when it was a send: a send right after it on
 	// the same stream continues its message.
 	last    *Event
@@ -98,6 +99,16 @@ func (t *Tracker) Send(e *Event) Msg {
 		return m
 	}
 	tag := t.tagOf(th, e)
+	if tag > 0 && !e.Workload {
+		// One tied message per connection per batch: what the thread
+		// sends on it later without receiving anything (a timer's ping
+		// in the same stream) is tied to nothing.
+		if slices.Contains(th.used, e.Conn) {
+			tag = 0
+		} else {
+			th.used = append(th.used, e.Conn)
+		}
+	}
 	c := Class{Conn: e.Conn, Back: listening(e), Tag: tagName(tag)}
 	t.ordinals[c]++
 	m := Msg{Class: c, Ordinal: t.ordinals[c], Start: -1}
@@ -189,7 +200,7 @@ func (t *Tracker) Recv(e *Event) Msg {
 	th.settle(t)
 	th.last = nil
 	if !th.inBatch {
-		th.batch = th.batch[:0]
+		th.batch, th.used = th.batch[:0], th.used[:0]
 		th.inBatch = true
 	}
 	tag, m := 0, Msg{}
