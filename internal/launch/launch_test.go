@@ -36,7 +36,7 @@ func freePort(t *testing.T) int {
 
 // runSystem runs s and returns the result, the error, the rows of the trace
 // and the progress text.
-func runSystem(t *testing.T, s System) (Result, error, []format.Event, string) {
+func runSystem(t *testing.T, s System) (Result, []format.Event, string, error) {
 	t.Helper()
 	var trace, progress bytes.Buffer
 	res, err := Run(context.Background(), s, Options{Out: &trace, Progress: &progress, Prefix: "test: ", Tool: "test", Run: t.Name()})
@@ -58,7 +58,7 @@ func runSystem(t *testing.T, s System) (Result, error, []format.Event, string) {
 	if int64(len(rows)) != res.Rows {
 		t.Errorf("trace has %d rows, Run says %d", len(rows), res.Rows)
 	}
-	return res, err, rows, progress.String()
+	return res, rows, progress.String(), err
 }
 
 func TestProcfileRun(t *testing.T) {
@@ -68,7 +68,7 @@ func TestProcfileRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err, rows, _ := runSystem(t, System{
+	res, rows, _, err := runSystem(t, System{
 		Nodes:    nodes,
 		Workload: fmt.Sprintf("%s client %d 2 && %s client %d 1", progs.Path("node"), p1, progs.Path("node"), p2),
 		Check:    "exit 0",
@@ -101,7 +101,7 @@ func TestProcfileRun(t *testing.T) {
 
 func TestCheckFails(t *testing.T) {
 	progs.Need(t)
-	res, err, _, _ := runSystem(t, System{Argv: []string{"/bin/true"}, Check: "exit 4", Timeout: 5 * time.Second})
+	res, _, _, err := runSystem(t, System{Argv: []string{"/bin/true"}, Check: "exit 4", Timeout: 5 * time.Second})
 	if err != nil || res.CheckStatus != 4 {
 		t.Fatalf("err %v, check status %d, want 4", err, res.CheckStatus)
 	}
@@ -109,7 +109,7 @@ func TestCheckFails(t *testing.T) {
 
 func TestNeverReady(t *testing.T) {
 	progs.Need(t)
-	res, err, rows, _ := runSystem(t, System{
+	res, rows, _, err := runSystem(t, System{
 		Nodes:   []Node{{Name: "slow", Command: "sleep 30"}},
 		Timeout: 300 * time.Millisecond,
 		Grace:   200 * time.Millisecond,
@@ -124,7 +124,7 @@ func TestNeverReady(t *testing.T) {
 
 func TestNodeCrashBeforeReady(t *testing.T) {
 	progs.Need(t)
-	_, err, _, _ := runSystem(t, System{Nodes: []Node{{Name: "bad", Command: progs.Path("node") + " crash"}}, Timeout: 5 * time.Second})
+	_, _, _, err := runSystem(t, System{Nodes: []Node{{Name: "bad", Command: progs.Path("node") + " crash"}}, Timeout: 5 * time.Second})
 	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "bad exited with status 3") {
 		t.Fatalf("err %v", err)
 	}
@@ -133,7 +133,7 @@ func TestNodeCrashBeforeReady(t *testing.T) {
 func TestWorkloadHangs(t *testing.T) {
 	progs.Need(t)
 	port := freePort(t)
-	res, err, _, _ := runSystem(t, System{
+	res, _, _, err := runSystem(t, System{
 		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
 		Workload: "sleep 30",
 		Check:    "true",
@@ -147,7 +147,7 @@ func TestWorkloadHangs(t *testing.T) {
 func TestReadyCommand(t *testing.T) {
 	progs.Need(t)
 	port := freePort(t)
-	res, err, _, _ := runSystem(t, System{
+	res, _, _, err := runSystem(t, System{
 		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("sleep 0.2; exec %s serve %d", progs.Path("node"), port)}},
 		Ready:    fmt.Sprintf("%s client %d 1", progs.Path("node"), port),
 		Workload: fmt.Sprintf("%s client %d 1", progs.Path("node"), port),
@@ -164,7 +164,7 @@ func TestNoSurvivors(t *testing.T) {
 	progs.Need(t)
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
 	port := freePort(t)
-	res, err, _, progress := runSystem(t, System{
+	res, _, progress, err := runSystem(t, System{
 		Nodes:   []Node{{Name: "stub", Command: fmt.Sprintf("%s stubborn %d", progs.Path("node"), port)}},
 		Env:     append(os.Environ(), mark),
 		Timeout: 5 * time.Second,
@@ -269,7 +269,7 @@ func TestCommandOutput(t *testing.T) {
 // runWatched runs s with o (trace and progress to buffers), failing t if
 // Run has not returned within a minute, which only a run that waits for
 // something it should have killed takes.
-func runWatched(t *testing.T, ctx context.Context, s System, o Options, mark string) (Result, error, string) {
+func runWatched(t *testing.T, ctx context.Context, s System, o Options, mark string) (Result, string, error) {
 	t.Helper()
 	var trace, progress bytes.Buffer
 	o.Out, o.Progress, o.Prefix = &trace, &progress, "test: "
@@ -285,7 +285,7 @@ func runWatched(t *testing.T, ctx context.Context, s System, o Options, mark str
 	select {
 	case r := <-done:
 		t.Logf("progress:\n%s", progress.String())
-		return r.res, r.err, progress.String()
+		return r.res, progress.String(), r.err
 	case <-time.After(time.Minute):
 		for _, pid := range Marked(mark) {
 			syscall.Kill(pid, syscall.SIGKILL)
@@ -302,7 +302,7 @@ func TestReadyChildDies(t *testing.T) {
 	progs.Need(t)
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
 	port := freePort(t)
-	res, err, _ := runWatched(t, context.Background(), System{
+	res, _, err := runWatched(t, context.Background(), System{
 		Nodes:   []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
 		Ready:   "sleep 3600 & true",
 		Env:     append(os.Environ(), mark),
@@ -323,7 +323,7 @@ func TestReadyBounded(t *testing.T) {
 	progs.Need(t)
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
 	port := freePort(t)
-	_, err, _ := runWatched(t, context.Background(), System{
+	_, _, err := runWatched(t, context.Background(), System{
 		Nodes:   []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
 		Ready:   "sleep 3600; true",
 		Env:     append(os.Environ(), mark),
@@ -352,7 +352,7 @@ func TestInterrupted(t *testing.T) {
 		waitFile(filepath.Join(dir, "started"))
 		cancel()
 	}()
-	res, err, progress := runWatched(t, ctx, System{
+	res, progress, err := runWatched(t, ctx, System{
 		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
 		Workload: "touch started; exec sleep 3600",
 		Check:    "touch checked",
@@ -382,7 +382,7 @@ func TestAbort(t *testing.T) {
 	cancel()
 	abort := make(chan struct{})
 	close(abort)
-	_, err, progress := runWatched(t, ctx, System{
+	_, progress, err := runWatched(t, ctx, System{
 		Nodes:   []Node{{Name: "stub", Command: fmt.Sprintf("%s stubborn %d", progs.Path("node"), port)}},
 		Env:     append(os.Environ(), mark),
 		Timeout: time.Hour,

@@ -26,12 +26,11 @@ func Run(seed uint64, i, n int) []format.Event {
 }
 
 type gen struct {
-	r    *rand.Rand
-	pid  int32
-	t    int64
-	seq  map[string]int64
-	evs  []format.Event
-	port int
+	r   *rand.Rand
+	pid int32
+	t   int64
+	seq map[string]int64
+	evs []format.Event
 }
 
 func (g *gen) add(node, thread string, pid, tid int32, e format.Event) {
