@@ -80,6 +80,8 @@ func TestPipelineFindsTheBug(t *testing.T) {
 			}
 			if tc.fixed != "" {
 				nextRound(t, tools, out, results)
+			} else {
+				demoFiles(t, tools, out)
 			}
 		})
 	}
