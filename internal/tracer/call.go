@@ -528,7 +528,6 @@ func (t *Tracer) acceptExit(th *thread, c *call, nfd int32) {
 		}
 	}
 	ep.peerAddr = addr
-	var pep *endpoint
 	if l.kind == format.KindUnix && addr == "" {
 		// Unnamed connector: the one whose socket is this socket's peer
 		// (sock_diag). The kernel no longer names it once the connector
@@ -554,14 +553,12 @@ func (t *Tracer) acceptExit(th *thread, c *call, nfd int32) {
 			i = slices.IndexFunc(l.backlog, from)
 		}
 		if i >= 0 {
-			pep = l.backlog[i].ep
+			pep := l.backlog[i].ep
 			l.backlog = append(l.backlog[:i:i], l.backlog[i+1:]...)
-		}
-		if pep != nil {
 			ep.peer, ep.conn = pep.name, pep.conn
 		}
 	} else {
-		ep.peer, ep.conn, pep = t.peerName(l.kind, addr)
+		ep.peer, ep.conn, _ = t.peerName(l.kind, addr)
 	}
 	if ep.conn == "" {
 		ep.conn = ep.peer + ">" + l.name

@@ -2,7 +2,6 @@ package tracer
 
 import (
 	"slices"
-	"strconv"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/ptrace"
@@ -366,7 +365,6 @@ func (r *recentNames) get(key string) (string, string, bool) {
 	return v[0], v[1], ok
 }
 
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // orderBacklog puts the connectors queued on unix listener l in the order
 // the kernel queued them: they were appended as their connects entered,
