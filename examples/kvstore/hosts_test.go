@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/boxofpain/pain/internal/prereq"
 )
 
 // host is a network and UTS namespace of the test's own, held by a process
@@ -117,9 +119,7 @@ func track(t *testing.T, tools string, files ...string) (runs, schedules, id str
 func TestHostsAsNamespaces(t *testing.T) {
 	needRoot(t)
 	for _, p := range []string{"unshare", "nsenter", "ip"} {
-		if _, err := exec.LookPath(p); err != nil {
-			t.Fatalf("%s is missing (scripts/deps.sh installs it)", p)
-		}
+		prereq.Command(t, p)
 	}
 	tools := buildTools(t, "pain-trace", "pain-track")
 	trace := filepath.Join(tools, "pain-trace")
