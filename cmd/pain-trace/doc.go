@@ -84,8 +84,9 @@
 //	             the run as $PAIN_RUN_DIR (for per-run data directories:
 //	             `kv1: kvserver -data $PAIN_RUN_DIR/kv1`); created if
 //	             missing and kept. Without it each run gets a new temporary
-//	             folder ($TMPDIR/pain-run-*), removed when the run ends
-//	             (left behind only if pain-trace is killed).
+//	             folder ($TMPDIR/pain-run-*), removed when the run ends;
+//	             the folder of a killed pain-trace goes at the next run
+//	             (a live run holds a lock on its folder).
 //	-compress C  zstd (default), or none: batches stored uncompressed, for
 //	             Arrow readers without a zstd codec (Arrow JS, duckdb-wasm)
 //	-r FILE      print a trace as text (- for stdin)
