@@ -62,7 +62,7 @@ func (b *Builder) Reset() {
 
 // Add adds one row of the run. Rows may come in any order.
 func (b *Builder) Add(e *format.Event) {
-	c := classOf(e.Syscall)
+	c := classOf(e.Syscall, e.Arg)
 	if b.gran != Syscall && e.Errno != "" && retry(e.Errno) {
 		return
 	}
@@ -101,6 +101,10 @@ func (b *Builder) Add(e *format.Event) {
 	switch c {
 	case cStart, cEnd, cExec, cKill:
 		ev.Arg = e.Arg
+	case cSend, cRecv:
+		if e.Syscall == "sendfile" || e.Syscall == "splice" {
+			ev.Arg = e.Arg // the side: a graph read back classifies by it
+		}
 	}
 	if ev.Offset < 0 {
 		ev.Offset = -1

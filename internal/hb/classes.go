@@ -105,7 +105,7 @@ func classGraph(m *Graph) *Graph {
 	rank := func(it item) int {
 		switch it.sys {
 		case it.ev.Syscall: // start, exited, signaled: the lane's ends
-			if classOf(it.sys) == cStart {
+			if classOf(it.sys, it.arg) == cStart {
 				return -1
 			}
 			return 1 << 30

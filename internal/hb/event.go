@@ -102,7 +102,7 @@ type Event struct {
 	Ret         int64  // bytes for transfers (summed over a message), exit status, else 0 or -1
 	Errno       string // error name of a failed call
 	PayloadHash uint64 // of the first call
-	Arg         string // exec path or signal name of process events
+	Arg         string // exec path or signal name of process events; "in" or "out" of sendfile and splice
 	Role        Role
 	TimeNS      int64 // of the first call, for display only
 	// Fault is the fault mark of an injected run's row (p3:drop), for
@@ -128,11 +128,18 @@ const (
 	cEnd // exited, signaled
 )
 
-// classOf says what a system call or process event does to the graph. A
-// switch, not a map: it runs once per row.
-func classOf(syscall string) class {
+// classOf says what a system call or process event does to the graph; arg
+// is the row's arg, which says on which side of a sendfile or splice its fd
+// is ("in": bytes left it, a receive). A switch, not a map: it runs once
+// per row.
+func classOf(syscall, arg string) class {
 	switch syscall {
-	case "write", "writev", "send", "sendto", "sendmsg", "sendmmsg", "pwrite64", "sendfile", "splice":
+	case "sendfile", "splice":
+		if arg == "in" {
+			return cRecv
+		}
+		return cSend
+	case "write", "writev", "send", "sendto", "sendmsg", "sendmmsg", "pwrite64":
 		return cSend
 	case "read", "readv", "recv", "recvfrom", "recvmsg", "recvmmsg", "pread64":
 		return cRecv

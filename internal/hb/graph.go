@@ -70,7 +70,7 @@ func NewGraph(run string, gran Granularity, events []Event, edges []Edge) (*Grap
 		if e.Role != RoleOf(e.Node) {
 			return nil, fmt.Errorf("event %d: role %q for node %q", i, e.Role, e.Node)
 		}
-		g.cls = append(g.cls, classOf(e.Syscall))
+		g.cls = append(g.cls, classOf(e.Syscall, e.Arg))
 	}
 	for i, d := range edges {
 		if d.From < 0 || d.From >= len(events) || d.To < 0 || d.To >= len(events) || d.From == d.To {

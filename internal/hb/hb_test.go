@@ -94,6 +94,19 @@ func TestEdges(t *testing.T) {
 			"close sh/main.1[2] close sh:main:s0 -> sh/cat.2/main read sh:main:s0@6+0",
 			"exit sh/cat.2/main[5] exited -> sh/main[7] wait4 >sh/cat.2/main",
 		}},
+		// xfer is a real trace of testdata/xfer.py (pain-trace -o x.arrows --
+		// python3 xfer.py): the bytes a splice and a sendfile take in were
+		// written by other processes; their "in" rows are the receives.
+		{"xfer", Message, []string{
+			"pipe python3/main.1 write python3:main:s0@0+5 -> python3/main splice python3:main:s0@0+5",
+			"stream python3/main.2 sendto python3:main:s2@0+5 -> python3/main sendfile python3:main:s2@0+5",
+			"stream python3/main splice python3:main:s1@0+5 -> python3/main recvfrom python3:main:s1@0+5",
+			"pipe python3/main sendfile python3:main:s3@0+5 -> python3/main read python3:main:s3@0+5",
+		}},
+		{"xfer", Syscall, []string{
+			"pipe python3/main.1 write python3:main:s0@0+5 -> python3/main splice python3:main:s0@0+5",
+			"stream python3/main.2 sendto python3:main:s2@0+5 -> python3/main sendfile python3:main:s2@0+5",
+		}},
 		{"procs", Message, []string{
 			"clone sh/main[2] clone >sh/main.1 -> sh/main.1[0] start >sh/main",
 			"exec sh/main.1[1] execve -> sh/tool.1/main[0] start >sh/main.1",

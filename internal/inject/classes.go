@@ -14,7 +14,7 @@ type msgClasses struct {
 }
 
 func classEvent(e *format.Event) msgclass.Event {
-	return msgclass.Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Kind: msgclass.KindOf(e.Syscall),
+	return msgclass.Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Kind: msgclass.KindOf(e.Syscall, e.Arg),
 		Conn: e.Conn, Local: e.Local, Peer: e.Peer, Pipe: e.FDKind == format.KindPipe,
 		Offset: e.Offset, Len: max(e.Ret, 0), Workload: msgclass.Workload(e.Node), TimeNS: e.TimeNS}
 }
@@ -22,7 +22,7 @@ func classEvent(e *format.Event) msgclass.Event {
 // enter notes a call's entry: a send starts or continues a message.
 func (c *msgClasses) enter(e *format.Event) {
 	c.cur = msgclass.Msg{}
-	if msgclass.KindOf(e.Syscall) != msgclass.Send || !msgclass.Transfers(e.FDKind) {
+	if msgclass.KindOf(e.Syscall, e.Arg) != msgclass.Send || !msgclass.Transfers(e.FDKind) {
 		return
 	}
 	ev := classEvent(e)

@@ -176,10 +176,16 @@ func (c Class) ReceivedBy(e *Event) bool {
 }
 
 // KindOf says what a system call does to the classes: the send and receive
-// calls pain-track counts as transfers, as package hb has them.
-func KindOf(syscall string) Kind {
+// calls pain-track counts as transfers, as package hb has them. arg is the
+// row's arg: "in" makes a sendfile or splice row a receive.
+func KindOf(syscall, arg string) Kind {
 	switch syscall {
-	case "write", "writev", "send", "sendto", "sendmsg", "sendmmsg", "pwrite64", "sendfile", "splice":
+	case "sendfile", "splice":
+		if arg == "in" {
+			return Recv
+		}
+		return Send
+	case "write", "writev", "send", "sendto", "sendmsg", "sendmmsg", "pwrite64":
 		return Send
 	case "read", "readv", "recv", "recvfrom", "recvmsg", "recvmmsg", "pread64":
 		return Recv
