@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -277,4 +278,58 @@ func sameSums(t *testing.T, ps, bs map[string]int64) {
 			t.Errorf("%s: %d bytes under eBPF only", k, v)
 		}
 	}
+}
+
+// TestNothingSurvives kills pain-trace -backend ebpf with SIGKILL while a
+// grandchild of its command runs: the run's processes die with it.
+func TestNothingSurvives(t *testing.T) {
+	need(t)
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	dir := t.TempDir()
+	pidfile := filepath.Join(dir, "pids")
+	cmd := exec.Command(filepath.Join(bin, "pain-trace"), "-backend", "ebpf", "-o", filepath.Join(dir, "run.arrows"),
+		"--", "sh", "-c", "sleep 1000 & echo $! $$ > "+pidfile+".tmp; mv "+pidfile+".tmp "+pidfile+"; wait")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for deadline := time.Now().Add(30 * time.Second); len(pids) == 0; {
+		if b, err := os.ReadFile(pidfile); err == nil {
+			for _, f := range strings.Fields(string(b)) {
+				var p int
+				fmt.Sscan(f, &p)
+				pids = append(pids, p)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("the command never wrote its pids")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for _, pid := range pids {
+		for deadline := time.Now().Add(10 * time.Second); alive(pid); {
+			if time.Now().After(deadline) {
+				syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("process %d survived pain-trace", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// alive reports whether pid runs (a zombie does not).
+func alive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
 }

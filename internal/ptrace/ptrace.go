@@ -26,6 +26,12 @@ const Options = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACECLONE | unix.PTR
 const SeizeOptions = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC |
 	unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_EXITKILL
 
+// LeashOptions are the ptrace options of a process an eBPF recorder
+// records: nothing stops but forks, clones and execs, and EXITKILL kills
+// every process of the run if the tracer dies.
+const LeashOptions = unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
+	unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
+
 // Stop events (WaitStatus.Event).
 const (
 	EventFork    = unix.PTRACE_EVENT_FORK

@@ -121,9 +121,11 @@ func StartTraced(a Attr, seccomp bool) (int, error) {
 	return pid, nil
 }
 
-// StartGated starts a through the shim without tracing it: once the shim
-// runs, admit(pid) is called (to make an eBPF recorder follow it), then the
-// shim execs the command, with no seccomp filter.
+// StartGated starts a through the shim on the calling (tracer) thread
+// without tracing its calls: once the shim runs, admit(pid) is called (to
+// make an eBPF recorder follow it), the shim is seized with LeashOptions
+// (so the run dies with the tracer), and it execs the command, with no
+// seccomp filter.
 func StartGated(a Attr, admit func(pid int) error) (int, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -151,6 +153,11 @@ func StartGated(a Attr, admit func(pid int) error) (int, error) {
 		syscall.Kill(pid, syscall.SIGKILL)
 		w.Close()
 		return pid, fmt.Errorf("admit %d: %w", pid, err)
+	}
+	if err := Seize(pid, LeashOptions); err != nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+		w.Close()
+		return pid, fmt.Errorf("seize %d: %w", pid, err)
 	}
 	w.Close()
 	return pid, nil

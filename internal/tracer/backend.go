@@ -147,12 +147,35 @@ func (t *Tracer) loopBackend(errc chan<- error) {
 				t.record(&b[i])
 			}
 		case r := <-reaped:
-			if p := t.untraced[r.pid]; p != nil {
+			if r.ws.Stopped() {
+				leashStop(r.pid, r.ws)
+			} else if p := t.untraced[r.pid]; p != nil {
 				t.gone(r.pid, r.ws)
 			}
 		case <-tick.C:
 			t.flush()
 		}
+	}
+}
+
+// leashStop resumes a process of the run at a ptrace stop: they are
+// seized only so that they die with the tracer (ptrace.LeashOptions), and
+// stop at forks, clones, execs and signals. It runs on the thread that
+// seized them.
+func leashStop(tid int, ws ptrace.WaitStatus) {
+	sig := ws.StopSignal()
+	switch ev := ptrace.Event(ws); {
+	case ev == ptrace.EventStop:
+		switch sig {
+		case syscall.SIGSTOP, syscall.SIGTSTP, syscall.SIGTTIN, syscall.SIGTTOU:
+			ptrace.Listen(tid) // group-stop: stay stopped, keep reporting
+		default:
+			ptrace.Cont(tid, 0)
+		}
+	case ev != 0:
+		ptrace.Cont(tid, 0)
+	default:
+		ptrace.Cont(tid, int(sig))
 	}
 }
 
@@ -162,7 +185,9 @@ type reap struct {
 }
 
 // reaper waits for the tracer's children (and orphans it adopted as
-// subreaper) so none stays a zombie; untraced ones report their status.
+// subreaper) so none stays a zombie, and for the ptrace stops of the run's
+// processes (wait sees the tracees of every thread of this process); it
+// hands both to the tracer's thread, the only one that may resume them.
 func (t *Tracer) reaper(out chan<- reap) {
 	for {
 		var ws ptrace.WaitStatus

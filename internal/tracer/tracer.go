@@ -11,6 +11,14 @@
 // (entry and exit) into one row. Rows go to a channel; encoding and writing
 // happen elsewhere. A Hook may change calls (fault injection).
 //
+// With a Backend (Config.Backend: the eBPF recorder of package ebpfrec),
+// nothing stops: the same goroutine turns the backend's records (a call's
+// exit with its arguments, the memory it pointed to and its payload hash;
+// the entry of calls others depend on; forks, execs and ends) into the
+// same rows, through the same code. Memory reads are answered from the
+// record (readMem), and the socket addresses the kernel gave with it
+// (inspect); the rest of the model does not know which recorder runs.
+//
 // Decisions not fixed by the naming rules:
 //   - a pipe() or socketpair() named <node>:<thread>:s<k> gives its two ends
 //     the local names <name>.0 and <name>.1 (fds[0], fds[1]); conn is <name>.
