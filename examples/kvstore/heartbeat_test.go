@@ -95,14 +95,14 @@ func TestHeartbeatClasses(t *testing.T) {
 	if cls.Distinct != 1 {
 		t.Errorf("class granularity: %d schedules in %d runs, want 1", cls.Distinct, runs)
 	}
-	// Write k's replication, on the connections the primary's main thread
-	// makes to the backups at the first write (its sockets s2 and s3):
+	// Write k's replication, on the first connection the primary makes to
+	// each backup for the workload (its heartbeats' are ~1, ~2, ...):
 	// HELLO and the first write are w1 #1 and #2, write k > 1 is w<k> #1.
 	support := map[string]int{}
 	for _, e := range cls.Edges {
 		support[e.Key] = e.Runs
 	}
-	for b, conn := range []string{"primary:main:s2>backup1:listen0", "primary:main:s3>backup2:listen0"} {
+	for b, conn := range []string{"primary>backup1:listen0#1", "primary>backup2:listen0#1"} {
 		for k := 1; k <= 5; k++ {
 			name, ord := fmt.Sprintf("w%d", k), 1
 			if k == 1 {

@@ -72,7 +72,7 @@ func (c *msgClasses) atClass(t *format.Target, e *format.Event) bool {
 func (c *msgClasses) start(t *format.Target, e *format.Event) (int64, bool) {
 	cl, err := msgclass.Parse(t.Class)
 	ev := classEvent(e)
-	if err != nil || !cl.ReceivedBy(&ev) {
+	if err != nil || !c.tr.Receives(&ev, cl) {
 		return 0, false
 	}
 	return c.tr.Start(cl, t.Ordinal)

@@ -4,7 +4,7 @@
 // counts the messages of its class. "The replication of the workload's 5th
 // write from the primary to backup 2" is
 //
-//	primary:main:s3>backup2:listen0 -> w5 #1
+//	primary>backup2:listen0#1 -> w5 #1
 //
 // in every run, however many heartbeats went out before it: a message tied
 // to no request (timer traffic: heartbeats, gossip, leases) has tag "-" and
@@ -47,7 +47,7 @@ const Untied = "-"
 
 // Class is a message class.
 type Class struct {
-	Conn string // the connection in stable names: connector>listener, or a pipe's name
+	Conn string // the connection: connecting node>listener#n (Tracker.ConnName), or a pipe's name
 	Back bool   // sent by the listening end to the connecting end
 	Tag  string // w<k>: tied to the workload's k-th request; Untied: to none
 }
@@ -161,18 +161,6 @@ func streamOf(e *Event, send bool) stream {
 func listening(e *Event) bool {
 	i := strings.IndexByte(e.Conn, '>')
 	return i >= 0 && e.Local != e.Conn[:i]
-}
-
-// ReceivedBy reports whether the receive e reads messages of class c: it is
-// on c's connection, at the end the messages go to.
-func (c Class) ReceivedBy(e *Event) bool {
-	if e.Conn != c.Conn {
-		return false
-	}
-	if i := strings.IndexByte(e.Conn, '>'); i >= 0 {
-		return (e.Local == e.Conn[:i]) == c.Back
-	}
-	return true
 }
 
 // KindOf says what a system call does to the classes: the send and receive

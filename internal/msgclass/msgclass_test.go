@@ -77,9 +77,9 @@ func TestHeartbeatsDoNotShiftClasses(t *testing.T) {
 	b := script(3, []int{3, 0, 4})
 	ma, mb := Classify(a), Classify(b)
 	want := []string{
-		"primary:main:s1>backup:listen0 -> w1 #1", "workload:main:s0>primary:listen0 <- w1 #1",
-		"primary:main:s1>backup:listen0 -> w2 #1", "workload:main:s0>primary:listen0 <- w2 #1",
-		"primary:main:s1>backup:listen0 -> w3 #1", "workload:main:s0>primary:listen0 <- w3 #1",
+		"primary>backup:listen0#1 -> w1 #1", "workload>primary:listen0#1 <- w1 #1",
+		"primary>backup:listen0#1 -> w2 #1", "workload>primary:listen0#1 <- w2 #1",
+		"primary>backup:listen0#1 -> w3 #1", "workload>primary:listen0#1 <- w3 #1",
 	}
 	for _, r := range []struct {
 		evs  []Event

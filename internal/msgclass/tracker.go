@@ -3,6 +3,8 @@ package msgclass
 import (
 	"slices"
 	"sort"
+	"strconv"
+	"strings"
 )
 
 // Tracker follows the calls of one run and names the messages sent. Feed
@@ -13,6 +15,9 @@ import (
 // other recorded call (Other). The zero Tracker is not ready; use New.
 type Tracker struct {
 	threads  map[threadKey]*thread
+	nodes    map[string]*nodeState
+	conns    map[string]string    // raw connection name -> its name in classes
+	connN    map[string]int       // connections so far per connecting node and listener
 	requests int                  // workload requests so far
 	ordinals map[Class]int        // messages per class so far
 	spans    map[stream]*spanList // where each message starts, per stream
@@ -31,25 +36,40 @@ type got struct {
 	tag  int
 }
 
+// thread is what one thread's calls remember: its last call, when it was
+// a send (a send right after it on the same stream continues its message),
+// and the send in progress.
 type thread struct {
+	last    *Event
+	lastMsg Msg
+	undo    *undo // the send in progress, until Sent or Unsent
+	sc      *scope
+}
+
+// scope is what decides the ties of a thread's sends: its receives since its
+// last send. A thread has a scope of its own until two threads of its node
+// use one connection (a runtime that moves work between threads, as Go's
+// does); from then on the node's threads share one.
+type scope struct {
 	batch   []got    // receives since the last send
 	inBatch bool     // the last transfer was a receive (or none yet)
 	used    []string // connections a tied message went out on since the batch began
-	// The thread's last call, when it was a send: a send right after it on
-	// the same stream continues its message.
-	last    *Event
-	lastMsg Msg
-	lastTag int
-	undo    *undo // the send in progress, until Sent or Unsent
+}
+
+type nodeState struct {
+	owner  map[string]string // connection -> the thread that used it first
+	shared *scope
 }
 
 // undo restores what a send changed, if the call fails.
 type undo struct {
-	seq      int64
-	prev     thread
-	requests int
-	newMsg   bool
-	st       stream
+	seq     int64
+	prev    thread
+	inBatch bool   // the scope's before the send
+	used    string // the connection the send added to the scope's used
+	request bool   // the send started a workload request
+	newMsg  bool
+	st      stream
 }
 
 // span is a message's bytes on a stream.
@@ -63,16 +83,66 @@ type spanList struct{ s []span } // sorted by off
 
 // New returns an empty Tracker.
 func New() *Tracker {
-	return &Tracker{threads: map[threadKey]*thread{}, ordinals: map[Class]int{},
+	return &Tracker{threads: map[threadKey]*thread{}, nodes: map[string]*nodeState{},
+		conns: map[string]string{}, connN: map[string]int{}, ordinals: map[Class]int{},
 		spans: map[stream]*spanList{}, starts: map[classKey]int64{}}
 }
 
+// ConnName returns the name classes give the connection a call of the run
+// names raw, once a message went out on it: "node>listener#n" when that
+// first message was tied to a workload request, "node>listener~n" when it
+// was not, n counting the node's connections to that listener of the same
+// kind in the order the Tracker saw them. The thread that made the socket
+// (which a runtime like Go's picks at random) is left out, and connections
+// of timers (a heartbeat's, dialled again whenever it pleases) do not shift
+// the names of the workload's. Other names (pipes) stay as they are.
+func (t *Tracker) ConnName(raw string) (string, bool) {
+	n, ok := t.conns[raw]
+	return n, ok
+}
+
+// nameConn names raw at its first message, tied or not.
+func (t *Tracker) nameConn(raw string, tied bool) string {
+	if n, ok := t.conns[raw]; ok {
+		return n
+	}
+	name := raw
+	if i := strings.IndexByte(raw, '>'); i > 0 {
+		node, _, _ := strings.Cut(raw[:i], ":")
+		key, sep := node+">"+raw[i+1:], "#"
+		if !tied {
+			sep = "~"
+		}
+		t.connN[key+sep]++
+		name = key + sep + strconv.Itoa(t.connN[key+sep])
+	}
+	t.conns[raw] = name
+	return name
+}
+
+// thread returns e's thread, its scope decided (see scope).
 func (t *Tracker) thread(e *Event) *thread {
 	k := threadKey{e.Node, e.Thread}
 	th := t.threads[k]
 	if th == nil {
-		th = &thread{inBatch: true}
+		th = &thread{sc: &scope{inBatch: true}}
 		t.threads[k] = th
+	}
+	n := t.nodes[e.Node]
+	if n == nil {
+		n = &nodeState{owner: map[string]string{}}
+		t.nodes[e.Node] = n
+	}
+	if n.shared == nil && e.Conn != "" && e.Kind != Other {
+		if o, ok := n.owner[e.Conn]; !ok {
+			n.owner[e.Conn] = e.Thread
+		} else if o != e.Thread {
+			c := *th.sc
+			n.shared = &c
+		}
+	}
+	if n.shared != nil {
+		th.sc = n.shared
 	}
 	return th
 }
@@ -87,7 +157,7 @@ func (t *Tracker) Send(e *Event) Msg {
 		return Msg{}
 	}
 	st := streamOf(e, true)
-	u := &undo{seq: e.Seq, prev: *th, requests: t.requests, st: st}
+	u := &undo{seq: e.Seq, prev: *th, inBatch: th.sc.inBatch, st: st}
 	th.undo = u
 	if l := th.last; l != nil && e.Offset >= 0 && l.Conn == e.Conn && l.Local == e.Local && e.Offset == l.Offset+l.Len {
 		// The next bytes of the same message.
@@ -98,18 +168,22 @@ func (t *Tracker) Send(e *Event) Msg {
 		th.lastMsg = m
 		return m
 	}
-	tag := t.tagOf(th, e)
+	sc := th.sc
+	before := t.requests
+	tag := t.tagOf(sc, e)
+	u.request = t.requests != before
 	if tag > 0 && !e.Workload {
 		// One tied message per connection per batch: what the thread
 		// sends on it later without receiving anything (a timer's ping
 		// in the same stream) is tied to nothing.
-		if slices.Contains(th.used, e.Conn) {
+		if slices.Contains(sc.used, e.Conn) {
 			tag = 0
 		} else {
-			th.used = append(th.used, e.Conn)
+			sc.used = append(sc.used, e.Conn)
+			u.used = e.Conn
 		}
 	}
-	c := Class{Conn: e.Conn, Back: listening(e), Tag: tagName(tag)}
+	c := Class{Conn: t.nameConn(e.Conn, tag > 0), Back: listening(e), Tag: tagName(tag)}
 	t.ordinals[c]++
 	m := Msg{Class: c, Ordinal: t.ordinals[c], Start: -1}
 	u.newMsg = true
@@ -119,15 +193,15 @@ func (t *Tracker) Send(e *Event) Msg {
 		t.spansOf(st).add(span{off: e.Offset, tag: tag, msg: m})
 	}
 	ce := *e
-	th.last, th.lastMsg, th.lastTag = &ce, m, tag
-	th.inBatch = false
+	th.last, th.lastMsg = &ce, m
+	sc.inBatch = false
 	return m
 }
 
-// tagOf decides the request a new message of thread th is tied to.
-func (t *Tracker) tagOf(th *thread, e *Event) int {
+// tagOf decides the request a new message sent in scope sc is tied to.
+func (t *Tracker) tagOf(sc *scope, e *Event) int {
 	if e.Workload {
-		if th.inBatch {
+		if sc.inBatch {
 			t.requests++
 		}
 		return t.requests
@@ -135,7 +209,7 @@ func (t *Tracker) tagOf(th *thread, e *Event) int {
 	reply := listening(e)
 	on, other := 0, 0
 	answered := false
-	for _, g := range th.batch {
+	for _, g := range sc.batch {
 		if g.conn == e.Conn {
 			on, answered = max(on, g.tag), true
 		} else {
@@ -186,8 +260,22 @@ func (t *Tracker) Unsent(e *Event) {
 			t.spansOf(u.st).remove(m.Start)
 		}
 	}
-	t.requests = u.requests
+	// Only what the send changed: in a shared scope other threads' calls
+	// may have come since.
+	sc := th.sc
+	if u.request {
+		t.requests--
+	}
+	if u.used != "" {
+		if i := slices.Index(sc.used, u.used); i >= 0 {
+			sc.used = slices.Delete(sc.used, i, i+1)
+		}
+	}
+	if !sc.inBatch {
+		sc.inBatch = u.inBatch
+	}
 	*th = u.prev
+	th.sc = sc
 }
 
 // settle forgets the undo record of a finished send.
@@ -199,9 +287,10 @@ func (t *Tracker) Recv(e *Event) Msg {
 	th := t.thread(e)
 	th.settle(t)
 	th.last = nil
-	if !th.inBatch {
-		th.batch, th.used = th.batch[:0], th.used[:0]
-		th.inBatch = true
+	sc := th.sc
+	if !sc.inBatch {
+		sc.batch, sc.used = sc.batch[:0], sc.used[:0]
+		sc.inBatch = true
 	}
 	tag, m := 0, Msg{}
 	if e.Conn != "" && e.Offset >= 0 && e.Len > 0 {
@@ -209,7 +298,7 @@ func (t *Tracker) Recv(e *Event) Msg {
 			tag, m = l.over(e.Offset, e.Offset+e.Len)
 		}
 	}
-	th.batch = append(th.batch, got{conn: e.Conn, tag: tag})
+	sc.batch = append(sc.batch, got{conn: e.Conn, tag: tag})
 	return m
 }
 
@@ -219,6 +308,18 @@ func (t *Tracker) Other(e *Event) {
 	th := t.thread(e)
 	th.settle(t)
 	th.last = nil
+}
+
+// Receives reports whether the receive e reads messages of class c: it is
+// on c's connection, at the end the messages go to.
+func (t *Tracker) Receives(e *Event, c Class) bool {
+	if n, ok := t.ConnName(e.Conn); !ok || n != c.Conn {
+		return false
+	}
+	if i := strings.IndexByte(e.Conn, '>'); i >= 0 {
+		return (e.Local == e.Conn[:i]) == c.Back
+	}
+	return true
 }
 
 // Start returns the stream offset where the ord-th message of class c
