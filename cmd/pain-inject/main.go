@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,12 +42,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var sf launch.Flags
 	sf.Register(fs, "the plan id and the start time")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s -plan FILE|- [-id ID] [-o injected.arrows] -f Procfile [-w CMD] [-check CMD] [-ready CMD] [-timeout D] [-grace D]\n", tool)
-		fmt.Fprintf(stderr, "       %s -plan FILE|- [-id ID] [-o injected.arrows] [-check CMD] -- CMD ARGS...\n", tool)
+		fmt.Fprintf(fs.Output(), "usage: %s -plan FILE|- [-id ID] [-o injected.arrows] -f Procfile [-w CMD] [-check CMD] [-ready CMD] [-timeout D] [-grace D]\n", tool)
+		fmt.Fprintf(fs.Output(), "       %s -plan FILE|- [-id ID] [-o injected.arrows] [-check CMD] -- CMD ARGS...\n", tool)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return cli.ExitStatus(2)
+	if err := cli.Parse(fs, args, stdout); err != nil {
+		return err
 	}
 	usage := func(msg string) error {
 		fmt.Fprintf(stderr, "%s: %s\n", tool, msg)
@@ -92,7 +91,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 // the result line; it is printed whenever the run started, also when the
 // trace could not be written or the run was interrupted (exit 2 then).
 func inject1(plan *format.Plan, sys launch.System, sf launch.Flags, out string, stdout, stderr io.Writer) error {
-	planJSON, err := json.Marshal(plan)
+	planJSON, err := format.MarshalJSON(plan)
 	if err != nil {
 		return err
 	}

@@ -33,17 +33,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		delay   = fs.String("delay", "", "plan delays of `D` on every message (default: -pause, where the system runs timers)")
 		pause   = fs.String("pause", plan.DefaultPause, "pauses stop a node, and partitions last, for `D`")
 		restart = fs.String("restart", plan.DefaultRestart, "a crashed node is restarted after `D`")
-		read    = fs.String("r", "", "print the plans of `FILE` in words")
+		read    = fs.String("r", "", "print the plans of `FILE` in words (- for stdin)")
 		shrink  = fs.String("shrink", "", "print the plans made of subsets of a plan's faults in `FILE` (-id), smallest first")
 		id      = fs.String("id", "", "with -r: only the plan with this `ID`; with -shrink: the plan to shrink")
 		results listFlag
 	)
 	fs.Var(&results, "results", "pain-inject results `FILE` (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: pain-plan [-o plans.jsonl] [-max N] [-k K] [-pause D] [-restart D] [-delay D] [-results FILE]... schedules.arrows\n       pain-plan -r plans.jsonl [-id ID]\n       pain-plan -shrink plans.jsonl -id ID [-o subsets.jsonl]\n")
+		fmt.Fprintf(fs.Output(), "usage: pain-plan [-o plans.jsonl] [-max N] [-k K] [-pause D] [-restart D] [-delay D] [-results FILE]... schedules.arrows\n       pain-plan -r plans.jsonl [-id ID]\n       pain-plan -shrink plans.jsonl -id ID [-o subsets.jsonl]\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, stdout); err != nil {
 		return err
 	}
 	if *read != "" {
@@ -136,12 +136,12 @@ func shrinkPlan(path, id, out string, stdout, stderr io.Writer) error {
 }
 
 func readPlansFile(path string) ([]format.Plan, error) {
-	f, err := os.Open(path)
+	f, name, err := cli.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return format.ReadPlans(f, path)
+	return format.ReadPlans(f, name)
 }
 
 // readResults notes the plans already tried and, from each injected trace's

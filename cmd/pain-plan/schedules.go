@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/hb"
 	"github.com/boxofpain/pain/internal/plan"
 	"github.com/boxofpain/pain/internal/schedule"
@@ -14,7 +15,12 @@ import (
 // were injected with one plan (byRun: run name -> plan id) belongs to that
 // plan: its recovery paths are the next round's targets.
 func readSchedules(path string, byRun map[string]string) ([]plan.Schedule, error) {
-	f, err := format.ReadSchedules(path)
+	in, name, err := cli.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := format.ReadSchedulesFrom(in, name)
+	in.Close()
 	if err != nil {
 		return nil, err
 	}

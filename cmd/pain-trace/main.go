@@ -34,12 +34,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 	var rf readFlags
 	rf.register(fs)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s -o run.arrows -f Procfile [-w CMD] [-check CMD] [-ready CMD] [-timeout D] [-grace D]\n", tool)
-		fmt.Fprintf(stderr, "       %s -o run.arrows -- CMD ARGS...\n       %s -r run.arrows\n", tool, tool)
+		fmt.Fprintf(fs.Output(), "usage: %s -o run.arrows -f Procfile [-w CMD] [-check CMD] [-ready CMD] [-timeout D] [-grace D]\n", tool)
+		fmt.Fprintf(fs.Output(), "       %s -o run.arrows -- CMD ARGS...\n       %s -r run.arrows\n", tool, tool)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return cli.ExitStatus(2)
+	if err := cli.Parse(fs, args, stdout); err != nil {
+		return err
 	}
 	usage := func(msg string) error {
 		fmt.Fprintf(stderr, "%s: %s\n", tool, msg)

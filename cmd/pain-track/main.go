@@ -49,7 +49,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pain-track", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N] [-granularity message|syscall|class] FILE...\n")
+		fmt.Fprintf(fs.Output(), "usage: pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N] [-granularity message|syscall|class] FILE...\n")
 		fs.PrintDefaults()
 	}
 	var o options
@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.top, "top", 3, "how many schedules get pictures and run lists")
 	gran := fs.String("granularity", "message", "`message`, syscall or class: what one event of a schedule is")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the run to `FILE`")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args, stdout); err != nil {
 		return err
 	}
 	var ok bool

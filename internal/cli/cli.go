@@ -33,10 +33,46 @@ func Status(tool string, err error, stderr io.Writer) int {
 	case errors.As(err, &ex):
 		return int(ex)
 	case errors.Is(err, flag.ErrHelp):
-		return 2
+		return 0
 	}
 	fmt.Fprintf(stderr, "%s: %v\n", tool, err)
 	return 2
+}
+
+// Parse parses args with fs the way every pain command does. -h or -help
+// prints the usage to stdout and returns ExitStatus(0), so that
+// `pain-trace -h | less` shows it; a bad flag is reported once, by the flag
+// package followed by the usage on fs's output (stderr), and returns
+// ExitStatus(2). fs.Usage must write to fs.Output().
+func Parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	usage, stderr := fs.Usage, fs.Output()
+	if usage == nil {
+		usage = fs.PrintDefaults
+	}
+	fs.Usage = func() {} // printed below, where it belongs
+	err := fs.Parse(args)
+	fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.SetOutput(stdout)
+		fs.Usage()
+		fs.SetOutput(stderr)
+		return ExitStatus(0)
+	case err != nil:
+		fs.Usage()
+		return ExitStatus(2)
+	}
+	return nil
+}
+
+// Open opens a file the tool reads; "-" is stdin. name is what errors call
+// it ("stdin" for "-").
+func Open(path string) (r io.ReadCloser, name string, err error) {
+	if path == "-" {
+		return io.NopCloser(os.Stdin), "stdin", nil
+	}
+	f, err := os.Open(path)
+	return f, path, err
 }
 
 // Main runs run with the process's arguments and exits with its status.

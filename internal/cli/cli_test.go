@@ -20,7 +20,7 @@ func TestStatus(t *testing.T) {
 		{nil, 0, ""},
 		{ExitStatus(1), 1, ""},
 		{fmt.Errorf("check: %w", ExitStatus(3)), 3, ""},
-		{flag.ErrHelp, 2, ""},
+		{flag.ErrHelp, 0, ""}, // -h: the usage went to stdout
 		{errors.New("run-7.arrows: format version 3 is newer than this tool (1)"), 2, "pain-track: run-7.arrows: format version 3 is newer than this tool (1)\n"},
 	} {
 		var stderr strings.Builder
@@ -77,4 +77,35 @@ func TestInterrupts(t *testing.T) {
 	}
 	syscall.Kill(os.Getpid(), syscall.SIGTERM)
 	<-again
+}
+
+func TestParse(t *testing.T) {
+	for _, c := range []struct {
+		args           []string
+		status         int
+		stdout, stderr string
+	}{
+		{[]string{"-h"}, 0, "usage: tool [-n N]\n  -n int\n    \ta number\n", ""},
+		{[]string{"-help"}, 0, "usage: tool [-n N]\n  -n int\n    \ta number\n", ""},
+		{[]string{"-x"}, 2, "", "flag provided but not defined: -x\nusage: tool [-n N]\n  -n int\n    \ta number\n"},
+		{[]string{"-n", "3"}, -1, "", ""},
+	} {
+		var stdout, stderr strings.Builder
+		fs := flag.NewFlagSet("tool", flag.ContinueOnError)
+		fs.SetOutput(&stderr)
+		fs.Int("n", 0, "a number")
+		fs.Usage = func() {
+			fmt.Fprintln(fs.Output(), "usage: tool [-n N]")
+			fs.PrintDefaults()
+		}
+		err := Parse(fs, c.args, &stdout)
+		status := -1
+		if err != nil {
+			status = Status("tool", err, &stderr)
+		}
+		if status != c.status || stdout.String() != c.stdout || stderr.String() != c.stderr {
+			t.Errorf("%v: status %d, stdout %q, stderr %q; want %d, %q, %q", c.args, status, stdout.String(), stderr.String(),
+				c.status, c.stdout, c.stderr)
+		}
+	}
 }
