@@ -3,6 +3,7 @@ package kvstore_test
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -55,7 +56,7 @@ func (l *logBuf) String() string {
 
 func (l *logBuf) waitFor(t *testing.T, s string) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); {
 		if strings.Contains(l.String(), s) {
 			return
 		}
@@ -93,7 +94,7 @@ func startNode(t *testing.T, name string, args ...string) *node {
 		n.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-n.done:
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 			n.cmd.Process.Kill()
 			<-n.done
 			t.Errorf("%s did not exit on SIGTERM", n.name)
@@ -151,15 +152,22 @@ func startCluster(t *testing.T, fixed bool) *cluster {
 }
 
 // workload starts kvload writing 5 keys, a pause between two, into dir/acked.txt.
-func (c *cluster) workload(t *testing.T, dir string, interval time.Duration) *exec.Cmd {
+// workload starts kvload. With step, it waits for a line on the returned
+// writer before each write but the first, so a test can act between two
+// writes without racing them.
+func (c *cluster) workload(t *testing.T, dir string, step bool) (*exec.Cmd, io.WriteCloser) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(bin, "kvload"), "-primary", c.addrs[0], "-n", "5",
-		"-acked", filepath.Join(dir, "acked.txt"), "-interval", interval.String())
+		"-acked", filepath.Join(dir, "acked.txt"), fmt.Sprintf("-step=%v", step))
 	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	return cmd
+	return cmd, in
 }
 
 // check runs kvcheck and returns its exit status and output.
@@ -222,18 +230,18 @@ func TestStore(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			c := startCluster(t, tt.fixed)
-			interval := time.Duration(0)
-			if tt.fault == "pause" {
-				interval = 300 * time.Millisecond
-			}
 			if tt.fault == "kill" {
 				c.backup1.kill(t)
 			}
-			load := c.workload(t, dir, interval)
+			load, step := c.workload(t, dir, tt.fault == "pause")
 			if tt.fault == "pause" {
+				// k1, k2, then backup1 stops before k3 is sent.
+				io.WriteString(step, "k2\n")
 				c.primary.log.waitFor(t, "k2: acknowledged")
 				c.backup1.signal(t, syscall.SIGSTOP)
+				io.WriteString(step, "k3\nk4\nk5\n")
 			}
+			step.Close()
 			if err := load.Wait(); err != nil {
 				t.Fatalf("kvload: %v", err)
 			}

@@ -139,7 +139,7 @@ func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run
 		}
 		clients = append(clients, p)
 	}
-	deadline := time.After(15 * time.Second)
+	deadline := time.After(time.Minute)
 	for _, p := range clients {
 		select {
 		case <-p.Done():
@@ -159,7 +159,7 @@ func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run
 
 func (s *system) waitReady(name string, p *tracer.Proc) {
 	s.t.Helper()
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+	for end := time.Now().Add(time.Minute); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
 		b, _ := os.ReadFile(filepath.Join(s.dir, name+".out"))
 		if strings.Contains(string(b), "ready\n") {
 			return

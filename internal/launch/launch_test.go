@@ -184,8 +184,9 @@ func TestNoSurvivors(t *testing.T) {
 // crashOnce kills node srv once it has served its first connection, then
 // restarts it, as pain-inject's crash-with-restart does.
 type crashOnce struct {
-	run   chan *Running
-	fired bool
+	run       chan *Running
+	fired     bool
+	restarted string // a file made once the restart is under way
 }
 
 func (h *crashOnce) Enter(e *format.Event) tracer.Action { return tracer.Action{} }
@@ -196,8 +197,9 @@ func (h *crashOnce) Observe(e *format.Event) {
 		syscall.Kill(int(e.PID), syscall.SIGKILL)
 		r := <-h.run
 		go func() {
-			time.Sleep(50 * time.Millisecond)
-			r.Restart("srv")
+			if err := r.Restart("srv"); err == nil {
+				os.WriteFile(h.restarted, nil, 0o666)
+			}
 		}()
 	}
 }
@@ -205,12 +207,16 @@ func (h *crashOnce) Observe(e *format.Event) {
 func TestRestart(t *testing.T) {
 	progs.Need(t)
 	port := freePort(t)
-	h := &crashOnce{run: make(chan *Running, 1)}
+	h := &crashOnce{run: make(chan *Running, 1), restarted: filepath.Join(t.TempDir(), "restarted")}
 	var trace, progress bytes.Buffer
+	// The second client waits for the restart, then until the new srv
+	// listens: no guess at how long a restart takes.
+	client := fmt.Sprintf("%s client %d 1", progs.Path("node"), port)
 	res, err := Run(context.Background(), System{
-		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
-		Workload: fmt.Sprintf("%s client %d 1 && sleep 0.5 && %s client %d 1", progs.Path("node"), port, progs.Path("node"), port),
-		Timeout:  5 * time.Second,
+		Nodes: []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
+		Workload: fmt.Sprintf("%s && until [ -e %s ]; do sleep 0.01; done && until %s 2>/dev/null; do sleep 0.02; done",
+			client, h.restarted, client),
+		Timeout: time.Minute,
 	}, Options{Out: &trace, Progress: &progress, Hook: h, Started: func(r *Running) { h.run <- r }})
 	t.Logf("progress:\n%s", progress.String())
 	if err != nil || res.WorkloadStatus != 0 {

@@ -402,6 +402,19 @@ func (t *Tracer) Live() int {
 	return n
 }
 
+// NodeLive returns the number of traced processes of node still running
+// (0 once its last one is reaped: a node started again after that names
+// its listeners and sockets afresh).
+func (t *Tracer) NodeLive(node string) int {
+	n := 0
+	t.do(func() {
+		if nd := t.nodes[node]; nd != nil {
+			n = len(nd.procs)
+		}
+	})
+	return n
+}
+
 // Close kills every process still running, waits until all are gone and
 // reaped, stops the ptrace thread and closes Events.
 func (t *Tracer) Close() error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -30,6 +31,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	acked := fs.String("acked", "acked.txt", "file to record acknowledged writes in")
 	timeout := fs.Duration("timeout", 10*time.Second, "how long to wait for the primary")
 	interval := fs.Duration("interval", 0, "pause between two writes")
+	step := fs.Bool("step", false, "before each write but the first, wait for a line on stdin")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -41,11 +43,17 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger := log.New(stderr, "kvload: ", 0)
+	lines := bufio.NewReader(os.Stdin)
 	var c *wire.Conn
 	ok := 0
 	for i := 1; i <= *n; i++ {
 		if i > 1 {
 			time.Sleep(*interval)
+			if *step {
+				if _, err := lines.ReadString('\n'); err != nil {
+					return fmt.Errorf("-step: stdin: %w", err)
+				}
+			}
 		}
 		key, value := fmt.Sprintf("k%d", i), fmt.Sprintf("v%d", i)
 		if c == nil {
