@@ -380,8 +380,7 @@ func (in *Injector) fire(ft *fault, e *format.Event) {
 
 // later runs f after d on a timer goroutine, unless Stop came first.
 func (in *Injector) later(d time.Duration, f func()) {
-	var t *time.Timer
-	t = time.AfterFunc(d, func() {
+	t := time.AfterFunc(d, func() {
 		in.mu.Lock()
 		stopped := in.stop
 		in.mu.Unlock()

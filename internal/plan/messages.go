@@ -114,17 +114,6 @@ func (g *graph) lineageEdges(outcome func(string) bool) map[int]bool {
 	return msgs
 }
 
-// lineage returns the messages of s that the outcome depends on.
-func lineage(s *Schedule, outcome func(string) bool) []message {
-	var out []message
-	for _, m := range messages(s, outcome) {
-		if m.lineage {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // messages returns the messages of s between two nodes that a fault can
 // take away: those the outcome depends on, and those between system nodes
 // that carry the workload's data (replication that no check reads in a
