@@ -123,11 +123,11 @@ func (k *kit) faultsFor(m *message) []nodeFault {
 }
 
 // targets names the calls that send and receive m, and the windows that
-// pin them. A message tied to a workload request whose offset moves is
-// pinned by its class and ordinal (package msgclass); a stream message
-// whose offset is the same in every run, by its offset; one between system
-// nodes whose offset moves, by its ordinal on its connection since the
-// workload started; anything else by
+// pin them. A message between system nodes keyed by its ordinal on its
+// connection since the workload started (see chooseKeys) whose offset moves
+// is pinned by that ordinal; a message tied to a workload request whose
+// offset moves, by its class and ordinal (package msgclass); a stream
+// message whose offset is the same in every run, by its offset; anything else by
 // its thread's neighbouring events. Faults on messages sent while the
 // workload runs wait for the workload to start, so that a fault meant for
 // its data never strikes a readiness probe.
@@ -137,16 +137,16 @@ func targets(m *message) (sendT, recvT format.Target, after, before, recvAfter *
 	after, before, recvAfter = ref(m.prevSend), ref(m.nextSend), ref(m.prevRecv)
 	stream := m.send.Offset >= 0 && m.send.Conn != "" && m.recv.Offset >= 0
 	switch {
+	case stream && !m.stable && m.byOrdinal && m.sendNth > 0 && m.recvNth > 0:
+		sendT.Thread, sendT.Nth = "", m.sendNth
+		recvT.Thread, recvT.Nth = "", m.recvNth
+		after, before, recvAfter = m.start, nil, m.start
 	case m.send.tied() && (m.pinClass || m.send.Offset < 0):
 		// Pinned by class and ordinal: no thread, no offset, no window.
 		// The receive meant is the one that gets the message's first byte.
 		sendT.Thread, sendT.Conn, sendT.Class, sendT.Ordinal = "", "", m.send.Class, m.send.Ordinal
 		recvT.Thread, recvT.Conn, recvT.Class, recvT.Ordinal = "", "", m.send.Class, m.send.Ordinal
 		after, before, recvAfter = nil, nil, nil
-	case stream && !m.stable && m.send.Node != "workload" && m.recv.Node != "workload" && m.sendNth > 0 && m.recvNth > 0:
-		sendT.Thread, sendT.Nth = "", m.sendNth
-		recvT.Thread, recvT.Nth = "", m.recvNth
-		after, before, recvAfter = m.start, nil, m.start
 	case stream:
 		// A stream message is pinned by its offset: no thread, no window.
 		sendT.Thread, sendT.Offset = "", &m.send.Offset

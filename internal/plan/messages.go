@@ -40,6 +40,12 @@ type message struct {
 	// pinClass: target the message by its class and ordinal, not by its
 	// byte offset, which differs between the schedules it occurs in.
 	pinClass bool
+	// ordKey names the message by its ordinal since the workload started
+	// (sendNth); byOrdinal: key is ordKey, and the message is pinned so
+	// where its offset moves. collect keys a message tied to a class by
+	// whichever of the two names more runs agree on.
+	ordKey    string
+	byOrdinal bool
 }
 
 // system reports whether a message goes between two nodes of the system,
@@ -169,11 +175,14 @@ func messages(s *Schedule, outcome func(string) bool) []message {
 		}
 		if m.during {
 			m.start, m.sendNth, m.recvNth = start, nth[e.From], nth[e.To]
-			if send.Offset >= 0 && !send.tied() && m.system(outcome) && m.sendNth > 0 {
+			if send.Offset >= 0 && m.system(outcome) && m.sendNth > 0 {
 				// Offsets between system nodes move with whatever went
 				// down the connection before the workload (readiness
 				// probes); ordinals since the workload began do not.
-				m.key = fmt.Sprintf("%s|%s|#%d", conn, send.Node, m.sendNth)
+				m.ordKey = fmt.Sprintf("%s|%s|#%d", conn, send.Node, m.sendNth)
+				if !send.tied() {
+					m.key, m.byOrdinal = m.ordKey, true
+				}
 			}
 		}
 		if !m.lineage && !(m.data && m.system(outcome)) {

@@ -173,7 +173,12 @@ type collection struct {
 func collect(base []*Schedule, outcome func(string) bool) *collection {
 	c := &collection{byKey: map[string]*candidate{}}
 	nodes := map[string]bool{}
-	for _, s := range base {
+	msgs := make([][]message, len(base))
+	for i, s := range base {
+		msgs[i] = messages(s, outcome)
+	}
+	chooseKeys(base, msgs)
+	for si, s := range base {
 		c.total += s.Runs
 		c.timers = c.timers || hasTimers(s, outcome)
 		for _, e := range s.Events {
@@ -183,7 +188,7 @@ func collect(base []*Schedule, outcome func(string) bool) *collection {
 		}
 		lin := map[string]bool{}
 		seen := map[string]bool{}
-		for _, m := range messages(s, outcome) {
+		for _, m := range msgs[si] {
 			if seen[m.key] {
 				continue // one message read by several receives
 			}
@@ -222,6 +227,33 @@ func collect(base []*Schedule, outcome func(string) bool) *collection {
 	}
 	slices.SortStableFunc(c.ranked, func(a, b *candidate) int { return compareCandidates(a, b, outcome) })
 	return c
+}
+
+// chooseKeys names each message tied to a class by its class or by its
+// ordinal on its connection since the workload started, whichever more
+// runs agree on: where a workload's requests are numbered differently in
+// some runs (a retried query), the ordinal holds.
+func chooseKeys(base []*Schedule, msgs [][]message) {
+	support := map[string]int{}
+	for i, s := range base {
+		seen := map[string]bool{}
+		for _, m := range msgs[i] {
+			for _, k := range []string{m.key, m.ordKey} {
+				if k != "" && !seen[k] {
+					seen[k] = true
+					support[k] += s.Runs
+				}
+			}
+		}
+	}
+	for i := range msgs {
+		for j := range msgs[i] {
+			m := &msgs[i][j]
+			if m.ordKey != "" && !m.byOrdinal && support[m.ordKey] > support[m.key] {
+				m.key, m.byOrdinal = m.ordKey, true
+			}
+		}
+	}
 }
 
 // ID names a plan by what it does: two plans with the same faults have the
