@@ -18,11 +18,13 @@
 #   QUIET=DOWN_AFTER+1500ms   how long the check waits before it reads: a
 #                     primary cut off while the workload wrote to it has been
 #                     failed over by then
-#   REPLICA_DELAY=0.2 SENTINEL_DELAY=0.6   seconds the replicas and the Sentinels
-#                     wait before they start: the primary listens before its
-#                     replicas connect, and the replicas have connected to it
-#                     before the Sentinels connect to them, so the order of
-#                     sockets (and their stable names) is the same in every run
+# The replicas start once the primary's log says it accepts connections, and
+# the Sentinels once both replicas' logs say their first sync finished: so no
+# replica's first connect is refused (a retry would shift the names of its
+# sockets, replica1:main:s2 becoming s9, and plans pinned to them would not
+# fire), and the order of sockets (and their stable names) is the same in
+# every run. Waiting on log files, not on the ports, keeps the waits out of
+# the traced traffic.
 # Servers bind with SO_REUSEADDR, so ports left in TIME_WAIT by the previous run
 # can be reused at once; a port still listening means a process survived.
 set -eu
@@ -35,8 +37,6 @@ DOWN_AFTER=${DOWN_AFTER:-2000}
 FAILOVER_TIMEOUT=${FAILOVER_TIMEOUT:-3000}
 SETTLE=${SETTLE:-20s}
 QUIET=${QUIET:-$((DOWN_AFTER + 1500))ms}
-REPLICA_DELAY=${REPLICA_DELAY:-0.2}
-SENTINEL_DELAY=${SENTINEL_DELAY:-0.6}
 
 mkdir -p "$1"
 dir=$(cd "$1" && pwd)
@@ -101,13 +101,15 @@ sentinel 1
 sentinel 2
 sentinel 3
 
+up="until grep -qs 'Ready to accept connections' $dir/primary.log; do sleep 0.05; done"
+synced="until grep -qs 'sync: Finished with success' $dir/replica1.log && grep -qs 'sync: Finished with success' $dir/replica2.log; do sleep 0.05; done"
 cat >"$dir/Procfile" <<EOF
 primary: exec redis-server $dir/primary.conf
-replica1: sleep $REPLICA_DELAY; exec redis-server $dir/replica1.conf
-replica2: sleep $REPLICA_DELAY; exec redis-server $dir/replica2.conf
-sentinel1: sleep $SENTINEL_DELAY; exec redis-sentinel $dir/sentinel1.conf
-sentinel2: sleep $SENTINEL_DELAY; exec redis-sentinel $dir/sentinel2.conf
-sentinel3: sleep $SENTINEL_DELAY; exec redis-sentinel $dir/sentinel3.conf
+replica1: $up; exec redis-server $dir/replica1.conf
+replica2: $up; exec redis-server $dir/replica2.conf
+sentinel1: $synced; exec redis-sentinel $dir/sentinel1.conf
+sentinel2: $synced; exec redis-sentinel $dir/sentinel2.conf
+sentinel3: $synced; exec redis-sentinel $dir/sentinel3.conf
 EOF
 
 s="127.0.0.1:$SPORT,127.0.0.1:$((SPORT + 1)),127.0.0.1:$((SPORT + 2))"
