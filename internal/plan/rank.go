@@ -13,6 +13,7 @@ type proposal struct {
 	why      string
 	ev       format.Evidence
 	family   string // set by order
+	kindNode string // kind and node, set by order
 	kind     string // kindOf the faults; "combination" for hitting sets
 	node     string // the node the fault acts on; empty for several
 	class    string // the message class; empty for several
@@ -42,7 +43,7 @@ func order(props []proposal, opt *Options, total int) []format.Plan {
 	count := func(p *proposal) {
 		asked[p.family]++
 		kinds[p.kind]++
-		kindNodes[p.kind+"|"+p.node]++
+		kindNodes[p.kindNode]++
 		if p.class != "" {
 			classes[p.class]++
 		}
@@ -56,7 +57,7 @@ func order(props []proposal, opt *Options, total int) []format.Plan {
 			continue
 		}
 		seen[id] = true
-		p.family = family(p.faults)
+		p.family, p.kindNode = family(p.faults), p.kind+"|"+p.node
 		if opt.Tried[id] {
 			// Asked already: the list goes on where the last round's
 			// left off.
@@ -71,10 +72,14 @@ func order(props []proposal, opt *Options, total int) []format.Plan {
 		return b2i(p.runs < total) + b2i(2*p.runs < total)
 	}
 	key := func(p *proposal) [7]int {
-		return [7]int{asked[p.family], p.tier, b2i(p.size > 1), support(p), kindNodes[p.kind+"|"+p.node], kinds[p.kind], classes[p.class]}
+		return [7]int{asked[p.family], p.tier, b2i(p.size > 1), support(p), kindNodes[p.kindNode], kinds[p.kind], classes[p.class]}
+	}
+	picks := spread
+	if opt.Max > 0 {
+		picks = min(picks, opt.Max) // the rest is cut off anyway
 	}
 	var out []format.Plan
-	for len(live) > 0 && len(out) < spread {
+	for len(live) > 0 && len(out) < picks {
 		best, bk := 0, key(live[0])
 		for i := 1; i < len(live); i++ {
 			if k := key(live[i]); slices.Compare(k[:], bk[:]) < 0 {
