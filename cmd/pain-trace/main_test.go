@@ -160,11 +160,11 @@ func TestCommandLine(t *testing.T) {
 			nil, []string{`not ready after 300ms: no listen\(\) yet from lazy`}},
 		{[]string{"-r", "never.arrows"}, 0, []string{`lazy main #0 start`}, nil},
 		// A workload that hangs, with no check: killed at -timeout, never a pass.
-		{[]string{"-o", "hang.arrows", "-f", "Never", "-ready", "true", "-w", "sleep 3600", "-timeout", "1s", "-grace", "100ms"}, 1,
-			nil, []string{`workload did not finish within 1s and was killed`}},
+		{[]string{"-o", "hang.arrows", "-f", "Never", "-ready", "true", "-w", "sleep 3600", "-timeout", "3s", "-grace", "100ms"}, 1,
+			nil, []string{`workload did not finish within 3s and was killed`}},
 		// A trace that cannot be written stops the run at once.
 		{[]string{"-o", "/dev/full", "-f", "Never", "-ready", "true", "-w", "sleep 3600", "-timeout", "1m", "-grace", "100ms"}, 2,
-			nil, []string{`stopped \(cannot write the trace: .*no space left on device\)`, `pain-trace: cannot write the trace: .*no space left on device`}},
+			nil, []string{`cannot write the trace \(.*no space left on device\): stopping the run`, `pain-trace: cannot write the trace: .*no space left on device`, `!check`}},
 		// Bad durations, and output over input, are refused before anything starts.
 		{[]string{"-o", "x.arrows", "-f", "Never", "-timeout", "-5s"}, 2, nil, []string{`-timeout must be > 0, got -5s`, `!started`}},
 		{[]string{"-o", "x.arrows", "-f", "Never", "-grace", "0"}, 2, nil, []string{`-grace must be > 0, got 0s`, `!started`}},
