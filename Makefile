@@ -51,5 +51,10 @@ redis: deps build
 round: deps build
 	@ENGINE=$(ENGINE) JOBS=$(JOBS) RUNS=$(RUNS) PLANS=$(PLANS) OUT=$(OUT)/round BIN=$(BIN) SYSTEM=$(SYSTEM) scripts/batch/round.sh
 
+# The README's SQL queries, run with DuckDB's Go library (cgo, a large
+# download: a module of its own, not part of make test).
+analysis:
+	cd scripts/analysis && $(GO) test -count=1 ./...
+
 clean:
 	rm -rf $(BIN) $(OUT)
