@@ -365,7 +365,6 @@ func (r *recentNames) get(key string) (string, string, bool) {
 	return v[0], v[1], ok
 }
 
-
 // orderBacklog puts the connectors queued on unix listener l in the order
 // the kernel queued them: they were appended as their connects entered,
 // and threads may run theirs in another order. The kernel's queue names
