@@ -26,7 +26,7 @@
 //   - time_ns is the kernel's time at the call's exit (or entry, for calls
 //     reported at entry).
 //
-// Records that do not fit in the ring buffer (16 MiB) are lost; Lost
+// Records that do not fit in the ring buffer (8 MiB) are lost; Lost
 // counts them and pain-trace reports any.
 package ebpfrec
 

@@ -131,14 +131,18 @@ func sums(rows []format.Event) map[string]int64 {
 		if !transfer(e) || e.Ret <= 0 {
 			continue
 		}
-		dir := "send"
-		switch e.Syscall {
-		case "read", "readv", "recvfrom", "recvmsg", "recvmmsg":
-			dir = "recv"
-		}
-		m[e.Conn+" "+e.Local+" "+dir] += e.Ret
+		m[e.Conn+" "+e.Local+" "+dir(e)] += e.Ret
 	}
 	return m
+}
+
+// dir is the direction of a transfer row: send or recv.
+func dir(e format.Event) string {
+	switch e.Syscall {
+	case "read", "readv", "recvfrom", "recvmsg", "recvmmsg":
+		return "recv"
+	}
+	return "send"
 }
 
 // others returns the rows that move no stream bytes, without their
@@ -332,4 +336,75 @@ func alive(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(b), ')')
 	return i < 0 || i+2 >= len(b) || b[i+2] != 'Z'
+}
+
+// TestExactness runs the tracer's racing workloads (many threads and
+// processes connecting, accepting and echoing at once, where which thread
+// gets which connection changes from run to run) under the eBPF recorder
+// alone: every connection is named by traced endpoints, its bytes are
+// received as sent, and the stream offsets of each side leave no gap.
+func TestExactness(t *testing.T) {
+	need(t)
+	for _, args := range [][]string{
+		{"epoll", "3", "4", "20"},
+		{"nbconn", "accept", "3", "2", "4", "tcp"},
+		{"nbconn", "epoll", "2", "3", "4", "tcp"},
+		{"nbconn", "epoll", "2", "3", "4", "unix"},
+	} {
+		t.Run(strings.Join(args, "_"), func(t *testing.T) {
+			rows, code := trace(t, true, slices.Clone(args)...)
+			if code != 0 {
+				t.Fatalf("exit code %d", code)
+			}
+			s := sums(rows)
+			conns := map[string]bool{}
+			for k := range s {
+				conns[strings.Fields(k)[0]] = true
+			}
+			if len(conns) == 0 {
+				t.Fatal("no connection moved bytes")
+			}
+			var sent, recvd int64
+			for k, v := range s {
+				if strings.HasSuffix(k, " send") {
+					sent += v
+				} else {
+					recvd += v
+				}
+			}
+			if sent != recvd {
+				t.Errorf("%d bytes sent, %d received", sent, recvd)
+			}
+			for _, e := range rows {
+				if transfer(e) && (isAddr(e.Peer) || isAddr(e.Local)) {
+					t.Errorf("endpoint named by its address: %s", key(e))
+				}
+			}
+			checkOffsets(t, rows)
+		})
+	}
+}
+
+// checkOffsets checks that the stream offsets of each side of each
+// connection follow each other without a gap or an overlap.
+func checkOffsets(t *testing.T, rows []format.Event) {
+	t.Helper()
+	sides := map[string][]format.Event{}
+	for _, e := range rows {
+		if transfer(e) && e.Offset >= 0 && e.Ret > 0 {
+			k := e.Conn + " " + e.Local + " " + dir(e)
+			sides[k] = append(sides[k], e)
+		}
+	}
+	for k, es := range sides {
+		slices.SortFunc(es, func(a, b format.Event) int { return int(a.Offset - b.Offset) })
+		next := int64(0)
+		for _, e := range es {
+			if e.Offset != next {
+				t.Errorf("%s: offset %d, want %d", k, e.Offset, next)
+				break
+			}
+			next += e.Ret
+		}
+	}
 }

@@ -140,7 +140,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
+	__uint(max_entries, 8 << 20);
 } events SEC(".maps");
 
 /* Force the event type into BTF for bpf2go. */
@@ -422,7 +422,7 @@ static __always_inline struct event *new_event(__u32 kind)
 /* Waking the reader for every record would cost a context switch per
  * call: it polls every few milliseconds instead, and is woken only when
  * records pile up. */
-#define WAKE_AT (2 << 20)
+#define WAKE_AT (1 << 20)
 
 /* send puts e in the ring buffer, whole or only its head. */
 static __always_inline void send(struct event *e)

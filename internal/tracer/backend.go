@@ -112,7 +112,7 @@ func (t *Tracer) loopBackend(errc chan<- error) {
 		}
 	}
 	errc <- nil
-	recs := make(chan []Record, 64)
+	recs := make(chan []Record, 4)
 	go func() {
 		defer close(recs)
 		for {
