@@ -35,8 +35,13 @@
 //	               schedules (schedule-RANK-ID.dot: one lane per thread,
 //	               message arrows, runs of events without messages collapsed)
 //	               and a Chrome/Perfetto trace-event file of the top one
-//	               (schedule-1-ID.trace.json, flow arrows for messages;
-//	               open it in ui.perfetto.dev or chrome://tracing)
+//	               (schedule-1-ID.trace.json: each call a slice over its
+//	               real entry and exit when the run's traces are among the
+//	               inputs, each message a flow arrow from the send's slice
+//	               to the receive's; open it in ui.perfetto.dev or
+//	               chrome://tracing)
+//	-q             no progress line on stderr (there is none either when
+//	               stderr is not a terminal)
 //	-top N         how many schedules get diagrams and run lists (default 3)
 //	-granularity   message (default): consecutive sends or receives of one
 //	               thread on one stream are one message, so TCP's splitting

@@ -54,6 +54,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	var o options
 	fs.StringVar(&o.out, "o", "", "write the schedules file to `FILE`")
+	quiet := fs.Bool("q", false, "no progress line (there is none either when stderr is not a terminal)")
 	fs.BoolVar(&o.json, "json", false, "print the summary as JSON")
 	fs.BoolVar(&o.text, "text", false, "print the text form of the schedules file")
 	fs.StringVar(&o.dot, "dot", "", "write Graphviz and Perfetto pictures of the top schedules into `DIR`")
@@ -94,9 +95,16 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	t := newTracker(o.gran, func(msg string) { fmt.Fprintf(stderr, "pain-track: warning: %s\n", msg) })
+	progress := cli.NewProgress(stderr, "pain-track: ", *quiet)
+	t := newTracker(o.gran, func(msg string) {
+		progress.Done()
+		fmt.Fprintf(stderr, "pain-track: warning: %s\n", msg)
+	})
+	t.progress = func(done, total int) { progress.Update(done, total, "runs") }
 	start := time.Now()
-	if err := t.addFiles(fs.Args()); err != nil {
+	err := t.addFiles(fs.Args())
+	progress.Done()
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "pain-track: %d %s tracked (%d events in %.1fs), %d in all\n", t.runs, plural(t.runs, "run", "runs"),

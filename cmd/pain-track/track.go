@@ -39,6 +39,8 @@ type tracker struct {
 	// one run from copies and from other runs under the same name.
 	parts map[string]*part
 	files map[string][]string // run name -> its trace files
+	// progress, when set, hears of each run tracked: done of total.
+	progress func(done, total int)
 }
 
 // part is one trace file of a run.
@@ -80,9 +82,12 @@ func (t *tracker) addFiles(paths []string) error {
 		}
 		parts[run] = append(parts[run], path)
 	}
-	for _, run := range runs {
+	for i, run := range runs {
 		if err := t.addRun(run, parts[run]); err != nil {
 			return err
+		}
+		if t.progress != nil {
+			t.progress(i+1, len(runs))
 		}
 	}
 	return nil

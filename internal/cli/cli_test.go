@@ -109,3 +109,25 @@ func TestParse(t *testing.T) {
 		}
 	}
 }
+
+func TestProgressQuietOffTerminal(t *testing.T) {
+	f, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if IsTerminal(f) {
+		t.Fatal("a regular file is a terminal")
+	}
+	p := NewProgress(f, "tool: ", false)
+	p.Update(1, 2, "runs")
+	p.Update(2, 2, "runs")
+	p.Done()
+	if st, _ := f.Stat(); st.Size() != 0 {
+		t.Errorf("progress written to a file: %d bytes", st.Size())
+	}
+	var b strings.Builder
+	if IsTerminal(&b) {
+		t.Error("a strings.Builder is a terminal")
+	}
+}
