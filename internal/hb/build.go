@@ -196,7 +196,7 @@ func (b *Builder) Scratch(run string) *Graph {
 			if (c == cClone || c == cWait || c == cKill) && dropped(e.Peer) {
 				continue
 			}
-			if k := len(evs) - 1; b.gran != Syscall && k >= 0 && mergeable(&evs[k], cls[k], e, c) {
+			if k := len(evs) - 1; b.gran == Message && k >= 0 && mergeable(&evs[k], cls[k], e, c) {
 				evs[k].Count += e.Count
 				evs[k].Ret += e.Ret
 				if evs[k].Fault == "" {
@@ -224,7 +224,9 @@ func (b *Builder) Scratch(run string) *Graph {
 	g := &b.g
 	g.Run, g.Granularity = run, b.gran
 	if b.gran == Class {
-		g.Granularity = Message // first the messages, then their classes
+		// First the calls (retries left out), then their classes: messages
+		// as msgclass coalesces them, which is how the injector sees them.
+		g.Granularity = Syscall
 	}
 	g.Events, g.cls, g.Lanes = slices.Grow(g.Events[:0], n), slices.Grow(g.cls[:0], n), g.Lanes[:0]
 	for _, i := range order {

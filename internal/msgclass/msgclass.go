@@ -100,9 +100,14 @@ type Msg struct {
 	Class   Class
 	Ordinal int   // 1-based, among the messages of Class; 0: the call is no message
 	Start   int64 // stream offset of the message's first byte, -1 for datagrams
-	// Cont is true for a send that continues its thread's previous send
-	// (the next bytes of the same stream, nothing else between): the same
-	// message, as pain-track coalesces it.
+	// Cont is true for a send that continues its thread's previous send:
+	// the next bytes of the same stream, with no other call of the thread
+	// between (as pain-track coalesces messages) and, once the node's
+	// threads share a scope, no receive by any of them (a Go runtime writes
+	// one request after the other from one thread while others read the
+	// answers; pain-track's message granularity does not see that, so its
+	// classes of such programs may differ from the injector's: track them
+	// at class granularity).
 	Cont bool
 }
 

@@ -42,6 +42,7 @@ type got struct {
 type thread struct {
 	last    *Event
 	lastMsg Msg
+	recvs   int   // the scope's receives when last was sent
 	undo    *undo // the send in progress, until Sent or Unsent
 	sc      *scope
 }
@@ -54,6 +55,7 @@ type scope struct {
 	batch   []got    // receives since the last send
 	inBatch bool     // the last transfer was a receive (or none yet)
 	used    []string // connections a tied message went out on since the batch began
+	recvs   int      // receives so far: a receive by another thread ends a message too
 }
 
 type nodeState struct {
@@ -159,7 +161,7 @@ func (t *Tracker) Send(e *Event) Msg {
 	st := streamOf(e, true)
 	u := &undo{seq: e.Seq, prev: *th, inBatch: th.sc.inBatch, st: st}
 	th.undo = u
-	if l := th.last; l != nil && e.Offset >= 0 && l.Conn == e.Conn && l.Local == e.Local && e.Offset == l.Offset+l.Len {
+	if l := th.last; l != nil && e.Offset >= 0 && l.Conn == e.Conn && l.Local == e.Local && e.Offset == l.Offset+l.Len && th.recvs == th.sc.recvs {
 		// The next bytes of the same message.
 		m := th.lastMsg
 		m.Cont = true
@@ -193,7 +195,7 @@ func (t *Tracker) Send(e *Event) Msg {
 		t.spansOf(st).add(span{off: e.Offset, tag: tag, msg: m})
 	}
 	ce := *e
-	th.last, th.lastMsg = &ce, m
+	th.last, th.lastMsg, th.recvs = &ce, m, sc.recvs
 	sc.inBatch = false
 	return m
 }
@@ -299,6 +301,7 @@ func (t *Tracker) Recv(e *Event) Msg {
 		}
 	}
 	sc.batch = append(sc.batch, got{conn: e.Conn, tag: tag})
+	sc.recvs++
 	return m
 }
 
