@@ -35,6 +35,12 @@ system=(-f "$procfile"
 	-w "$BIN/kvload -primary 127.0.0.1:7101 -n 5 -acked $acked"
 	-check "$BIN/kvcheck -backups 127.0.0.1:7102,127.0.0.1:7103 -acked $acked"
 	-timeout 30s -grace 2s)
+# As root, each run gets a network namespace of its own: the store's fixed
+# ports do not collide with another run of it on the machine (a test, a
+# second demo).
+if [ "$(id -u)" = 0 ]; then
+	system+=(-netns)
+fi
 
 say "system: $procfile, $variant"
 say "tracing $RUNS fault-free runs into $OUT/runs/"

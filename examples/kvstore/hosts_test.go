@@ -110,12 +110,16 @@ func track(t *testing.T, tools string, files ...string) (runs, schedules, id str
 	return string(m[1]), string(m[2]), string(m[3])
 }
 
-// TestHostsAsNamespaces runs one run of the store across two hosts, each a
-// network namespace joined to the other by a veth pair, each traced by a
+// TestHostsAsNamespaces runs the store across two hosts, each a network
+// namespace joined to the other by a veth pair, each traced by a
 // pain-trace of its own under the same run name (host-a holds its primary
 // until host-b's workload and check are done). pain-track must join the two
-// parts by the connections' endpoints and byte offsets into one run with
-// the same schedule as the store run on one host.
+// parts by the connections' endpoints and byte offsets into one run with a
+// schedule of the store run on one host. The store has a second schedule,
+// a few runs in a hundred on a busy machine, where the stop comes before
+// backup1 closes the check's connection: so the one-host schedules are
+// those of three runs, and the run across hosts is tried up to three times
+// until it shows one of them.
 func TestHostsAsNamespaces(t *testing.T) {
 	needRoot(t)
 	for _, p := range []string{"unshare", "nsenter", "ip"} {
@@ -145,16 +149,65 @@ func TestHostsAsNamespaces(t *testing.T) {
 		h.sh(t, "i=0; until ip -o link show pain0 | grep -q 'state UP'; do i=$((i+1)); [ $i -lt 500 ] || exit 1; sleep 0.01; done")
 	}
 
-	done := filepath.Join(dir, "done")
-	partA := a.cmd(trace, "-run", "cross", "-o", filepath.Join(dir, "a.arrows"), "-f", filepath.Join(dir, "Procfile.a"),
+	one := newHost(t, "host-one")
+	one.sh(t, "ip addr add 198.18.0.1/32 dev lo && ip addr add 198.18.0.2/32 dev lo")
+	singles := map[string]bool{}
+	for i := range 3 {
+		run := fmt.Sprintf("single-%d", i)
+		out := filepath.Join(dir, run+".arrows")
+		if o, err := one.cmd(trace, "-run", run, "-o", out, "-f", filepath.Join(dir, "Procfile.one"),
+			"-w", workload, "-check", check).CombinedOutput(); err != nil {
+			t.Fatalf("one host: %v\n%s", err, o)
+		}
+		_, _, id := track(t, tools, out)
+		singles[id] = true
+	}
+	var cross string
+	for i := 0; i < 3 && !singles[cross]; i++ {
+		partA, partB := crossRun(t, a, b, trace, dir, fmt.Sprintf("cross-%d", i))
+		if i == 0 { // each part alone names the other host's end by its raw address
+			text, err := exec.Command(trace, "-r", partA).Output()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Contains(text, []byte(`# host: "host-a"`)) || !bytes.Contains(text, []byte("conn=198.18.0.2:")) {
+				t.Errorf("host-a's part: want host-a and connections from 198.18.0.2 named by address; got\n%s", text)
+			}
+		}
+		var runs, schedules string
+		runs, schedules, cross = track(t, tools, partA, partB)
+		if runs != "1" || schedules != "1" {
+			t.Errorf("the two parts tracked as %s runs, %s schedules; want 1 run", runs, schedules)
+		}
+	}
+	if !singles[cross] {
+		t.Errorf("schedule across two hosts %s, on one host %v", cross, singles)
+	}
+	t.Logf("schedule %s across two hosts and on one (%v)", cross, singles)
+	for _, h := range []*host{a, b, one} {
+		ns := h.id(t)
+		h.stop(t)
+		if pids := inNetns(ns); len(pids) > 0 {
+			t.Errorf("%s: processes %v left in %s", h.name, pids, ns)
+		}
+	}
+}
+
+// crossRun runs the store once across hosts a and b, each part traced by
+// its own pain-trace under the name run, and returns the two trace files.
+func crossRun(t *testing.T, a, b *host, trace, dir, run string) (partA, partB string) {
+	t.Helper()
+	partA, partB = filepath.Join(dir, run+".a.arrows"), filepath.Join(dir, run+".b.arrows")
+	done := filepath.Join(dir, run+".done")
+	cmdA := a.cmd(trace, "-run", run, "-o", partA, "-f", filepath.Join(dir, "Procfile.a"),
 		"-hold", "while [ ! -e "+done+" ]; do sleep 0.02; done")
 	var logA bytes.Buffer
-	partA.Stderr = &logA
-	if err := partA.Start(); err != nil {
+	cmdA.Stderr = &logA
+	if err := cmdA.Start(); err != nil {
 		t.Fatal(err)
 	}
 	endedA := make(chan error, 1)
-	go func() { endedA <- partA.Wait() }()
+	go func() { endedA <- cmdA.Wait() }()
 	holding := false
 	for deadline := time.Now().Add(30 * time.Second); !holding && time.Now().Before(deadline); {
 		select {
@@ -165,45 +218,16 @@ func TestHostsAsNamespaces(t *testing.T) {
 		holding = strings.Contains(logA.String(), "holding the nodes")
 	}
 	if !holding {
+		os.WriteFile(done, nil, 0o644)
+		<-endedA
 		t.Fatalf("host-a never held its nodes:\n%s", logA.String())
 	}
-	outB, errB := b.cmd(trace, "-run", "cross", "-o", filepath.Join(dir, "b.arrows"), "-f", filepath.Join(dir, "Procfile.b"),
+	outB, errB := b.cmd(trace, "-run", run, "-o", partB, "-f", filepath.Join(dir, "Procfile.b"),
 		"-w", workload, "-check", check).CombinedOutput()
 	os.WriteFile(done, nil, 0o644)
 	errA := <-endedA
 	if errA != nil || errB != nil {
 		t.Fatalf("host-a: %v\n%s\nhost-b: %v\n%s", errA, logA.String(), errB, outB)
 	}
-
-	one := newHost(t, "host-one")
-	one.sh(t, "ip addr add 198.18.0.1/32 dev lo && ip addr add 198.18.0.2/32 dev lo")
-	if out, err := one.cmd(trace, "-run", "single", "-o", filepath.Join(dir, "one.arrows"), "-f", filepath.Join(dir, "Procfile.one"),
-		"-w", workload, "-check", check).CombinedOutput(); err != nil {
-		t.Fatalf("one host: %v\n%s", err, out)
-	}
-
-	// Each part alone names the other host's end by its raw address.
-	text, err := exec.Command(trace, "-r", filepath.Join(dir, "a.arrows")).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Contains(text, []byte(`# host: "host-a"`)) || !bytes.Contains(text, []byte("conn=198.18.0.2:")) {
-		t.Errorf("host-a's part: want host-a and connections from 198.18.0.2 named by address; got\n%s", text)
-	}
-	runs, schedules, cross := track(t, tools, filepath.Join(dir, "a.arrows"), filepath.Join(dir, "b.arrows"))
-	if runs != "1" || schedules != "1" {
-		t.Errorf("the two parts tracked as %s runs, %s schedules; want 1 run", runs, schedules)
-	}
-	_, _, single := track(t, tools, filepath.Join(dir, "one.arrows"))
-	if cross != single {
-		t.Errorf("schedule across two hosts %s, on one host %s", cross, single)
-	}
-	t.Logf("schedule %s across two hosts and on one", cross)
-	for _, h := range []*host{a, b, one} {
-		ns := h.id(t)
-		h.stop(t)
-		if pids := inNetns(ns); len(pids) > 0 {
-			t.Errorf("%s: processes %v left in %s", h.name, pids, ns)
-		}
-	}
+	return partA, partB
 }
