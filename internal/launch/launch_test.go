@@ -384,15 +384,28 @@ func TestAbort(t *testing.T) {
 	progs.Need(t)
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
 	port := freePort(t)
+	// Interrupt only once the node listens: it ignores SIGTERM from then on
+	// (a SIGTERM before that kills it at once, with no grace to cut short).
 	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
+	defer cancel()
+	go func() {
+		defer cancel()
+		for ctx.Err() == nil {
+			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				c.Close()
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
 	abort := make(chan struct{})
 	close(abort)
 	_, progress, err := runWatched(t, ctx, System{
-		Nodes:   []Node{{Name: "stub", Command: fmt.Sprintf("%s stubborn %d", progs.Path("node"), port)}},
-		Env:     append(os.Environ(), mark),
-		Timeout: time.Hour,
-		Grace:   time.Hour,
+		Nodes:    []Node{{Name: "stub", Command: fmt.Sprintf("%s stubborn %d", progs.Path("node"), port)}},
+		Workload: "sleep 600", // still running when the interruption comes
+		Env:      append(os.Environ(), mark),
+		Timeout:  time.Hour,
+		Grace:    time.Hour,
 	}, Options{Abort: abort}, mark)
 	if !errors.Is(err, ErrInterrupted) || !strings.Contains(progress, "interrupted again") {
 		t.Fatalf("err %v, want ErrInterrupted and the abort said", err)
