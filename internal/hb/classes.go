@@ -62,62 +62,10 @@ func (g *Graph) analyze() (idx []int, a *msgclass.Analysis) {
 // order in which a node's threads handled messages of the same request; so
 // runs that differ only in those have the same schedule.
 func classGraph(m *Graph) *Graph {
-	idx, a := m.analyze()
-	type item struct {
-		ev       *Event
-		sys, arg string
-		msg      msgclass.Msg
-	}
-	var items []item
-	tags := map[string]map[int]bool{} // per connection, the requests its messages are tied to
-	requests := 0
-	for _, j := range a.Order {
-		i := idx[j]
-		e := &m.Events[i]
-		switch c := m.cls[i]; {
-		case (c == cStart || c == cEnd) && e.Thread == "main":
-			items = append(items, item{ev: e, sys: e.Syscall, arg: e.Arg})
-		case c == cSend:
-			if msg := a.Msgs[j]; msg.Ordinal > 0 && !msg.Cont && msg.Class.Tied() {
-				items = append(items, item{ev: e, sys: "send", arg: msg.String(), msg: msg})
-				k := msg.Class.Request()
-				if tags[msg.Class.Conn] == nil {
-					tags[msg.Class.Conn] = map[int]bool{}
-				}
-				tags[msg.Class.Conn][k] = true
-				requests = max(requests, k)
-			}
-		case c == cRecv:
-			for _, msg := range a.Got[j] {
-				if msg.Class.Tied() {
-					items = append(items, item{ev: e, sys: "recv", arg: msg.String(), msg: msg})
-				}
-			}
-		}
-	}
-	lanes := map[string][]item{}
-	for _, it := range items {
-		if it.msg.Ordinal > 0 && 2*len(tags[it.msg.Class.Conn]) < requests {
-			continue // off the data path
-		}
-		lanes[it.ev.Node] = append(lanes[it.ev.Node], it)
-	}
-	rank := func(it item) int {
-		switch it.sys {
-		case it.ev.Syscall: // start, exited, signaled: the lane's ends
-			if classOf(it.sys, it.arg) == cStart {
-				return -1
-			}
-			return 1 << 30
-		}
-		return it.msg.Class.Request()
-	}
+	lanes := classLanes(m)
 	nodes := make([]string, 0, len(lanes))
-	for n, l := range lanes {
+	for n := range lanes {
 		nodes = append(nodes, n)
-		slices.SortStableFunc(l, func(x, y item) int {
-			return cmp.Or(cmp.Compare(rank(x), rank(y)), strings.Compare(x.sys, y.sys), strings.Compare(x.arg, y.arg))
-		})
 	}
 	slices.Sort(nodes)
 	var events []Event
@@ -163,6 +111,70 @@ func classGraph(m *Graph) *Graph {
 		panic(fmt.Sprintf("hb: the class graph of run %s is inconsistent: %v", m.Run, err))
 	}
 	return g
+}
+
+// classItem is one event of a class graph before it gets its place.
+type classItem struct {
+	ev       *Event
+	sys, arg string
+	msg      msgclass.Msg // Ordinal 0 for a process event
+}
+
+// classLanes gathers the events of m's class graph by node, each lane in
+// its order (see classGraph).
+func classLanes(m *Graph) map[string][]classItem {
+	idx, a := m.analyze()
+	var items []classItem
+	tags := map[string]map[int]bool{} // per connection, the requests its messages are tied to
+	requests := 0
+	for _, j := range a.Order {
+		i := idx[j]
+		e := &m.Events[i]
+		switch c := m.cls[i]; {
+		case (c == cStart || c == cEnd) && e.Thread == "main":
+			items = append(items, classItem{ev: e, sys: e.Syscall, arg: e.Arg})
+		case c == cSend:
+			if msg := a.Msgs[j]; msg.Ordinal > 0 && !msg.Cont && msg.Class.Tied() {
+				items = append(items, classItem{ev: e, sys: "send", arg: msg.String(), msg: msg})
+				k := msg.Class.Request()
+				if tags[msg.Class.Conn] == nil {
+					tags[msg.Class.Conn] = map[int]bool{}
+				}
+				tags[msg.Class.Conn][k] = true
+				requests = max(requests, k)
+			}
+		case c == cRecv:
+			for _, msg := range a.Got[j] {
+				if msg.Class.Tied() {
+					items = append(items, classItem{ev: e, sys: "recv", arg: msg.String(), msg: msg})
+				}
+			}
+		}
+	}
+	lanes := map[string][]classItem{}
+	for _, it := range items {
+		if it.msg.Ordinal > 0 && 2*len(tags[it.msg.Class.Conn]) < requests {
+			continue // off the data path
+		}
+		lanes[it.ev.Node] = append(lanes[it.ev.Node], it)
+	}
+	// By request, the process's start first and its end last; within a
+	// request by kind and name.
+	rank := func(it classItem) int {
+		switch {
+		case it.msg.Ordinal > 0:
+			return it.msg.Class.Request()
+		case classOf(it.sys, "") == cStart:
+			return -1
+		}
+		return 1 << 30
+	}
+	for _, l := range lanes {
+		slices.SortStableFunc(l, func(x, y classItem) int {
+			return cmp.Or(cmp.Compare(rank(x), rank(y)), strings.Compare(x.sys, y.sys), strings.Compare(x.arg, y.arg))
+		})
+	}
+	return lanes
 }
 
 // TiedClasses counts the distinct message classes tied to workload
