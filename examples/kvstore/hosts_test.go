@@ -86,7 +86,9 @@ func (h *host) stop(t *testing.T) {
 // addresses. 198.18.0.0/15 is set aside for benchmarks and exists only
 // inside the test's namespaces.
 const (
-	procfileA = "primary: exec $BIN/kvnode -role primary -listen 198.18.0.1:7101 -backups 198.18.0.2:7102,198.18.0.2:7103\n"
+	// The primary's wait for a backup is a minute, not its 2s default: on a
+	// busy machine a slow reply must not time out and give another schedule.
+	procfileA = "primary: exec $BIN/kvnode -role primary -timeout 1m -listen 198.18.0.1:7101 -backups 198.18.0.2:7102,198.18.0.2:7103\n"
 	procfileB = "backup1: exec $BIN/kvnode -role backup -listen 198.18.0.2:7102\n" +
 		"backup2: exec $BIN/kvnode -role backup -listen 198.18.0.2:7103\n"
 	workload = "exec $BIN/kvload -primary 198.18.0.1:7101 -n 5 -acked $PAIN_RUN_DIR/acked.txt"
