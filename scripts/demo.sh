@@ -10,6 +10,11 @@ BIN=${BIN:-bin}
 RUNS=${RUNS:-20}
 PLANS=${PLANS:-20}
 FIXED=${FIXED:-}
+# The store's three ports (primary, backup1, backup2): tests that run the
+# demo pick free ones, so that two runs at once do not share a store.
+read -r p0 p1 p2 <<END
+${PORTS:-7101 7102 7103}
+END
 
 say() { printf 'demo: %s\n' "$*" >&2; }
 start=$(date +%s)
@@ -26,14 +31,14 @@ mkdir -p "$OUT/runs" "$OUT/inject" "$OUT/dot" "$OUT/work"
 # The Procfile of examples/kvstore, with this build's binaries.
 procfile="$OUT/Procfile"
 cat >"$procfile" <<END
-primary: $BIN/kvnode -role primary -listen 127.0.0.1:7101 -backups 127.0.0.1:7102,127.0.0.1:7103$fixed
-backup1: $BIN/kvnode -role backup -listen 127.0.0.1:7102
-backup2: $BIN/kvnode -role backup -listen 127.0.0.1:7103
+primary: $BIN/kvnode -role primary -listen 127.0.0.1:$p0 -backups 127.0.0.1:$p1,127.0.0.1:$p2$fixed
+backup1: $BIN/kvnode -role backup -listen 127.0.0.1:$p1
+backup2: $BIN/kvnode -role backup -listen 127.0.0.1:$p2
 END
 acked="$OUT/work/acked.txt"
 system=(-f "$procfile"
-	-w "$BIN/kvload -primary 127.0.0.1:7101 -n 5 -acked $acked"
-	-check "$BIN/kvcheck -backups 127.0.0.1:7102,127.0.0.1:7103 -acked $acked"
+	-w "$BIN/kvload -primary 127.0.0.1:$p0 -n 5 -acked $acked"
+	-check "$BIN/kvcheck -backups 127.0.0.1:$p1,127.0.0.1:$p2 -acked $acked"
 	-timeout 30s -grace 2s)
 # As root, each run gets a network namespace of its own: the store's fixed
 # ports do not collide with another run of it on the machine (a test, a

@@ -41,7 +41,8 @@ func TestPipelineFindsTheBug(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "demo")
 			cmd := exec.Command("bash", "../../scripts/demo.sh")
-			cmd.Env = append(os.Environ(), "OUT="+out, "BIN="+tools, "RUNS=6", "PLANS=12", "FIXED="+tc.fixed)
+			ports := strings.Join(freePorts(t, 3), " ") // not the demo's: another run may be using them
+			cmd.Env = append(os.Environ(), "OUT="+out, "BIN="+tools, "RUNS=6", "PLANS=12", "FIXED="+tc.fixed, "PORTS="+ports)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
