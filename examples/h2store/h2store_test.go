@@ -15,13 +15,13 @@ import (
 // TestPlansFire traces a Go client speaking HTTP/2 without TLS to a Go
 // server (stream offsets move from run to run: the runtime's goroutines
 // write SETTINGS, WINDOW_UPDATE and the requests when they please, on
-// whichever thread), tracks three runs at class granularity, plans, and
+// whichever thread), tracks five runs at class granularity, plans, and
 // injects each of the top
 // plans ten times: a plan pinned to message classes must fire in at least
 // 9 of 10 runs.
 func TestPlansFire(t *testing.T) {
 	if testing.Short() {
-		t.Skip("traces and injects 33 runs")
+		t.Skip("traces and injects 35 runs")
 	}
 	bin := t.TempDir()
 	build := exec.Command("go", "build", "-o", bin+"/", "../../cmd/pain-trace", "../../cmd/pain-track", "../../cmd/pain-plan",
@@ -56,7 +56,7 @@ func TestPlansFire(t *testing.T) {
 		return stdout.Bytes()
 	}
 	var traces []string
-	for i := 1; i <= 3; i++ {
+	for i := 1; i <= 5; i++ {
 		trace := filepath.Join(dir, fmt.Sprintf("run-%d.arrows", i))
 		run("pain-trace", append([]string{"-run", fmt.Sprintf("run-%d", i), "-o", trace}, system...)...)
 		traces = append(traces, trace)
