@@ -4,9 +4,12 @@
 // # Traces (.arrows)
 //
 // A trace is an Apache Arrow IPC stream (the "streaming format", file
-// extension .arrows), its record batches compressed with zstd. Any Arrow
-// implementation reads it: pyarrow.ipc.open_stream, arrow-rs, DuckDB's
-// read_arrow, or `pain-trace -r` for the text form. One row is one system
+// extension .arrows), its record batches compressed with zstd (or not, on
+// request). Arrow implementations with a zstd codec read it
+// (pyarrow.ipc.open_stream, arrow-rs, Arrow Go); Arrow JS reads the
+// uncompressed form; `pain-trace -r` prints the text form, and `pain-trace
+// -r -as parquet` exports it for SQL engines such as DuckDB, which has no
+// reader for Arrow streams without an extension. One row is one system
 // call, its entry and exit folded together, or one process event.
 //
 // The schema metadata says what the file is:
