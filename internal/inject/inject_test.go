@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -147,11 +148,19 @@ func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run
 			t.Errorf("client %s did not finish", p.Node)
 		}
 	}
-	grace := time.After(4 * time.Second)
+	// Servers that end only when told (a datagram receiver has no end of
+	// stream, serve loops) get SIGTERM now; the others end on their own.
+	for _, n := range nodes {
+		if n.server && (n.args[0] == "urecv" || n.args[0] == "serve") {
+			s.tr.Signal(n.name, syscall.SIGTERM)
+		}
+	}
+	deadline = time.After(time.Minute)
 	for _, p := range servers {
 		select {
 		case <-p.Done():
-		case <-grace:
+		case <-deadline:
+			t.Errorf("server %s did not finish", p.Node)
 		}
 	}
 	return r
