@@ -11,7 +11,7 @@ ENGINE  ?= parallel
 JOBS    ?= 2
 SYSTEM  ?= scripts/batch/kvstore.args
 
-.PHONY: all build test deps demo bench redis round clean vet fuzz
+.PHONY: all build test deps demo bench redis round clean vet platforms fuzz
 
 all: build
 
@@ -27,7 +27,15 @@ vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: deps build vet
+# The tracer and what runs it (ptrace, tracer, launch, inject, ebpfrec and
+# the commands pain-trace and pain-inject) are Linux/amd64 only and carry
+# build constraints; everything still builds elsewhere, and those two
+# commands say "Linux on amd64 only" there.
+platforms:
+	GOARCH=arm64 $(GO) build ./...
+	GOOS=darwin $(GO) build ./...
+
+test: deps build vet platforms
 	$(GO) test -count=1 -timeout 20m ./...
 
 # fuzz gives every fuzz target FUZZTIME of its own (scripts/fuzz.sh).

@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 // Package ebpfrec is pain-trace's eBPF recorder: a tracer.Backend that
 // records the calls of a run's processes with eBPF programs on the system
 // call tracepoints instead of ptrace stops, for fault-free runs (faults

@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 package ebpfrec
 
 // The kernel half is recorder.bpf.c; bpf2go compiles it (Debian's clang,

@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 // Package inject turns a fault plan (format.Plan) into a tracer.Hook that
 // applies it to a traced run, at the system call the plan names in stable
 // names.

@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 // Package launch runs a described system under the tracer: it starts the
 // nodes, waits until they are ready, runs the workload and the check as
 // traced nodes of their own, stops everything (SIGTERM, then SIGKILL after a

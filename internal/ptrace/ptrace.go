@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 // Package ptrace is the only code in the project that talks to the kernel's
 // ptrace, seccomp and pidfd interfaces (through golang.org/x/sys/unix). It is
 // a thin, allocation-free layer: the tracer package decides what to do.

@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 // Package tracee builds the small test programs the tracer tests run: C
 // sources with gcc, Java sources with javac. It is used only by tests.
 package tracee

@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 // Package tracer records what an unmodified multi-process system does on
 // sockets and pipes, as format.Event rows in stable names (see
 // /work/shared/DESIGN.md and the project notes): node, thread, seq,

@@ -1,3 +1,5 @@
+//go:build linux && amd64
+
 // Command mintrace is the floor of ptrace tracing on this machine, for
 // scripts/bench: it starts a command through the same launcher and seccomp
 // filter as pain-trace (internal/ptrace), follows its forks, clones and
