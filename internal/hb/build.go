@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/sysent"
 )
 
 // Builder gathers the rows of one run and builds its graph. Reset makes it
@@ -102,7 +103,7 @@ func (b *Builder) Add(e *format.Event) {
 	case cStart, cEnd, cExec, cKill:
 		ev.Arg = e.Arg
 	case cSend, cRecv:
-		if e.Syscall == "sendfile" || e.Syscall == "splice" {
+		if sysent.ByName(e.Syscall).Class == sysent.Transfer {
 			ev.Arg = e.Arg // the side: a graph read back classifies by it
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"strings"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/sysent"
 )
 
 // Granularity says what one graph node is.
@@ -130,39 +131,42 @@ const (
 
 // classOf says what a system call or process event does to the graph; arg
 // is the row's arg, which says on which side of a sendfile or splice its fd
-// is ("in": bytes left it, a receive). A switch, not a map: it runs once
-// per row.
+// is. System calls are classified by package sysent, the one table of them.
 func classOf(syscall, arg string) class {
 	switch syscall {
-	case "sendfile", "splice":
-		if arg == "in" {
-			return cRecv
-		}
-		return cSend
-	case "write", "writev", "send", "sendto", "sendmsg", "sendmmsg", "pwrite64":
-		return cSend
-	case "read", "readv", "recv", "recvfrom", "recvmsg", "recvmmsg", "pread64":
-		return cRecv
-	case "connect":
-		return cConnect
-	case "accept", "accept4":
-		return cAccept
-	case "close", "shutdown":
-		return cClose
-	case "clone", "clone3", "fork", "vfork":
-		return cClone
-	case "execve", "execveat":
-		return cExec
-	case "wait4", "waitid":
-		return cWait
-	case "kill", "tkill", "tgkill":
-		return cKill
 	case format.EventStart:
 		return cStart
 	case format.EventExited, format.EventSignaled:
 		return cEnd
 	}
+	e := sysent.ByName(syscall)
+	if e == nil {
+		return cOther
+	}
+	switch sysent.DirOf(syscall, arg) {
+	case sysent.Out:
+		return cSend
+	case sysent.In:
+		return cRecv
+	}
+	if int(e.Class) < len(graphClass) {
+		return graphClass[e.Class]
+	}
 	return cOther
+}
+
+// graphClass is what the calls of each sysent class other than transfers
+// do to the graph.
+var graphClass = [...]class{
+	sysent.Connect:  cConnect,
+	sysent.Accept:   cAccept,
+	sysent.Close:    cClose,
+	sysent.Shutdown: cClose,
+	sysent.Clone:    cClone,
+	sysent.Exec:     cExec,
+	sysent.Wait:     cWait,
+	sysent.Kill:     cKill,
+	sysent.Exit:     cOther,
 }
 
 // communicates reports whether an fd kind is one whose events are messages.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/sysent"
 )
 
 // callLen returns how many bytes the transfer call e is entering asks to
@@ -22,23 +23,24 @@ func callLen(e *format.Event) int64 {
 		return 0
 	}
 	a := si.Args
-	switch e.Syscall {
-	case "write", "sendto", "read", "recvfrom":
-		return int64(a[2])
-	case "writev", "readv":
+	ent := sysent.ByName(e.Syscall)
+	if ent == nil {
+		return 0
+	}
+	switch ent.Buf {
+	case sysent.BufIovec:
 		return iovLen(tid, a[1], a[2])
-	case "sendmsg", "recvmsg":
+	case sysent.BufMsg:
 		var h [32]byte // struct msghdr up to msg_iovlen
 		if _, err := ptrace.ReadMem(tid, a[1], h[:]); err != nil {
 			return 0
 		}
 		return iovLen(tid, binary.LittleEndian.Uint64(h[16:]), binary.LittleEndian.Uint64(h[24:]))
-	case "sendmmsg", "recvmmsg":
+	case sysent.BufMmsg:
 		return int64(min(a[2], 1024)) // the kernel's UIO_MAXIOV cap
-	case "sendfile":
-		return int64(a[3])
-	case "splice":
-		return int64(a[4])
+	}
+	if i := ent.LenArg(); i >= 0 {
+		return int64(a[i])
 	}
 	return 0
 }

@@ -60,9 +60,9 @@ func (c *msgClasses) atClass(t *format.Target, e *format.Event) bool {
 		return false
 	}
 	switch {
-	case isSend(e.Syscall):
+	case isSend(e):
 		return c.cur.Ordinal == t.Ordinal && !c.cur.Cont && c.cur.Class.String() == t.Class
-	case isRecv(e.Syscall) && stream(e):
+	case isRecv(e) && stream(e):
 		o, ok := c.start(t, e)
 		return ok && o == e.Offset
 	}

@@ -181,7 +181,7 @@ func (in *Injector) Exit(e *format.Event) tracer.Action {
 	if in.cls != nil {
 		in.cls.exit(e)
 	}
-	if e.Ret <= 0 || !isRecv(e.Syscall) || !stream(e) {
+	if e.Ret <= 0 || !isRecv(e) || !stream(e) {
 		return tracer.Action{}
 	}
 	for _, ft := range in.faults {
@@ -310,16 +310,16 @@ func (in *Injector) enter(ft *fault, e *format.Event) (tracer.Action, bool) {
 // droppable reports whether a drop can act on e: a send, or a receive on a
 // stream (a datagram already received cannot be taken back).
 func droppable(e *format.Event) bool {
-	return isSend(e.Syscall) || (isRecv(e.Syscall) && stream(e))
+	return isSend(e) || (isRecv(e) && stream(e))
 }
 
 // cut makes e's message vanish: a stream is shut down at this point, a
 // datagram is skipped and reports success.
 func (in *Injector) cut(e *format.Event, act tracer.Action) tracer.Action {
 	switch {
-	case !stream(e) && isSend(e.Syscall):
+	case !stream(e) && isSend(e):
 		act.Kind, act.Ret = tracer.ActReturn, callLen(e)
-	case isSend(e.Syscall):
+	case isSend(e):
 		act.Kind, act.Ret = tracer.ActShutdown, -int64(syscall.EPIPE)
 	default:
 		act.Kind, act.Ret = tracer.ActShutdown, 0
@@ -358,9 +358,9 @@ func (in *Injector) partition(ft *fault, e *format.Event) (tracer.Action, bool) 
 	}
 	act := tracer.Action{Fault: ft.mark}
 	switch {
-	case inClass(e.Syscall, "connect"):
+	case inClass(e, "connect"):
 		act.Kind, act.Errno = tracer.ActFail, ft.errno
-	case isSend(e.Syscall):
+	case isSend(e):
 		act = in.cut(e, act)
 	default:
 		return tracer.Action{}, false

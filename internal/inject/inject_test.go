@@ -203,7 +203,7 @@ func plan(faults ...format.Fault) *format.Plan {
 func ref(t *testing.T, rows []format.Event, node, thread, class string, k int) *format.EventRef {
 	t.Helper()
 	for _, e := range rows {
-		if e.Node == node && e.Thread == thread && inClass(e.Syscall, class) {
+		if e.Node == node && e.Thread == thread && inClass(&e, class) {
 			if k--; k == 0 {
 				return &format.EventRef{Node: node, Thread: thread, Seq: e.Seq, Syscall: e.Syscall}
 			}
@@ -375,9 +375,9 @@ func TestCrash(t *testing.T) {
 			continue
 		}
 		switch {
-		case inClass(e.Syscall, "send") && e.Ret > 0:
+		case inClass(&e, "send") && e.Ret > 0:
 			sent++
-		case inClass(e.Syscall, "send") && e.Seq == before.Seq && e.Ret == -1 && e.Fault == "p1:crash":
+		case inClass(&e, "send") && e.Seq == before.Seq && e.Ret == -1 && e.Fault == "p1:crash":
 			end++
 		case e.Syscall != format.EventSignaled:
 			if e.Seq > after.Seq {

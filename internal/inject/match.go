@@ -11,39 +11,23 @@ import (
 	"github.com/boxofpain/pain/internal/sysent"
 )
 
-// Syscall classes a Target may name instead of one call.
-var classes = map[string]map[string]bool{
-	"send":    set("write", "writev", "sendto", "sendmsg", "sendmmsg", "sendfile", "splice"),
-	"recv":    set("read", "readv", "recvfrom", "recvmsg", "recvmmsg"),
-	"connect": set("connect"),
-	"accept":  set("accept", "accept4"),
+// inClass reports whether the call e is entering is want, or belongs to
+// the group want names ("send", "recv", "accept": sysent.Group).
+func inClass(e *format.Event, want string) bool {
+	return e.Syscall == want || sysent.Group(e.Syscall, e.Arg) == want
 }
 
-func set(names ...string) map[string]bool {
-	m := make(map[string]bool, len(names))
-	for _, n := range names {
-		m[n] = true
-	}
-	return m
-}
-
-// inClass reports whether call is want, or belongs to the class want.
-func inClass(call, want string) bool {
-	if c, ok := classes[want]; ok {
-		return c[call]
-	}
-	return call == want
-}
-
-func isSend(call string) bool { return classes["send"][call] }
-func isRecv(call string) bool { return classes["recv"][call] }
+// isSend and isRecv say which way e moves bytes (sysent.DirOf: the side of
+// a sendfile or splice is in its arg).
+func isSend(e *format.Event) bool { return sysent.DirOf(e.Syscall, e.Arg) == sysent.Out }
+func isRecv(e *format.Event) bool { return sysent.DirOf(e.Syscall, e.Arg) == sysent.In }
 
 // targetMatches reports whether the call at entry e is one t names. Empty
 // fields match anything.
 func targetMatches(t *format.Target, e *format.Event) bool {
 	return (t.Node == "" || t.Node == e.Node) &&
 		(t.Thread == "" || t.Thread == e.Thread) &&
-		(t.Syscall == "" || inClass(e.Syscall, t.Syscall)) &&
+		(t.Syscall == "" || inClass(e, t.Syscall)) &&
 		(t.Conn == "" || t.Conn == e.Conn) &&
 		(t.Peer == "" || t.Peer == e.Peer)
 }
@@ -63,7 +47,7 @@ func atOffset(t *format.Target, e *format.Event) bool {
 	case e.Offset == o:
 		return true
 	}
-	return isSend(e.Syscall) && o < e.Offset+callLen(e)
+	return isSend(e) && o < e.Offset+callLen(e)
 }
 
 // stream reports whether e transfers bytes on a stream (TCP, unix stream,

@@ -30,9 +30,13 @@ func TestTargetMatches(t *testing.T) {
 			t.Errorf("%+v matches %s: %v, want %v", tc.t, e.Syscall, got, tc.want)
 		}
 	}
-	for call, class := range map[string]string{"write": "send", "splice": "send", "readv": "recv", "recvmmsg": "recv", "accept4": "accept", "connect": "connect"} {
-		if !inClass(call, class) || inClass(call, "close") {
-			t.Errorf("%s: class %s", call, class)
+	for _, tc := range []struct{ call, arg, class string }{
+		{"write", "", "send"}, {"splice", "out", "send"}, {"splice", "in", "recv"}, {"sendfile", "in", "recv"},
+		{"readv", "", "recv"}, {"recvmmsg", "", "recv"}, {"accept4", "", "accept"}, {"connect", "", "connect"},
+	} {
+		e := format.Event{Syscall: tc.call, Arg: tc.arg}
+		if !inClass(&e, tc.class) || inClass(&e, "close") {
+			t.Errorf("%s arg=%s: class %s", tc.call, tc.arg, tc.class)
 		}
 	}
 }

@@ -40,6 +40,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/boxofpain/pain/internal/sysent"
 )
 
 // Untied is the tag of a message tied to no workload request.
@@ -169,18 +171,13 @@ func listening(e *Event) bool {
 }
 
 // KindOf says what a system call does to the classes: the send and receive
-// calls pain-track counts as transfers, as package hb has them. arg is the
-// row's arg: "in" makes a sendfile or splice row a receive.
+// calls, by package sysent's table. arg is the row's arg: "in" makes a
+// sendfile or splice row a receive.
 func KindOf(syscall, arg string) Kind {
-	switch syscall {
-	case "sendfile", "splice":
-		if arg == "in" {
-			return Recv
-		}
+	switch sysent.DirOf(syscall, arg) {
+	case sysent.Out:
 		return Send
-	case "write", "writev", "send", "sendto", "sendmsg", "sendmmsg", "pwrite64":
-		return Send
-	case "read", "readv", "recv", "recvfrom", "recvmsg", "recvmmsg", "pread64":
+	case sysent.In:
 		return Recv
 	}
 	return Other

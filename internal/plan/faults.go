@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/sysent"
 )
 
 // Tiers of messages, most telling first: a fault the client merely sees as
@@ -132,8 +133,8 @@ func (k *kit) faultsFor(m *message) []nodeFault {
 // workload runs wait for the workload to start, so that a fault meant for
 // its data never strikes a readiness probe.
 func targets(m *message) (sendT, recvT format.Target, after, before, recvAfter *format.EventRef) {
-	sendT = format.Target{Node: m.send.Node, Thread: m.send.Thread, Syscall: class(m.send.Syscall), Conn: m.send.Conn}
-	recvT = format.Target{Node: m.recv.Node, Thread: m.recv.Thread, Syscall: class(m.recv.Syscall), Conn: m.recv.Conn}
+	sendT = format.Target{Node: m.send.Node, Thread: m.send.Thread, Syscall: class(&m.send), Conn: m.send.Conn}
+	recvT = format.Target{Node: m.recv.Node, Thread: m.recv.Thread, Syscall: class(&m.recv), Conn: m.recv.Conn}
 	after, before, recvAfter = ref(m.prevSend), ref(m.nextSend), ref(m.prevRecv)
 	stream := m.send.Offset >= 0 && m.send.Conn != "" && m.recv.Offset >= 0
 	switch {
@@ -226,19 +227,10 @@ func ref(e *Event) *format.EventRef {
 	return &format.EventRef{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall}
 }
 
-// class turns a system call name into the class a fault matches, so that a
-// plan made from a write also fires on a sendto in a run that used one.
-func class(sys string) string {
-	switch sys {
-	case "write", "writev", "sendto", "sendmsg", "sendmmsg", "sendfile":
-		return "send"
-	case "read", "readv", "recvfrom", "recvmsg", "recvmmsg":
-		return "recv"
-	case "accept", "accept4":
-		return "accept"
-	}
-	return sys
-}
+// class turns an event's system call into the group a fault matches
+// (sysent.Group), so that a plan made from a write also fires on a sendto
+// in a run that used one.
+func class(e *Event) string { return sysent.Group(e.Syscall, e.Side) }
 
 func describe(m *message) string {
 	if m.connect {

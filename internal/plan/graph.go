@@ -16,6 +16,9 @@ func FromGraph(id string, runs int, g *hb.Graph) Schedule {
 	for i, e := range g.Events {
 		s.Events[i] = Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Calls: int(e.Count),
 			Syscall: e.Syscall, FDKind: e.FDKind, Conn: e.Conn, Peer: e.Peer, Offset: e.Offset, TimeNS: e.TimeNS}
+		if e.Arg == "in" || e.Arg == "out" {
+			s.Events[i].Side = e.Arg
+		}
 		if cls == nil {
 			// A class graph: its transfers are named messages, its lanes
 			// whole nodes (package hb), so targets name no thread.

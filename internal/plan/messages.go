@@ -220,7 +220,7 @@ func sinceWorkload(s *Schedule) (*EventRef, map[int]int) {
 	nth := map[int]int{}
 	for _, i := range idx {
 		e := s.Events[i]
-		k := e.Node + "|" + e.Conn + "|" + class(e.Syscall)
+		k := e.Node + "|" + e.Conn + "|" + class(&e)
 		nth[i] = calls[k] + 1
 		calls[k] += max(e.Calls, 1)
 	}

@@ -53,6 +53,7 @@ type Event struct {
 	Seq          int64 // seq of the (first) system call
 	Calls        int   // how many system calls were coalesced; 0 means 1
 	Syscall      string
+	Side         string // "in" or "out": which side of a sendfile or splice the row's fd is
 	FDKind       string
 	Conn         string
 	Peer         string

@@ -49,6 +49,9 @@ type Entry struct {
 	Name  string
 	Class Class
 	Buf   Buf
+	// Len is the index of the byte-count argument of a Transfer call
+	// (sendfile 3, splice 4); for Send and Recv, Buf says (see LenArg).
+	Len int
 	// Addr is the index of a sockaddr argument (connect, bind, sendto's
 	// destination, recvfrom's and accept's source), -1 when there is none.
 	Addr int
@@ -63,6 +66,71 @@ type Entry struct {
 	// these values untraced.
 	ArgSkip []uint32
 }
+
+// LenArg returns the index of the argument holding how much a transfer
+// call asks to move: bytes for BufPlain and Transfer calls, iovecs for
+// BufIovec, messages for BufMmsg; -1 when no argument holds it (BufMsg:
+// the msghdr does) or the call moves no bytes.
+func (e *Entry) LenArg() int {
+	switch {
+	case e.Class == Transfer:
+		return e.Len
+	case e.Buf == BufPlain, e.Buf == BufIovec, e.Buf == BufMmsg:
+		return 2
+	}
+	return -1
+}
+
+// Dir says which way a recorded row moved bytes through its fd.
+type Dir uint8
+
+const (
+	NoDir Dir = iota // not a transfer
+	Out              // a send: bytes left the process through the fd
+	In               // a receive: bytes came in through the fd
+)
+
+// DirOf says which way the row of call name with arg arg moved bytes.
+// sendfile and splice give one row per followed fd and say its side in
+// arg: "in" is the fd the bytes left, so the row is a receive.
+func DirOf(name, arg string) Dir {
+	e := ByName(name)
+	if e == nil {
+		return NoDir
+	}
+	switch e.Class {
+	case Send:
+		return Out
+	case Recv:
+		return In
+	case Transfer:
+		if arg == "in" {
+			return In
+		}
+		return Out
+	}
+	return NoDir
+}
+
+// Group names what a fault target may name instead of one call, so that a
+// plan made from a write also fires on a sendto: "send" and "recv" for
+// transfers by direction, "accept" for accept and accept4; any other call
+// is a group of its own.
+func Group(name, arg string) string {
+	switch DirOf(name, arg) {
+	case Out:
+		return "send"
+	case In:
+		return "recv"
+	}
+	if e := ByName(name); e != nil && e.Class == Accept {
+		return "accept"
+	}
+	return name
+}
+
+// Groups are the group names Group returns beside call names.
+var Groups = []string{"send", "recv", "accept"}
 
 // sigURG is the signal the Go runtime sends its own threads to preempt
 // goroutines, thousands of times a second in busy Go programs: noise, not
@@ -85,7 +153,7 @@ var Table = []Entry{
 	{Nr: 22, Name: "pipe", Class: Pipe, Addr: -1, Record: true},
 	{Nr: 32, Name: "dup", Class: Dup, Addr: -1},
 	{Nr: 33, Name: "dup2", Class: Dup, Addr: -1},
-	{Nr: 40, Name: "sendfile", Class: Transfer, Addr: -1, Record: true},
+	{Nr: 40, Name: "sendfile", Class: Transfer, Len: 3, Addr: -1, Record: true},
 	{Nr: 41, Name: "socket", Class: Socket, Addr: -1, Record: true},
 	{Nr: 42, Name: "connect", Class: Connect, Addr: 1, Record: true},
 	{Nr: 43, Name: "accept", Class: Accept, Addr: 1, Record: true},
@@ -108,7 +176,7 @@ var Table = []Entry{
 	{Nr: 200, Name: "tkill", Class: Kill, Addr: -1, Record: true, ArgIdx: 1, ArgSkip: []uint32{sigURG}},
 	{Nr: 231, Name: "exit_group", Class: Exit, Addr: -1, Record: true},
 	{Nr: 234, Name: "tgkill", Class: Kill, Addr: -1, Record: true, ArgIdx: 2, ArgSkip: []uint32{sigURG}},
-	{Nr: 275, Name: "splice", Class: Transfer, Addr: -1, Record: true},
+	{Nr: 275, Name: "splice", Class: Transfer, Len: 4, Addr: -1, Record: true},
 	{Nr: 288, Name: "accept4", Class: Accept, Addr: 1, Record: true},
 	{Nr: 292, Name: "dup3", Class: Dup, Addr: -1},
 	{Nr: 293, Name: "pipe2", Class: Pipe, Addr: -1, Record: true},
@@ -119,19 +187,27 @@ var Table = []Entry{
 	{Nr: 436, Name: "close_range", Class: CloseRange, Addr: -1},
 }
 
-// Numbers of calls the tracer itself issues on a tracee's behalf.
+// Numbers of calls the tracer issues on a tracee's behalf or looks for.
 const (
 	NrShutdown = 48
-	NrFcntl    = 72
+	NrExecve   = 59
 )
 
-var byNr [512]*Entry
+var (
+	byNr   [512]*Entry
+	byName = make(map[string]*Entry, len(Table))
+)
 
 func init() {
 	for i := range Table {
 		byNr[Table[i].Nr] = &Table[i]
+		byName[Table[i].Name] = &Table[i]
 	}
 }
+
+// ByName returns the entry for the system call called name, or nil when
+// the tracer does not stop at it (process events such as "start" included).
+func ByName(name string) *Entry { return byName[name] }
 
 // Lookup returns the entry for system call nr, or nil when the tracer does
 // not stop at it.

@@ -13,12 +13,10 @@ import (
 	"github.com/boxofpain/pain/internal/sysent"
 )
 
-const nrExecve = 59
-
 // entry handles a seccomp stop (or, without seccomp, a syscall-entry stop).
 func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 	if th.proc.shim {
-		if si.Nr == nrExecve {
+		if si.Nr == sysent.NrExecve {
 			th.execPath = t.readString(th.tid, si.Args[0])
 		}
 		t.resume(th, 0)
