@@ -30,10 +30,11 @@ vet:
 # The tracer and what runs it (ptrace, tracer, launch, inject, ebpfrec and
 # the commands pain-trace and pain-inject) are Linux/amd64 only and carry
 # build constraints; everything still builds elsewhere, and those two
-# commands say "Linux on amd64 only" there.
+# commands say "Linux on amd64 only" there. The example systems are Linux
+# programs (accept4, SOCK_CLOEXEC): on darwin only the tools are built.
 platforms:
 	GOARCH=arm64 $(GO) build ./...
-	GOOS=darwin $(GO) build ./...
+	GOOS=darwin $(GO) build ./cmd/... ./format/... ./internal/...
 
 test: deps build vet platforms
 	$(GO) test -count=1 -timeout 20m ./...

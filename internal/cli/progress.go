@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"syscall"
 	"time"
-	"unsafe"
 )
 
 // Progress shows how far a long job is on one line of a terminal,
@@ -46,14 +44,9 @@ func (p *Progress) Done() {
 	}
 }
 
-// IsTerminal says whether w is a terminal (an *os.File the TCGETS ioctl
-// accepts).
+// IsTerminal says whether w is a terminal (isTerminal: on Linux, an
+// *os.File the TCGETS ioctl accepts).
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	var t syscall.Termios
-	_, _, errno := syscall.Syscall(syscall.SYS_IOCTL, f.Fd(), syscall.TCGETS, uintptr(unsafe.Pointer(&t)))
-	return errno == 0
+	return ok && isTerminal(f)
 }
