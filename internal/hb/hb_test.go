@@ -411,3 +411,19 @@ func TestFaultMark(t *testing.T) {
 		t.Errorf("%d events carry the fault mark after compaction, want 1", n)
 	}
 }
+
+// TestDropShutsDown: in an injected run, a drop fault that shut a stream
+// down ends it there: the end of file its peer reads comes from the faulted
+// call, not from the close that followed it (which came after the read).
+func TestDropShutsDown(t *testing.T) {
+	g := build(readText(t, filepath.Join("testdata", "dropped.txt")), Message)
+	var got []Edge
+	for _, d := range g.Edges {
+		if d.Kind == KindClose {
+			got = append(got, d)
+		}
+	}
+	if len(got) != 1 || g.Events[got[0].From].Fault != "p1:drop" || g.Events[got[0].To].Ret != 0 {
+		t.Fatalf("end-of-file edges %v, want one from the dropped write to b's read of the end\n%s", got, dump(g))
+	}
+}

@@ -76,6 +76,19 @@ func streamOf(e *Event, send bool) stream {
 	return stream{conn: e.Conn, from: e.Peer}
 }
 
+// shutByFault reports whether an injected fault replaced e, a call on a
+// stream socket, by a shutdown of the stream (a drop, or a partition
+// cutting it): the send then fails with EPIPE, the receive returns 0.
+func shutByFault(e *Event) bool {
+	if !strings.HasSuffix(e.Fault, ":drop") && !strings.HasSuffix(e.Fault, ":partition") {
+		return false
+	}
+	if e.Conn == "" || (e.FDKind != format.KindTCP && e.FDKind != format.KindUnix) {
+		return false
+	}
+	return e.Errno == "EPIPE" || (e.Errno == "" && e.Ret == 0)
+}
+
 type pipeEnd struct{ conn, local string }
 
 type span struct {
@@ -220,6 +233,15 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 			}
 		case cSend, cRecv:
 			switch {
+			case shutByFault(e):
+				// The injector shut the stream down here: the ends of file
+				// read after it come from this call, and its own receive
+				// saw nothing from the peer.
+				for _, s := range [...]stream{streamOf(e, true), streamOf(e, false)} {
+					if _, ok := m.closers[s]; !ok {
+						m.closers[s] = i
+					}
+				}
 			case e.Errno != "" || e.Ret < 0:
 			case e.Offset >= 0 && e.Conn != "":
 				if e.Ret == 0 {
