@@ -165,7 +165,7 @@ func traceEvents(w io.Writer, g *hb.Graph, title string, spans []span) error {
 		}
 	}
 	for j, d := range g.Edges {
-		if !hb.IsMessage(d.Kind) {
+		if !d.Kind.IsMessage() {
 			continue
 		}
 		from, to := sp[d.From], sp[d.To]

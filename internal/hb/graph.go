@@ -282,7 +282,7 @@ func (g *Graph) DependsOn(i int) []int {
 	anc := g.Ancestors(i)
 	var out []int
 	for j, d := range g.Edges {
-		if IsMessage(d.Kind) && anc[d.To] {
+		if d.Kind.IsMessage() && anc[d.To] {
 			out = append(out, j)
 		}
 	}
@@ -317,7 +317,7 @@ func (g *Graph) Last(r Role) []int {
 func (g *Graph) MessageEdges() []int {
 	var out []int
 	for j, d := range g.Edges {
-		if IsMessage(d.Kind) {
+		if d.Kind.IsMessage() {
 			out = append(out, j)
 		}
 	}

@@ -51,9 +51,6 @@ func ParseEdgeKind(s string) (EdgeKind, bool) {
 // the edges a fault can remove.
 func (k EdgeKind) IsMessage() bool { return k >= KindConnect && k < numKinds }
 
-// IsMessage reports whether edges of kind k are messages.
-func IsMessage(k EdgeKind) bool { return k.IsMessage() }
-
 // stream identifies one direction of one connection. For conn "a>b", fwd is
 // true for bytes from a (the connecting end) to b. A pipe has one direction;
 // the two directions of a socketpair are told apart by the sending end's name.

@@ -40,7 +40,6 @@ const (
 	EventVfork   = unix.PTRACE_EVENT_VFORK
 	EventClone   = unix.PTRACE_EVENT_CLONE
 	EventExec    = unix.PTRACE_EVENT_EXEC
-	EventExit    = unix.PTRACE_EVENT_EXIT
 	EventSeccomp = unix.PTRACE_EVENT_SECCOMP
 	EventStop    = unix.PTRACE_EVENT_STOP
 )
@@ -68,7 +67,6 @@ const (
 	AFInet6           = unix.AF_INET6
 	SockStream        = unix.SOCK_STREAM
 	SockDgram         = unix.SOCK_DGRAM
-	SockSeqpacket     = unix.SOCK_SEQPACKET
 )
 
 func ptrace(req, pid int, addr, data uintptr) error {
@@ -108,7 +106,6 @@ func EventMsg(tid int) (uint64, error) {
 
 // Operations of SyscallInfo.
 const (
-	OpNone    = 0
 	OpEntry   = 1
 	OpExit    = 2
 	OpSeccomp = 3

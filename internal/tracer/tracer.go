@@ -1,10 +1,10 @@
 //go:build linux && amd64
 
 // Package tracer records what an unmodified multi-process system does on
-// sockets and pipes, as format.Event rows in stable names (see
-// /work/shared/DESIGN.md and the project notes): node, thread, seq,
-// endpoint and connection names that are the same in two runs that did the
-// same thing, whatever the pids, fds and ports.
+// sockets and pipes, as format.Event rows in stable names (the README's
+// "Stable names"): node, thread, seq, endpoint and connection names that
+// are the same in two runs that did the same thing, whatever the pids, fds
+// and ports.
 //
 // One goroutine, locked to one OS thread, owns every ptrace call: it starts
 // the traced processes (through the ptrace package's shim, which installs a
