@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/atomicfile"
 	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/hb"
 )
@@ -131,23 +131,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return writeSummary(stdout, set, o.top)
 }
 
-// writeFile writes path through a temporary file renamed into place, so a
-// failed run leaves no half-written file behind.
+// writeFile writes path whole or not at all (atomicfile), so a failed run
+// leaves no half-written file behind.
 func writeFile(path string, write func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := write(tmp); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return atomicfile.WriteFrom(path, func(w io.Writer) error {
+		if err := write(w); err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		return nil
+	})
 }

@@ -103,7 +103,7 @@ func (b *Builder) Add(e *format.Event) {
 	case cStart, cEnd, cExec, cKill:
 		ev.Arg = e.Arg
 	case cSend, cRecv:
-		if sysent.ByName(e.Syscall).Class == sysent.Transfer {
+		if se := sysent.ByName(e.Syscall); se != nil && se.Class == sysent.Transfer {
 			ev.Arg = e.Arg // the side: a graph read back classifies by it
 		}
 	}

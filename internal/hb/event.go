@@ -139,15 +139,15 @@ func classOf(syscall, arg string) class {
 	case format.EventExited, format.EventSignaled:
 		return cEnd
 	}
-	e := sysent.ByName(syscall)
-	if e == nil {
-		return cOther
-	}
 	switch sysent.DirOf(syscall, arg) {
 	case sysent.Out:
 		return cSend
 	case sysent.In:
 		return cRecv
+	}
+	e := sysent.ByName(syscall)
+	if e == nil {
+		return cOther
 	}
 	if int(e.Class) < len(graphClass) {
 		return graphClass[e.Class]

@@ -64,6 +64,8 @@ func TestDirections(t *testing.T) {
 		{"accept4", "", NoDir, "accept"},
 		{"accept", "kv1:listen0", NoDir, "accept"},
 		{"connect", "", NoDir, "connect"},
+		{"send", "", Out, "send"}, // a class graph's transfers
+		{"recv", "", In, "recv"},
 		{"pwrite64", "", NoDir, "pwrite64"}, // never recorded: no class
 		{"start", "/bin/sh", NoDir, "start"},
 	} {

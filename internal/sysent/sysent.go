@@ -93,7 +93,15 @@ const (
 // DirOf says which way the row of call name with arg arg moved bytes.
 // sendfile and splice give one row per followed fd and say its side in
 // arg: "in" is the fd the bytes left, so the row is a receive.
+// The group names "send" and "recv" have their direction too: graphs at
+// class granularity (package hb) name their transfers by group.
 func DirOf(name, arg string) Dir {
+	switch name {
+	case "send":
+		return Out
+	case "recv":
+		return In
+	}
 	e := ByName(name)
 	if e == nil {
 		return NoDir
