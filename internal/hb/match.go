@@ -197,21 +197,35 @@ func identical(a, b string) bool {
 // them to edges sorted by From, To and Kind, without duplicates.
 func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 	m.reset(g)
-	add := func(from, to int, kind EdgeKind) {
-		if from != to {
-			m.extra = append(m.extra, Edge{From: from, To: to, Kind: kind})
-		}
-	}
 	for i, l := range g.Lanes {
 		m.lanes[l.Node+"/"+l.Thread] = i
 	}
+	m.gather(g)
+	m.processEdges(g)
+	m.closeEdges(g)
+	m.streamEdges()
+	m.matchDatagrams(g, m.add)
+	m.sortExtra(len(g.Events))
+	return m.merge(g, edges)
+}
+
+// add records a non-program edge.
+func (m *matcher) add(from, to int, kind EdgeKind) {
+	if from != to {
+		m.extra = append(m.extra, Edge{From: from, To: to, Kind: kind})
+	}
+}
+
+// gather walks the events once: clone edges, and the connects, closes and
+// transfers the other phases match.
+func (m *matcher) gather(g *Graph) {
 	for i := range g.Events {
 		e := &g.Events[i]
 		switch c := g.cls[i]; c {
 		case cClone:
 			if k, ok := m.lanes[e.Peer]; ok && e.Errno == "" && !m.cloned[k] {
 				m.cloned[k] = true
-				add(i, g.Lanes[k].First, KindClone)
+				m.add(i, g.Lanes[k].First, KindClone)
 			}
 		case cConnect:
 			if _, ok := m.connects[e.Conn]; !ok && e.Conn != "" && (e.Errno == "" || e.Errno == "EINPROGRESS") {
@@ -266,6 +280,10 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 			}
 		}
 	}
+}
+
+// processEdges adds the exec, exit, signal and connect edges.
+func (m *matcher) processEdges(g *Graph) {
 	for i := range g.Events {
 		e := &g.Events[i]
 		switch g.cls[i] {
@@ -278,28 +296,32 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 			}
 			if k, ok := m.lanes[e.Peer]; ok {
 				if x := lastOf(g, k, cExec); x >= 0 {
-					add(x, i, KindExec)
+					m.add(x, i, KindExec)
 				}
 			}
 		case cWait:
 			if k, ok := m.lanes[e.Peer]; ok && e.Errno == "" {
 				if x := g.Lanes[k].First + g.Lanes[k].N - 1; g.cls[x] == cEnd {
-					add(x, i, KindExit)
+					m.add(x, i, KindExit)
 				}
 			}
 		case cKill:
 			if k, ok := m.lanes[e.Peer]; ok && e.Errno == "" {
 				x := g.Lanes[k].First + g.Lanes[k].N - 1
 				if t := &g.Events[x]; t.Syscall == format.EventSignaled && t.Arg == e.Arg {
-					add(i, x, KindSignal)
+					m.add(i, x, KindSignal)
 				}
 			}
 		case cAccept:
 			if j, ok := m.connects[e.Conn]; ok && e.Errno == "" {
-				add(j, i, KindConnect)
+				m.add(j, i, KindConnect)
 			}
 		}
 	}
+}
+
+// closeEdges adds the edges to the ends of file.
+func (m *matcher) closeEdges(g *Graph) {
 	// A reader sees the end of a stream after the other end closed it. A
 	// socket: its first close or shutdown (a shutdown may come before other
 	// closes). A pipe has no shutdown, so every close of its write end
@@ -308,16 +330,20 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 		e := &g.Events[i]
 		if e.FDKind != format.KindPipe {
 			if j, ok := m.closers[streamOf(e, false)]; ok {
-				add(j, i, KindClose)
+				m.add(j, i, KindClose)
 			}
 			continue
 		}
 		for _, j := range m.pipeCloses {
 			if c := &g.Events[j]; c.Conn == e.Conn && m.pipeWriters[pipeEnd{c.Conn, c.Local}] {
-				add(j, i, KindClose)
+				m.add(j, i, KindClose)
 			}
 		}
 	}
+}
+
+// streamEdges adds the edges from writes to the reads of their bytes.
+func (m *matcher) streamEdges() {
 	bySpan := func(a, b span) int {
 		if a.off != b.off {
 			return cmp.Compare(a.off, b.off)
@@ -343,15 +369,16 @@ func (m *matcher) match(g *Graph, edges []Edge) []Edge {
 			}
 			for x := w; x < len(sd.w) && sd.w[x].off < r.end; x++ {
 				if sd.w[x].end > r.off {
-					add(sd.w[x].ev, r.ev, kind)
+					m.add(sd.w[x].ev, r.ev, kind)
 				}
 			}
 		}
 	}
-	m.matchDatagrams(g, add)
-	m.sortExtra(len(g.Events))
-	// Merge the program-order edges, made in order as the lanes are
-	// walked, with the others.
+}
+
+// merge merges the program-order edges, made in order as the lanes are
+// walked, with the others, into edges.
+func (m *matcher) merge(g *Graph, edges []Edge) []Edge {
 	x := m.extra
 	emit := func(d Edge) {
 		if len(edges) == 0 || d != edges[len(edges)-1] {
