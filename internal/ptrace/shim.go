@@ -86,41 +86,11 @@ type Attr struct {
 // seizes it with SeizeOptions and lets it exec. With seccomp false the shim
 // installs no filter and the tracer must use PTRACE_SYSCALL.
 func StartTraced(a Attr, seccomp bool) (int, error) {
-	r, w, err := os.Pipe()
-	if err != nil {
-		return 0, err
-	}
-	rr, rw, err := os.Pipe()
-	if err != nil {
-		r.Close()
-		w.Close()
-		return 0, err
-	}
-	defer rr.Close()
 	mode := shimExec
 	if !seccomp {
 		mode = shimExecNoSeccomp
 	}
-	argv := append([]string{"pain-trace-shim", a.Path}, a.Argv...)
-	env := append(append([]string(nil), a.Env...), envShim+"="+mode)
-	pid, err := forkShim(argv, env, a.Dir, append(append([]uintptr(nil), a.Files...), r.Fd(), rw.Fd()))
-	r.Close()
-	rw.Close()
-	if err != nil {
-		w.Close()
-		return 0, err
-	}
-	// Seize only once the shim runs: seizing during its own exec would
-	// report that exec as the command's.
-	var b [1]byte
-	rr.Read(b[:])
-	if err := Seize(pid, SeizeOptions); err != nil {
-		syscall.Kill(pid, syscall.SIGKILL)
-		w.Close()
-		return pid, fmt.Errorf("seize %d: %w", pid, err)
-	}
-	w.Close()
-	return pid, nil
+	return startShim(a, mode, nil, SeizeOptions)
 }
 
 // StartGated starts a through the shim on the calling (tracer) thread
@@ -129,6 +99,14 @@ func StartTraced(a Attr, seccomp bool) (int, error) {
 // (so the run dies with the tracer), and it execs the command, with no
 // seccomp filter.
 func StartGated(a Attr, admit func(pid int) error) (int, error) {
+	return startShim(a, shimExecNoSeccomp, admit, LeashOptions)
+}
+
+// startShim forks the shim in mode, waits until it runs, calls admit (when
+// not nil), seizes it with opts and then lets it exec a. Seizing only once
+// the shim runs matters: seizing during its own exec would report that exec
+// as the command's.
+func startShim(a Attr, mode string, admit func(pid int) error, opts int) (int, error) {
 	r, w, err := os.Pipe()
 	if err != nil {
 		return 0, err
@@ -140,28 +118,27 @@ func StartGated(a Attr, admit func(pid int) error) (int, error) {
 		return 0, err
 	}
 	defer rr.Close()
+	defer w.Close() // closing it lets the shim exec
 	argv := append([]string{"pain-trace-shim", a.Path}, a.Argv...)
-	env := append(append([]string(nil), a.Env...), envShim+"="+shimExecNoSeccomp)
+	env := append(append([]string(nil), a.Env...), envShim+"="+mode)
 	pid, err := forkShim(argv, env, a.Dir, append(append([]uintptr(nil), a.Files...), r.Fd(), rw.Fd()))
 	r.Close()
 	rw.Close()
 	if err != nil {
-		w.Close()
 		return 0, err
 	}
 	var b [1]byte
 	rr.Read(b[:])
-	if err := admit(pid); err != nil {
-		syscall.Kill(pid, syscall.SIGKILL)
-		w.Close()
-		return pid, fmt.Errorf("admit %d: %w", pid, err)
+	if admit != nil {
+		if err := admit(pid); err != nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+			return pid, fmt.Errorf("admit %d: %w", pid, err)
+		}
 	}
-	if err := Seize(pid, LeashOptions); err != nil {
+	if err := Seize(pid, opts); err != nil {
 		syscall.Kill(pid, syscall.SIGKILL)
-		w.Close()
 		return pid, fmt.Errorf("seize %d: %w", pid, err)
 	}
-	w.Close()
 	return pid, nil
 }
 
