@@ -2,8 +2,6 @@ package main
 
 import (
 	"errors"
-	"io"
-	"os"
 	"strings"
 
 	"github.com/boxofpain/pain/format"
@@ -100,37 +98,14 @@ func (t *tracker) learnHosts(paths []string) (*hostNames, error) {
 	return h, nil
 }
 
-func (t *tracker) learnPart(h *hostNames, path string) (err error) {
-	defer guard(path, &err)
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	br := t.br
-	br.Reset(f)
-	if head, _ := br.Peek(1); isText(head) {
-		_, evs, err := format.ReadText(br, path)
+func (t *tracker) learnPart(h *hostNames, path string) error {
+	err := t.eachRows(path, withAddrs, func(evs []format.Event) {
 		for i := range evs {
 			h.learn(&evs[i])
 		}
-		return err
+	})
+	if errors.Is(err, format.ErrTruncated) {
+		return nil // addRows warns about a cut trace
 	}
-	r, err := format.NewReader(br, path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	for {
-		t.evs, err = r.NextRowsOf(t.evs, withAddrs, 256)
-		if err == io.EOF || errors.Is(err, format.ErrTruncated) {
-			return nil // addRows warns about a cut trace
-		}
-		if err != nil {
-			return err
-		}
-		for i := range t.evs {
-			h.learn(&t.evs[i])
-		}
-	}
+	return err
 }

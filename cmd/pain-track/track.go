@@ -191,7 +191,28 @@ func (t *tracker) addRun(run string, paths []string) error {
 }
 
 // addRows adds every row of one trace file to the Builder.
-func (t *tracker) addRows(path string) (err error) {
+func (t *tracker) addRows(path string) error {
+	err := t.eachRows(path, needed, func(evs []format.Event) {
+		for i := range evs {
+			t.add(&evs[i])
+		}
+		t.rows += int64(len(evs))
+		if len(evs) > 0 {
+			t.parts[path].saw(evs[len(evs)-1].TimeNS)
+		}
+	})
+	if errors.Is(err, format.ErrTruncated) {
+		t.warn(err.Error() + "; tracking those rows")
+		return nil
+	}
+	return err
+}
+
+// eachRows calls fn with the rows of one trace file (Arrow, only the
+// columns cols, a few rows at a time so they stay in the cache; or text
+// form, all at once). A trace cut short gives its rows, then its
+// ErrTruncated error.
+func (t *tracker) eachRows(path string, cols format.Columns, fn func([]format.Event)) (err error) {
 	defer guard(path, &err)
 	f, err := os.Open(path)
 	if err != nil {
@@ -205,13 +226,7 @@ func (t *tracker) addRows(path string) (err error) {
 		if err != nil {
 			return err
 		}
-		for i := range evs {
-			t.add(&evs[i])
-		}
-		t.rows += int64(len(evs))
-		if len(evs) > 0 {
-			t.parts[path].saw(evs[len(evs)-1].TimeNS)
-		}
+		fn(evs)
 		return nil
 	}
 	r, err := format.NewReader(br, path)
@@ -220,24 +235,14 @@ func (t *tracker) addRows(path string) (err error) {
 	}
 	defer r.Close()
 	for {
-		t.evs, err = r.NextRowsOf(t.evs, needed, 256) // a few rows at a time stay in the cache
+		t.evs, err = r.NextRowsOf(t.evs, cols, 256)
 		if err == io.EOF {
-			return nil
-		}
-		if errors.Is(err, format.ErrTruncated) {
-			t.warn(err.Error() + "; tracking those rows")
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		for i := range t.evs {
-			t.add(&t.evs[i])
-		}
-		t.rows += int64(len(t.evs))
-		if len(t.evs) > 0 {
-			t.parts[path].saw(t.evs[len(t.evs)-1].TimeNS)
-		}
+		fn(t.evs)
 	}
 }
 
