@@ -62,4 +62,6 @@
 // batch, with a warning that says so. A file that is not a pain trace or
 // schedules file, a newer format version, a corrupt file or schedules of
 // another granularity: an error naming the file, exit status 2.
+//
+// The work is done by package internal/track; this command is its flags.
 package main

@@ -14,6 +14,7 @@ import (
 
 	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/track"
 )
 
 // buildTools builds pain-trace and the kvstore example into a temporary
@@ -94,13 +95,13 @@ func (s *kvSystem) trace(t *testing.T, name, workload, check string) string {
 	return out
 }
 
-func trackJSON(t *testing.T, files []string) jsonSummary {
+func trackJSON(t *testing.T, files []string) track.Summary {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	if err := run(append([]string{"-json"}, files...), &stdout, &stderr); err != nil {
 		t.Fatalf("pain-track: %v\n%s", err, stderr.String())
 	}
-	var sum jsonSummary
+	var sum track.Summary
 	if err := json.Unmarshal(stdout.Bytes(), &sum); err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +159,7 @@ func TestEndToEndDeterministic(t *testing.T) {
 func TestEndToEndRace(t *testing.T) {
 	s := newKVSystem(t, buildTools(t))
 	var files []string
-	var sum jsonSummary
+	var sum track.Summary
 	for i := 1; i <= 16; i++ {
 		a, b := filepath.Join(s.dir, "a.txt"), filepath.Join(s.dir, "b.txt")
 		w := fmt.Sprintf("%[1]s/kvload -primary %[2]s -n 2 -acked %[3]s & %[1]s/kvload -primary %[2]s -n 2 -acked %[4]s; wait",

@@ -7,6 +7,17 @@ import (
 	"testing"
 )
 
+// flowEvent is what checkFlows reads of a trace-event entry.
+type flowEvent struct {
+	Name string
+	Ph   string
+	TS   float64
+	Dur  *float64
+	PID  int
+	TID  int
+	ID   int
+}
+
 // checkFlows reads a trace-event file and checks every message flow: it
 // starts inside a slice of its sender's thread, ends inside a slice of its
 // receiver's thread, and does not end before it starts (Perfetto drops
@@ -17,14 +28,14 @@ func checkFlows(t *testing.T, path string) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var file struct{ TraceEvents []traceEvent }
+	var file struct{ TraceEvents []flowEvent }
 	if err := json.Unmarshal(data, &file); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
 	type lane struct{ pid, tid int }
 	slices := map[lane][][2]float64{}
-	starts := map[int]traceEvent{}
-	var ends []traceEvent
+	starts := map[int]flowEvent{}
+	var ends []flowEvent
 	for _, e := range file.TraceEvents {
 		switch e.Ph {
 		case "X":
@@ -36,7 +47,7 @@ func checkFlows(t *testing.T, path string) int {
 		}
 	}
 	const eps = 1e-6 // µs: ts and ts+dur are sums of floats
-	inSlice := func(e traceEvent) bool {
+	inSlice := func(e flowEvent) bool {
 		for _, s := range slices[lane{e.PID, e.TID}] {
 			if e.TS >= s[0]-eps && e.TS <= s[1]+eps {
 				return true

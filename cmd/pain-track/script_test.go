@@ -11,7 +11,7 @@ import (
 
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
-		"pain-track": func() { os.Exit(Main()) },
+		"pain-track": main,
 	})
 }
 

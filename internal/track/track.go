@@ -1,8 +1,7 @@
-package main
+package track
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -26,8 +25,7 @@ var needed = format.AllColumns &^ (format.ColumnBit("pid") | format.ColumnBit("t
 type tracker struct {
 	set *schedule.Set
 	b   *hb.Builder
-	evs []format.Event // one record batch
-	br  *bufio.Reader  // reused for every file
+	br  *bufio.Reader // reused for every file
 	// hosts names connections between the parts of the run being added
 	// (nil for a run in one file).
 	hosts *hostNames
@@ -102,11 +100,6 @@ func guard(path string, err *error) {
 	}
 }
 
-// isText reports whether a file starts like the text form of a trace.
-func isText(head []byte) bool {
-	return len(head) > 0 && (head[0] == '#' || head[0] >= '0' && head[0] <= '9' || head[0] == '\n')
-}
-
 // sniff returns the run name of a trace, or adds a schedules file.
 func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 	defer guard(path, &err)
@@ -115,24 +108,11 @@ func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 		return "", false, err
 	}
 	defer f.Close()
-	br := t.br
-	br.Reset(f)
-	if head, _ := br.Peek(64); isText(head) {
-		if h, ok := bytes.CutPrefix(head, []byte("# pain ")); ok && !bytes.HasPrefix(h, []byte("trace ")) {
-			kind, _, _ := strings.Cut(string(h), " ")
-			return "", false, fmt.Errorf("%s: holds %s in text form; pain-track reads traces, in Arrow or text form, and schedules files in Arrow form", path, kind)
-		}
-		m, _, err := format.ReadText(br, path)
-		if err != nil {
-			return "", false, err
-		}
-		t.parts[path] = &part{host: m.Host, start: m.Start, startKnown: !m.Start.IsZero()}
-		return runName(m, path), true, nil
-	}
-	r, err := format.NewReader(br, path)
+	t.br.Reset(f)
+	tr, err := format.OpenTrace(t.br, path)
 	if err == nil {
-		r.Close()
-		m := r.Meta()
+		tr.Close()
+		m := tr.Meta()
 		t.parts[path] = &part{host: m.Host, start: m.Start, startKnown: !m.Start.IsZero()}
 		return runName(m, path), true, nil
 	}
@@ -142,8 +122,8 @@ func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", false, err
 	}
-	br.Reset(f)
-	s, err := format.ReadSchedulesFrom(br, path)
+	t.br.Reset(f)
+	s, err := format.ReadSchedulesFrom(t.br, path)
 	if err != nil {
 		return "", false, err
 	}
@@ -208,9 +188,9 @@ func (t *tracker) addRows(path string) error {
 	return err
 }
 
-// eachRows calls fn with the rows of one trace file (Arrow, only the
-// columns cols, a few rows at a time so they stay in the cache; or text
-// form, all at once). A trace cut short gives its rows, then its
+// eachRows calls fn with the rows of one trace file, Arrow or text form
+// (format.Trace.Each), only the columns cols, a few rows at a time so they
+// stay in the cache. A trace cut short gives its rows, then its
 // ErrTruncated error.
 func (t *tracker) eachRows(path string, cols format.Columns, fn func([]format.Event)) (err error) {
 	defer guard(path, &err)
@@ -219,31 +199,19 @@ func (t *tracker) eachRows(path string, cols format.Columns, fn func([]format.Ev
 		return err
 	}
 	defer f.Close()
-	br := t.br
-	br.Reset(f)
-	if head, _ := br.Peek(1); isText(head) {
-		_, evs, err := format.ReadText(br, path)
-		if err != nil {
-			return err
-		}
-		fn(evs)
-		return nil
-	}
-	r, err := format.NewReader(br, path)
+	t.br.Reset(f)
+	return eachRows(t.br, path, cols, 256, fn)
+}
+
+// eachRows opens a trace (Arrow or text form) read from r and calls fn
+// with its rows, limit at a time.
+func eachRows(r io.Reader, path string, cols format.Columns, limit int, fn func([]format.Event)) error {
+	tr, err := format.OpenTrace(r, path)
 	if err != nil {
 		return err
 	}
-	defer r.Close()
-	for {
-		t.evs, err = r.NextRowsOf(t.evs, cols, 256)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		fn(t.evs)
-	}
+	defer tr.Close()
+	return tr.Each(cols, limit, fn)
 }
 
 // add adds a row to the Builder, its connection named across hosts.

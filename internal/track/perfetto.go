@@ -1,7 +1,6 @@
-package main
+package track
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/json"
 	"errors"
@@ -74,6 +73,10 @@ func spanOf(e *hb.Event, rows []callTime, next int64) span {
 	return sp
 }
 
+// callCols are the columns that place a row in time.
+var callCols = format.ColumnBit("time_ns") | format.ColumnBit("dur_ns") | format.ColumnBit("node") |
+	format.ColumnBit("thread") | format.ColumnBit("seq") | format.ColumnBit("syscall") | format.ColumnBit("conn")
+
 // readCallTimes adds the rows of one trace file (Arrow or text form) to lanes.
 func readCallTimes(path string, lanes map[laneKey][]callTime) (err error) {
 	defer guard(path, &err)
@@ -82,37 +85,17 @@ func readCallTimes(path string, lanes map[laneKey][]callTime) (err error) {
 		return err
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
-	add := func(evs []format.Event) {
+	err = eachRows(f, path, callCols, format.BatchRows, func(evs []format.Event) {
 		for i := range evs {
 			e := &evs[i]
 			k := laneKey{e.Node, e.Thread}
 			lanes[k] = append(lanes[k], callTime{e.Seq, e.TimeNS - e.DurNS, e.TimeNS, e.Syscall, e.Conn})
 		}
+	})
+	if errors.Is(err, format.ErrTruncated) {
+		return nil // a trace cut short was tracked, with a warning, as far as it goes
 	}
-	if head, _ := br.Peek(1); isText(head) {
-		_, evs, err := format.ReadText(br, path)
-		add(evs)
-		return err
-	}
-	r, err := format.NewReader(br, path)
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	cols := format.ColumnBit("time_ns") | format.ColumnBit("dur_ns") | format.ColumnBit("node") |
-		format.ColumnBit("thread") | format.ColumnBit("seq") | format.ColumnBit("syscall") | format.ColumnBit("conn")
-	var evs []format.Event
-	for {
-		evs, err = r.NextBatchOf(evs, cols)
-		add(evs)
-		if err == io.EOF || errors.Is(err, format.ErrTruncated) {
-			return nil // a trace cut short was tracked, with a warning, as far as it goes
-		}
-		if err != nil {
-			return err
-		}
-	}
+	return err
 }
 
 // traceEvent is one entry of the Chrome trace-event format.

@@ -1,4 +1,4 @@
-package main
+package track
 
 import (
 	"fmt"
@@ -61,7 +61,7 @@ func perCPU(b *testing.B, start time.Duration, rows int) {
 // tracking is single-threaded.
 func BenchmarkTrack(b *testing.B) {
 	paths, rows := writeSynth(b, b.TempDir(), 20, 10000)
-	defer debug.SetGCPercent(debug.SetGCPercent(gcPercent)) // as pain-track runs
+	defer debug.SetGCPercent(debug.SetGCPercent(GCPercent)) // as pain-track runs
 	for _, gran := range []hb.Granularity{hb.Message, hb.Syscall} {
 		b.Run(gran.String(), func(b *testing.B) {
 			b.ReportAllocs()

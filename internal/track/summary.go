@@ -1,4 +1,4 @@
-package main
+package track
 
 import (
 	"encoding/json"
@@ -102,7 +102,8 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-type jsonSchedule struct {
+// SummarySchedule is one schedule of the JSON summary.
+type SummarySchedule struct {
 	ID       string   `json:"id"`
 	Rank     int      `json:"rank"`
 	Runs     int      `json:"runs"`
@@ -114,34 +115,36 @@ type jsonSchedule struct {
 	Events   int      `json:"events"`
 }
 
-type jsonEdge struct {
+// SummaryEdge is one message edge of the JSON summary with its support.
+type SummaryEdge struct {
 	Key   string  `json:"key"`
 	Kind  string  `json:"kind"`
 	Runs  int     `json:"runs"`
 	Share float64 `json:"share"`
 }
 
-type jsonSummary struct {
-	Granularity string         `json:"granularity"`
-	Runs        int            `json:"runs"`
-	Distinct    int            `json:"distinct"`
-	Singletons  int            `json:"singletons"`
-	Unseen      float64        `json:"unseen"`
-	Schedules   []jsonSchedule `json:"schedules"`
-	Edges       []jsonEdge     `json:"edges"`
+// Summary is what pain-track -json prints.
+type Summary struct {
+	Granularity string            `json:"granularity"`
+	Runs        int               `json:"runs"`
+	Distinct    int               `json:"distinct"`
+	Singletons  int               `json:"singletons"`
+	Unseen      float64           `json:"unseen"`
+	Schedules   []SummarySchedule `json:"schedules"`
+	Edges       []SummaryEdge     `json:"edges"`
 }
 
 // writeJSON prints the summary as one JSON object.
 func writeJSON(w io.Writer, set *schedule.Set) error {
 	c := set.Coverage()
-	out := jsonSummary{Granularity: set.Granularity().String(), Runs: c.Runs, Distinct: c.Schedules,
-		Singletons: c.Singletons, Unseen: c.Unseen, Schedules: []jsonSchedule{}, Edges: []jsonEdge{}}
+	out := Summary{Granularity: set.Granularity().String(), Runs: c.Runs, Distinct: c.Schedules,
+		Singletons: c.Singletons, Unseen: c.Unseen, Schedules: []SummarySchedule{}, Edges: []SummaryEdge{}}
 	for _, s := range set.Ranking() {
-		out.Schedules = append(out.Schedules, jsonSchedule{ID: s.ID, Rank: s.Rank, Runs: len(s.Runs), Share: s.Share,
+		out.Schedules = append(out.Schedules, SummarySchedule{ID: s.ID, Rank: s.Rank, Runs: len(s.Runs), Share: s.Share,
 			RunNames: s.Runs, Threads: s.Threads, Messages: s.Messages, Classes: s.Classes, Events: s.Events})
 	}
 	for _, e := range set.Support() {
-		out.Edges = append(out.Edges, jsonEdge{Key: e.Key, Kind: e.Kind.String(), Runs: e.Runs, Share: e.Share})
+		out.Edges = append(out.Edges, SummaryEdge{Key: e.Key, Kind: e.Kind.String(), Runs: e.Runs, Share: e.Share})
 	}
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
