@@ -23,7 +23,8 @@
 //	pain.kernel   kernel release
 //	pain.start    wall-clock start time, RFC 3339
 //	pain.cmd.N    command line of node N
-//	pain.plan     in an injected run, the fault plan applied (JSON)
+//	pain.plan     in an injected run, the fault plan applied (JSON; read
+//	              into Meta.Plan with its version checked)
 //	pain.x.K      tool-specific extras
 //
 // The columns, in order (the table traceColumns in columns.go is the same
@@ -115,5 +116,13 @@
 // thread, #seq, syscall, then the other columns as key=value, left out when
 // empty (see text.go). ParseText reads a line back exactly, so tests and
 // people can write traces by hand; a header of "# key: value" lines holds
-// the metadata.
+// the metadata. OpenTrace opens a trace in either form.
+//
+// # A leaf
+//
+// format imports no other package of this module, so every tool and
+// package can use it. Errno names live here, in the one table zerrno.go
+// that go generate makes from the Linux headers (internal/mkerrno; a test
+// there keeps the two in step); the syntax of message class names, which
+// plans hold, is here too (ParseClass; package msgclass makes them).
 package format

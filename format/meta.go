@@ -25,7 +25,7 @@ const (
 	KeyKernel  = "pain.kernel" // kernel release
 	KeyStart   = "pain.start"  // wall-clock start, RFC 3339 with nanoseconds
 	KeyCommand = "pain.cmd."   // prefix: pain.cmd.<node> is that node's command line
-	KeyFault   = "pain.plan"   // in injected runs: the plan applied, as JSON
+	KeyPlan    = "pain.plan"   // in injected runs: the plan applied, as JSON
 	KindTrace  = "trace"       // the KeyKind of a trace
 	keyExtra   = "pain.x."     // prefix for tool-specific extras
 )
@@ -48,7 +48,7 @@ type Meta struct {
 	Host     string
 	Kernel   string
 	Start    time.Time
-	Plan     string            // the fault plan of an injected run (JSON), empty otherwise
+	Plan     *Plan             // the fault plan of an injected run, nil otherwise
 	Commands map[string]string // node name -> command line
 	Extra    map[string]string // other pain.x.* keys, without the prefix
 }
@@ -66,8 +66,8 @@ func (m Meta) pairs() (keys, values []string) {
 	if !m.Start.IsZero() {
 		kv[KeyStart] = m.Start.UTC().Format(time.RFC3339Nano)
 	}
-	if m.Plan != "" {
-		kv[KeyFault] = m.Plan
+	if m.Plan != nil {
+		kv[KeyPlan] = m.Plan.json()
 	}
 	for n, c := range m.Commands {
 		kv[KeyCommand+n] = c
@@ -121,8 +121,12 @@ func parseMeta(keys, values []string, kind string) (Meta, error) {
 			m.Host = v
 		case k == KeyKernel:
 			m.Kernel = v
-		case k == KeyFault:
-			m.Plan = v
+		case k == KeyPlan:
+			p, err := decodePlan([]byte(v))
+			if err != nil {
+				return m, fmt.Errorf("%s: %w", KeyPlan, err)
+			}
+			m.Plan = p
 		case k == KeyStart:
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {

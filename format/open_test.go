@@ -73,3 +73,30 @@ func TestOpenTraceErrors(t *testing.T) {
 		t.Errorf("schedules in text form: err = %v", err)
 	}
 }
+
+// TestMetaPlan: an injected run's plan is typed in Meta, read back with
+// its version checked, in Arrow and text form.
+func TestMetaPlan(t *testing.T) {
+	m := sampleMeta()
+	m.Plan = &Plan{V: 1, ID: "p7", Why: "x", Faults: []Fault{{Kind: FaultPause, Duration: Duration(1500e6), Target: Target{Node: "kv1"}}}}
+	got, _, err := readAll(writeTrace(t, m, sampleEvents()), "p.arrows")
+	if err != nil || !reflect.DeepEqual(got.Plan, m.Plan) {
+		t.Fatalf("Arrow: plan %+v, %v; want %+v", got.Plan, err, m.Plan)
+	}
+	var text bytes.Buffer
+	if err := WriteTextHeader(&text, m); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := ReadText(&text, "p.txt"); err != nil || !reflect.DeepEqual(got.Plan, m.Plan) {
+		t.Fatalf("text: plan %+v, %v; want %+v", got.Plan, err, m.Plan)
+	}
+	keys, values := MetaPairs(m)
+	for i, k := range keys {
+		if k == KeyPlan {
+			values[i] = strings.Replace(values[i], `"v":1`, `"v":9`, 1)
+		}
+	}
+	if _, err := parseMeta(keys, values, KindTrace); !errors.Is(err, ErrNewerVersion) || !strings.HasPrefix(err.Error(), "pain.plan: plan format version 9") {
+		t.Errorf("newer plan in a trace: err = %v, want pain.plan: ... ErrNewerVersion", err)
+	}
+}

@@ -8,9 +8,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/boxofpain/pain/internal/msgclass"
-	"github.com/boxofpain/pain/internal/sysent"
 )
 
 // Versions of the plan and result documents ("v"). A plan is written with
@@ -80,7 +77,7 @@ type Fault struct {
 	After    *EventRef  `json:"after,omitempty"`
 	Before   *EventRef  `json:"before,omitempty"`
 	Errno    string     `json:"errno,omitempty"`    // kind errno: ECONNRESET, EIO, ...
-	Duration string     `json:"duration,omitempty"` // delay, pause, crash+restart, timed partition: Go duration
+	Duration Duration   `json:"duration,omitempty"` // delay, pause, crash+restart, timed partition
 	Restart  bool       `json:"restart,omitempty"`  // crash: restart from the Procfile line
 	Groups   [][]string `json:"groups,omitempty"`   // partition: two sets of node names (see below)
 }
@@ -109,6 +106,29 @@ type Target struct {
 	// move it, where they move byte offsets.
 	Class   string `json:"class,omitempty"`
 	Ordinal int    `json:"ordinal,omitempty"`
+}
+
+// Duration is how long a fault lasts: a Go duration, written in JSON as
+// its text ("500ms"), parsed once, when the plan is read.
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalJSON writes the duration as its text.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a duration's text; a negative one is refused.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration %s: want a string like \"500ms\"", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("duration %q: want a Go duration like 500ms", s)
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // EventRef names one event of a run in stable names.
@@ -159,8 +179,10 @@ func (f *Fault) validate() error {
 		if f.Errno == "" {
 			return fmt.Errorf("kind errno needs an errno name like ECONNRESET")
 		}
-		if _, ok := sysent.Errno(f.Errno); !ok {
+		if e, ok := Errno(f.Errno); !ok {
 			return fmt.Errorf("unknown errno %s", f.Errno)
+		} else if e >= 512 {
+			return fmt.Errorf("errno %s is the kernel's own: a program never sees it", f.Errno)
 		}
 	case FaultDrop:
 	case FaultDelay, FaultPause:
@@ -177,10 +199,11 @@ func (f *Fault) validate() error {
 	if f.Kind != FaultPartition && f.Target.Node == "" {
 		return fmt.Errorf("target has no node")
 	}
-	if needDur || f.Duration != "" {
-		if d, err := time.ParseDuration(f.Duration); err != nil || d < 0 {
-			return fmt.Errorf("kind %s needs a duration like 500ms, got %q", f.Kind, f.Duration)
-		}
+	if needDur && f.Duration <= 0 {
+		return fmt.Errorf("kind %s needs a duration like 500ms", f.Kind)
+	}
+	if f.Duration < 0 {
+		return fmt.Errorf("duration %s is negative", f.Duration)
 	}
 	if f.Target.Nth < 0 {
 		return fmt.Errorf("nth %d is negative", f.Target.Nth)
@@ -198,7 +221,7 @@ func (t *Target) validateClass() error {
 		}
 		return nil
 	}
-	c, err := msgclass.Parse(t.Class)
+	conn, _, _, err := ParseClass(t.Class)
 	switch {
 	case err != nil:
 		return err
@@ -206,8 +229,8 @@ func (t *Target) validateClass() error {
 		return fmt.Errorf("class %q needs an ordinal >= 1, got %d", t.Class, t.Ordinal)
 	case t.Offset != nil:
 		return fmt.Errorf("a target has a class or an offset, not both")
-	case t.Conn != "" && t.Conn != c.Conn:
-		return fmt.Errorf("conn %s is not the class's connection %s", t.Conn, c.Conn)
+	case t.Conn != "" && t.Conn != conn:
+		return fmt.Errorf("conn %s is not the class's connection %s", t.Conn, conn)
 	}
 	return nil
 }
@@ -244,7 +267,7 @@ func (f *Fault) String() string {
 		fmt.Fprintf(&b, "pause node %s for %s at %s", f.Target.Node, f.Duration, what)
 	case FaultPartition:
 		fmt.Fprintf(&b, "partition {%s} from {%s}", strings.Join(f.Groups[0], ","), strings.Join(f.Groups[1], ","))
-		if f.Duration != "" {
+		if f.Duration != 0 {
 			fmt.Fprintf(&b, " for %s from %s", f.Duration, what)
 		}
 	default:
@@ -316,20 +339,39 @@ func ordinal(n int) string {
 func ReadPlans(r io.Reader, name string) ([]Plan, error) {
 	var plans []Plan
 	err := eachLine(r, name, func(line []byte) error {
-		var p Plan
-		if err := versioned(line, "plan"); err != nil {
+		p, err := decodePlan(line)
+		if err != nil {
 			return err
 		}
-		if err := strictJSON(line, &p); err != nil {
-			return err
-		}
-		if err := p.Validate(); err != nil {
-			return err
-		}
-		plans = append(plans, p)
+		plans = append(plans, *p)
 		return nil
 	})
 	return plans, err
+}
+
+// decodePlan reads one plan's JSON (a trace's pain.plan, a line of a
+// plans file): its version first, then its fields, strictly, then Validate.
+func decodePlan(line []byte) (*Plan, error) {
+	var p Plan
+	if err := versioned(line, "plan"); err != nil {
+		return nil, err
+	}
+	if err := strictJSON(line, &p); err != nil {
+		return nil, err
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
+// json is the plan as JSON; a Plan always marshals.
+func (p *Plan) json() string {
+	b, err := MarshalJSON(p)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
 
 // WritePlan writes a plan as one JSON line.

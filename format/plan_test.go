@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func samplePlans() []Plan {
@@ -21,14 +22,14 @@ func samplePlans() []Plan {
 		{V: 1, ID: "p2", Rank: 2, Why: "cut both replication paths",
 			Faults: []Fault{
 				{Kind: FaultErrno, Errno: "ECONNREFUSED", Target: Target{Node: "primary", Syscall: "connect", Peer: "backup1:listen0"}},
-				{Kind: FaultCrash, Restart: true, Duration: "200ms", Target: Target{Node: "backup2", Syscall: "recv", Nth: 3}},
+				{Kind: FaultCrash, Restart: true, Duration: Duration(200 * time.Millisecond), Target: Target{Node: "backup2", Syscall: "recv", Nth: 3}},
 			},
 			Evidence: Evidence{Runs: 5, OfRuns: 6, Support: 5.0 / 6}},
 		{V: 1, ID: "p3", Why: "partition", Faults: []Fault{{Kind: FaultPartition, Groups: [][]string{{"primary"}, {"backup1", "backup2"}},
 			After: &EventRef{Node: "workload", Thread: "main", Seq: 4}}}},
-		{V: 1, ID: "p4", Why: "slow", Faults: []Fault{{Kind: FaultDelay, Duration: "1.5s", Target: Target{Node: "backup1", Thread: "main.1", Syscall: "read", Nth: 2}}}},
+		{V: 1, ID: "p4", Why: "slow", Faults: []Fault{{Kind: FaultDelay, Duration: Duration(1500 * time.Millisecond), Target: Target{Node: "backup1", Thread: "main.1", Syscall: "read", Nth: 2}}}},
 		{V: 1, ID: "p6", Why: "pinned by offset", Faults: []Fault{{Kind: FaultDrop, Target: Target{Node: "primary", Syscall: "send", Conn: "primary:s2>backup1:listen0", Offset: ptr(int64(24))}}}},
-		{V: 1, ID: "p5", Why: "stop", Faults: []Fault{{Kind: FaultPause, Duration: "3s", Target: Target{Node: "backup2", Syscall: "send", Nth: 11}}}},
+		{V: 1, ID: "p5", Why: "stop", Faults: []Fault{{Kind: FaultPause, Duration: Duration(3 * time.Second), Target: Target{Node: "backup2", Syscall: "send", Nth: 11}}}},
 		{V: 2, ID: "p7", Why: "pinned by class", Faults: []Fault{
 			{Kind: FaultDrop, Target: Target{Node: "primary", Syscall: "send", Class: "primary:main:s1>backup1:listen0 -> w5", Ordinal: 1}},
 			{Kind: FaultCrash, Target: Target{Node: "backup2", Syscall: "recv", Class: "primary:main:s2>backup2:listen0 -> w5", Ordinal: 1}},

@@ -285,7 +285,9 @@ func WriteTextHeader(w io.Writer, m Meta) error {
 	for _, n := range slices.Sorted(maps.Keys(m.Commands)) {
 		line("cmd "+n, m.Commands[n])
 	}
-	line("plan", m.Plan)
+	if m.Plan != nil {
+		line("plan", m.Plan.json())
+	}
 	for _, k := range slices.Sorted(maps.Keys(m.Extra)) {
 		line("x "+k, m.Extra[k])
 	}
@@ -372,7 +374,9 @@ func parseHeader(m *Meta, c string) error {
 	case k == "kernel":
 		m.Kernel = v
 	case k == "plan":
-		m.Plan = v
+		if m.Plan, err = decodePlan([]byte(v)); err != nil {
+			return err
+		}
 	case k == "start":
 		if m.Start, err = time.Parse(time.RFC3339Nano, v); err != nil {
 			return fmt.Errorf("bad start time %q", v)

@@ -93,10 +93,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 // the result line; it is printed whenever the run started, also when the
 // trace could not be written or the run was interrupted (exit 2 then).
 func inject1(plan *format.Plan, sys launch.System, sf launch.Flags, out string, stdout, stderr io.Writer) error {
-	planJSON, err := format.MarshalJSON(plan)
-	if err != nil {
-		return err
-	}
 	say := func(format string, args ...any) { fmt.Fprintf(stderr, tool+": "+format+"\n", args...) }
 
 	// The injector restarts nodes through the running system, which exists
@@ -129,7 +125,7 @@ func inject1(plan *format.Plan, sys launch.System, sf launch.Flags, out string, 
 	if o.Run == "" {
 		o.Run = runName(plan.ID, start)
 	}
-	o.Out, o.Hook, o.Progress, o.Prefix, o.Tool, o.Plan = f, in, stderr, tool+": ", tool+" "+version, string(planJSON)
+	o.Out, o.Hook, o.Progress, o.Prefix, o.Tool, o.Plan = f, in, stderr, tool+": ", tool+" "+version, plan
 	o.Started = func(r *launch.Running) { running.Store(r) }
 	o.Killed, o.Abort = in.Killed, again
 	// stdout carries the result line alone: the command's own output goes

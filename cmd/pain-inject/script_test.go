@@ -95,8 +95,8 @@ func trace(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	m, rows, err := format.ReadFile(ts.MkAbs(args[0]))
 	ts.Check(err)
-	if !strings.HasPrefix(m.Run, args[1]+"@") || !strings.Contains(m.Plan, `"id":"`+args[1]+`"`) {
-		ts.Fatalf("trace of run %q with plan %s, want plan %s", m.Run, m.Plan, args[1])
+	if !strings.HasPrefix(m.Run, args[1]+"@") || m.Plan == nil || m.Plan.ID != args[1] {
+		ts.Fatalf("trace of run %q with plan %v, want plan %s", m.Run, m.Plan, args[1])
 	}
 	if len(args) == 3 {
 		n := 0

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -31,8 +30,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		max     = fs.Int("max", 50, "at most `N` plans (0: all)")
 		k       = fs.Int("k", 2, "largest combination of faults in one plan")
 		delay   = fs.String("delay", "", "plan delays of `D` on every message (default: -pause, where the system runs timers)")
-		pause   = fs.String("pause", plan.DefaultPause, "pauses stop a node, and partitions last, for `D`")
-		restart = fs.String("restart", plan.DefaultRestart, "a crashed node is restarted after `D`")
+		pause   = fs.String("pause", plan.DefaultPause.String(), "pauses stop a node, and partitions last, for `D`")
+		restart = fs.String("restart", plan.DefaultRestart.String(), "a crashed node is restarted after `D`")
 		read    = fs.String("r", "", "print the plans of `FILE` in words (- for stdin)")
 		shrink  = fs.String("shrink", "", "print the plans made of subsets of a plan's faults in `FILE` (-id), smallest first")
 		id      = fs.String("id", "", "with -r: only the plan with this `ID`; with -shrink: the plan to shrink")
@@ -67,17 +66,20 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	for _, d := range []struct{ name, v string }{{"delay", *delay}, {"pause", *pause}, {"restart", *restart}} {
+	opt := plan.Options{Max: *max, K: *k, Tried: map[string]bool{}, Parents: map[string]format.Plan{}, Verdicts: map[string]string{}}
+	for _, d := range []struct {
+		name, v string
+		to      *format.Duration
+	}{{"delay", *delay, &opt.Delay}, {"pause", *pause, &opt.Pause}, {"restart", *restart, &opt.Restart}} {
 		if d.v == "" && d.name == "delay" {
 			continue
 		}
-		if v, err := time.ParseDuration(d.v); err != nil || v <= 0 {
+		v, err := time.ParseDuration(d.v)
+		if err != nil || v <= 0 {
 			return fmt.Errorf("-%s %q: want a duration like 2s", d.name, d.v)
 		}
+		*d.to = format.Duration(v)
 	}
-
-	opt := plan.Options{Max: *max, K: *k, Delay: *delay, Pause: *pause, Restart: *restart,
-		Tried: map[string]bool{}, Parents: map[string]format.Plan{}, Verdicts: map[string]string{}}
 	byRun := map[string]string{} // injected run name -> plan id
 	for _, path := range results {
 		if err := readResults(path, &opt, byRun); err != nil {
@@ -169,11 +171,11 @@ func readResults(path string, opt *plan.Options, byRun map[string]string) error 
 		if err != nil {
 			return fmt.Errorf("%s: plan %s: %v", path, r.Plan, err)
 		}
-		var p format.Plan
-		if err := json.Unmarshal([]byte(meta.Plan), &p); err != nil || p.ID != r.Plan {
+		p := meta.Plan
+		if p == nil || p.ID != r.Plan {
 			return fmt.Errorf("%s: plan %s: its trace %s does not hold that plan", path, r.Plan, r.Trace)
 		}
-		opt.Parents[p.ID] = p
+		opt.Parents[p.ID] = *p
 		byRun[meta.Run] = p.ID
 	}
 	return nil

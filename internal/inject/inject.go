@@ -127,15 +127,13 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 		if len(p.Faults) > 1 {
 			ft.mark = p.ID + "#" + strconv.Itoa(i+1) + ":" + f.Kind
 		}
-		if f.Duration != "" {
-			ft.dur, _ = time.ParseDuration(f.Duration) // Validate checked it
-		}
+		ft.dur = time.Duration(f.Duration)
 		if f.Errno != "" {
-			e, ok := errnos[f.Errno]
+			e, ok := format.Errno(f.Errno)
 			if !ok {
 				return nil, fmt.Errorf("plan %s fault %d: unknown errno %s", p.ID, i+1, f.Errno)
 			}
-			ft.errno = e
+			ft.errno = syscall.Errno(e)
 		}
 		switch f.Kind {
 		case format.FaultPartition:

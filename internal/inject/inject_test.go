@@ -447,7 +447,7 @@ func TestCrashRestart(t *testing.T) {
 	progs.Need(t)
 	port := freePort(t)
 	var in *Injector
-	p := plan(format.Fault{Kind: format.FaultCrash, Restart: true, Duration: "300ms",
+	p := plan(format.Fault{Kind: format.FaultCrash, Restart: true, Duration: format.Duration(300 * time.Millisecond),
 		Target: format.Target{Node: "b", Syscall: "recv", Nth: 2}})
 	r := runSystem(t, withPlan(t, p, &in),
 		node{name: "b", args: []string{"serve", port}, server: true},
@@ -476,7 +476,7 @@ func TestDelay(t *testing.T) {
 	progs.Need(t)
 	const hold = 600 * time.Millisecond
 	var in *Injector
-	p := plan(format.Fault{Kind: format.FaultDelay, Duration: hold.String(), Target: format.Target{Node: "t", Thread: "main.1", Syscall: "write"}})
+	p := plan(format.Fault{Kind: format.FaultDelay, Duration: format.Duration(hold), Target: format.Target{Node: "t", Thread: "main.1", Syscall: "write"}})
 	r := runSystem(t, withPlan(t, p, &in), node{name: "t", args: []string{"threads"}})
 	wantOut(t, r, "t", "one 1 ten 10")
 	var prev, held *format.Event
@@ -514,7 +514,7 @@ func TestPause(t *testing.T) {
 	const pause = 500 * time.Millisecond
 	port := freePort(t)
 	var in *Injector
-	p := plan(format.Fault{Kind: format.FaultPause, Duration: pause.String(), Target: format.Target{Node: "a", Syscall: "send", Nth: 4}})
+	p := plan(format.Fault{Kind: format.FaultPause, Duration: format.Duration(pause), Target: format.Target{Node: "a", Syscall: "send", Nth: 4}})
 	r := runSystem(t, withPlan(t, p, &in),
 		node{name: "b", args: []string{"recv", port, "1"}, server: true},
 		node{name: "a", args: []string{"send", "a", "10", port}})
@@ -589,7 +589,7 @@ func TestTimedPartition(t *testing.T) {
 	const heal = 400 * time.Millisecond
 	port := freePort(t)
 	var in *Injector
-	p := plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"a"}, {"b"}}, Duration: heal.String(),
+	p := plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"a"}, {"b"}}, Duration: format.Duration(heal),
 		Target: format.Target{Node: "a", Syscall: "connect", Nth: 2}})
 	r := runSystem(t, withPlan(t, p, &in),
 		node{name: "b", args: []string{"serve", port}, server: true},

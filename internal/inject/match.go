@@ -3,9 +3,7 @@
 package inject
 
 import (
-	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/sysent"
@@ -74,18 +72,3 @@ func inGroup(node string, group []string) bool {
 	}
 	return false
 }
-
-// errnos maps errno names to values, from the tracer's own table.
-var errnos = func() map[string]syscall.Errno {
-	m := map[string]syscall.Errno{}
-	for e := 1; e < 256; e++ {
-		if n := sysent.ErrnoName(e); n != "E"+strconv.Itoa(e) {
-			if _, dup := m[n]; !dup {
-				m[n] = syscall.Errno(e)
-			}
-		}
-	}
-	// Aliases Linux defines as the same number.
-	m["EWOULDBLOCK"], m["ENOTSUP"], m["EDEADLOCK"] = syscall.EAGAIN, syscall.EOPNOTSUPP, syscall.EDEADLK
-	return m
-}()

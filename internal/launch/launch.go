@@ -74,12 +74,12 @@ const (
 type Options struct {
 	Out      io.Writer // the trace (Arrow IPC stream)
 	Hook     tracer.Hook
-	Progress io.Writer // progress and problems, one line each; nil discards
-	Prefix   string    // prefix of progress lines, e.g. "pain-trace: "
-	Tool     string    // tool name and version for the metadata
-	Run      string    // run name for the metadata
-	Plan     string    // fault plan (JSON) for the metadata of injected runs
-	Payload  int       // payload prefix bytes to keep per transfer
+	Progress io.Writer    // progress and problems, one line each; nil discards
+	Prefix   string       // prefix of progress lines, e.g. "pain-trace: "
+	Tool     string       // tool name and version for the metadata
+	Run      string       // run name for the metadata
+	Plan     *format.Plan // fault plan for the metadata of injected runs
+	Payload  int          // payload prefix bytes to keep per transfer
 	// Compression of the trace's batches (default zstd).
 	Compression format.Compression
 	// Output receives the nodes' stdout and stderr (default os.Stderr);

@@ -41,11 +41,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/sysent"
 )
 
 // Untied is the tag of a message tied to no workload request.
-const Untied = "-"
+const Untied = format.ClassUntied
 
 // Class is a message class.
 type Class struct {
@@ -67,27 +68,14 @@ func (c Class) String() string {
 // Tied reports whether the class is tied to a workload request.
 func (c Class) Tied() bool { return c.Tag != Untied && c.Tag != "" }
 
-// Parse reads a class name as String writes it.
+// Parse reads a class name as String writes it (format.ParseClass: plans
+// hold class names).
 func Parse(s string) (Class, error) {
-	for _, a := range []string{" -> ", " <- "} {
-		conn, tag, ok := strings.Cut(s, a)
-		if !ok {
-			continue
-		}
-		if conn == "" || strings.ContainsAny(conn, " \t") || !validTag(tag) {
-			break
-		}
-		return Class{Conn: conn, Back: a == " <- ", Tag: tag}, nil
+	conn, back, tag, err := format.ParseClass(s)
+	if err != nil {
+		return Class{}, err
 	}
-	return Class{}, fmt.Errorf("class %q is not \"CONN -> TAG\" or \"CONN <- TAG\" (TAG w<k> or -)", s)
-}
-
-func validTag(t string) bool {
-	if t == Untied {
-		return true
-	}
-	k, err := strconv.Atoi(strings.TrimPrefix(t, "w"))
-	return strings.HasPrefix(t, "w") && err == nil && k > 0
+	return Class{Conn: conn, Back: back, Tag: tag}, nil
 }
 
 func tagName(k int) string {

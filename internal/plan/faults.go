@@ -117,7 +117,7 @@ func (k *kit) faultsFor(m *message) []nodeFault {
 		}
 		fs = append(fs, at(format.Fault{Kind: format.FaultCrash}))
 	}
-	if d := cmp.Or(k.opt.Delay, pause); (k.opt.Delay != "" || k.timers) && !k.outcome(m.send.Node) {
+	if d := cmp.Or(k.opt.Delay, pause); (k.opt.Delay != 0 || k.timers) && !k.outcome(m.send.Node) {
 		fs = append(fs, nodeFault{format.Fault{Kind: format.FaultDelay, Duration: d, Target: sendT, After: after, Before: before}, m.send.Node})
 	}
 	return fs

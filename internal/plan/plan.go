@@ -31,6 +31,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/msgclass"
@@ -77,8 +78,8 @@ type Edge struct {
 
 // Default durations of the faults that hold or take down a node.
 const (
-	DefaultPause   = "6s" // longer than most failure detectors: a stale leader wakes up replaced
-	DefaultRestart = "1s" // shorter than most: the node is back, empty, before anyone notices
+	DefaultPause   = format.Duration(6 * time.Second) // longer than most failure detectors: a stale leader wakes up replaced
+	DefaultRestart = format.Duration(time.Second)     // shorter than most: the node is back, empty, before anyone notices
 )
 
 // Options bound the search.
@@ -89,16 +90,16 @@ type Options struct {
 	// Outcome says which nodes' events are the client-visible outcome.
 	// Nil means the nodes named workload and check.
 	Outcome func(node string) bool
-	// Delay is how long delay faults hold a message (Go duration). Empty
-	// means delays of Pause, only where the system runs timers (a delay
-	// sets off a failure detector; without timers it only slows a run).
-	Delay string
+	// Delay is how long delay faults hold a message. Zero means delays of
+	// Pause, only where the system runs timers (a delay sets off a failure
+	// detector; without timers it only slows a run).
+	Delay format.Duration
 	// Pause is how long pause faults stop a node (and partitions last);
-	// empty means DefaultPause.
-	Pause string
+	// zero means DefaultPause.
+	Pause format.Duration
 	// Restart is how long a crashed node stays down before it is started
-	// again; empty means DefaultRestart.
-	Restart string
+	// again; zero means DefaultRestart.
+	Restart format.Duration
 	// Parents holds the plans injected in earlier runs, by id: schedules
 	// with a Plan show their recovery paths, which get faults added to the
 	// parent's, and Verdicts says how they ended.

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/boxofpain/pain/format"
 )
@@ -211,7 +212,7 @@ func TestNextRound(t *testing.T) {
 // TestGolden keeps the ranking and the words stable.
 func TestGolden(t *testing.T) {
 	var buf bytes.Buffer
-	for _, p := range Plans([]Schedule{replicated()}, Options{Delay: "2s"}) {
+	for _, p := range Plans([]Schedule{replicated()}, Options{Delay: format.Duration(2 * time.Second)}) {
 		fmt.Fprintf(&buf, "%d %.2f %s\n", p.Rank, p.Evidence.Support, p.String())
 	}
 	golden := filepath.Join("testdata", "replicated.txt")

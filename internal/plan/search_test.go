@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/boxofpain/pain/format"
 )
@@ -104,19 +105,19 @@ func TestFamiliesSpread(t *testing.T) {
 // Partitions cut the struck node off from the other system nodes, not from
 // its clients; pauses and restarts carry their durations.
 func TestNodeFaults(t *testing.T) {
-	plans := Plans([]Schedule{twoBackups(false)}, Options{Pause: "3s", Restart: "500ms"})
+	plans := Plans([]Schedule{twoBackups(false)}, Options{Pause: format.Duration(3 * time.Second), Restart: format.Duration(500 * time.Millisecond)})
 	found := map[string]bool{}
 	for _, p := range plans {
 		f := p.Faults[0]
 		switch kindOf(&f) {
 		case format.FaultPartition:
-			if f.Groups[0][0] == "primary" && strings.Join(f.Groups[1], ",") == "backup1,backup2" && f.Duration == "3s" {
+			if f.Groups[0][0] == "primary" && strings.Join(f.Groups[1], ",") == "backup1,backup2" && f.Duration == format.Duration(3*time.Second) {
 				found["partition"] = true
 			}
 		case format.FaultPause:
-			found["pause"] = found["pause"] || f.Duration == "3s"
+			found["pause"] = found["pause"] || f.Duration == format.Duration(3*time.Second)
 		case "restart":
-			found["restart"] = found["restart"] || f.Duration == "500ms"
+			found["restart"] = found["restart"] || f.Duration == format.Duration(500*time.Millisecond)
 		}
 	}
 	for _, k := range []string{"partition", "pause", "restart"} {

@@ -4,7 +4,11 @@
 // it. Only amd64 is described; other architectures are not supported.
 package sysent
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/boxofpain/pain/format"
+)
 
 // Class says what a system call does to the tracer's model of a process.
 type Class uint8
@@ -234,30 +238,9 @@ func Name(nr int) string {
 	return "syscall_" + strconv.Itoa(nr)
 }
 
-// ErrnoName returns the symbolic name of errno e ("ECONNREFUSED").
-func ErrnoName(e int) string {
-	if n, ok := errnoNames[e]; ok {
-		return n
-	}
-	return "E" + strconv.Itoa(e)
-}
-
-// Errno returns the number of errno name ("ECONNREFUSED"), and whether
-// there is such an errno.
-func Errno(name string) (int, bool) {
-	e, ok := errnoNumbers[name]
-	return e, ok
-}
-
-var errnoNumbers = func() map[string]int {
-	m := make(map[string]int, len(errnoNames))
-	for e, n := range errnoNames {
-		if prev, dup := m[n]; !dup || e < prev {
-			m[n] = e
-		}
-	}
-	return m
-}()
+// ErrnoName returns the symbolic name of errno e ("ECONNREFUSED"), from
+// format's errno table (format.ErrnoName), for the tracer.
+func ErrnoName(e int) string { return format.ErrnoName(e) }
 
 // Restart reports whether e is a kernel-internal errno that means the call
 // was interrupted by a signal and will be restarted (or turned into EINTR).
