@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/launch"
+	"github.com/boxofpain/pain/internal/verdict"
 )
 
 const tool = "pain-trace"
@@ -120,29 +122,28 @@ func run(args []string, stdout, stderr io.Writer) error {
 }
 
 // outcome says what the run showed: the check's (or the `-- CMD`
-// command's) status, and a phase that hung, which is never a pass.
+// command's) status, and a phase that hung, which is never a pass
+// (verdict.Judge, as pain-inject judges a run with no plan).
 func outcome(sys launch.System, res launch.Result, stderr io.Writer) error {
-	status := res.CheckStatus
-	what := "check"
-	if sys.Check == "" && len(sys.Argv) > 0 {
-		status, what = res.WorkloadStatus, "command"
+	r, err := verdict.Judge(verdict.Run{System: sys, Result: res})
+	if err != nil {
+		return err
 	}
 	for _, phase := range res.TimedOut {
-		fmt.Fprintf(stderr, "%s: %s did not finish within %v and was killed\n", tool, phase, sys.Timeout)
+		fmt.Fprintf(stderr, "%s: %s\n", tool, verdict.HungNote(phase, sys.Timeout))
+	}
+	what := "check"
+	if sys.Check == "" {
+		what = "command"
 	}
 	switch {
-	case sys.Check == "" && len(sys.Argv) == 0 && len(res.TimedOut) == 0:
-		return nil
-	case sys.Check == "" && len(sys.Argv) == 0:
-		return cli.ExitStatus(1)
-	case status == 0 && len(res.TimedOut) == 0:
-		fmt.Fprintf(stderr, "%s: %s passed\n", tool, what)
-		return nil
-	case status == 0:
+	case r.Check == nil:
+	case *r.Check != 0:
+		fmt.Fprintf(stderr, "%s: %s failed (status %d)\n", tool, what, *r.Check)
+	case r.Verdict == format.VerdictBug:
 		fmt.Fprintf(stderr, "%s: %s passed, but the run hung\n", tool, what)
-		return cli.ExitStatus(1)
 	default:
-		fmt.Fprintf(stderr, "%s: %s failed (status %d)\n", tool, what, status)
-		return cli.ExitStatus(1)
+		fmt.Fprintf(stderr, "%s: %s passed\n", tool, what)
 	}
+	return verdict.Status(r.Verdict)
 }

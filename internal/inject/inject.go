@@ -479,17 +479,3 @@ func (in *Injector) Notes() []string {
 	}
 	return notes
 }
-
-// Verdict says what an injected run found: not-fired when no fault fired;
-// otherwise bug when the check failed (non-zero status) or the run had to
-// be stopped at its timeout (the fault left the system hung), survived
-// when the check passed or there was none.
-func Verdict(fired bool, check *int, timedOut bool) string {
-	switch {
-	case !fired:
-		return format.VerdictNotFired
-	case timedOut || (check != nil && *check != 0):
-		return format.VerdictBug
-	}
-	return format.VerdictSurvived
-}

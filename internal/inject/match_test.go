@@ -55,27 +55,6 @@ func TestNames(t *testing.T) {
 	}
 }
 
-func TestVerdict(t *testing.T) {
-	zero, one := 0, 1
-	for _, tc := range []struct {
-		fired    bool
-		check    *int
-		timedOut bool
-		want     string
-	}{
-		{false, &one, false, format.VerdictNotFired},
-		{false, nil, true, format.VerdictNotFired},
-		{true, &one, false, format.VerdictBug},
-		{true, nil, true, format.VerdictBug},
-		{true, &zero, false, format.VerdictSurvived},
-		{true, nil, false, format.VerdictSurvived},
-	} {
-		if got := Verdict(tc.fired, tc.check, tc.timedOut); got != tc.want {
-			t.Errorf("Verdict(%v, %v, %v) = %s, want %s", tc.fired, tc.check, tc.timedOut, got, tc.want)
-		}
-	}
-}
-
 func TestNewRefuses(t *testing.T) {
 	for _, tc := range []struct {
 		f    format.Fault

@@ -127,11 +127,17 @@ type Result struct {
 	WorkloadStatus int
 	CheckStatus    int
 	TimedOut       []string // phases that hit Timeout
-	Crashed        []string // "node: status" for nodes that ended before the stop
+	Crashed        []Crash  // nodes that ended before the stop
 	Rows           int64
 	// Cut says the run was stopped early, by an interruption or a trace
 	// that could not be written: its statuses say nothing about the system.
 	Cut bool
+}
+
+// Crash is a node that ended during the run, before the stop.
+type Crash struct {
+	Node   string
+	Status int // its exit code (128+n for a signal)
 }
 
 // ErrNotReady is wrapped by Run's error when the nodes never became ready.
@@ -440,8 +446,7 @@ func (r *runner) run(ctx context.Context) error {
 	for _, n := range r.s.Nodes {
 		select {
 		case <-nodes[n.Name].Done():
-			c := fmt.Sprintf("%s: %d", n.Name, nodes[n.Name].ExitCode())
-			r.res.Crashed = append(r.res.Crashed, c)
+			r.res.Crashed = append(r.res.Crashed, Crash{n.Name, nodes[n.Name].ExitCode()})
 			r.say("node %s ended during the run with status %d", n.Name, nodes[n.Name].ExitCode())
 		default:
 		}

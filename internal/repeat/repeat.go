@@ -6,62 +6,39 @@
 package repeat
 
 import (
-	"bytes"
-	"errors"
+	"cmp"
 	"fmt"
-	"io"
 	"path/filepath"
 	"strings"
 
 	"github.com/boxofpain/pain/format"
-	"github.com/boxofpain/pain/internal/cli"
 )
 
-// Once runs the plan once, tracing to trace, and writes its result line
-// to stdout. It returns nil or a cli.ExitStatus of 1 or 3 for a run that
-// went to the end (survived, bug, not fired); any other error ends the
-// repetitions.
-type Once func(trace string, stdout io.Writer) error
+// Once runs the plan once, tracing to trace, and returns its result: nil
+// when nothing ran. Its error is a tool error (the trace could not be
+// written, the run was interrupted), which ends the repetitions.
+type Once func(trace string) (*format.Result, error)
 
-// Run runs once n times, the i-th tracing to Trace(trace, i), and writes
-// one result line that sums them up to stdout. Its error is the exit
-// status of that summed-up verdict (as once's), or the error that ended
-// the repetitions, after a result line for the runs done.
-func Run(n int, trace string, once Once, stdout io.Writer) error {
+// Run runs once n times, the i-th tracing to Trace(trace, i), and returns
+// the result that sums them up (nil when no run started), with the error
+// that ended the repetitions, if any.
+func Run(n int, trace string, once Once) (*format.Result, error) {
 	var results []format.Result
-	var stop error
-	for i := 1; i <= n && stop == nil; i++ {
-		var out bytes.Buffer
-		err := once(Trace(trace, i), &out)
-		rs, rerr := format.ReadResults(&out, fmt.Sprintf("run %d", i))
-		switch {
-		case rerr != nil:
-			return rerr
-		case len(rs) != 1 && err != nil:
-			return err // nothing ran
-		case len(rs) != 1:
-			return fmt.Errorf("run %d: %d result lines, want 1", i, len(rs))
+	for i := 1; i <= n; i++ {
+		r, err := once(Trace(trace, i))
+		if r != nil {
+			results = append(results, *r)
 		}
-		results = append(results, rs[0])
-		var st cli.ExitStatus
-		if err != nil && !(errors.As(err, &st) && (st == 1 || st == 3)) {
-			stop = err
+		if err != nil || r == nil {
+			if len(results) == 0 {
+				return nil, cmp.Or(err, fmt.Errorf("run %d: no result", i))
+			}
+			sum := Sum(results)
+			return &sum, err
 		}
 	}
 	sum := Sum(results)
-	if err := format.WriteResult(stdout, &sum); err != nil {
-		return err
-	}
-	if stop != nil {
-		return stop
-	}
-	switch sum.Verdict {
-	case format.VerdictBug:
-		return cli.ExitStatus(1)
-	case format.VerdictNotFired:
-		return cli.ExitStatus(3)
-	}
-	return nil
+	return &sum, nil
 }
 
 // Sum sums up the results of runs of one plan: bug if any run found it,

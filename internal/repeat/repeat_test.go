@@ -3,12 +3,10 @@ package repeat
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 
 	"github.com/boxofpain/pain/format"
-	"github.com/boxofpain/pain/internal/cli"
 )
 
 func TestSum(t *testing.T) {
@@ -60,46 +58,40 @@ func TestTrace(t *testing.T) {
 	}
 }
 
-// Run goes on through bugs and misses, stops at a tool error after printing
-// the runs done, and returns the summed-up verdict's exit status.
+// Run goes on through bugs and misses, stops at a tool error, and sums up
+// the runs done.
 func TestRun(t *testing.T) {
-	line := func(w io.Writer, v string) {
-		format.WriteResult(w, &format.Result{V: 1, Plan: "p1", Verdict: v, Fired: v != "not-fired", WallMS: 1})
+	result := func(v string) *format.Result {
+		return &format.Result{V: 1, Plan: "p1", Verdict: v, Fired: v != "not-fired", WallMS: 1}
 	}
 	var traces []string
-	var out strings.Builder
-	err := Run(3, "p1.arrows", func(trace string, w io.Writer) error {
+	sum, err := Run(3, "p1.arrows", func(trace string) (*format.Result, error) {
 		traces = append(traces, trace)
 		if len(traces) == 2 {
-			line(w, "bug")
-			return cli.ExitStatus(1)
+			return result("bug"), nil
 		}
-		line(w, "not-fired")
-		return cli.ExitStatus(3)
-	}, &out)
-	var st cli.ExitStatus
-	if !errors.As(err, &st) || st != 1 {
-		t.Errorf("error %v, want exit status 1", err)
+		return result("not-fired"), nil
+	})
+	if err != nil || sum.Verdict != format.VerdictBug || sum.Runs != 3 || sum.FiredRuns != 1 || sum.Bugs != 1 {
+		t.Errorf("sum %+v, err %v; want bug, 3 runs, fired in 1, 1 bug", sum, err)
 	}
 	if strings.Join(traces, " ") != "p1.arrows p1-2.arrows p1-3.arrows" {
 		t.Errorf("traces %v", traces)
 	}
-	if !strings.Contains(out.String(), `"runs":3,"fired_runs":1,"bugs":1`) {
-		t.Errorf("result line %s", out.String())
-	}
 
-	out.Reset()
 	boom := errors.New("trace lost")
 	n := 0
-	err = Run(5, "p1.arrows", func(trace string, w io.Writer) error {
+	sum, err = Run(5, "p1.arrows", func(trace string) (*format.Result, error) {
 		n++
-		line(w, "survived")
 		if n == 2 {
-			return boom
+			return result("survived"), boom
 		}
-		return nil
-	}, &out)
-	if !errors.Is(err, boom) || n != 2 || !strings.Contains(out.String(), `"runs":2`) {
-		t.Errorf("after a tool error: err %v, %d runs, line %s", err, n, out.String())
+		return result("survived"), nil
+	})
+	if !errors.Is(err, boom) || n != 2 || sum == nil || sum.Runs != 2 {
+		t.Errorf("after a tool error: err %v, %d runs, sum %+v", err, n, sum)
+	}
+	if sum, err := Run(3, "p1.arrows", func(string) (*format.Result, error) { return nil, boom }); sum != nil || err != boom {
+		t.Errorf("nothing ran: sum %+v, err %v", sum, err)
 	}
 }
