@@ -10,6 +10,9 @@ package format
 //	pain.x.canon         version of the canonical form the schedule ids
 //	                     hash (internal/hb.CanonVersion); ids of different
 //	                     versions are not comparable
+//	pain.x.plans         when runs were injected: the plans applied, as
+//	                     JSON {"plans": [plan, ...], "runs": {run: plan
+//	                     id}}, each plan read with its version checked
 //
 // It is one table of records; the rec column says what each row is and
 // which other columns it uses (the others hold their empty value):
@@ -63,10 +66,13 @@ package format
 // have the same id, whatever their pids, fds, ports and timing.
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -90,6 +96,9 @@ type Schedules struct {
 	Granularity string // message or syscall
 	Schedules   []Schedule
 	Support     []Support
+	// Injected holds the plan applied in each injected run, by run name
+	// (the trace's Meta.Plan); fault-free runs are not in it.
+	Injected map[string]*Plan
 }
 
 // Schedule is one schedule: its id, rank, runs and happens-before graph.
@@ -217,7 +226,7 @@ func schedulesSchema(m Meta) *arrow.Schema {
 
 // WriteSchedules writes s to w as a schedules file.
 func WriteSchedules(w io.Writer, s *Schedules) error {
-	sw := NewSchedulesWriter(w, s.Meta, s.Granularity)
+	sw := NewSchedulesWriter(w, s)
 	for i := range s.Schedules {
 		if err := sw.Schedule(&s.Schedules[i]); err != nil {
 			sw.Close(nil)
@@ -237,16 +246,21 @@ type SchedulesWriter struct {
 	row  schedRow
 }
 
-// NewSchedulesWriter starts a schedules file on w. Call Schedule for each
-// schedule in rank order, then Close with the support table.
-func NewSchedulesWriter(w io.Writer, meta Meta, granularity string) *SchedulesWriter {
-	m := meta
+// NewSchedulesWriter starts a schedules file on w with the metadata,
+// granularity and injected plans of head (its schedules and support are
+// not written). Call Schedule for each schedule in rank order, then Close
+// with the support table.
+func NewSchedulesWriter(w io.Writer, head *Schedules) *SchedulesWriter {
+	m := head.Meta
 	m.Kind = KindSchedules
-	extra := make(map[string]string, len(m.Extra)+1)
+	extra := make(map[string]string, len(m.Extra)+2)
 	for k, v := range m.Extra {
 		extra[k] = v
 	}
-	extra["granularity"] = granularity
+	extra["granularity"] = head.Granularity
+	if len(head.Injected) > 0 {
+		extra[plansKey] = encodeInjected(head.Injected)
+	}
 	m.Extra = extra
 	schema := schedulesSchema(m)
 	mem := memory.NewGoAllocator()
@@ -337,7 +351,13 @@ func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 	}
 	defer ir.Release()
 	s = &Schedules{Meta: meta, Granularity: meta.Extra["granularity"]}
+	if v, ok := meta.Extra[plansKey]; ok {
+		if s.Injected, err = decodeInjected(v); err != nil {
+			return nil, fmt.Errorf("%s: pain.x.%s: %w", name, plansKey, err)
+		}
+	}
 	delete(s.Meta.Extra, "granularity")
+	delete(s.Meta.Extra, plansKey)
 	if len(s.Meta.Extra) == 0 {
 		s.Meta.Extra = nil
 	}
@@ -461,6 +481,9 @@ func WriteSchedulesText(w io.Writer, s *Schedules) error {
 		return err
 	}
 	fmt.Fprintf(&b, "# granularity: %s\n", strconv.Quote(s.Granularity))
+	for _, run := range slices.Sorted(maps.Keys(s.Injected)) {
+		fmt.Fprintf(&b, "# injected %s: %s\n", strconv.Quote(run), s.Injected[run].ID)
+	}
 	for _, sc := range s.Schedules {
 		fmt.Fprintf(&b, "schedule %d %s runs=%d\n", sc.Rank, sc.ID, len(sc.Runs))
 		for _, r := range sc.Runs {
@@ -483,4 +506,54 @@ func WriteSchedulesText(w io.Writer, s *Schedules) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// plansKey is the pain.x key of a schedules file's injected plans.
+const plansKey = "plans"
+
+// injected is the JSON of pain.x.plans: each plan once, and the plan id of
+// each injected run.
+type injected struct {
+	Plans []json.RawMessage `json:"plans"`
+	Runs  map[string]string `json:"runs"`
+}
+
+func encodeInjected(byRun map[string]*Plan) string {
+	in := injected{Runs: map[string]string{}}
+	seen := map[string]bool{}
+	for _, run := range slices.Sorted(maps.Keys(byRun)) {
+		p := byRun[run]
+		in.Runs[run] = p.ID
+		if !seen[p.ID] {
+			seen[p.ID] = true
+			in.Plans = append(in.Plans, json.RawMessage(p.json()))
+		}
+	}
+	b, err := MarshalJSON(in)
+	if err != nil {
+		panic(err) // plans and strings always marshal
+	}
+	return string(b)
+}
+
+func decodeInjected(v string) (map[string]*Plan, error) {
+	var in injected
+	if err := json.Unmarshal([]byte(v), &in); err != nil {
+		return nil, errorf(ErrCorrupt, "bad JSON: %v", err)
+	}
+	byID := map[string]*Plan{}
+	for _, raw := range in.Plans {
+		p, err := decodePlan(raw)
+		if err != nil {
+			return nil, err
+		}
+		byID[p.ID] = p
+	}
+	byRun := make(map[string]*Plan, len(in.Runs))
+	for run, id := range in.Runs {
+		if byRun[run] = byID[id]; byRun[run] == nil {
+			return nil, errorf(ErrCorrupt, "run %s: plan %s is not in the file", run, id)
+		}
+	}
+	return byRun, nil
 }

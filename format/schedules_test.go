@@ -192,3 +192,25 @@ func FuzzSchedules(f *testing.F) {
 		}
 	})
 }
+
+// TestSchedulesInjected: the plans of injected runs travel in the file,
+// each read back with its version checked.
+func TestSchedulesInjected(t *testing.T) {
+	s := sampleSchedules()
+	p := &Plan{V: 1, ID: "p3", Why: "x", Faults: []Fault{{Kind: FaultCrash, Target: Target{Node: "kv1"}}}}
+	s.Injected = map[string]*Plan{s.Schedules[0].Runs[0]: p}
+	got, err := ReadSchedulesFrom(bytes.NewReader(encodeSchedules(t, s)), "s.arrows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got.Injected, s.Injected) || got.Meta.Extra[plansKey] != "" {
+		t.Errorf("injected %v, extra %v; want %v and no raw key", got.Injected, got.Meta.Extra, s.Injected)
+	}
+	newer := strings.Replace(encodeInjected(s.Injected), `"v":1`, `"v":7`, 1)
+	if _, err := decodeInjected(newer); !errors.Is(err, ErrNewerVersion) {
+		t.Errorf("a newer plan: err = %v, want ErrNewerVersion", err)
+	}
+	if _, err := decodeInjected(`{"plans":[],"runs":{"r1":"p9"}}`); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a run of a missing plan: err = %v, want ErrCorrupt", err)
+	}
+}

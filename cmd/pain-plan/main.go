@@ -80,13 +80,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 		*d.to = format.Duration(v)
 	}
-	byRun := map[string]string{} // injected run name -> plan id
+	fired := map[string]bool{} // plan ids that fired in a result
 	for _, path := range results {
-		if err := readResults(path, &opt, byRun); err != nil {
+		if err := readResults(path, &opt, fired); err != nil {
 			return err
 		}
 	}
-	scheds, err := readSchedules(fs.Arg(0), byRun)
+	scheds, err := readSchedules(fs.Arg(0), &opt, fired)
 	if err != nil {
 		return err
 	}
@@ -146,9 +146,9 @@ func readPlansFile(path string) ([]format.Plan, error) {
 	return format.ReadPlans(f, name)
 }
 
-// readResults notes the plans already tried and, from each injected trace's
-// metadata, the plan it ran: the parent of that run's recovery paths.
-func readResults(path string, opt *plan.Options, byRun map[string]string) error {
+// readResults notes the plans already tried, their verdicts, and those
+// that fired: the parents of the recovery paths their runs showed.
+func readResults(path string, opt *plan.Options, fired map[string]bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -164,35 +164,9 @@ func readResults(path string, opt *plan.Options, byRun map[string]string) error 
 		}
 		opt.Tried[r.Plan] = true
 		opt.Verdicts[r.Plan] = r.Verdict
-		if r.Trace == "" || !r.Fired {
-			continue
-		}
-		meta, err := traceMeta(r.Trace)
-		if err != nil {
-			return fmt.Errorf("%s: plan %s: %v", path, r.Plan, err)
-		}
-		p := meta.Plan
-		if p == nil || p.ID != r.Plan {
-			return fmt.Errorf("%s: plan %s: its trace %s does not hold that plan", path, r.Plan, r.Trace)
-		}
-		opt.Parents[p.ID] = *p
-		byRun[meta.Run] = p.ID
+		fired[r.Plan] = fired[r.Plan] || r.Fired
 	}
 	return nil
-}
-
-func traceMeta(path string) (format.Meta, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return format.Meta{}, err
-	}
-	defer f.Close()
-	r, err := format.NewReader(f, path)
-	if err != nil {
-		return format.Meta{}, err
-	}
-	defer r.Close()
-	return r.Meta(), nil
 }
 
 func printPlans(path, id string, stdout io.Writer) error {

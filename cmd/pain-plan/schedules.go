@@ -12,9 +12,10 @@ import (
 
 // readSchedules reads a schedules file written by pain-track, checks every
 // graph, and gives the planner its schedules. A schedule all of whose runs
-// were injected with one plan (byRun: run name -> plan id) belongs to that
-// plan: its recovery paths are the next round's targets.
-func readSchedules(path string, byRun map[string]string) ([]plan.Schedule, error) {
+// were injected with one plan that fired (the file says which plan each
+// injected run applied) belongs to that plan: its recovery paths are the
+// next round's targets, and the plan goes into opt.Parents.
+func readSchedules(path string, opt *plan.Options, fired map[string]bool) ([]plan.Schedule, error) {
 	in, name, err := cli.Open(path)
 	if err != nil {
 		return nil, err
@@ -27,6 +28,13 @@ func readSchedules(path string, byRun map[string]string) ([]plan.Schedule, error
 	gran, ok := hb.ParseGranularity(f.Granularity)
 	if !ok {
 		return nil, fmt.Errorf("%s: unknown granularity %q", path, f.Granularity)
+	}
+	byRun := map[string]string{} // injected run name -> plan id
+	for run, p := range f.Injected {
+		if fired[p.ID] {
+			byRun[run] = p.ID
+			opt.Parents[p.ID] = *p
+		}
 	}
 	set := schedule.New(gran)
 	if err := set.AddFile(f); err != nil {

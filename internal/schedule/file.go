@@ -3,6 +3,7 @@ package schedule
 import (
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 
@@ -13,7 +14,7 @@ import (
 // File returns the Set as the content of a schedules file with metadata m.
 // It holds every schedule's graph at once; WriteFile streams them.
 func (s *Set) File(m format.Meta) *format.Schedules {
-	f := &format.Schedules{Meta: withCanon(m), Granularity: s.gran.String()}
+	f := s.head(m)
 	f.Meta.Kind = format.KindSchedules
 	for _, sc := range s.Schedules() {
 		f.Schedules = append(f.Schedules, toFormat(sc, sc.Graph))
@@ -25,7 +26,7 @@ func (s *Set) File(m format.Meta) *format.Schedules {
 // WriteFile writes the Set as a schedules file with metadata m, one
 // schedule's graph in memory at a time.
 func (s *Set) WriteFile(w io.Writer, m format.Meta) error {
-	sw := format.NewSchedulesWriter(w, withCanon(m), s.gran.String())
+	sw := format.NewSchedulesWriter(w, s.head(m))
 	for _, sc := range s.Ranking() {
 		fs := toFormat(sc, s.Graph(sc.ID))
 		if err := sw.Schedule(&fs); err != nil {
@@ -34,6 +35,11 @@ func (s *Set) WriteFile(w io.Writer, m format.Meta) error {
 		}
 	}
 	return sw.Close(s.formatSupport())
+}
+
+// head is a schedules file's content but its schedules and support.
+func (s *Set) head(m format.Meta) *format.Schedules {
+	return &format.Schedules{Meta: withCanon(m), Granularity: s.gran.String(), Injected: maps.Clone(s.injected)}
 }
 
 // canonKey is the metadata key (pain.x.canon) of the canonical form the
@@ -91,6 +97,9 @@ func (s *Set) AddFile(f *format.Schedules) error {
 		return fmt.Errorf("schedule ids made with canonical form %s, and this pain-track makes form %d: track its traces again", v, hb.CanonVersion)
 	}
 	o := New(gran)
+	for run, p := range f.Injected {
+		o.Injected(run, p)
+	}
 	for _, fs := range f.Schedules {
 		if len(fs.Runs) == 0 {
 			return fmt.Errorf("schedule %s has no runs", fs.ID)

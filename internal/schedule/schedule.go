@@ -19,6 +19,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"github.com/boxofpain/pain/format"
 	"slices"
 	"strings"
 
@@ -33,6 +34,8 @@ type Set struct {
 	support map[string]*edgeStat
 	gen     int    // counts Add calls: an edge counts once per run
 	buf     []byte // scratch for edge keys
+	// injected holds the plan applied in each injected run, by run name.
+	injected map[string]*format.Plan
 }
 
 type entry struct {
@@ -184,6 +187,9 @@ func (s *Set) Merge(o *Set) error {
 		return fmt.Errorf("cannot merge %s granularity into %s", o.gran, s.gran)
 	}
 	s.runs += o.runs
+	for run, p := range o.injected {
+		s.Injected(run, p)
+	}
 	for id, e := range o.byID {
 		s.addEntry(id, e)
 	}
@@ -195,6 +201,19 @@ func (s *Set) Merge(o *Set) error {
 		}
 	}
 	return nil
+}
+
+// Injected notes that run applied plan p (nil: none, a fault-free run).
+// The schedules file keeps it, so the planner learns which plan opened a
+// schedule's recovery paths without the injected traces.
+func (s *Set) Injected(run string, p *format.Plan) {
+	if p == nil {
+		return
+	}
+	if s.injected == nil {
+		s.injected = map[string]*format.Plan{}
+	}
+	s.injected[run] = p
 }
 
 // Schedule is one schedule of a Set, as Schedules and Ranking return it.

@@ -58,6 +58,9 @@ func runs(t testing.TB, n int) map[string][]format.Event {
 	return out
 }
 
+// injectedPlan is the plan track says runs whose name ends in 7 applied.
+var injectedPlan = &format.Plan{V: 1, ID: "p1", Why: "x", Faults: []format.Fault{{Kind: format.FaultCrash, Target: format.Target{Node: "n"}}}}
+
 func track(t testing.TB, gran hb.Granularity, rs map[string][]format.Event, names []string) *Set {
 	s := New(gran)
 	b := hb.NewBuilder(gran)
@@ -68,6 +71,9 @@ func track(t testing.TB, gran hb.Granularity, rs map[string][]format.Event, name
 		}
 		if err := s.Add(b.Graph(name)); err != nil {
 			t.Fatal(err)
+		}
+		if strings.HasSuffix(name, "7") {
+			s.Injected(name, injectedPlan)
 		}
 	}
 	return s
@@ -168,6 +174,9 @@ func TestMerge(t *testing.T) {
 			}
 			if got := merged.File(meta); !reflect.DeepEqual(got, want) {
 				t.Fatalf("%s: merged shards %v differ from tracking all at once", gran, cuts)
+			}
+			if len(want.Injected) != 4 { // run-0007, -0017, -0027, -0037
+				t.Fatalf("%d injected runs in the file, want 4", len(want.Injected))
 			}
 			if !reflect.DeepEqual(merged.Schedules(), track(t, gran, rs, all).Schedules()) {
 				t.Fatalf("%s: merged Schedules() differ", gran)

@@ -48,6 +48,7 @@ type part struct {
 	lastNS     int64 // time of the last row read, from start
 	hasRows    bool
 	startKnown bool
+	plan       *format.Plan // the plan of an injected run
 }
 
 func newTracker(g hb.Granularity, warn func(string)) *tracker {
@@ -113,7 +114,7 @@ func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 	if err == nil {
 		tr.Close()
 		m := tr.Meta()
-		t.parts[path] = &part{host: m.Host, start: m.Start, startKnown: !m.Start.IsZero()}
+		t.parts[path] = &part{host: m.Host, start: m.Start, startKnown: !m.Start.IsZero(), plan: m.Plan}
 		return runName(m, path), true, nil
 	}
 	if !errors.Is(err, format.ErrWrongKind) {
@@ -164,6 +165,9 @@ func (t *tracker) addRun(run string, paths []string) error {
 	}
 	t.note(run, paths[0])
 	t.runs++
+	for _, p := range paths {
+		t.set.Injected(run, t.parts[p].plan)
+	}
 	if err := t.set.Add(t.b.Scratch(run)); err != nil {
 		return fmt.Errorf("%s: %v", paths[0], err)
 	}
