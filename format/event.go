@@ -45,3 +45,25 @@ const (
 	EventExited   = "exited"   // a thread ended; ret is its exit status
 	EventSignaled = "signaled" // a process was killed by a signal; arg names it
 )
+
+// The nodes every run has besides the system's own: pain-trace and
+// pain-inject run the workload and the check as nodes of these names, and
+// a node either of them starts is named under it (workload/kvload.1).
+// Their roles are the client side of a run; every other node's is
+// RoleSystem. Schedules files store an event's role by these names.
+const (
+	NodeWorkload = "workload"
+	NodeCheck    = "check"
+	RoleSystem   = "system"
+)
+
+// NodeRole returns the role of a node: NodeWorkload for the workload and
+// the nodes it started, NodeCheck likewise, RoleSystem for the others.
+func NodeRole(node string) string {
+	for _, r := range []string{NodeWorkload, NodeCheck} {
+		if node == r || len(node) > len(r) && node[:len(r)] == r && node[len(r)] == '/' {
+			return r
+		}
+	}
+	return RoleSystem
+}

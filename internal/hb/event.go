@@ -69,21 +69,15 @@ func ParseGranularity(s string) (Granularity, bool) {
 type Role string
 
 const (
-	RoleSystem   Role = "system"
-	RoleWorkload Role = "workload"
-	RoleCheck    Role = "check"
+	RoleSystem   Role = format.RoleSystem
+	RoleWorkload Role = format.NodeWorkload
+	RoleCheck    Role = format.NodeCheck
 )
 
-// RoleOf returns the role of a node: workload and check and the nodes they
-// start (workload/kvnode.1) are the client side; everything else is the system.
-func RoleOf(node string) Role {
-	for _, r := range []Role{RoleWorkload, RoleCheck} {
-		if node == string(r) || strings.HasPrefix(node, string(r)+"/") {
-			return r
-		}
-	}
-	return RoleSystem
-}
+// RoleOf returns the role of a node (format.NodeRole): workload and check
+// and the nodes they start (workload/kvnode.1) are the client side;
+// everything else is the system.
+func RoleOf(node string) Role { return Role(format.NodeRole(node)) }
 
 // Event is one node of the graph: one system call or process event, or at
 // Message granularity one message made of Count consecutive calls. Fields

@@ -172,7 +172,7 @@ func ParseProcfile(r io.Reader) ([]Node, error) {
 			return nil, fmt.Errorf("line %d: want \"name: command\"", ln)
 		case !nodeName.MatchString(name):
 			return nil, fmt.Errorf("line %d: bad node name %q", ln, name)
-		case name == "workload" || name == "check":
+		case name == format.NodeWorkload || name == format.NodeCheck:
 			return nil, fmt.Errorf("line %d: node name %q is reserved", ln, name)
 		case seen[name]:
 			return nil, fmt.Errorf("line %d: node %q defined twice", ln, name)
@@ -293,10 +293,10 @@ func (r *runner) write(tr *tracer.Tracer, fail func(error)) error {
 		cmds[filepath.Base(r.s.Argv[0])] = strings.Join(r.s.Argv, " ")
 	}
 	if r.s.Workload != "" {
-		cmds["workload"] = r.s.Workload
+		cmds[format.NodeWorkload] = r.s.Workload
 	}
 	if r.s.Check != "" {
-		cmds["check"] = r.s.Check
+		cmds[format.NodeCheck] = r.s.Check
 	}
 	m := format.Meta{Version: format.Version, Kind: format.KindTrace, Tool: r.o.Tool, Run: r.o.Run,
 		Host: host, Kernel: strings.TrimSpace(string(kernel)), Start: tr.StartTime(), Commands: cmds, Plan: r.o.Plan,
@@ -430,7 +430,7 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if r.s.Workload != "" {
 		r.say("running workload")
-		p, err := r.start("workload", shell(r.s.Workload), false)
+		p, err := r.start(format.NodeWorkload, shell(r.s.Workload), false)
 		if err != nil {
 			return fmt.Errorf("workload: %w", err)
 		}
@@ -462,7 +462,7 @@ func (r *runner) check(ctx context.Context) error {
 		return ErrInterrupted
 	}
 	r.say("running check")
-	p, err := r.start("check", shell(r.s.Check), false)
+	p, err := r.start(format.NodeCheck, shell(r.s.Check), false)
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

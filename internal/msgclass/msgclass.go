@@ -190,7 +190,7 @@ func Transfers(fdKind string) bool {
 // Workload reports whether node is the workload or a node it started
 // (workload/kvnode.1): its messages start requests.
 func Workload(node string) bool {
-	return node == "workload" || strings.HasPrefix(node, "workload/")
+	return format.NodeRole(node) == format.NodeWorkload
 }
 
 // ParseMsg reads a message's name as Msg.String writes it: "class #ordinal".

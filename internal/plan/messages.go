@@ -3,6 +3,7 @@ package plan
 import (
 	"cmp"
 	"fmt"
+	"github.com/boxofpain/pain/internal/hb"
 	"slices"
 	"strings"
 
@@ -147,7 +148,7 @@ func messages(s *Schedule, outcome func(string) bool) []message {
 	for _, ei := range edges {
 		e := s.Edges[ei]
 		send, recv := s.Events[e.From], s.Events[e.To]
-		if send.Node == recv.Node || send.Node == "check" || recv.Node == "check" {
+		if send.Node == recv.Node || hb.RoleOf(send.Node) == hb.RoleCheck || hb.RoleOf(recv.Node) == hb.RoleCheck {
 			// Inside one node there is nothing for a fault between nodes to
 			// take away; and the check is the oracle, not the system.
 			continue
@@ -195,13 +196,16 @@ func messages(s *Schedule, outcome func(string) bool) []message {
 
 func isConnect(sys string) bool { return sys == "connect" }
 
+// workload reports whether node is the workload or a node it started.
+func workload(node string) bool { return hb.RoleOf(node) == hb.RoleWorkload }
+
 // sinceWorkload returns the workload's first event and, for every send and
 // receive that happens after it, its ordinal (counting system calls) among
 // its node's calls of the same class on its connection since then.
 func sinceWorkload(s *Schedule) (*EventRef, map[int]int) {
 	first := -1
 	for i, e := range s.Events {
-		if e.Node == "workload" && (first < 0 || e.TimeNS < s.Events[first].TimeNS) {
+		if workload(e.Node) && (first < 0 || e.TimeNS < s.Events[first].TimeNS) {
 			first = i
 		}
 	}
@@ -240,7 +244,7 @@ func afterWorkload(g *graph) []bool {
 	seen := make([]bool, len(s.Events))
 	var stack []int
 	for i, e := range s.Events {
-		if e.Node == "workload" {
+		if workload(e.Node) {
 			seen[i] = true
 			stack = append(stack, i)
 		}
@@ -298,7 +302,7 @@ func dataFlow(g *graph) []bool {
 				} else if cur && e.Conn != "" && e.Conn == origin {
 					cur = false // the answer: marked, and the last
 				}
-				if (mark || e.Node == "workload") && !data[i] {
+				if (mark || workload(e.Node)) && !data[i] {
 					data[i], changed = true, true
 				}
 			}
@@ -314,7 +318,7 @@ func dataFlow(g *graph) []bool {
 func hasTimers(s *Schedule, outcome func(string) bool) bool {
 	start := int64(-1)
 	for _, e := range s.Events {
-		if e.Node == "workload" && (start < 0 || e.TimeNS < start) {
+		if workload(e.Node) && (start < 0 || e.TimeNS < start) {
 			start = e.TimeNS
 		}
 	}

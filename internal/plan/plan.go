@@ -29,6 +29,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/boxofpain/pain/internal/hb"
 	"slices"
 	"strings"
 	"time"
@@ -113,7 +114,7 @@ func (o *Options) outcome() func(string) bool {
 	if o.Outcome != nil {
 		return o.Outcome
 	}
-	return func(n string) bool { return n == "workload" || n == "check" }
+	return func(n string) bool { return hb.RoleOf(n) != hb.RoleSystem }
 }
 
 // Plans returns ranked plans for the schedules.

@@ -218,3 +218,16 @@ func TestSubsets(t *testing.T) {
 		t.Error("a single fault has subsets")
 	}
 }
+
+// The nodes the workload and the check start are the client side too, as
+// hb and msgclass see them (format.NodeRole): the planner puts no fault on
+// them, and a message to the check's child is no system message.
+func TestRolesOfChildren(t *testing.T) {
+	outcome := (&Options{}).outcome()
+	for n, want := range map[string]bool{"workload": true, "workload/kvload.1": true, "check/sh.2": true,
+		"primary": false, "workloadx": false, "backup/workload": false} {
+		if outcome(n) != want || workload(n) != (want && n[0] == 'w') {
+			t.Errorf("%s: outcome %v, workload %v; want %v", n, outcome(n), workload(n), want)
+		}
+	}
+}

@@ -143,9 +143,9 @@ func CheckNodes(plan *format.Plan, sys launch.System) error {
 // has says whether node n can occur in a run of sys.
 func has(sys launch.System, n string) bool {
 	switch {
-	case n == "check":
+	case format.NodeRole(n) == format.NodeCheck:
 		return sys.Check != ""
-	case n == "workload":
+	case format.NodeRole(n) == format.NodeWorkload:
 		return sys.Workload != ""
 	case len(sys.Argv) > 0:
 		root := filepath.Base(sys.Argv[0])
@@ -164,10 +164,10 @@ func nodeList(sys launch.System) string {
 		names = append(names, filepath.Base(sys.Argv[0])+" and its children")
 	}
 	if sys.Workload != "" {
-		names = append(names, "workload")
+		names = append(names, format.NodeWorkload)
 	}
 	if sys.Check != "" {
-		names = append(names, "check")
+		names = append(names, format.NodeCheck)
 	}
 	return "nodes: " + strings.Join(names, ", ")
 }
