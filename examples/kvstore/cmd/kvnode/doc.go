@@ -4,7 +4,7 @@
 // Usage:
 //
 //	kvnode -role primary [-listen 127.0.0.1:7101] [-backups 127.0.0.1:7102,127.0.0.1:7103] [-fixed] [-timeout 2s] [-heartbeat 0]
-//	kvnode -role backup -listen 127.0.0.1:7102
+//	kvnode -role backup -listen 127.0.0.1:7102 [-data DIR [-sync before|after]]
 //
 // Protocol: one text line per request and per reply, over TCP.
 //
@@ -28,6 +28,13 @@
 // connection of its own from a thread of its own, from start-up on: timer traffic whose count
 // differs from run to run, as in real replicated stores (Procfile.heartbeat). It changes
 // nothing else; message classes (pain-track -granularity class) see through it.
+//
+// With -data DIR a backup keeps a write-ahead log, DIR/wal.log (one line a HELLO or PUT,
+// appended), and recovers from it before it listens, cutting off a torn last record. It
+// creates DIR and the log durably (the directory holding each new name is synced). With
+// -sync before (the default) it fdatasyncs a record before answering OK; with -sync after it
+// answers first and syncs right after: a power loss between the two loses a write the
+// primary and the client were told was stored (Procfile.wal; Procfile.wal.fixed is correct).
 //
 // Nodes exit 0 on SIGTERM or SIGINT. Errors with flags exit 2.
 package main

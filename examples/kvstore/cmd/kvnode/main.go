@@ -35,6 +35,8 @@ func run(args []string, stderr io.Writer) error {
 	fixed := fs.Bool("fixed", false, "primary: acknowledge a write only when every backup has it")
 	timeout := fs.Duration("timeout", 2*time.Second, "primary: how long to wait for a backup")
 	beat := fs.Duration("heartbeat", 0, "primary: ping every backup about this often, on connections of their own (0: never)")
+	data := fs.String("data", "", "backup: keep a write-ahead log in this `folder` and recover from it at start")
+	syncMode := fs.String("sync", "before", "backup with -data: fdatasync the log `before` answering, or after (the bug)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,8 +50,21 @@ func run(args []string, stderr io.Writer) error {
 		return fmt.Errorf("a backup needs -listen")
 	case *role != "primary" && *role != "backup":
 		return fmt.Errorf("-role must be primary or backup")
+	case *syncMode != "before" && *syncMode != "after":
+		return fmt.Errorf("-sync must be before or after")
 	}
 	logger := log.New(stderr, fmt.Sprintf("kvnode %s %s: ", *role, *addr), 0)
+	// A backup recovers its log before it listens: once it accepts, it
+	// answers from everything it acknowledged before.
+	s := &store{values: map[string]string{}}
+	if *role == "backup" && *data != "" {
+		w, err := openWAL(*data, s, logger)
+		if err != nil {
+			return err
+		}
+		w.syncAfter = *syncMode == "after"
+		s.wal = w
+	}
 	l, err := wire.Listen(*addr)
 	if err != nil {
 		return err
@@ -64,7 +79,7 @@ func run(args []string, stderr io.Writer) error {
 	}
 	go exitOnSignal(logger, linger)
 	if *role == "backup" {
-		return serveBackup(l, logger)
+		return serveBackup(l, s, logger)
 	}
 	p := &primary{fixed: *fixed, timeout: *timeout, log: logger}
 	for _, a := range strings.Split(*backups, ",") {
@@ -77,7 +92,8 @@ func run(args []string, stderr io.Writer) error {
 }
 
 // exitOnSignal ends the node, after linger, on SIGTERM or SIGINT. The store lives in
-// memory, so there is nothing to flush: exiting 0 is the clean shutdown.
+// memory or, with -data, in a log synced as it goes, so there is nothing to flush:
+// exiting 0 is the clean shutdown.
 func exitOnSignal(logger *log.Logger, linger time.Duration) {
 	c := make(chan os.Signal, 1)
 	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
