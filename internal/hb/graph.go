@@ -258,16 +258,30 @@ func (g *Graph) IsTransfer(i int) bool { return g.cls[i] == cSend || g.cls[i] ==
 // IsSend reports whether event i sends data.
 func (g *Graph) IsSend(i int) bool { return g.cls[i] == cSend }
 
-// Ancestors marks the events that happen before event i, and i itself.
-func (g *Graph) Ancestors(i int) []bool {
+// Ancestors marks the events that happen before any of the events is, and
+// those events themselves.
+func (g *Graph) Ancestors(is ...int) []bool { return g.reach(is, true) }
+
+// Descendants marks the events that happen after any of the events is, and
+// those events themselves.
+func (g *Graph) Descendants(is ...int) []bool { return g.reach(is, false) }
+
+// reach walks the edges from the events is, backwards or forwards.
+func (g *Graph) reach(is []int, back bool) []bool {
 	seen := make([]bool, len(g.Events))
-	seen[i] = true
-	stack := []int{i}
+	stack := slices.Clone(is)
+	for _, i := range is {
+		seen[i] = true
+	}
 	for len(stack) > 0 {
 		x := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
-		for _, j := range g.In(x) {
-			if f := g.Edges[j].From; !seen[f] {
+		next, far := g.Out(x), func(d Edge) int { return d.To }
+		if back {
+			next, far = g.In(x), func(d Edge) int { return d.From }
+		}
+		for _, j := range next {
+			if f := far(g.Edges[j]); !seen[f] {
 				seen[f] = true
 				stack = append(stack, f)
 			}

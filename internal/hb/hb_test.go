@@ -427,3 +427,31 @@ func TestDropShutsDown(t *testing.T) {
 		t.Fatalf("end-of-file edges %v, want one from the dropped write to b's read of the end\n%s", got, dump(g))
 	}
 }
+
+// TestReach: Ancestors and Descendants of several events at once are the
+// unions of each one's.
+func TestReach(t *testing.T) {
+	evs := []Event{
+		{Node: "a", Thread: "main", Seq: 0, Count: 1, Syscall: "write", Role: RoleSystem},
+		{Node: "a", Thread: "main", Seq: 1, Count: 1, Syscall: "read", Role: RoleSystem},
+		{Node: "b", Thread: "main", Seq: 0, Count: 1, Syscall: "read", Role: RoleSystem},
+		{Node: "b", Thread: "main", Seq: 1, Count: 1, Syscall: "write", Role: RoleSystem},
+		{Node: "c", Thread: "main", Seq: 0, Count: 1, Syscall: "socket", Role: RoleSystem},
+	}
+	g, err := NewGraph("r", Syscall, evs, []Edge{{0, 1, KindProgram}, {0, 2, KindStream}, {2, 3, KindProgram}, {3, 1, KindStream}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(g.Ancestors(1)); got != "[true true true true false]" {
+		t.Errorf("Ancestors(1) = %s", got)
+	}
+	if got := fmt.Sprint(g.Ancestors(2, 4)); got != "[true false true false true]" {
+		t.Errorf("Ancestors(2, 4) = %s", got)
+	}
+	if got := fmt.Sprint(g.Descendants(2)); got != "[false true true true false]" {
+		t.Errorf("Descendants(2) = %s", got)
+	}
+	if got := fmt.Sprint(g.Descendants()); got != "[false false false false false]" {
+		t.Errorf("Descendants() = %s", got)
+	}
+}

@@ -6,9 +6,10 @@ import (
 )
 
 // FromGraph takes what the planner needs from a schedule's happens-before
-// graph: the events in stable names and the edges, messages marked.
+// graph: the graph itself, which the planner walks (lanes, edges,
+// ancestry), and each event as the planner names it (its message class).
 func FromGraph(id string, runs int, g *hb.Graph) Schedule {
-	s := Schedule{ID: id, Runs: runs, Events: make([]Event, len(g.Events)), Edges: make([]Edge, len(g.Edges))}
+	s := Schedule{ID: id, Runs: runs, Graph: g, Events: make([]Event, len(g.Events))}
 	var cls []msgclass.Msg
 	if g.Granularity != hb.Class {
 		cls = g.Classes()
@@ -29,9 +30,6 @@ func FromGraph(id string, runs int, g *hb.Graph) Schedule {
 		} else if m := cls[i]; m.Ordinal > 0 {
 			s.Events[i].Class, s.Events[i].Ordinal = m.Class.String(), m.Ordinal
 		}
-	}
-	for i, e := range g.Edges {
-		s.Edges[i] = Edge{From: e.From, To: e.To, Message: e.Kind.IsMessage()}
 	}
 	return s
 }

@@ -3,11 +3,11 @@ package plan
 import (
 	"cmp"
 	"fmt"
-	"github.com/boxofpain/pain/internal/hb"
 	"slices"
 	"strings"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/hb"
 )
 
 // EventRef is format.EventRef, for brevity.
@@ -55,67 +55,35 @@ func (m *message) system(outcome func(string) bool) bool {
 	return !outcome(m.send.Node) && !outcome(m.recv.Node)
 }
 
-// graph is a schedule with the indexes the planner walks it by.
-type graph struct {
-	s        *Schedule
-	into     [][]int          // incoming edges per event
-	byThread map[string][]int // events per node/thread, in program order
-}
-
-func newGraph(s *Schedule) *graph {
-	g := &graph{s: s, into: make([][]int, len(s.Events)), byThread: map[string][]int{}}
-	for i, e := range s.Edges {
-		if e.From >= 0 && e.From < len(s.Events) && e.To >= 0 && e.To < len(s.Events) {
-			g.into[e.To] = append(g.into[e.To], i)
-		}
-	}
-	for i, e := range s.Events {
-		k := e.Node + "/" + e.Thread
-		g.byThread[k] = append(g.byThread[k], i)
-	}
-	for _, idx := range g.byThread {
-		slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(s.Events[a].Seq, s.Events[b].Seq) })
-	}
-	return g
-}
-
 // neighbour returns the event d places from event i in its thread, or nil.
-func (g *graph) neighbour(i, d int) *Event {
-	e := g.s.Events[i]
-	idx := g.byThread[e.Node+"/"+e.Thread]
-	p, _ := slices.BinarySearchFunc(idx, e.Seq, func(j int, seq int64) int { return cmp.Compare(g.s.Events[j].Seq, seq) })
-	if p+d < 0 || p+d >= len(idx) {
+func (s *Schedule) neighbour(i, d int) *Event {
+	l := s.Graph.Lane(i)
+	if i+d < l.First || i+d >= l.First+l.N {
 		return nil
 	}
-	n := g.s.Events[idx[p+d]]
+	n := s.Events[i+d]
 	return &n
+}
+
+// eventsOf returns the events of the nodes that nodes names.
+func (s *Schedule) eventsOf(nodes func(string) bool) []int {
+	var out []int
+	for i, e := range s.Events {
+		if nodes(e.Node) {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // lineageEdges returns the message edges from which an outcome event can be
 // reached: the messages the outcome depends on.
-func (g *graph) lineageEdges(outcome func(string) bool) map[int]bool {
-	s := g.s
-	seen := make([]bool, len(s.Events))
-	var stack []int
-	for i, e := range s.Events {
-		if outcome(e.Node) {
-			seen[i] = true
-			stack = append(stack, i)
-		}
-	}
+func (s *Schedule) lineageEdges(outcome func(string) bool) map[int]bool {
+	anc := s.Graph.Ancestors(s.eventsOf(outcome)...)
 	msgs := map[int]bool{}
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for _, ei := range g.into[i] {
-			e := s.Edges[ei]
-			if e.Message {
-				msgs[ei] = true
-			}
-			if !seen[e.From] {
-				seen[e.From] = true
-				stack = append(stack, e.From)
-			}
+	for j, d := range s.Graph.Edges {
+		if d.Kind.IsMessage() && anc[d.To] {
+			msgs[j] = true
 		}
 	}
 	return msgs
@@ -126,27 +94,21 @@ func (g *graph) lineageEdges(outcome func(string) bool) map[int]bool {
 // that carry the workload's data (replication that no check reads in a
 // fault-free run is still what a failover needs).
 func messages(s *Schedule, outcome func(string) bool) []message {
-	g := newGraph(s)
-	lin := g.lineageEdges(outcome)
-	data := dataFlow(g)
-	var edges []int
-	for ei, e := range s.Edges {
-		if e.Message && e.From >= 0 && e.From < len(s.Events) && e.To >= 0 && e.To < len(s.Events) {
-			edges = append(edges, ei)
-		}
-	}
+	lin := s.lineageEdges(outcome)
+	data := dataFlow(s)
+	edges := s.Graph.MessageEdges()
 	// Name each message by its sender's ordinal on its connection.
 	slices.SortFunc(edges, func(a, b int) int {
-		ea, eb := s.Events[s.Edges[a].From], s.Events[s.Edges[b].From]
+		ea, eb := s.Events[s.Graph.Edges[a].From], s.Events[s.Graph.Edges[b].From]
 		return cmp.Or(strings.Compare(ea.Node, eb.Node), strings.Compare(ea.Thread, eb.Thread), cmp.Compare(ea.Seq, eb.Seq), cmp.Compare(a, b))
 	})
 	ordinal := map[string]int{}
 	connects := connectOrdinals(s)
-	during := afterWorkload(g)
+	during := s.Graph.Descendants(s.eventsOf(workload)...)
 	start, nth := sinceWorkload(s)
 	var out []message
 	for _, ei := range edges {
-		e := s.Edges[ei]
+		e := s.Graph.Edges[ei]
 		send, recv := s.Events[e.From], s.Events[e.To]
 		if send.Node == recv.Node || hb.RoleOf(send.Node) == hb.RoleCheck || hb.RoleOf(recv.Node) == hb.RoleCheck {
 			// Inside one node there is nothing for a fault between nodes to
@@ -170,7 +132,7 @@ func messages(s *Schedule, outcome func(string) bool) []message {
 		}
 		m := message{
 			key: key, send: send, recv: recv,
-			prevSend: g.neighbour(e.From, -1), nextSend: g.neighbour(e.From, +1), prevRecv: g.neighbour(e.To, -1),
+			prevSend: s.neighbour(e.From, -1), nextSend: s.neighbour(e.From, +1), prevRecv: s.neighbour(e.To, -1),
 			connect: connect, nth: connects[e.From], during: during[e.From],
 			data: data[e.From] && !outcome(send.Node), lineage: lin[ei], ord: send.TimeNS,
 		}
@@ -231,37 +193,6 @@ func sinceWorkload(s *Schedule) (*EventRef, map[int]int) {
 	return &EventRef{Node: w.Node, Thread: w.Thread, Seq: w.Seq, Syscall: w.Syscall}, nth
 }
 
-// afterWorkload marks the events that happen after the workload began:
-// those reachable from a workload event along happens-before edges.
-func afterWorkload(g *graph) []bool {
-	s := g.s
-	out := make([][]int, len(s.Events))
-	for i := range g.into {
-		for _, ei := range g.into[i] {
-			out[s.Edges[ei].From] = append(out[s.Edges[ei].From], i)
-		}
-	}
-	seen := make([]bool, len(s.Events))
-	var stack []int
-	for i, e := range s.Events {
-		if workload(e.Node) {
-			seen[i] = true
-			stack = append(stack, i)
-		}
-	}
-	for len(stack) > 0 {
-		i := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		for _, j := range out[i] {
-			if !seen[j] {
-				seen[j] = true
-				stack = append(stack, j)
-			}
-		}
-	}
-	return seen
-}
-
 // dataFlow marks the events that carry the workload's data: every event of
 // the workload, the receive of a marked message, and what a thread sends
 // after a marked receive, up to its next receive or its answer on the
@@ -270,27 +201,20 @@ func afterWorkload(g *graph) []bool {
 // and a heartbeat that a server's timer sends right after it answered a
 // client is not, although it happens after the workload began
 // (afterWorkload marks it).
-func dataFlow(g *graph) []bool {
-	s := g.s
+func dataFlow(s *Schedule) []bool {
+	g := s.Graph
 	from := map[int][]int{} // receiving event -> sending events
-	for _, e := range s.Edges {
-		if e.Message && e.From >= 0 && e.From < len(s.Events) && e.To >= 0 && e.To < len(s.Events) {
-			from[e.To] = append(from[e.To], e.From)
-		}
+	for _, j := range g.MessageEdges() {
+		from[g.Edges[j].To] = append(from[g.Edges[j].To], g.Edges[j].From)
 	}
-	threads := make([]string, 0, len(g.byThread))
-	for k := range g.byThread {
-		threads = append(threads, k)
-	}
-	slices.Sort(threads)
 	data := make([]bool, len(s.Events))
 	// Marks only grow, so this reaches its fixed point in as many rounds as
 	// the longest chain of threads the data passes through.
 	for changed := true; changed; {
 		changed = false
-		for _, k := range threads {
+		for _, l := range g.Lanes {
 			cur, origin := false, ""
-			for _, i := range g.byThread[k] {
+			for i := l.First; i < l.First+l.N; i++ {
 				e := &s.Events[i]
 				mark := cur
 				if senders, ok := from[i]; ok {
@@ -325,12 +249,9 @@ func hasTimers(s *Schedule, outcome func(string) bool) bool {
 	if start < 0 {
 		return false
 	}
-	g := newGraph(s)
-	data := dataFlow(g)
-	for _, e := range s.Edges {
-		if !e.Message || e.From < 0 || e.From >= len(s.Events) || e.To < 0 || e.To >= len(s.Events) {
-			continue
-		}
+	data := dataFlow(s)
+	for _, j := range s.Graph.MessageEdges() {
+		e := s.Graph.Edges[j]
 		send, recv := s.Events[e.From], s.Events[e.To]
 		if send.Node != recv.Node && !outcome(send.Node) && !outcome(recv.Node) && send.TimeNS > start && !data[e.From] {
 			return true

@@ -29,23 +29,25 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/boxofpain/pain/internal/hb"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/hb"
 	"github.com/boxofpain/pain/internal/msgclass"
 )
 
 // Schedule is what the planner needs of one observed schedule: its
-// happens-before graph in stable names.
+// happens-before graph in stable names (hb.Graph: the one graph model, with
+// its lanes, edges and ancestry), and the planner's view of each of its
+// events (FromGraph makes both).
 type Schedule struct {
 	ID     string
 	Runs   int    // runs that showed this schedule
 	Plan   string // id of the plan injected in those runs; empty for fault-free runs
-	Events []Event
-	Edges  []Edge
+	Graph  *hb.Graph
+	Events []Event // Events[i] is Graph.Events[i] as the planner names it
 }
 
 // Event is one node of a happens-before graph: a system call, or a message
@@ -70,12 +72,6 @@ type Event struct {
 // tied reports whether e's message is tied to a workload request: its
 // class and ordinal name it in every run, however timers moved its bytes.
 func (e *Event) tied() bool { return e.Ordinal > 0 && !strings.HasSuffix(e.Class, " "+msgclass.Untied) }
-
-// Edge is a happens-before edge between two events of a schedule.
-type Edge struct {
-	From, To int
-	Message  bool // a message: send -> receive, connect -> accept
-}
 
 // Default durations of the faults that hold or take down a node.
 const (

@@ -2,46 +2,98 @@ package plan
 
 import (
 	"bytes"
+	"cmp"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/hb"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // sched builds a schedule from a compact description: events are
-// "node/thread#seq syscall conn", edges "i>j" (program order or fork) or
-// "i~j" (a message).
+// "node/thread#seq syscall [conn [offset]]", edges "i>j" (program order,
+// or a fork across threads) or "i~j" (a message), i and j indices into
+// events. The events are sorted into hb's lanes (FromGraph's Events are
+// the graph's); byLabel finds them again.
 func sched(id string, runs int, events []string, edges string) Schedule {
-	s := Schedule{ID: id, Runs: runs}
-	for _, d := range events {
+	evs := make([]hb.Event, len(events))
+	for i, d := range events {
 		f := strings.Fields(d)
 		nt, seq, _ := strings.Cut(f[0], "#")
 		node, thread, _ := strings.Cut(nt, "/")
 		n, _ := strconv.ParseInt(seq, 10, 64)
-		e := Event{Node: node, Thread: thread, Seq: n, Syscall: f[1], FDKind: "tcp", Offset: -1, TimeNS: int64(10 * len(s.Events))}
+		evs[i] = hb.Event{Node: node, Thread: thread, Seq: n, Count: 1, Syscall: f[1], FDKind: "tcp", Offset: -1,
+			Role: hb.RoleOf(node), TimeNS: int64(10 * i)}
 		if len(f) > 2 {
-			e.Conn = f[2]
+			evs[i].Conn = f[2]
 		}
 		if len(f) > 3 {
-			e.Offset, _ = strconv.ParseInt(f[3], 10, 64)
+			evs[i].Offset, _ = strconv.ParseInt(f[3], 10, 64)
 		}
-		s.Events = append(s.Events, e)
+	}
+	order := make([]int, len(evs)) // graph index -> index in events
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		ea, eb := evs[a], evs[b]
+		return cmp.Or(strings.Compare(ea.Node, eb.Node), strings.Compare(ea.Thread, eb.Thread), cmp.Compare(ea.Seq, eb.Seq))
+	})
+	pos := make([]int, len(evs))
+	sorted := make([]hb.Event, len(evs))
+	for gi, i := range order {
+		pos[i], sorted[gi] = gi, evs[i]
+	}
+	var es []hb.Edge
+	for gi := 1; gi < len(sorted); gi++ {
+		if sorted[gi].Node == sorted[gi-1].Node && sorted[gi].Thread == sorted[gi-1].Thread {
+			es = append(es, hb.Edge{From: gi - 1, To: gi, Kind: hb.KindProgram})
+		}
 	}
 	for _, d := range strings.Fields(edges) {
 		sep := strings.IndexAny(d, ">~")
 		a, _ := strconv.Atoi(d[:sep])
 		b, _ := strconv.Atoi(d[sep+1:])
-		s.Edges = append(s.Edges, Edge{From: a, To: b, Message: d[sep] == '~'})
+		from, to := pos[a], pos[b]
+		switch {
+		case d[sep] == '~':
+			es = append(es, hb.Edge{From: from, To: to, Kind: hb.KindStream})
+		case to != from+1 || sorted[from].Node != sorted[to].Node || sorted[from].Thread != sorted[to].Thread:
+			es = append(es, hb.Edge{From: from, To: to, Kind: hb.KindClone})
+		}
+	}
+	slices.SortFunc(es, func(a, b hb.Edge) int {
+		return cmp.Or(cmp.Compare(a.From, b.From), cmp.Compare(a.To, b.To), cmp.Compare(a.Kind, b.Kind))
+	})
+	g, err := hb.NewGraph(id, hb.Message, sorted, es)
+	if err != nil {
+		panic(fmt.Sprintf("schedule %s: %v", id, err))
+	}
+	s := FromGraph(id, runs, g)
+	for i := range s.Events {
+		// Hand-made schedules name messages by their bytes: no classes.
+		s.Events[i].Class, s.Events[i].Ordinal = "", 0
 	}
 	return s
+}
+
+// byLabel returns the index of the event "node/thread#seq" of s.
+func byLabel(s *Schedule, label string) int {
+	for i, e := range s.Events {
+		if fmt.Sprintf("%s/%s#%d", e.Node, e.Thread, e.Seq) == label {
+			return i
+		}
+	}
+	panic("no event " + label)
 }
 
 const (
@@ -53,8 +105,10 @@ const (
 
 // replicated: the workload writes to the primary, which forwards to backup1
 // and acks; the check then reads backup1.
-func replicated() Schedule {
-	return sched("s1", 6, []string{
+func replicated() Schedule { return sched("s1", 6, replicatedEvents(), replicatedEdges) }
+
+func replicatedEvents() []string {
+	return []string{
 		"workload/main#0 write " + cw,  // 0
 		"primary/main.1#0 read " + cw,  // 1
 		"primary/main.1#1 write " + c1, // 2
@@ -65,8 +119,10 @@ func replicated() Schedule {
 		"backup1/main.2#0 read " + k1,  // 7
 		"backup1/main.2#1 write " + k1, // 8
 		"check/main#1 read " + k1,      // 9
-	}, "0~1 1>2 2~3 2>4 4~5 0>5 5>6 6~7 7>8 8~9 6>9 3>8")
+	}
 }
+
+const replicatedEdges = "0~1 1>2 2~3 2>4 4~5 0>5 5>6 6~7 7>8 8~9 6>9 3>8"
 
 func TestSinglePointFirst(t *testing.T) {
 	plans := Plans([]Schedule{replicated()}, Options{})
@@ -268,9 +324,7 @@ func TestStreamTargetsPinnedByOffset(t *testing.T) {
 // A message read by two receives is one message: its support counts each
 // run once.
 func TestSplitReadCountsOnce(t *testing.T) {
-	s := replicated()
-	s.Events = append(s.Events, Event{Node: "backup1", Thread: "main.1", Seq: 1, Syscall: "read", FDKind: "tcp", Conn: c1, Offset: -1})
-	s.Edges = append(s.Edges, Edge{From: 2, To: len(s.Events) - 1, Message: true}, Edge{From: 3, To: len(s.Events) - 1})
+	s := sched("s1", 6, append(replicatedEvents(), "backup1/main.1#1 read "+c1), replicatedEdges+" 2~10 3>10")
 	for _, p := range Plans([]Schedule{s}, Options{}) {
 		if p.Evidence.Runs != 6 || p.Evidence.Support != 1 {
 			t.Errorf("%s: evidence %+v, want 6 of 6 runs", p.ID, p.Evidence)

@@ -44,9 +44,10 @@ func twoBackups(heartbeat bool) Schedule {
 
 func TestDataFlow(t *testing.T) {
 	s := twoBackups(true)
-	data := dataFlow(newGraph(&s))
-	for i, want := range map[int]bool{2: true, 4: true, 6: true, 8: true, 10: true, 14: false, 16: false} {
-		if data[i] != want {
+	data := dataFlow(&s)
+	for label, want := range map[string]bool{"primary/main.1#1": true, "backup1/main.1#1": true, "primary/main.1#3": true,
+		"backup2/main.1#1": true, "primary/main.1#5": true, "backup1/main.2#1": false, "backup2/main.2#0": false} {
+		if i := byLabel(&s, label); data[i] != want {
 			t.Errorf("event %d (%s/%s#%d %s) carries the workload's data: %v, want %v",
 				i, s.Events[i].Node, s.Events[i].Thread, s.Events[i].Seq, s.Events[i].Syscall, data[i], want)
 		}

@@ -19,10 +19,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
-	"github.com/boxofpain/pain/format"
 	"slices"
 	"strings"
 
+	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/hb"
 )
 
