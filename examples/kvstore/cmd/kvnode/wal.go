@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 )
 
 // wal is a backup's write-ahead log: one line a record ("HELLO", "PUT k v"),
@@ -45,7 +44,7 @@ func openWAL(dir string, s *store, logger *log.Logger) (*wal, error) {
 		logger.Printf("wal: cut a torn record (%d bytes) after %d good bytes", n-good, good)
 		err = f.Truncate(good)
 		if err == nil {
-			err = syscall.Fdatasync(int(f.Fd()))
+			err = fdatasync(int(f.Fd()))
 		}
 	}
 	if err != nil {
@@ -96,7 +95,7 @@ func (w *wal) sync() error {
 		return nil
 	}
 	w.unsynced = false
-	return syscall.Fdatasync(int(w.f.Fd()))
+	return fdatasync(int(w.f.Fd()))
 }
 
 // mkdirDurable creates dir, and any missing parent, syncing the directory

@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 // ErrTimeout reports a read, write or connect that did not finish within the connection's
@@ -60,7 +61,7 @@ func (l *Listener) Fd() int { return l.fd }
 // Accept waits for the next connection; its reads and writes time out after timeout.
 func (l *Listener) Accept(timeout time.Duration) (*Conn, error) {
 	for {
-		fd, _, err := syscall.Accept4(l.fd, syscall.SOCK_CLOEXEC)
+		fd, err := accept(l.fd)
 		if err == syscall.EINTR || err == syscall.ECONNABORTED {
 			continue
 		}
@@ -197,7 +198,7 @@ func (c *Conn) Call(request string) (string, error) {
 func (c *Conn) Close() error { return syscall.Close(c.fd) }
 
 func socket(family int) (int, error) {
-	fd, err := syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	fd, err := streamSocket(family)
 	if err != nil {
 		return -1, fmt.Errorf("socket: %w", err)
 	}
@@ -234,12 +235,16 @@ type FdSet struct {
 
 // Add puts fd in the set.
 func (s *FdSet) Add(fd int) {
-	s.set.Bits[fd/64] |= 1 << (uint(fd) % 64)
+	s.set.Bits[fd/fdBits] |= 1 << (fd % fdBits)
 	s.max = max(s.max, fd)
 }
 
 // Has reports whether fd is in the set (after Select: whether it is readable).
-func (s *FdSet) Has(fd int) bool { return s.set.Bits[fd/64]&(1<<(uint(fd)%64)) != 0 }
+func (s *FdSet) Has(fd int) bool { return s.set.Bits[fd/fdBits]&(1<<(fd%fdBits)) != 0 }
+
+// fdBits is the number of descriptors in one word of an FdSet (64 on Linux,
+// 32 on Darwin).
+const fdBits = int(unsafe.Sizeof(syscall.FdSet{}.Bits[0]) * 8)
 
 // Select waits until a descriptor in s is readable and leaves only the readable ones in s.
 func Select(s *FdSet) error {
@@ -248,7 +253,7 @@ func Select(s *FdSet) error {
 	}
 	for {
 		set := s.set
-		_, err := syscall.Select(s.max+1, &set, nil, nil, nil)
+		err := sysSelect(s.max+1, &set)
 		if err == syscall.EINTR {
 			continue
 		}
