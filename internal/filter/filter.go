@@ -138,9 +138,6 @@ func (f *Filter) Keep(e *format.Event) bool {
 	return matchAny(f.nodes, e.Node) && matchAny(f.conns, e.Conn)
 }
 
-// All says whether the filter selects every row.
-func (f *Filter) All() bool { return f.calls == nil && f.nodes == nil && f.conns == nil }
-
 func matchAny(patterns []string, s string) bool {
 	if patterns == nil {
 		return true

@@ -84,9 +84,6 @@ type Options struct {
 	Max   int             // most plans to return; 0 means no bound
 	K     int             // largest fault combination or sequence; 0 or 1 means single faults only
 	Tried map[string]bool // plan ids already tried: skipped
-	// Outcome says which nodes' events are the client-visible outcome.
-	// Nil means the nodes named workload and check.
-	Outcome func(node string) bool
 	// Delay is how long delay faults hold a message. Zero means delays of
 	// Pause, only where the system runs timers (a delay sets off a failure
 	// detector; without timers it only slows a run).
@@ -106,16 +103,13 @@ type Options struct {
 	Verdicts map[string]string
 }
 
-func (o *Options) outcome() func(string) bool {
-	if o.Outcome != nil {
-		return o.Outcome
-	}
-	return func(n string) bool { return hb.RoleOf(n) != hb.RoleSystem }
-}
+// isOutcome reports whether a node's events are the client-visible
+// outcome: the workload's and the check's (and their children's).
+func isOutcome(node string) bool { return hb.RoleOf(node) != hb.RoleSystem }
 
 // Plans returns ranked plans for the schedules.
 func Plans(scheds []Schedule, opt Options) []format.Plan {
-	outcome := opt.outcome()
+	outcome := isOutcome
 	var base, faulty []*Schedule
 	for i := range scheds {
 		if scheds[i].Plan == "" {

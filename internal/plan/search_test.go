@@ -52,11 +52,11 @@ func TestDataFlow(t *testing.T) {
 				i, s.Events[i].Node, s.Events[i].Thread, s.Events[i].Seq, s.Events[i].Syscall, data[i], want)
 		}
 	}
-	if !hasTimers(&s, (&Options{}).outcome()) {
+	if !hasTimers(&s, isOutcome) {
 		t.Error("backup2's heartbeat during the workload is not seen as a timer")
 	}
 	quiet := twoBackups(false)
-	if hasTimers(&quiet, (&Options{}).outcome()) {
+	if hasTimers(&quiet, isOutcome) {
 		t.Error("a system without heartbeats is seen to run timers")
 	}
 }
@@ -224,7 +224,7 @@ func TestSubsets(t *testing.T) {
 // hb and msgclass see them (format.NodeRole): the planner puts no fault on
 // them, and a message to the check's child is no system message.
 func TestRolesOfChildren(t *testing.T) {
-	outcome := (&Options{}).outcome()
+	outcome := isOutcome
 	for n, want := range map[string]bool{"workload": true, "workload/kvload.1": true, "check/sh.2": true,
 		"primary": false, "workloadx": false, "backup/workload": false} {
 		if outcome(n) != want || workload(n) != (want && n[0] == 'w') {

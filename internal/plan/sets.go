@@ -97,27 +97,42 @@ func (k *kit) sequence(kind string, set []string, flow []*candidate, c *collecti
 	}, true
 }
 
-// subsets returns the subsets of items with lo..hi members, in order.
+// subsets returns the subsets of items with lo..hi members, smallest
+// first, each size in lexicographic order.
 func subsets(items []string, lo, hi int) [][]string {
 	var out [][]string
-	var pick []string
+	walkSubsets(len(items), hi, func(pick []int) bool {
+		if len(pick) >= lo {
+			set := make([]string, len(pick))
+			for j, i := range pick {
+				set[j] = items[i]
+			}
+			out = append(out, set)
+		}
+		return true
+	})
+	slices.SortStableFunc(out, func(a, b []string) int { return len(a) - len(b) })
+	return out
+}
+
+// walkSubsets visits the subsets of n items with up to most members, as
+// increasing index lists, depth first in lexicographic order: the empty
+// set, then each visited set's extensions by later items, unless visit
+// returns false for it. visit must not keep pick.
+func walkSubsets(n, most int, visit func(pick []int) bool) {
+	var pick []int
 	var walk func(from int)
 	walk = func(from int) {
-		if len(pick) >= lo {
-			out = append(out, slices.Clone(pick))
-		}
-		if len(pick) == hi {
+		if !visit(pick) || len(pick) == most {
 			return
 		}
-		for i := from; i < len(items); i++ {
-			pick = append(pick, items[i])
+		for i := from; i < n; i++ {
+			pick = append(pick, i)
 			walk(i + 1)
 			pick = pick[:len(pick)-1]
 		}
 	}
 	walk(0)
-	slices.SortStableFunc(out, func(a, b []string) int { return len(a) - len(b) })
-	return out
 }
 
 // recovery proposes faults on the recovery paths that the plan injected in
@@ -165,8 +180,6 @@ func hittingSets(lineages []map[string]bool, k int, ranked []*candidate) [][]*ca
 		}
 	}
 	const maxSets = 200
-	var sets [][]*candidate
-	var pick []*candidate
 	hits := func(set []*candidate) bool {
 		for _, l := range lineages {
 			hit := false
@@ -179,30 +192,26 @@ func hittingSets(lineages []map[string]bool, k int, ranked []*candidate) [][]*ca
 		}
 		return true
 	}
-	var walk func(from int)
-	walk = func(from int) {
+	var sets [][]*candidate
+	walkSubsets(len(partial), k, func(idx []int) bool {
 		if len(sets) >= maxSets {
-			return
+			return false
 		}
-		if len(pick) >= 2 && hits(pick) {
-			// minimal: no smaller subset (dropping one) still hits
-			for i := range pick {
-				if len(pick) > 2 && hits(slices.Delete(slices.Clone(pick), i, i+1)) {
-					return
-				}
+		pick := make([]*candidate, len(idx))
+		for j, i := range idx {
+			pick[j] = partial[i]
+		}
+		if len(pick) < 2 || !hits(pick) {
+			return true
+		}
+		// minimal: no smaller subset (dropping one) still hits
+		for i := range pick {
+			if len(pick) > 2 && hits(slices.Delete(slices.Clone(pick), i, i+1)) {
+				return false
 			}
-			sets = append(sets, slices.Clone(pick))
-			return
 		}
-		if len(pick) == k {
-			return
-		}
-		for i := from; i < len(partial); i++ {
-			pick = append(pick, partial[i])
-			walk(i + 1)
-			pick = pick[:len(pick)-1]
-		}
-	}
-	walk(0)
+		sets = append(sets, pick)
+		return false
+	})
 	return sets
 }
