@@ -26,7 +26,7 @@ const version = "0.1"
 
 func main() { cli.Main(tool, run) }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(tool, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -57,7 +57,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := sf.Validate(fs.Args()); err != nil {
 		return usage(err.Error())
 	}
-	plan, err := readPlan(*planFile, *id)
+	plan, err := readPlan(*planFile, *id, stdin)
 	if err != nil {
 		return err
 	}
@@ -134,8 +134,10 @@ func inject1(plan *format.Plan, sys launch.System, sf launch.Flags, out string, 
 	o.Started = func(r *launch.Running) { running.Store(r) }
 	o.Killed, o.Abort = in.Killed, again
 	// stdout carries the result line alone: the command's own output goes
-	// to stderr, with the nodes'.
-	o.Stdout = os.Stderr
+	// to stderr, with the nodes' (a traced process writes to a file).
+	if f, ok := stderr.(*os.File); ok {
+		o.Stdout = f
+	}
 	res, runErr := launch.Run(ctx, sys, o)
 	in.Stop()
 	if cerr := f.Close(); runErr == nil && cerr != nil {
@@ -161,17 +163,12 @@ func runName(plan string, start time.Time) string {
 
 // readPlan reads the plans of path (- for stdin) and returns the one with
 // id, or the first.
-func readPlan(path, id string) (*format.Plan, error) {
-	var r io.Reader = os.Stdin
-	name := "stdin"
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		r, name = f, path
+func readPlan(path, id string, stdin io.Reader) (*format.Plan, error) {
+	r, name, err := cli.Open(path, stdin)
+	if err != nil {
+		return nil, err
 	}
+	defer r.Close()
 	plans, err := format.ReadPlans(r, name)
 	if err != nil {
 		return nil, err

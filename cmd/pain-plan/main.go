@@ -22,7 +22,7 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pain-plan", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
@@ -46,10 +46,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *read != "" {
-		return printPlans(*read, *id, stdout)
+		return printPlans(*read, *id, stdin, stdout)
 	}
 	if *shrink != "" {
-		return shrinkPlan(*shrink, *id, *out, stdout, stderr)
+		return shrinkPlan(*shrink, *id, *out, stdin, stdout, stderr)
 	}
 	if fs.NArg() != 1 {
 		fs.Usage()
@@ -86,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	scheds, err := readSchedules(fs.Arg(0), &opt, fired)
+	scheds, err := readSchedules(fs.Arg(0), stdin, &opt, fired)
 	if err != nil {
 		return err
 	}
@@ -117,11 +117,11 @@ func writePlans(plans []format.Plan, out string, stdout, stderr io.Writer) error
 // shrinkPlan writes the plans made of the proper subsets of plan id's
 // faults, smallest first: injected in turn, the first whose check fails is
 // a smallest failing plan.
-func shrinkPlan(path, id, out string, stdout, stderr io.Writer) error {
+func shrinkPlan(path, id, out string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if id == "" {
 		return fmt.Errorf("-shrink needs -id, the plan to shrink")
 	}
-	plans, err := readPlansFile(path)
+	plans, err := readPlansFile(path, stdin)
 	if err != nil {
 		return err
 	}
@@ -137,8 +137,8 @@ func shrinkPlan(path, id, out string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("%s: no plan %s", path, id)
 }
 
-func readPlansFile(path string) ([]format.Plan, error) {
-	f, name, err := cli.Open(path)
+func readPlansFile(path string, stdin io.Reader) ([]format.Plan, error) {
+	f, name, err := cli.Open(path, stdin)
 	if err != nil {
 		return nil, err
 	}
@@ -169,8 +169,8 @@ func readResults(path string, opt *plan.Options, fired map[string]bool) error {
 	return nil
 }
 
-func printPlans(path, id string, stdout io.Writer) error {
-	plans, err := readPlansFile(path)
+func printPlans(path, id string, stdin io.Reader, stdout io.Writer) error {
+	plans, err := readPlansFile(path, stdin)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/cli"
@@ -15,8 +16,8 @@ import (
 // were injected with one plan that fired (the file says which plan each
 // injected run applied) belongs to that plan: its recovery paths are the
 // next round's targets, and the plan goes into opt.Parents.
-func readSchedules(path string, opt *plan.Options, fired map[string]bool) ([]plan.Schedule, error) {
-	in, name, err := cli.Open(path)
+func readSchedules(path string, stdin io.Reader, opt *plan.Options, fired map[string]bool) ([]plan.Schedule, error) {
+	in, name, err := cli.Open(path, stdin)
 	if err != nil {
 		return nil, err
 	}

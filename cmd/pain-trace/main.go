@@ -25,7 +25,7 @@ const version = "0.1"
 
 func main() { cli.Main(tool, run) }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(tool, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf launch.Flags
@@ -54,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if sf.Procfile != "" || fs.NArg() > 0 {
 			return usage("-r takes no Procfile or command")
 		}
-		return rf.read(*read, *out, os.Stdin, stdout, stderr)
+		return rf.read(*read, *out, stdin, stdout, stderr)
 	}
 	if *out == "" {
 		return usage("-o is required")

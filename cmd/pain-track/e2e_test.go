@@ -98,7 +98,7 @@ func (s *kvSystem) trace(t *testing.T, name, workload, check string) string {
 func trackJSON(t *testing.T, files []string) track.Summary {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	if err := run(append([]string{"-json"}, files...), &stdout, &stderr); err != nil {
+	if err := run(append([]string{"-json"}, files...), nil, &stdout, &stderr); err != nil {
 		t.Fatalf("pain-track: %v\n%s", err, stderr.String())
 	}
 	var sum track.Summary
@@ -127,7 +127,7 @@ func TestEndToEndDeterministic(t *testing.T) {
 	sum := trackJSON(t, files)
 	if sum.Runs != 6 || sum.Distinct != 1 || sum.Schedules[0].Runs != 6 {
 		var stdout bytes.Buffer
-		run(append([]string{"-text"}, files...), &stdout, &stdout)
+		run(append([]string{"-text"}, files...), nil, &stdout, &stdout)
 		t.Fatalf("six runs of a deterministic exchange: %d runs, %d schedules, want 6 and 1\n%s", sum.Runs, sum.Distinct, stdout.String())
 	}
 	if sum.Schedules[0].Messages < 20 {
@@ -141,7 +141,7 @@ func TestEndToEndDeterministic(t *testing.T) {
 	// receive's, none ending before it starts.
 	dot := filepath.Join(s.dir, "dot")
 	var stdout, stderr bytes.Buffer
-	if err := run(append([]string{"-dot", dot}, files...), &stdout, &stderr); err != nil {
+	if err := run(append([]string{"-dot", dot}, files...), nil, &stdout, &stderr); err != nil {
 		t.Fatalf("pain-track -dot: %v\n%s", err, stderr.String())
 	}
 	perfetto, _ := filepath.Glob(filepath.Join(dot, "*.trace.json"))

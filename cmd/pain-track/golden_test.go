@@ -46,7 +46,7 @@ func TestGolden(t *testing.T) {
 		{"schedules.txt", []string{"-text"}},
 	} {
 		var stdout, stderr bytes.Buffer
-		if err := run(append(tc.args, inputs...), &stdout, &stderr); err != nil {
+		if err := run(append(tc.args, inputs...), nil, &stdout, &stderr); err != nil {
 			t.Fatalf("%s: %v\n%s", tc.golden, err, stderr.String())
 		}
 		if strings.Contains(stderr.String(), "warning") {
@@ -59,7 +59,7 @@ func TestGolden(t *testing.T) {
 func TestGoldenDot(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
-	if err := run(append([]string{"-dot", dir, "-top", "2"}, inputs...), &stdout, &stderr); err != nil {
+	if err := run(append([]string{"-dot", dir, "-top", "2"}, inputs...), nil, &stdout, &stderr); err != nil {
 		t.Fatalf("%v\n%s", err, stderr.String())
 	}
 	files, err := os.ReadDir(dir)

@@ -22,7 +22,7 @@ func main() {
 	cli.Main("pain-track", run)
 }
 
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pain-track", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {

@@ -67,17 +67,18 @@ func Parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 
 // Open opens a file the tool reads; "-" is stdin. name is what errors call
 // it ("stdin" for "-").
-func Open(path string) (r io.ReadCloser, name string, err error) {
+func Open(path string, stdin io.Reader) (r io.ReadCloser, name string, err error) {
 	if path == "-" {
-		return io.NopCloser(os.Stdin), "stdin", nil
+		return io.NopCloser(stdin), "stdin", nil
 	}
 	f, err := os.Open(path)
 	return f, path, err
 }
 
-// Main runs run with the process's arguments and exits with its status.
-func Main(tool string, run func(args []string, stdout, stderr io.Writer) error) {
-	os.Exit(Status(tool, run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+// Main runs run with the process's arguments, stdin, stdout and stderr,
+// and exits with its status.
+func Main(tool string, run func(args []string, stdin io.Reader, stdout, stderr io.Writer) error) {
+	os.Exit(Status(tool, run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr), os.Stderr))
 }
 
 // Interrupts turns SIGINT and SIGTERM into a context cancelled by the first
