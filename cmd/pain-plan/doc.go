@@ -58,4 +58,7 @@
 //	-id ID        with -r: only this plan; with -shrink: the plan to shrink
 //
 // Exit status: 0 ok, 2 usage or input error.
+//
+// The planner is package plan (plan.FromFile reads a round's inputs into
+// it); package planio holds the files; this command is its flags.
 package main
