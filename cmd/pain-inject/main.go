@@ -3,12 +3,10 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/boxofpain/pain/format"
@@ -100,20 +98,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 func inject1(plan *format.Plan, sys launch.System, sf launch.Flags, out string, stderr io.Writer) (*format.Result, error) {
 	say := func(format string, args ...any) { fmt.Fprintf(stderr, tool+": "+format+"\n", args...) }
 
-	// The injector restarts nodes through the running system, which exists
-	// once launch has started the tracer (before any node starts).
-	var running atomic.Pointer[launch.Running]
-	var start time.Time
-	in, err := inject.New(plan, inject.Options{
-		Restart: func(node string) error {
-			if r := running.Load(); r != nil {
-				return r.Restart(node)
-			}
-			return errors.New("the system is not running")
-		},
-		Log:   func(msg string) { say("%s", msg) },
-		Clock: func() int64 { return time.Since(start).Nanoseconds() },
-	})
+	in, err := inject.New(plan, inject.Options{Log: func(msg string) { say("%s", msg) }})
 	if err != nil {
 		return nil, err
 	}
@@ -125,14 +110,13 @@ func inject1(plan *format.Plan, sys launch.System, sf launch.Flags, out string, 
 	say("applying plan %s", plan)
 	ctx, again, stop := cli.Interrupts()
 	defer stop()
-	start = time.Now()
+	start := time.Now()
 	o := sf.Options()
 	if o.Run == "" {
 		o.Run = runName(plan.ID, start)
 	}
 	o.Out, o.Hook, o.Progress, o.Prefix, o.Tool, o.Plan = f, in, stderr, tool+": ", tool+" "+version, plan
-	o.Started = func(r *launch.Running) { running.Store(r) }
-	o.Killed, o.Abort = in.Killed, again
+	o.Abort = again
 	// stdout carries the result line alone: the command's own output goes
 	// to stderr, with the nodes' (a traced process writes to a file).
 	if f, ok := stderr.(*os.File); ok {

@@ -38,10 +38,10 @@
 //   - delay: the calling thread is held for Duration, then the call runs;
 //     the other threads keep running.
 //   - crash: the target's node gets SIGKILL at the call's entry (the call
-//     never runs). With Restart, Options.Restart brings the node back from
-//     its command line after Duration.
+//     never runs). With Restart, the tracer brings the node back from its
+//     command line after Duration (tracer.Config.Restart).
 //   - pause: the target's node gets SIGSTOP at the call's entry and SIGCONT
-//     after Duration (sent by the injector to the node's processes).
+//     after Duration (both sent by the tracer to the node's processes).
 //   - partition: while the window is open, every call between a node of
 //     Groups[0] and one of Groups[1] (a node includes the nodes it spawned,
 //     "client/worker.1" belongs to "client") is cut: a connect fails with
@@ -57,13 +57,16 @@
 // Rows a fault acted on are marked in the trace's fault column as
 // "<plan>:<kind>", or "<plan>#<n>:<kind>" (n 1-based) in a plan of several
 // faults.
+//
+// The package decides and never acts: it sees calls through the tracer's
+// Hook (arguments, lengths, direction) and acts only through the Actions
+// it returns, so it imports neither package ptrace nor syscall.
 package inject
 
 import (
 	"fmt"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/boxofpain/pain/format"
@@ -73,15 +76,8 @@ import (
 
 // Options configures an Injector.
 type Options struct {
-	// Restart starts a node again from its command line, for crashes with
-	// Restart; it is called from a timer goroutine, never from the ptrace
-	// thread. Without it a plan that restarts a node is refused.
-	Restart func(node string) error
 	// Log receives progress messages (a fault fired, a restart failed).
 	Log func(msg string)
-	// Clock returns the run's time (ns since its start, as in time_ns):
-	// the time a fault fired when its call writes no row (a crash).
-	Clock func() int64
 }
 
 // Injector is a tracer.Hook applying one plan.
@@ -92,8 +88,7 @@ type Injector struct {
 	timers []*time.Timer
 	stop   bool
 	notes  []string
-	pids   map[string]map[int32]bool // node -> live processes seen in its rows
-	cls    *msgClasses               // names messages, when a target is pinned to a class
+	cls    *msgClasses // names messages, when a target is pinned to a class
 }
 
 type fault struct {
@@ -102,7 +97,7 @@ type fault struct {
 	mark   string
 	nth    int
 	dur    time.Duration
-	errno  syscall.Errno
+	errno  tracer.Errno
 	opened bool // After observed (or none)
 	closed bool // Before observed
 	seen   int
@@ -119,7 +114,7 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	in := &Injector{opt: opt, pids: map[string]map[int32]bool{}}
+	in := &Injector{opt: opt}
 	for i := range p.Faults {
 		f := &p.Faults[i]
 		ft := &fault{idx: i, f: f, nth: max(f.Target.Nth, 1), opened: f.After == nil, last: map[string]int64{}}
@@ -133,17 +128,10 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 			if !ok {
 				return nil, fmt.Errorf("plan %s fault %d: unknown errno %s", p.ID, i+1, f.Errno)
 			}
-			ft.errno = syscall.Errno(e)
+			ft.errno = tracer.Errno(e)
 		}
-		switch f.Kind {
-		case format.FaultPartition:
-			if ft.errno == 0 {
-				ft.errno = syscall.ETIMEDOUT
-			}
-		case format.FaultCrash:
-			if f.Restart && opt.Restart == nil {
-				return nil, fmt.Errorf("plan %s fault %d: a crash with restart needs a way to restart the node", p.ID, i+1)
-			}
+		if f.Kind == format.FaultPartition && ft.errno == 0 {
+			ft.errno = tracer.ETIMEDOUT
 		}
 		in.faults = append(in.faults, ft)
 		if f.Target.Class != "" && in.cls == nil {
@@ -154,14 +142,14 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 }
 
 // Enter decides what happens to a call at its entry.
-func (in *Injector) Enter(e *format.Event) tracer.Action {
+func (in *Injector) Enter(c *tracer.Call) tracer.Action {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.cls != nil {
-		in.cls.enter(e)
+		in.cls.enter(c.Event)
 	}
 	for _, ft := range in.faults {
-		if act, ok := in.enter(ft, e); ok {
+		if act, ok := in.enter(ft, c); ok {
 			return act
 		}
 	}
@@ -173,9 +161,10 @@ func (in *Injector) Enter(e *format.Event) tracer.Action {
 // at entry): the node dies having read the bytes but before acting on any of
 // them, which to its peers is the same as dying before the read. Every other
 // fault acts at entry.
-func (in *Injector) Exit(e *format.Event) tracer.Action {
+func (in *Injector) Exit(c *tracer.Call) tracer.Action {
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	e := c.Event
 	if in.cls != nil {
 		in.cls.exit(e)
 	}
@@ -203,43 +192,34 @@ func (in *Injector) Exit(e *format.Event) tracer.Action {
 		if ft.seen++; ft.seen < ft.nth {
 			continue
 		}
-		in.fire(ft, e)
-		in.signalLocked(t.Node, syscall.SIGKILL)
-		in.restartLater(ft)
-		return tracer.Action{Fault: ft.mark}
+		in.fire(ft, c)
+		return in.crash(ft)
 	}
 	return tracer.Action{}
 }
 
-// restartLater restarts a crashed node after the fault's duration, if the
-// fault says so.
-func (in *Injector) restartLater(ft *fault) {
-	if !ft.f.Restart {
-		return
+// crash is the action of crash fault ft: SIGKILL its node, and restart it
+// after the fault's duration if the fault says so.
+func (in *Injector) crash(ft *fault) tracer.Action {
+	act := tracer.Action{Kind: tracer.ActSignal, Signal: tracer.SIGKILL, Node: ft.f.Target.Node, Fault: ft.mark}
+	if ft.f.Restart {
+		act.Then = &tracer.Later{After: ft.dur, Restart: true}
 	}
-	node := ft.f.Target.Node
-	in.later(ft.dur, func() {
-		in.logf("restarting node %s", node)
-		if err := in.opt.Restart(node); err != nil {
-			in.note(fmt.Sprintf("restart of %s failed: %v", node, err))
-		}
-	})
+	return act
 }
 
-// Observe moves the faults' windows, completes where they fired and keeps
-// track of each node's processes.
+// Acted hears what became of a fault's action; a restart that failed is
+// noted.
+func (in *Injector) Acted(r tracer.Report) {
+	if r.Err != nil {
+		in.note(fmt.Sprintf("%s: %v", r.Fault, r.Err))
+	}
+}
+
+// Observe moves the faults' windows and completes where they fired.
 func (in *Injector) Observe(e *format.Event) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	switch {
-	case e.Syscall == format.EventStart && e.PID == e.TID:
-		if in.pids[e.Node] == nil {
-			in.pids[e.Node] = map[int32]bool{}
-		}
-		in.pids[e.Node][e.PID] = true
-	case (e.Syscall == format.EventExited || e.Syscall == format.EventSignaled) && e.PID == e.TID:
-		delete(in.pids[e.Node], e.PID)
-	}
 	for _, ft := range in.faults {
 		if !ft.opened && is(ft.f.After, e) {
 			ft.opened = true
@@ -260,18 +240,19 @@ func is(r *format.EventRef, e *format.Event) bool {
 	return r != nil && r.Seq == e.Seq && r.Thread == e.Thread && r.Node == e.Node
 }
 
-func (in *Injector) enter(ft *fault, e *format.Event) (tracer.Action, bool) {
+func (in *Injector) enter(ft *fault, c *tracer.Call) (tracer.Action, bool) {
 	if !ft.opened || ft.closed {
 		return tracer.Action{}, false
 	}
 	if ft.f.Kind == format.FaultPartition && ft.dur > 0 {
-		return in.timedPartition(ft, e)
+		return in.timedPartition(ft, c)
 	}
-	if !targetMatches(&ft.f.Target, e) || !atOffset(&ft.f.Target, e) || !in.cls.atClass(&ft.f.Target, e) {
+	e := c.Event
+	if !in.targets(ft, c) {
 		return tracer.Action{}, false
 	}
 	if ft.f.Kind == format.FaultPartition {
-		return in.partition(ft, e)
+		return in.partition(ft, c)
 	}
 	if ft.fired || (ft.f.Kind == format.FaultDrop && !droppable(e)) {
 		return tracer.Action{}, false
@@ -290,19 +271,23 @@ func (in *Injector) enter(ft *fault, e *format.Event) (tracer.Action, bool) {
 	case format.FaultErrno:
 		act.Kind, act.Errno = tracer.ActFail, ft.errno
 	case format.FaultDrop:
-		act = in.cut(e, act)
+		act = cut(c, act)
 	case format.FaultDelay:
 		act.Kind, act.Hold = tracer.ActHold, ft.dur
 	case format.FaultCrash:
-		act.Kind, act.Signal, act.Node = tracer.ActSignal, syscall.SIGKILL, ft.f.Target.Node
-		in.restartLater(ft)
+		act = in.crash(ft)
 	case format.FaultPause:
-		node := ft.f.Target.Node
-		act.Kind, act.Signal, act.Node = tracer.ActSignal, syscall.SIGSTOP, node
-		in.later(ft.dur, func() { in.signal(node, syscall.SIGCONT) })
+		act.Kind, act.Signal, act.Node = tracer.ActSignal, tracer.SIGSTOP, ft.f.Target.Node
+		act.Then = &tracer.Later{After: ft.dur, Signal: tracer.SIGCONT}
 	}
-	in.fire(ft, e)
+	in.fire(ft, c)
 	return act, true
+}
+
+// targets reports whether the call entering is ft's target, Nth aside.
+func (in *Injector) targets(ft *fault, c *tracer.Call) bool {
+	t := &ft.f.Target
+	return targetMatches(t, c.Event) && atOffset(t, c.Event, c.Len) && in.cls.atClass(t, c.Event)
 }
 
 // droppable reports whether a drop can act on e: a send, or a receive on a
@@ -313,12 +298,13 @@ func droppable(e *format.Event) bool {
 
 // cut makes e's message vanish: a stream is shut down at this point, a
 // datagram is skipped and reports success.
-func (in *Injector) cut(e *format.Event, act tracer.Action) tracer.Action {
+func cut(c *tracer.Call, act tracer.Action) tracer.Action {
+	e := c.Event
 	switch {
 	case !stream(e) && isSend(e):
-		act.Kind, act.Ret = tracer.ActReturn, callLen(e)
+		act.Kind, act.Ret = tracer.ActReturn, c.Len
 	case isSend(e):
-		act.Kind, act.Ret = tracer.ActShutdown, -int64(syscall.EPIPE)
+		act.Kind, act.Ret = tracer.ActShutdown, -int64(tracer.EPIPE)
 	default:
 		act.Kind, act.Ret = tracer.ActShutdown, 0
 	}
@@ -328,15 +314,15 @@ func (in *Injector) cut(e *format.Event, act tracer.Action) tracer.Action {
 // timedPartition starts the partition at the target call and ends it the
 // fault's duration later; meanwhile every call across it is cut, the
 // target's own included.
-func (in *Injector) timedPartition(ft *fault, e *format.Event) (tracer.Action, bool) {
+func (in *Injector) timedPartition(ft *fault, c *tracer.Call) (tracer.Action, bool) {
 	if !ft.fired {
-		if !targetMatches(&ft.f.Target, e) || !atOffset(&ft.f.Target, e) || !in.cls.atClass(&ft.f.Target, e) {
+		if !in.targets(ft, c) {
 			return tracer.Action{}, false
 		}
 		if ft.seen++; ft.seen < ft.nth {
 			return tracer.Action{}, false
 		}
-		in.fire(ft, e)
+		in.fire(ft, c)
 		in.later(ft.dur, func() {
 			in.mu.Lock()
 			ft.closed = true
@@ -344,11 +330,12 @@ func (in *Injector) timedPartition(ft *fault, e *format.Event) (tracer.Action, b
 			in.logf("partition %s healed", ft.mark)
 		})
 	}
-	return in.partition(ft, e)
+	return in.partition(ft, c)
 }
 
-// partition cuts e if it crosses the partition.
-func (in *Injector) partition(ft *fault, e *format.Event) (tracer.Action, bool) {
+// partition cuts the call entering if it crosses the partition.
+func (in *Injector) partition(ft *fault, c *tracer.Call) (tracer.Action, bool) {
+	e := c.Event
 	g := ft.f.Groups
 	peer := endpointNode(e.Peer)
 	if peer == "" || !(inGroup(e.Node, g[0]) && inGroup(peer, g[1]) || inGroup(e.Node, g[1]) && inGroup(peer, g[0])) {
@@ -359,22 +346,22 @@ func (in *Injector) partition(ft *fault, e *format.Event) (tracer.Action, bool) 
 	case inClass(e, "connect"):
 		act.Kind, act.Errno = tracer.ActFail, ft.errno
 	case isSend(e):
-		act = in.cut(e, act)
+		act = cut(c, act)
 	default:
 		return tracer.Action{}, false
 	}
 	if !ft.fired {
-		in.fire(ft, e)
+		in.fire(ft, c)
 	}
 	return act, true
 }
 
-func (in *Injector) fire(ft *fault, e *format.Event) {
+// fire notes that ft acts on the call c. Its time is the call's entry
+// until its row is observed (a killed caller's row has none later).
+func (in *Injector) fire(ft *fault, c *tracer.Call) {
+	e := c.Event
 	ft.fired = true
-	ft.where = format.Fired{Fault: ft.idx, Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall}
-	if in.opt.Clock != nil {
-		ft.where.TimeNS = in.opt.Clock()
-	}
+	ft.where = format.Fired{Fault: ft.idx, Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall, TimeNS: c.TimeNS}
 	in.logf("fault %s fired at %s/%s#%d (%s)", ft.mark, e.Node, e.Thread, e.Seq, e.Syscall)
 }
 
@@ -391,27 +378,8 @@ func (in *Injector) later(d time.Duration, f func()) {
 	in.timers = append(in.timers, t)
 }
 
-// signal sends sig to the live processes of node and of the nodes it
-// spawned. It runs on timer goroutines: the tracer's Signal would need its
-// ptrace thread, a plain kill does not.
-func (in *Injector) signal(node string, sig syscall.Signal) {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	in.signalLocked(node, sig)
-}
-
-func (in *Injector) signalLocked(node string, sig syscall.Signal) {
-	for n, ps := range in.pids {
-		if inGroup(n, []string{node}) {
-			for pid := range ps {
-				syscall.Kill(int(pid), sig)
-			}
-		}
-	}
-}
-
-// Stop cancels the actions still pending (a SIGCONT, a restart): call it
-// when the run is over.
+// Stop cancels the actions still pending (the heal of a timed partition):
+// call it when the run is over.
 func (in *Injector) Stop() {
 	in.mu.Lock()
 	defer in.mu.Unlock()
@@ -445,20 +413,6 @@ func (in *Injector) Fired() []format.Fired {
 		}
 	}
 	return w
-}
-
-// Killed reports whether a crash fault of the plan has killed node for
-// good (no restart): the system is then expected to go on without it, and
-// launch does not wait for it to become ready.
-func (in *Injector) Killed(node string) bool {
-	in.mu.Lock()
-	defer in.mu.Unlock()
-	for _, ft := range in.faults {
-		if ft.fired && ft.f.Kind == format.FaultCrash && !ft.f.Restart && ft.f.Target.Node == node {
-			return true
-		}
-	}
-	return false
 }
 
 // Notes returns what went wrong applying the plan besides the faults not

@@ -39,8 +39,8 @@ type node struct {
 	server bool
 }
 
-// system runs nodes under one tracer with a hook, and restarts them as
-// pain-inject's launcher does.
+// system runs nodes under one tracer with a hook, and restarts them for
+// the tracer as pain-inject's launcher does.
 type system struct {
 	t     *testing.T
 	tr    *tracer.Tracer
@@ -89,7 +89,7 @@ func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run
 		defer f.Close()
 		s.outs[n.name] = f
 	}
-	cfg := tracer.Config{Warn: func(m string) { t.Logf("tracer: %s", m) }}
+	cfg := tracer.Config{Warn: func(m string) { t.Logf("tracer: %s", m) }, Restart: s.Restart}
 	if mk != nil {
 		cfg.Hook = mk(s)
 	}
@@ -185,7 +185,7 @@ func (s *system) waitReady(name string, p *tracer.Proc) {
 // withPlan returns a hook maker applying plan p.
 func withPlan(t *testing.T, p *format.Plan, in **Injector) func(*system) tracer.Hook {
 	return func(s *system) tracer.Hook {
-		h, err := New(p, Options{Restart: s.Restart, Log: func(m string) { t.Log(m) }})
+		h, err := New(p, Options{Log: func(m string) { t.Log(m) }})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,8 +33,8 @@ func targetMatches(t *format.Target, e *format.Event) bool {
 // atOffset reports whether the call entering as e moves the byte at
 // t.Offset of its stream (any call when t has no offset): the call starting
 // there, or a send that starts before it and asks to send enough bytes to
-// cover it. (What a receive will get is not known at its entry.)
-func atOffset(t *format.Target, e *format.Event) bool {
+// cover it, n bytes. (What a receive will get is not known at its entry.)
+func atOffset(t *format.Target, e *format.Event, n int64) bool {
 	if t.Offset == nil {
 		return true
 	}
@@ -45,7 +45,7 @@ func atOffset(t *format.Target, e *format.Event) bool {
 	case e.Offset == o:
 		return true
 	}
-	return isSend(e) && o < e.Offset+callLen(e)
+	return isSend(e) && o < e.Offset+n
 }
 
 // stream reports whether e transfers bytes on a stream (TCP, unix stream,

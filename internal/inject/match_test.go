@@ -3,7 +3,6 @@ package inject
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/tracer"
@@ -62,7 +61,6 @@ func TestNewRefuses(t *testing.T) {
 	}{
 		{format.Fault{Kind: format.FaultErrno, Errno: "EBOGUS", Target: format.Target{Node: "a"}}, "unknown errno EBOGUS"},
 		{format.Fault{Kind: format.FaultPartition, Errno: "ENOPE", Groups: [][]string{{"a"}, {"b"}}}, "unknown errno ENOPE"},
-		{format.Fault{Kind: format.FaultCrash, Restart: true, Duration: format.Duration(1 * time.Second), Target: format.Target{Node: "a"}}, "needs a way to restart"},
 		{format.Fault{Kind: format.FaultDelay, Target: format.Target{Node: "a"}}, "needs a duration"},
 	} {
 		_, err := New(plan(tc.f), Options{})
@@ -101,7 +99,7 @@ func TestEnterCounts(t *testing.T) {
 	}
 	for i, s := range steps {
 		if s.enter != nil {
-			if got := in.Enter(s.enter).Kind; got != s.want {
+			if got := in.Enter(&tracer.Call{Event: s.enter}).Kind; got != s.want {
 				t.Fatalf("step %d: action %d, want %d", i, got, s.want)
 			}
 		}
@@ -116,7 +114,7 @@ func TestEnterCounts(t *testing.T) {
 	in, _ = New(plan(format.Fault{Kind: format.FaultDrop, Target: format.Target{Node: "a"},
 		Before: &format.EventRef{Node: "b", Thread: "main", Seq: 0}}), Options{})
 	in.Observe(row("b", 0, "start"))
-	if act := in.Enter(&format.Event{Node: "a", Thread: "main", Syscall: "write", Offset: 0}); act.Kind != tracer.ActNone {
+	if act := in.Enter(&tracer.Call{Event: &format.Event{Node: "a", Thread: "main", Syscall: "write", Offset: 0}}); act.Kind != tracer.ActNone {
 		t.Errorf("acted after the window closed: %+v", act)
 	}
 	if len(in.Fired()) != 0 || len(in.Notes()) != 0 {

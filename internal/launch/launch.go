@@ -5,7 +5,9 @@
 // traced nodes of their own, stops everything (SIGTERM, then SIGKILL after a
 // grace period) and writes the trace. pain-trace and pain-inject share it,
 // and take the system from the same command-line flags (Flags);
-// pain-inject passes a tracer.Hook.
+// pain-inject passes a tracer.Hook. A node the Hook kills for good
+// (tracer.Tracer.Killed) is not waited for, and one it restarts is started
+// again from its Procfile line (restarts.go).
 //
 // Nothing outlives Run: every traced process dies with PTRACE_O_EXITKILL if
 // the tracer dies, the launcher shim sets PR_SET_PDEATHSIG, every node runs
@@ -92,14 +94,6 @@ type Options struct {
 	// ProcessThreads names all threads of a process as one (see
 	// tracer.Config.ProcessThreads): for Go and JVM systems.
 	ProcessThreads bool
-	// Started, when set, is called once the tracer runs and before any node
-	// starts, with the running system (pain-inject restarts crashed nodes
-	// through it).
-	Started func(*Running)
-	// Killed, when set, says whether a fault killed a node on purpose: the
-	// system is meant to go on without it, so readiness does not wait for it
-	// and its end is not a start-up failure.
-	Killed func(node string) bool
 	// Netns runs the system in a network namespace of its own with only a
 	// loopback interface, up: runs on the same ports do not collide, and
 	// the system reaches nothing outside. Needs root (CAP_SYS_ADMIN).
@@ -230,9 +224,11 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 	}
 	defer removeDir() // after Close: no process of the run is left
 	r.environ = withRunDir(r.env(), dir)
+	rs := &restarts{r: r}
 	tr, err := tracer.New(tracer.Config{
 		Setup:          netnsSetup(o.Netns),
 		Hook:           o.Hook,
+		Restart:        rs.restart,
 		Payload:        o.Payload,
 		NoSeccomp:      o.NoSeccomp,
 		ProcessThreads: o.ProcessThreads,
@@ -252,9 +248,6 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 		return r.res, err
 	}
 	r.tr = tr
-	if o.Started != nil {
-		o.Started(&Running{r: r})
-	}
 	// A trace that cannot be written stops the run at once: a run nobody
 	// can read back is no run.
 	runCtx, fail := context.WithCancelCause(ctx)
@@ -497,7 +490,7 @@ func (r *runner) ready(ctx context.Context, nodes map[string]*tracer.Proc) error
 	poll := time.NewTicker(100 * time.Millisecond)
 	defer poll.Stop()
 	var probe *tracer.Proc
-	killed := func(node string) bool { return r.o.Killed != nil && r.o.Killed(node) }
+	killed := r.tr.Killed
 	for {
 		for _, n := range r.s.Nodes {
 			select {
@@ -517,7 +510,7 @@ func (r *runner) ready(ctx context.Context, nodes map[string]*tracer.Proc) error
 				}
 			}
 			r.mu.Unlock()
-			waiting = slices.DeleteFunc(waiting, killed) // asked outside r.mu: the hook has its own lock
+			waiting = slices.DeleteFunc(waiting, killed) // asked outside r.mu: it waits for the ptrace thread
 			if len(waiting) == 0 {
 				r.say("all nodes listening")
 				return nil

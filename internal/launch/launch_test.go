@@ -182,32 +182,32 @@ func TestNoSurvivors(t *testing.T) {
 }
 
 // crashOnce kills node srv once it has served its first connection, then
-// restarts it, as pain-inject's crash-with-restart does.
+// has the tracer restart it, as pain-inject's crash-with-restart does.
 type crashOnce struct {
-	run       chan *Running
 	fired     bool
-	restarted string // a file made once the restart is under way
+	restarted string // a file made once the restart is done
 }
 
-func (h *crashOnce) Enter(e *format.Event) tracer.Action { return tracer.Action{} }
-func (h *crashOnce) Exit(e *format.Event) tracer.Action  { return tracer.Action{} }
-func (h *crashOnce) Observe(e *format.Event) {
+func (h *crashOnce) Enter(c *tracer.Call) tracer.Action { return tracer.Action{} }
+func (h *crashOnce) Exit(c *tracer.Call) tracer.Action {
+	e := c.Event
 	if !h.fired && e.Node == "srv" && e.Syscall == "close" && e.Ret == 0 && e.Local != "srv:listen0" {
 		h.fired = true
-		syscall.Kill(int(e.PID), syscall.SIGKILL)
-		r := <-h.run
-		go func() {
-			if err := r.Restart("srv"); err == nil {
-				os.WriteFile(h.restarted, nil, 0o666)
-			}
-		}()
+		return tracer.Action{Kind: tracer.ActSignal, Signal: tracer.SIGKILL, Fault: "crash", Then: &tracer.Later{Restart: true}}
+	}
+	return tracer.Action{}
+}
+func (h *crashOnce) Observe(e *format.Event) {}
+func (h *crashOnce) Acted(r tracer.Report) {
+	if r.Then && r.Err == nil {
+		os.WriteFile(h.restarted, nil, 0o666)
 	}
 }
 
 func TestRestart(t *testing.T) {
 	progs.Need(t)
 	port := freePort(t)
-	h := &crashOnce{run: make(chan *Running, 1), restarted: filepath.Join(t.TempDir(), "restarted")}
+	h := &crashOnce{restarted: filepath.Join(t.TempDir(), "restarted")}
 	var trace, progress bytes.Buffer
 	// The second client waits for the restart, then until the new srv
 	// listens: no guess at how long a restart takes.
@@ -217,7 +217,7 @@ func TestRestart(t *testing.T) {
 		Workload: fmt.Sprintf("%s && until [ -e %s ]; do sleep 0.01; done && until %s 2>/dev/null; do sleep 0.02; done",
 			client, h.restarted, client),
 		Timeout: time.Minute,
-	}, Options{Out: &trace, Progress: &progress, Hook: h, Started: func(r *Running) { h.run <- r }})
+	}, Options{Out: &trace, Progress: &progress, Hook: h})
 	t.Logf("progress:\n%s", progress.String())
 	if err != nil || res.WorkloadStatus != 0 {
 		t.Fatalf("err %v result %+v", err, res)

@@ -212,7 +212,7 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 	th.inCall = true
 	act := Action{}
 	if t.cfg.Hook != nil {
-		act = t.cfg.Hook.Enter(&c.ev)
+		act = t.cfg.Hook.Enter(t.hookCall(th, c))
 	}
 	t.apply(th, act)
 }
@@ -246,11 +246,7 @@ func (t *Tracer) apply(th *thread, act Action) {
 			ptrace.ReplaceSyscall(th.tid, sysent.NrShutdown, uint64(c.ev.FD), ptrace.ShutRDWR)
 		}
 	case ActSignal:
-		node := act.Node
-		if node == "" {
-			node = th.proc.node.name
-		}
-		t.signalNode(node, act.Signal)
+		t.signalAct(th, act)
 	}
 	switch {
 	case c.ent.Class == sysent.Exit:
@@ -458,10 +454,14 @@ func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
 // finish calls the exit hook, writes the row and resumes the thread.
 func (t *Tracer) finish(th *thread, c *call) {
 	if t.cfg.Hook != nil {
-		act := t.cfg.Hook.Exit(&c.ev)
-		if act.Kind == ActReturn {
+		c.hook.Event, c.hook.TimeNS = &c.ev, t.now()
+		act := t.cfg.Hook.Exit(&c.hook)
+		switch act.Kind {
+		case ActReturn:
 			ptrace.SetReturn(th.tid, act.Ret)
 			setRet(&c.ev, act.Ret)
+		case ActSignal:
+			t.signalAct(th, act)
 		}
 		if act.Fault != "" {
 			c.ev.Fault = act.Fault

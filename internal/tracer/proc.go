@@ -67,6 +67,7 @@ type call struct {
 	ep2    *endpoint // the other side of sendfile/splice
 	dir    int
 	act    Action
+	hook   Call   // what the Hook sees of it
 	addr   string // sockaddr argument read at entry
 	fd2    int32
 	ignore bool // bookkeeping only (dup): no row

@@ -85,6 +85,10 @@ import (
 // Config configures a Tracer.
 type Config struct {
 	Hook Hook
+	// Restart starts a node again from its command line, for a Hook's
+	// action that restarts a node it killed (Later.Restart). It is called
+	// off the ptrace thread, so it may start processes through the tracer.
+	Restart func(node string) error
 	// Payload is how many bytes of each transfer to keep in the payload
 	// column (0: none; the hash is always computed).
 	Payload int
@@ -181,6 +185,8 @@ type Tracer struct {
 	recent     recentNames
 	unresolved []*endpoint
 	closing    bool
+	killed     map[string]bool // nodes a Hook killed for good
+	timers     []*time.Timer   // a Hook's pending Later actions
 	pending    []format.Event
 	buf        []byte
 	si         ptrace.SyscallInfo
@@ -211,6 +217,7 @@ func New(cfg Config) (*Tracer, error) {
 		untraced:  map[int]*Proc{},
 		deadNames: map[int]string{},
 		byAddr:    map[string]*endpoint{},
+		killed:    map[string]bool{},
 		buf:       make([]byte, 64<<10),
 		seccomp:   !cfg.NoSeccomp && ptrace.SeccompAvailable(),
 	}
@@ -389,14 +396,6 @@ func (t *Tracer) Signal(node string, sig syscall.Signal) {
 	t.do(func() { t.signalNode(node, sig) })
 }
 
-func (t *Tracer) signalNode(node string, sig syscall.Signal) {
-	for _, p := range t.procs {
-		if node == "" || p.node.name == node || strings.HasPrefix(p.node.name, node+"/") {
-			ptrace.Kill(p.tgid, sig)
-		}
-	}
-}
-
 // Live returns the number of traced processes still running.
 func (t *Tracer) Live() int {
 	n := 0
@@ -422,6 +421,9 @@ func (t *Tracer) NodeLive(node string) int {
 func (t *Tracer) Close() error {
 	t.do(func() {
 		t.closing = true
+		for _, tm := range t.timers {
+			tm.Stop()
+		}
 		t.killAll()
 	})
 	<-t.done

@@ -278,14 +278,15 @@ func TestStableNames(t *testing.T) {
 // refuse is a Hook that fails every connect with ECONNREFUSED.
 type refuse struct{ observed int }
 
-func (h *refuse) Enter(e *format.Event) Action {
-	if e.Syscall == "connect" && e.Peer == "peer:listen0" {
-		return Action{Kind: ActFail, Errno: syscall.ECONNREFUSED, Fault: "refuse"}
+func (h *refuse) Enter(c *Call) Action {
+	if e := c.Event; e.Syscall == "connect" && e.Peer == "peer:listen0" {
+		return Action{Kind: ActFail, Errno: Errno(syscall.ECONNREFUSED), Fault: "refuse"}
 	}
 	return Action{}
 }
-func (h *refuse) Exit(e *format.Event) Action { return Action{} }
-func (h *refuse) Observe(e *format.Event)     { h.observed++ }
+func (h *refuse) Exit(c *Call) Action     { return Action{} }
+func (h *refuse) Observe(e *format.Event) { h.observed++ }
+func (h *refuse) Acted(r Report)          {}
 
 func TestHookFailConnect(t *testing.T) {
 	progs.Need(t)
@@ -367,15 +368,16 @@ type once struct {
 	fired atomic.Bool
 }
 
-func (h *once) Enter(e *format.Event) Action {
-	if !h.fired.Load() && h.match(e) {
+func (h *once) Enter(c *Call) Action {
+	if !h.fired.Load() && h.match(c.Event) {
 		h.fired.Store(true)
 		return h.act
 	}
 	return Action{}
 }
-func (h *once) Exit(e *format.Event) Action { return Action{} }
-func (h *once) Observe(e *format.Event)     {}
+func (h *once) Exit(c *Call) Action     { return Action{} }
+func (h *once) Observe(e *format.Event) {}
+func (h *once) Acted(r Report)          {}
 
 // clientWrite matches the pingpong client's write at a stream offset.
 func clientWrite(off int64) func(e *format.Event) bool {
@@ -406,7 +408,7 @@ func bytesRead(rows []format.Event) int64 {
 
 func TestHookShutdown(t *testing.T) {
 	progs.Need(t)
-	h := &once{match: clientWrite(200), act: Action{Kind: ActShutdown, Ret: -int64(syscall.EPIPE), Fault: "drop"}}
+	h := &once{match: clientWrite(200), act: Action{Kind: ActShutdown, Ret: -int64(EPIPE), Fault: "drop"}}
 	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "pingpong", "tcp", "5")
 	if code == 0 {
 		t.Errorf("exit 0 although the connection was torn down")
@@ -427,7 +429,7 @@ func TestHookShutdown(t *testing.T) {
 
 func TestHookKillNode(t *testing.T) {
 	progs.Need(t)
-	h := &once{match: clientWrite(200), act: Action{Kind: ActSignal, Signal: syscall.SIGKILL, Fault: "crash"}}
+	h := &once{match: clientWrite(200), act: Action{Kind: ActSignal, Signal: SIGKILL, Fault: "crash"}}
 	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "pingpong", "tcp", "5")
 	if code != 128+9 {
 		t.Errorf("exit %d, want %d (SIGKILL)", code, 128+9)
@@ -578,23 +580,14 @@ func TestOtherTransfers(t *testing.T) {
 }
 
 // TestPauseNode stops the whole node with SIGSTOP at the client's 2nd write
-// and continues it 300ms later: the run completes, with the gap.
+// and continues it 300ms later (the action's Then): the run completes, with
+// the gap.
 func TestPauseNode(t *testing.T) {
 	progs.Need(t)
 	const d = 300 * time.Millisecond
-	var tr *Tracer
-	h := &once{match: clientWrite(100), act: Action{Kind: ActSignal, Signal: syscall.SIGSTOP, Fault: "pause"}}
-	cfg := Config{Hook: h}
-	rows, code := traceWith(t, cfg, func(t *Tracer) {
-		tr = t
-		go func() {
-			for !h.fired.Load() {
-				time.Sleep(10 * time.Millisecond)
-			}
-			time.Sleep(d)
-			tr.Signal("peer", syscall.SIGCONT)
-		}()
-	}, "peer", []string{filepath.Join(progs.Dir, "peer"), "pingpong", "tcp", "3"})
+	h := &once{match: clientWrite(100), act: Action{Kind: ActSignal, Signal: SIGSTOP, Fault: "pause",
+		Then: &Later{After: d, Signal: SIGCONT}}}
+	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "pingpong", "tcp", "3")
 	if code != 0 {
 		dump(t, rows)
 		t.Fatalf("exit %d", code)

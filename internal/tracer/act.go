@@ -1,0 +1,156 @@
+//go:build linux && amd64
+
+package tracer
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/sysent"
+)
+
+// hookCall fills what the Hook sees of th's call at its entry.
+func (t *Tracer) hookCall(th *thread, c *call) *Call {
+	h := &c.hook
+	*h = Call{Event: &c.ev, Args: c.args, TimeNS: c.entryNS}
+	switch {
+	case c.ent.Class == sysent.Send || c.ent.Class == sysent.Transfer && c.dir == dirSend:
+		h.Dir = sysent.Out
+	case c.ent.Class == sysent.Recv || c.ent.Class == sysent.Transfer:
+		h.Dir = sysent.In
+	}
+	if h.Dir != sysent.NoDir {
+		h.Len = t.callLen(th.tid, c)
+	}
+	return h
+}
+
+// callLen returns how many bytes the transfer c asks to move (for sendmmsg
+// and recvmmsg: how many messages): a dropped datagram reports success with
+// it, and a fault pinned at a stream offset finds the send that covers it.
+func (t *Tracer) callLen(tid int, c *call) int64 {
+	a := c.args
+	switch c.ent.Buf {
+	case sysent.BufIovec:
+		return iovLen(t.iovecs(tid, a[1], a[2]))
+	case sysent.BufMsg:
+		var h [32]byte // struct msghdr up to msg_iovlen
+		if _, err := t.readMem(tid, a[1], h[:]); err != nil {
+			return 0
+		}
+		return iovLen(t.iovecs(tid, binary.LittleEndian.Uint64(h[16:]), binary.LittleEndian.Uint64(h[24:])))
+	case sysent.BufMmsg:
+		return int64(min(a[2], 1024)) // the kernel's UIO_MAXIOV cap
+	}
+	if i := c.ent.LenArg(); i >= 0 {
+		return int64(a[i])
+	}
+	return 0
+}
+
+func iovLen(spans []ptrace.Span) int64 {
+	n := int64(0)
+	for _, s := range spans {
+		n += int64(s.Len)
+	}
+	return n
+}
+
+// signalNode sends sig to every process of node and of the nodes it spawned
+// (every traced process when node is empty), and returns how many it
+// reached.
+func (t *Tracer) signalNode(node string, sig syscall.Signal) (int, error) {
+	n := 0
+	var last error
+	for _, p := range t.procs {
+		if node == "" || p.node.name == node || strings.HasPrefix(p.node.name, node+"/") {
+			if err := ptrace.Kill(p.tgid, sig); err != nil {
+				last = err
+				continue
+			}
+			n++
+		}
+	}
+	switch {
+	case n > 0:
+		return n, nil
+	case last != nil:
+		return 0, fmt.Errorf("%s to node %s: %w", sysent.SignalName(int(sig)), node, last)
+	}
+	return 0, fmt.Errorf("%s to node %s: no live process", sysent.SignalName(int(sig)), node)
+}
+
+// signalAct carries out an ActSignal of th's call, and arranges its Then.
+func (t *Tracer) signalAct(th *thread, act Action) (int, error) {
+	node := act.Node
+	if node == "" {
+		node = th.proc.node.name
+	}
+	n, err := t.signalNode(node, syscall.Signal(act.Signal))
+	if err != nil {
+		return n, err
+	}
+	if act.Signal == SIGKILL && (act.Then == nil || !act.Then.Restart) {
+		t.killed[node] = true
+	}
+	if act.Then != nil {
+		t.later(node, act.Fault, *act.Then)
+	}
+	return n, nil
+}
+
+// later does l to node after l.After, unless the tracer is closing by then,
+// and tells the Hook how it went. A restart runs off the ptrace thread
+// (Config.Restart waits for it).
+func (t *Tracer) later(node, fault string, l Later) {
+	report := func(r Report) {
+		t.post(func() {
+			if !t.closing && t.cfg.Hook != nil {
+				t.cfg.Hook.Acted(r)
+			}
+		})
+	}
+	tm := time.AfterFunc(l.After, func() {
+		if l.Signal != 0 {
+			t.post(func() {
+				if t.closing {
+					return
+				}
+				n, err := t.signalNode(node, syscall.Signal(l.Signal))
+				if t.cfg.Hook != nil {
+					t.cfg.Hook.Acted(Report{Fault: fault, Then: true, Err: err, Signaled: n})
+				}
+			})
+		}
+		if !l.Restart {
+			return
+		}
+		closing := true
+		t.do(func() { closing = t.closing })
+		if closing {
+			return
+		}
+		err := errors.New("the tracer cannot restart nodes")
+		if t.cfg.Restart != nil {
+			err = t.cfg.Restart(node)
+		}
+		if err != nil {
+			err = fmt.Errorf("restart of %s failed: %w", node, err)
+		}
+		report(Report{Fault: fault, Then: true, Err: err})
+	})
+	t.timers = append(t.timers, tm)
+}
+
+// Killed reports whether a Hook's action SIGKILLed node with no restart to
+// follow: the system is meant to go on without it.
+func (t *Tracer) Killed(node string) bool {
+	k := false
+	t.do(func() { k = t.killed[node] })
+	return k
+}
