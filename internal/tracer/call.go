@@ -13,7 +13,8 @@ import (
 	"github.com/boxofpain/pain/internal/sysent"
 )
 
-// entry handles a seccomp stop (or, without seccomp, a syscall-entry stop).
+// entry handles a seccomp stop (or, without seccomp, a syscall-entry stop):
+// its class's handler starts the row, the Hook decides, apply acts.
 func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 	if th.proc.shim {
 		if si.Nr == sysent.NrExecve {
@@ -23,189 +24,20 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 		return
 	}
 	ent := sysent.Lookup(si.Nr)
-	if ent == nil {
-		t.resume(th, 0)
-		return
-	}
-	a := si.Args
-	if len(ent.ArgSkip) > 0 && slices.Contains(ent.ArgSkip, uint32(a[ent.ArgIdx])) {
-		// Filtered out by seccomp too; this is PTRACE_SYSCALL mode.
-		t.resume(th, 0)
-		return
-	}
-	if len(ent.ArgVals) > 0 && !slices.Contains(ent.ArgVals, uint32(a[ent.ArgIdx])) {
+	if ent == nil || !traced(ent, &si.Args) {
 		t.resume(th, 0)
 		return
 	}
 	c := &th.call
-	*c = call{ent: ent, args: a, entryNS: t.entryNow()}
+	*c = call{ent: ent, args: si.Args, entryNS: t.entryNow()}
 	c.ev = format.Event{Syscall: ent.Name, FD: -1, Offset: -1}
-	fd0 := int32(a[0])
-	switch ent.Class {
-	case sysent.Send, sysent.Recv:
-		ep := th.fds.get(fd0)
-		if ep == nil || !ep.recorded() {
+	if h := handlers[ent.Class].enter; h != nil {
+		switch h(t, th, c) {
+		case skip:
 			t.resume(th, 0)
 			return
-		}
-		c.ep = ep
-		c.dir = dirSend
-		if ent.Class == sysent.Recv {
-			c.dir = dirRecv
-		}
-		fillFD(&c.ev, fd0, ep)
-		if ep.stream() {
-			c.ev.Offset = ep.off[c.dir]
-		}
-		if ent.Class == sysent.Send && !ep.stream() {
-			dest := ""
-			switch ent.Buf {
-			case sysent.BufPlain:
-				dest = t.readSockaddr(th.tid, a[4], a[5])
-			case sysent.BufMsg:
-				dest = t.msgName(th.tid, a[1])
-			}
-			var pep *endpoint
-			if dest != "" {
-				var name string
-				name, _, pep = t.peerName(ep.kind, dest)
-				c.ev.PeerAddr, c.ev.Peer = dest, name
-			} else if ep.peerAddr != "" {
-				pep = t.lookup(ep.kind, ep.peerAddr)
-			}
-			c.ev.Conn = ep.name + ">" + c.ev.Peer
-			if !ep.resolved && ep.kind == format.KindUDP {
-				t.addUnresolved(ep)
-			}
-			if ent.Buf != sysent.BufMmsg {
-				// A datagram is sent whole or not at all: hash it now and
-				// tell the receiver, whose receive may be seen first.
-				n := int64(1 << 30)
-				if ent.Buf == sysent.BufPlain {
-					n = int64(a[2])
-				}
-				c.dgramSize = t.payload(th, c, n)
-				c.dgramHashed = true
-				if pep != nil {
-					pep.deliver(dgram{hash: c.ev.PayloadHash, size: c.dgramSize, from: ep.name})
-				}
-			}
-		}
-	case sysent.Transfer:
-		in, out := int32(a[1]), fd0 // sendfile(out, in, ...)
-		if ent.Name == "splice" {
-			in, out = fd0, int32(a[2])
-		}
-		epIn, epOut := th.fds.get(in), th.fds.get(out)
-		if epIn == nil && epOut == nil {
-			t.resume(th, 0)
+		case handled:
 			return
-		}
-		c.ep, c.ep2, c.fd2 = epOut, epIn, in
-		if epOut != nil {
-			fillFD(&c.ev, out, epOut)
-			c.dir = dirSend
-			c.ev.Arg = "out"
-		} else {
-			fillFD(&c.ev, in, epIn)
-			c.dir = dirRecv
-			c.ep, c.ep2 = epIn, nil
-			c.ev.Arg = "in"
-		}
-	case sysent.Socket, sysent.SocketPair, sysent.Pipe, sysent.Wait:
-	case sysent.Bind, sysent.Listen, sysent.Shutdown, sysent.Close, sysent.Connect, sysent.Accept:
-		ep := th.fds.get(fd0)
-		if ep == nil {
-			t.resume(th, 0)
-			return
-		}
-		c.ep = ep
-		fillFD(&c.ev, fd0, ep)
-		switch ent.Class {
-		case sysent.Bind:
-			c.addr = t.readSockaddr(th.tid, a[1], a[2])
-			c.ev.LocalAddr = c.addr
-		case sysent.Shutdown:
-			c.ev.Arg = [...]string{"SHUT_RD", "SHUT_WR", "SHUT_RDWR"}[a[1]%3]
-		case sysent.Connect:
-			c.addr = t.readSockaddr(th.tid, a[1], a[2])
-			name, _, _ := t.peerName(ep.kind, c.addr)
-			// Set now: the accept may be seen before this connect returns.
-			ep.peer, ep.peerAddr, ep.conn = name, c.addr, ep.name+">"+name
-			fillFD(&c.ev, fd0, ep)
-			if !ep.resolved && ep.kind != format.KindUnix {
-				t.addUnresolved(ep)
-			}
-			if l := t.lookup(format.KindUnix, c.addr); ep.kind == format.KindUnix && l != nil && ep.stype != ptrace.SockDgram {
-				// Queued now: the accept may be seen before this connect returns.
-				if len(l.backlog) >= 4096 {
-					l.backlog = l.backlog[1:]
-				}
-				q := queued{ep: ep, tgid: th.proc.tgid}
-				var info ptrace.FDInfo
-				if t.inspect(th.proc, fd0, &info) == nil {
-					q.ino = info.Ino
-				}
-				l.backlog = append(l.backlog, q)
-			}
-		}
-	case sysent.CloseRange:
-		lo, hi := int64(uint32(a[0])), int64(uint32(a[1]))
-		for fd, e := range th.fds.fds {
-			if int64(fd) >= lo && int64(fd) <= hi {
-				if a[2]&ptrace.CloseRangeCloexec != 0 {
-					e.cloexec = true
-					th.fds.fds[fd] = e
-				} else {
-					t.fdClose(th.fds, fd)
-				}
-			}
-		}
-		t.resume(th, 0)
-		return
-	case sysent.Dup:
-		track := th.fds.get(fd0) != nil
-		if ent.Name == "dup2" || ent.Name == "dup3" {
-			track = track || th.fds.get(int32(a[1])) != nil
-		}
-		if !track {
-			t.resume(th, 0)
-			return
-		}
-		c.ignore = true
-		th.inCall = true
-		t.resumeToExit(th)
-		return
-	case sysent.Clone:
-		switch ent.Name {
-		case "clone":
-			th.cloneFlags = a[0]
-		case "clone3":
-			var b [8]byte
-			t.readMem(th.tid, a[0], b[:])
-			th.cloneFlags = binary.LittleEndian.Uint64(b[:])
-		case "vfork":
-			th.cloneFlags = ptrace.CloneVM | ptrace.CloneVfork
-		default:
-			th.cloneFlags = 0
-		}
-	case sysent.Exec:
-		p := a[0]
-		if ent.Name == "execveat" {
-			p = a[1]
-		}
-		th.execPath = t.readString(th.tid, p)
-		c.ev.Arg = th.execPath
-	case sysent.Exit:
-		c.ev.Arg = strconv.Itoa(int(int32(a[0])))
-	case sysent.Kill:
-		target, sig := int(int32(a[0])), a[1]
-		if ent.Name == "tgkill" {
-			target, sig = int(int32(a[1])), a[2]
-		}
-		c.ev.Arg = sysent.SignalName(int(sig))
-		if target > 0 {
-			c.ev.Peer = t.nameOf(target)
 		}
 	}
 	t.stamp(th, &c.ev)
@@ -215,6 +47,17 @@ func (t *Tracer) entry(th *thread, si *ptrace.SyscallInfo) {
 		act = t.cfg.Hook.Enter(t.hookCall(th, c))
 	}
 	t.apply(th, act)
+}
+
+// traced reports whether a call with arguments a is traced, for calls
+// traced for some argument values only (seccomp filters the others too;
+// this is for PTRACE_SYSCALL mode).
+func traced(ent *sysent.Entry, a *[6]uint64) bool {
+	v := uint32(a[ent.ArgIdx])
+	if len(ent.ArgSkip) > 0 && slices.Contains(ent.ArgSkip, v) {
+		return false
+	}
+	return len(ent.ArgVals) == 0 || slices.Contains(ent.ArgVals, v)
 }
 
 // apply carries out a Hook's entry decision and resumes the thread.
@@ -281,7 +124,8 @@ func fillFD(e *format.Event, fd int32, ep *endpoint) {
 	e.Conn = ep.conn
 }
 
-// exit handles a syscall-exit stop.
+// exit handles a syscall-exit stop: the call's class handler completes
+// its row, which finish writes.
 func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
 	if !th.inCall {
 		t.resume(th, 0)
@@ -298,17 +142,7 @@ func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
 		t.resume(th, 0)
 		return
 	}
-	if failed && sysent.Restart(int(-rval)) {
-		// Interrupted; the kernel restarts it (a new entry) or it fails
-		// with EINTR after a handler. Nothing was transferred.
-		t.resume(th, 0)
-		return
-	}
-	if failed && -rval == int64(syscall.EAGAIN) && c.act.Fault == "" &&
-		(c.ent.Class == sysent.Send || c.ent.Class == sysent.Recv || c.ent.Class == sysent.Accept) {
-		// A non-blocking call that found nothing to do: polling, which
-		// moves no byte and makes no connection, and whose count depends
-		// only on timing. No row, so seq stays the same between runs.
+	if failed && noRow(c, rval) {
 		t.resume(th, 0)
 		return
 	}
@@ -320,135 +154,26 @@ func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
 		return
 	}
 	setRet(&c.ev, rval)
-	a := c.args
-	switch c.ent.Class {
-	case sysent.Send, sysent.Recv:
-		if !failed {
-			t.transferExit(th, c, rval)
-		}
-	case sysent.Transfer:
-		if !failed {
-			t.transferExit(th, c, rval)
-			return
-		}
-	case sysent.Socket:
-		if !failed {
-			family, stype := int(a[0]), int(a[1])
-			ep := &endpoint{kind: sockKind(family, stype), family: family, stype: stype & 0xf, name: t.sockName(th)}
-			ep.resolved = ep.kind == format.KindUnix || ep.kind == format.KindOther
-			t.fdSet(th.proc, th.fds, int32(rval), ep, stype&ptrace.SockCloexec != 0)
-			fillFD(&c.ev, int32(rval), ep)
-		}
-	case sysent.SocketPair, sysent.Pipe:
-		if !failed {
-			ptr, kind, cloexec, stype := a[3], format.KindUnix, a[1]&ptrace.SockCloexec != 0, int(a[1])&0xf
-			if c.ent.Class == sysent.Pipe {
-				ptr, kind, cloexec, stype = a[0], format.KindPipe, a[1]&ptrace.OCloexec != 0, ptrace.SockStream
-				if c.ent.Name == "pipe" {
-					cloexec = false
-				}
-			} else if int(a[0]) != ptrace.AFUnix {
-				kind = format.KindOther
-			}
-			var b [8]byte
-			t.readMem(th.tid, ptr, b[:])
-			base := t.sockName(th)
-			var eps [2]*endpoint
-			for i := range eps {
-				eps[i] = &endpoint{kind: kind, family: ptrace.AFUnix, stype: stype, name: base + "." + strconv.Itoa(i), conn: base, resolved: true}
-			}
-			eps[0].peer, eps[1].peer = eps[1].name, eps[0].name
-			for i, ep := range eps {
-				t.fdSet(th.proc, th.fds, int32(binary.LittleEndian.Uint32(b[4*i:])), ep, cloexec)
-			}
-			fillFD(&c.ev, int32(binary.LittleEndian.Uint32(b[:])), eps[0])
-			c.ev.Arg = strconv.Itoa(int(int32(binary.LittleEndian.Uint32(b[4:]))))
-		}
-	case sysent.Bind:
-		if !failed {
-			ep := c.ep
-			ep.localAddr = c.addr
-			if ep.kind != format.KindUnix {
-				ep.resolved = false
-				if zeroPort(c.addr) || c.addr == "" {
-					t.resolve(ep)
-				} else {
-					ep.resolved = true
-				}
-			}
-			if ep.kind == format.KindUDP {
-				n := th.proc.node
-				ep.name = n.name + ":bind" + strconv.Itoa(n.binds)
-				n.binds++
-			}
-			if ep.kind != format.KindUnix || ep.localAddr != "" {
-				t.register(ep)
-			}
-			fillFD(&c.ev, c.ev.FD, ep)
-		}
-	case sysent.Listen:
-		if !failed && !c.ep.listening {
-			ep := c.ep
-			ep.listening = true
-			if ep.kind != format.KindUnix && !ep.resolved {
-				t.resolve(ep)
-			}
-			if ep.kind == format.KindUnix {
-				var info ptrace.FDInfo
-				if t.inspect(th.proc, c.ev.FD, &info) == nil {
-					ep.ino = info.Ino
-				}
-			}
-			n := th.proc.node
-			ep.name = n.name + ":listen" + strconv.Itoa(n.listens)
-			n.listens++
-			t.register(ep)
-			fillFD(&c.ev, c.ev.FD, ep)
-			if !n.listened {
-				n.listened = true
-				if t.cfg.OnListen != nil {
-					t.cfg.OnListen(n.name)
-				}
-			}
-		}
-	case sysent.Connect:
-		if !failed || rval == -int64(syscall.EINPROGRESS) {
-			ep := c.ep
-			if ep.kind != format.KindUnix {
-				t.resolve(ep)
-			} else if l := t.lookup(format.KindUnix, c.addr); l != nil && ep.stype != ptrace.SockDgram {
-				t.orderBacklog(l)
-			}
-			fillFD(&c.ev, c.ev.FD, ep)
-		} else if ep := c.ep; ep.kind == format.KindUnix {
-			if l := t.lookup(format.KindUnix, c.addr); l != nil {
-				for i, q := range l.backlog {
-					if q.ep == ep {
-						l.backlog = append(l.backlog[:i:i], l.backlog[i+1:]...)
-						break
-					}
-				}
-			}
-		}
-	case sysent.Accept:
-		if !failed {
-			t.acceptExit(th, c, int32(rval))
-		}
-	case sysent.Close:
-		// The kernel frees the number before this exit is seen: another
-		// thread sharing the table may already have got it for a new
-		// socket (its socket exit seen first, which dropped c.ep). Only
-		// close what this call closed.
-		if (!failed || rval != -int64(syscall.EBADF)) && th.fds.get(c.ev.FD) == c.ep {
-			t.fdClose(th.fds, c.ev.FD)
-		}
-	case sysent.Wait:
-		if !failed && rval > 0 {
-			c.ev.Peer = t.deadNames[int(rval)]
-			delete(t.deadNames, int(rval))
-		}
+	if h := handlers[c.ent.Class].exit; h != nil {
+		h(t, th, c, rval, failed)
 	}
 	t.finish(th, c)
+}
+
+// noRow reports whether call c, failed with rval, gets no row: interrupted
+// (the kernel restarts it, a new entry, or it fails with EINTR after a
+// handler; nothing was transferred), or a non-blocking call that found
+// nothing to do: polling, which moves no byte and makes no connection, and
+// whose count depends only on timing (so seq stays the same between runs).
+func noRow(c *call, rval int64) bool {
+	if sysent.Restart(int(-rval)) {
+		return true
+	}
+	switch c.ent.Class {
+	case sysent.Send, sysent.Recv, sysent.Accept:
+		return -rval == int64(syscall.EAGAIN) && c.act.Fault == ""
+	}
+	return false
 }
 
 // finish calls the exit hook, writes the row and resumes the thread.
@@ -590,7 +315,6 @@ func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 			t.emit(th, &in)
 			c.ev.Seq = th.seq
 		}
-		t.finish(th, c)
 		return
 	}
 	if c.dgramHashed {

@@ -217,18 +217,7 @@ func (t *Tracer) execedFrom(th *thread, msg int) {
 	xpath := th.execPath
 	th.execPath = ""
 	if p.shim {
-		p.shim = false
-		if t.be == nil {
-			ptrace.SetOptions(th.tid, ptrace.Options)
-		}
-		if xpath == "" {
-			xpath = p.rootPath
-		}
-		th.inCall = false
-		start := procEvent(format.EventStart)
-		start.Arg = xpath
-		t.emit(th, &start)
-		t.resume(th, 0)
+		t.shimExeced(th, xpath)
 		return
 	}
 	// The execve row, in the identity the thread had before.
@@ -239,10 +228,38 @@ func (t *Tracer) execedFrom(th *thread, msg int) {
 		t.emit(th, e)
 		th.inCall = false
 	}
-	// Close-on-exec descriptors are gone: keep those still open.
+	t.closeOnExec(th)
+	if p.split && p.forked {
+		t.splitNode(th, xpath)
+	}
+	p.forked = false
+	t.resume(th, 0)
+}
+
+// shimExeced starts recording a process the tracer started, now that its
+// launcher shim has exec'd the real program.
+func (t *Tracer) shimExeced(th *thread, xpath string) {
+	p := th.proc
+	p.shim = false
+	if t.be == nil {
+		ptrace.SetOptions(th.tid, ptrace.Options)
+	}
+	if xpath == "" {
+		xpath = p.rootPath
+	}
+	th.inCall = false
+	start := procEvent(format.EventStart)
+	start.Arg = xpath
+	t.emit(th, &start)
+	t.resume(th, 0)
+}
+
+// closeOnExec forgets the descriptors an exec closed: the thread gets a
+// table of its own, and keeps only what is still open.
+func (t *Tracer) closeOnExec(th *thread) {
 	if th.fds.users > 1 {
 		th.fds.users--
-		th.fds = t.fdCopy(p, th.fds)
+		th.fds = t.fdCopy(th.proc, th.fds)
 	}
 	if t.be != nil {
 		// The process runs on: /proc would show descriptors it opened
@@ -252,42 +269,48 @@ func (t *Tracer) execedFrom(th *thread, msg int) {
 				t.fdClose(th.fds, fd)
 			}
 		}
-	} else if ents, err := os.ReadDir("/proc/" + strconv.Itoa(th.tid) + "/fd"); err == nil {
-		open := map[int32]bool{}
-		for _, e := range ents {
-			if n, err := strconv.Atoi(e.Name()); err == nil {
-				open[int32(n)] = true
-			}
-		}
-		for fd := range th.fds.fds {
-			if !open[fd] {
-				t.fdClose(th.fds, fd)
-			}
+		return
+	}
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(th.tid) + "/fd")
+	if err != nil {
+		return
+	}
+	open := map[int32]bool{}
+	for _, e := range ents {
+		if n, err := strconv.Atoi(e.Name()); err == nil {
+			open[int32(n)] = true
 		}
 	}
-	if p.split && p.forked {
-		prev := th.id()
-		k := th.name[strings.LastIndexByte(th.name, '.')+1:]
-		name := p.node.name + "/" + path.Base(pathOr(xpath, "exec")) + "." + k
-		if p.node.execs == nil {
-			p.node.execs = map[string]int{}
+	for fd := range th.fds.fds {
+		if !open[fd] {
+			t.fdClose(th.fds, fd)
 		}
-		p.node.execs[name]++
-		if c := p.node.execs[name]; c > 1 {
-			name += "~" + strconv.Itoa(c)
-		}
-		delete(p.node.procs, p.tgid)
-		p.node = t.node(name)
-		p.node.procs[p.tgid] = p
-		th.name = "main"
-		th.counters = &counters{}
-		start := procEvent(format.EventStart)
-		start.Peer = prev
-		start.Arg = xpath
-		t.emit(th, &start)
 	}
-	p.forked = false
-	t.resume(th, 0)
+}
+
+// splitNode makes a forked child that exec'd a node of its own,
+// "<parent node>/<basename>.<k>" (Spec.SplitExec).
+func (t *Tracer) splitNode(th *thread, xpath string) {
+	p := th.proc
+	prev := th.id()
+	k := th.name[strings.LastIndexByte(th.name, '.')+1:]
+	name := p.node.name + "/" + path.Base(pathOr(xpath, "exec")) + "." + k
+	if p.node.execs == nil {
+		p.node.execs = map[string]int{}
+	}
+	p.node.execs[name]++
+	if c := p.node.execs[name]; c > 1 {
+		name += "~" + strconv.Itoa(c)
+	}
+	delete(p.node.procs, p.tgid)
+	p.node = t.node(name)
+	p.node.procs[p.tgid] = p
+	th.name = "main"
+	th.counters = &counters{}
+	start := procEvent(format.EventStart)
+	start.Peer = prev
+	start.Arg = xpath
+	t.emit(th, &start)
 }
 
 func pathOr(p, def string) string {

@@ -10,8 +10,11 @@
 // the traced processes (through the ptrace package's shim, which installs a
 // seccomp filter so only the recorded calls stop), follows fork, clone and
 // exec, keeps a descriptor table per process and turns each recorded call
-// (entry and exit) into one row. Rows go to a channel; encoding and writing
-// happen elsewhere. A Hook may change calls (fault injection).
+// (entry and exit) into one row. Each class of calls (sysent.Class) has
+// its handler (handlers.go): what its entry and its exit do to the model
+// and to the row. Rows go to a channel; encoding and writing happen
+// elsewhere. A Hook may change calls (fault injection): it decides, the
+// tracer acts (act.go).
 //
 // With a Backend (Config.Backend: the eBPF recorder of package ebpfrec),
 // nothing stops: the same goroutine turns the backend's records (a call's
