@@ -13,6 +13,7 @@ import (
 	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/inject"
 	"github.com/boxofpain/pain/internal/launch"
+	"github.com/boxofpain/pain/internal/ptrace"
 	"github.com/boxofpain/pain/internal/repeat"
 	"github.com/boxofpain/pain/internal/verdict"
 )
@@ -22,7 +23,10 @@ const tool = "pain-inject"
 // version is the tool version stored in traces.
 const version = "0.1"
 
-func main() { cli.Main(tool, run) }
+func main() {
+	ptrace.Shim() // in a launcher shim started by the tracer, runs it and never returns
+	cli.Main(tool, run)
+}
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(tool, flag.ContinueOnError)

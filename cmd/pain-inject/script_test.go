@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ptrace"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
 func TestMain(m *testing.M) {
+	ptrace.Shim()
 	testscript.Main(m, map[string]func(){"pain-inject": main})
 }
 

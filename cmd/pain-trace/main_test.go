@@ -26,6 +26,7 @@ import (
 const envAs = "PAIN_TRACE_TEST_AS"
 
 func TestMain(m *testing.M) {
+	ptrace.Shim()
 	switch os.Getenv(envAs) {
 	case "pain-trace":
 		os.Unsetenv(envAs)

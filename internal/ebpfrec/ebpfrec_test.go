@@ -15,6 +15,7 @@ import (
 	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/hb"
 	"github.com/boxofpain/pain/internal/prereq"
+	"github.com/boxofpain/pain/internal/ptrace"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/tracer"
 )
@@ -26,6 +27,7 @@ var progs tracee.Programs
 var bin, binErr = "", error(nil)
 
 func TestMain(m *testing.M) {
+	ptrace.Shim() // first: a shim must not build the binaries below again
 	dir, err := os.MkdirTemp("", "pain-ebpfrec")
 	if err != nil {
 		panic(err)

@@ -2,7 +2,8 @@
 
 // Package ptrace is the only code in the project that talks to the kernel's
 // ptrace, seccomp and pidfd interfaces (through golang.org/x/sys/unix). It is
-// a thin, allocation-free layer: the tracer package decides what to do.
+// a thin layer, allocation-free but for errors: the tracer package decides
+// what to do.
 //
 // Every function that takes a tid must be called from the OS thread that
 // seized the tracee (the tracer's locked thread); the memory and socket
@@ -12,6 +13,8 @@
 package ptrace
 
 import (
+	"fmt"
+	"runtime"
 	"syscall"
 	"unsafe"
 
@@ -76,10 +79,28 @@ func ptrace(req, pid int, addr, data uintptr) error {
 			continue
 		}
 		if e != 0 {
-			return e
+			return &Error{Op: requests[req], Pid: pid, Err: e}
 		}
 		return nil
 	}
+}
+
+// Error is a failed ptrace request: which one, on which thread, and why
+// ("ptrace(SETREGS) pid 123: no such process"). errors.Is sees the errno.
+type Error struct {
+	Op  string
+	Pid int
+	Err unix.Errno
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("ptrace(%s) pid %d: %v", e.Op, e.Pid, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// requests names the ptrace requests this package makes, for errors.
+var requests = map[int]string{
+	unix.PTRACE_SEIZE: "SEIZE", unix.PTRACE_SETOPTIONS: "SETOPTIONS", unix.PTRACE_CONT: "CONT",
+	unix.PTRACE_SYSCALL: "SYSCALL", unix.PTRACE_LISTEN: "LISTEN", unix.PTRACE_GETEVENTMSG: "GETEVENTMSG",
+	unix.PTRACE_GET_SYSCALL_INFO: "GET_SYSCALL_INFO", unix.PTRACE_GETREGS: "GETREGS", unix.PTRACE_SETREGS: "SETREGS",
 }
 
 // Seize attaches to pid without stopping it.
@@ -228,17 +249,27 @@ func SetChildSubreaper() error {
 	return unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 }
 
-// Probe reports whether this process may trace: it starts the wake-up child,
-// seizes it and kills it.
+// Probe reports whether this process may trace: it starts a child that
+// asks to be traced (PTRACE_TRACEME, which the kernel's ptrace policy
+// allows or refuses as it does a seize of a child), and kills it at its
+// exec, before it runs anything. It needs no Shim.
 func Probe() error {
-	pid, err := StartWaker()
+	runtime.LockOSThread() // the child's tracer is this thread
+	defer runtime.UnlockOSThread()
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{"pain-ptrace-probe"},
+		&syscall.ProcAttr{Env: []string{}, Sys: &syscall.SysProcAttr{Ptrace: true, Pdeathsig: syscall.SIGKILL}})
 	if err != nil {
 		return err
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
 	var ws syscall.WaitStatus
-	syscall.Wait4(pid, &ws, unix.WALL, nil)
-	return nil
+	for {
+		// Its exec stop may be reported first: wait until it is gone.
+		_, err := syscall.Wait4(pid, &ws, unix.WALL, nil)
+		if err == nil && (ws.Exited() || ws.Signaled()) || err != nil && err != syscall.EINTR {
+			return nil
+		}
+	}
 }
 
 const saNoCldStop = 1 // SA_NOCLDSTOP

@@ -3,19 +3,21 @@
 package ptrace
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// The shim: any binary that links this package can be re-executed as a tiny
-// launcher. The tracer starts /proc/self/exe with envShim set; the child
-// (still on its main thread) waits until the tracer has seized it, installs
-// the seccomp filter and execs the real command. Setpgid and Pdeathsig come
-// from the fork itself.
+// The shim: a program that calls Shim first thing in main can be
+// re-executed as a tiny launcher. The tracer starts /proc/self/exe with
+// envShim set; the child (still on its main thread) waits until the tracer
+// has seized it, installs the seccomp filter and execs the real command.
+// Setpgid and Pdeathsig come from the fork itself.
 const envShim = "PAIN_TRACE_SHIM"
 
 const (
@@ -24,7 +26,19 @@ const (
 	shimWait          = "wait"     // sleep forever: the tracer's wake-up child
 )
 
-func init() {
+// shimReady says Shim was called: a program that did not call it would
+// run itself again in place of the shim.
+var shimReady atomic.Bool
+
+// errNoShim is returned by the starters when the program never called Shim.
+var errNoShim = errors.New("ptrace: this program does not call ptrace.Shim from main, so it cannot start traced processes")
+
+// Shim must be called first thing in main (or TestMain) by every program
+// that starts traced processes. In such a program re-executed as the
+// launcher shim (or as the tracer's wake-up child) it never returns;
+// otherwise it returns at once.
+func Shim() {
+	shimReady.Store(true)
 	mode := os.Getenv(envShim)
 	if mode == "" {
 		return
@@ -137,7 +151,7 @@ func startShim(a Attr, mode string, admit func(pid int) error, opts int) (int, e
 	}
 	if err := Seize(pid, opts); err != nil {
 		syscall.Kill(pid, syscall.SIGKILL)
-		return pid, fmt.Errorf("seize %d: %w", pid, err)
+		return pid, err
 	}
 	return pid, nil
 }
@@ -194,6 +208,9 @@ func StartPlain(a Attr) (int, error) {
 }
 
 func forkShim(argv, env []string, dir string, files []uintptr) (int, error) {
+	if !shimReady.Load() {
+		return 0, errNoShim
+	}
 	return syscall.ForkExec("/proc/self/exe", argv, &syscall.ProcAttr{
 		Dir: dir, Env: env, Files: files,
 		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},

@@ -31,8 +31,10 @@ type Programs struct {
 // (see New), runs m, removes the directory and exits with m's status. Call
 // it from TestMain: the build must come before any tracer runs, since a
 // tracer reaps every child of the test process and no exec.Command may run
-// beside one.
+// beside one. It enters the launcher shim first (ptrace.Shim): a TestMain
+// that does work of its own calls ptrace.Shim before it.
 func Main(m *testing.M, p *Programs, patterns ...string) {
+	ptrace.Shim()
 	dir, err := os.MkdirTemp("", "pain-tracee")
 	if err != nil {
 		panic(err)

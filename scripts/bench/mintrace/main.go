@@ -25,6 +25,7 @@ import (
 )
 
 func main() {
+	ptrace.Shim()
 	if len(os.Args) < 2 {
 		fmt.Fprintln(os.Stderr, "usage: mintrace COMMAND [ARGS...]")
 		os.Exit(2)
