@@ -106,4 +106,7 @@
 // Progress and problems go to stderr as "pain-trace: ..." lines; the nodes'
 // own output goes to stderr too. With -- CMD ARGS, the command has
 // pain-trace's stdin and stdout.
+//
+// The run is package launch's, judged by package verdict; -r is package
+// export's. This command is its flags.
 package main

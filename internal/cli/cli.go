@@ -65,6 +65,14 @@ func Parse(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	return nil
 }
 
+// Usage reports a command line the tool cannot run: "tool: msg" and fs's
+// usage on fs's output (stderr), and ExitStatus(2).
+func Usage(fs *flag.FlagSet, tool, msg string) error {
+	fmt.Fprintf(fs.Output(), "%s: %s\n", tool, msg)
+	fs.Usage()
+	return ExitStatus(2)
+}
+
 // Open opens a file the tool reads; "-" is stdin. name is what errors call
 // it ("stdin" for "-").
 func Open(path string, stdin io.Reader) (r io.ReadCloser, name string, err error) {

@@ -1,6 +1,8 @@
 // Package export writes the rows of a trace as a table for analysis tools:
 // Parquet (for DuckDB, Polars, Spark: read_parquet('runs/*.parquet') needs
-// no extension and no per-file code), CSV, or JSON Lines.
+// no extension and no per-file code), CSV, or JSON Lines; and it is
+// pain-trace -r (read.go: Flags.Read prints a trace's text form or exports
+// it, keeping the rows a filter selects).
 //
 // Every format has the same columns: run (the trace's run name, so that
 // many runs read by one glob can be grouped), start_ns (the call's entry,

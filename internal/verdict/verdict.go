@@ -10,6 +10,7 @@ package verdict
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -170,4 +171,31 @@ func nodeList(sys launch.System) string {
 		names = append(names, format.NodeCheck)
 	}
 	return "nodes: " + strings.Join(names, ", ")
+}
+
+// Report says on w what a fault-free run showed (pain-trace): the phases
+// that hung, the check's (or the `-- CMD` command's) status, and a hang,
+// which is never a pass; it returns the verdict's exit status.
+func Report(w io.Writer, tool string, sys launch.System, res launch.Result) error {
+	r, err := Judge(Run{System: sys, Result: res})
+	if err != nil {
+		return err
+	}
+	for _, phase := range res.TimedOut {
+		fmt.Fprintf(w, "%s: %s\n", tool, HungNote(phase, sys.Timeout))
+	}
+	what := "check"
+	if sys.Check == "" {
+		what = "command"
+	}
+	switch {
+	case r.Check == nil:
+	case *r.Check != 0:
+		fmt.Fprintf(w, "%s: %s failed (status %d)\n", tool, what, *r.Check)
+	case r.Verdict == format.VerdictBug:
+		fmt.Fprintf(w, "%s: %s passed, but the run hung\n", tool, what)
+	default:
+		fmt.Fprintf(w, "%s: %s passed\n", tool, what)
+	}
+	return Status(r.Verdict)
 }
