@@ -316,7 +316,7 @@ func TestInjectRedis(t *testing.T) {
 		fault   format.Fault
 		verdict string
 	}{
-		{format.Fault{Kind: format.FaultDelay, Duration: "6s", Target: reply50}, format.VerdictBug},
+		{format.Fault{Kind: format.FaultDelay, Duration: format.Duration(6 * time.Second), Target: reply50}, format.VerdictBug},
 		{format.Fault{Kind: format.FaultCrash, Target: reply50}, format.VerdictSurvived},
 	}
 	for _, tt := range tests {
