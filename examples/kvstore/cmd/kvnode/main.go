@@ -19,11 +19,12 @@ import (
 // thread makes every network system call come from the same thread in every run.
 func init() { runtime.LockOSThread() }
 
+// main runs the node until a signal ends it (exitOnSignal): run returns only
+// on an error.
 func main() {
-	if err := run(os.Args[1:], os.Stderr); err != nil {
-		fmt.Fprintf(os.Stderr, "kvnode: %v\n", err)
-		os.Exit(2)
-	}
+	err := run(os.Args[1:], os.Stderr)
+	fmt.Fprintf(os.Stderr, "kvnode: %v\n", err)
+	os.Exit(2)
 }
 
 func run(args []string, stderr io.Writer) error {
