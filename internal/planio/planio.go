@@ -115,5 +115,18 @@ func readPlans(path, id string, stdin io.Reader) ([]format.Plan, error) {
 			return plans[i : i+1], nil
 		}
 	}
-	return nil, fmt.Errorf("%s: no plan %s", path, id)
+	return nil, fmt.Errorf("%s: no plan with id %q", name, id)
+}
+
+// ReadPlan reads the plan with id from path (- for stdin), or its first
+// plan when id is empty: the plan pain-inject applies.
+func ReadPlan(path, id string, stdin io.Reader) (*format.Plan, error) {
+	plans, err := readPlans(path, id, stdin)
+	if err != nil {
+		return nil, err
+	}
+	if len(plans) == 0 {
+		return nil, fmt.Errorf("%s: no plans", path)
+	}
+	return &plans[0], nil
 }

@@ -21,8 +21,12 @@ type Once func(trace string) (*format.Result, error)
 
 // Run runs once n times, the i-th tracing to Trace(trace, i), and returns
 // the result that sums them up (nil when no run started), with the error
-// that ended the repetitions, if any.
+// that ended the repetitions, if any. With n 1 it is once itself: its
+// result line has no counts.
 func Run(n int, trace string, once Once) (*format.Result, error) {
+	if n == 1 {
+		return once(trace)
+	}
 	var results []format.Result
 	for i := 1; i <= n; i++ {
 		r, err := once(Trace(trace, i))

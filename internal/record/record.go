@@ -1,0 +1,75 @@
+//go:build linux && amd64
+
+// Package record runs a described system under the tracer into a trace
+// file, as pain-trace and pain-inject both do: the file created, the first
+// interrupt stopping the run and a second cutting its grace short, the file
+// closed whole, and a line on stderr saying how many events it holds; and,
+// for pain-inject, a run with a fault plan applied (Inject), judged.
+package record
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/cli"
+	"github.com/boxofpain/pain/internal/inject"
+	"github.com/boxofpain/pain/internal/launch"
+	"github.com/boxofpain/pain/internal/verdict"
+)
+
+// Run runs sys with o, recording it into the file out; tool names the
+// recording tool in the trace and on stderr. It returns the run's result
+// and wall time, also with an error when the run started (interrupted, a
+// trace write that failed).
+func Run(sys launch.System, o launch.Options, out, tool, version string, stderr io.Writer) (launch.Result, time.Duration, error) {
+	f, err := os.Create(out)
+	if err != nil {
+		return launch.Result{}, 0, err
+	}
+	ctx, again, stop := cli.Interrupts()
+	defer stop()
+	start := time.Now()
+	o.Out, o.Progress, o.Prefix, o.Tool, o.Abort = f, stderr, tool+": ", tool+" "+version, again
+	res, err := launch.Run(ctx, sys, o)
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("%w: %w", launch.ErrTrace, cerr)
+	}
+	wall := time.Since(start)
+	fmt.Fprintf(stderr, "%s: %d events in %v to %s\n", tool, res.Rows, wall.Round(time.Millisecond), out)
+	return res, wall, err
+}
+
+// Inject runs sys once with plan applied, recording it into out, and
+// returns its result whenever the run started, also when the trace could
+// not be written or the run was interrupted (with that error then).
+func Inject(plan *format.Plan, sys launch.System, o launch.Options, out, tool, version string, stderr io.Writer) (*format.Result, error) {
+	say := func(format string, args ...any) { fmt.Fprintf(stderr, tool+": "+format+"\n", args...) }
+	in, err := inject.New(plan, inject.Options{Log: func(msg string) { say("%s", msg) }})
+	if err != nil {
+		return nil, err
+	}
+	defer in.Stop()
+	say("applying plan %s", plan)
+	if o.Run == "" {
+		o.Run = RunName(plan.ID, time.Now())
+	}
+	o.Hook, o.Plan = in, plan
+	res, wall, runErr := Run(sys, o, out, tool, version, stderr)
+	in.Stop()
+	result, err := verdict.Judge(verdict.Run{System: sys, Result: res, Err: runErr, Plan: plan, Fired: in.Fired(), Notes: in.Notes()})
+	if err != nil {
+		return nil, err
+	}
+	result.Trace, result.WallMS = out, wall.Milliseconds()
+	say("plan %s: %s", plan.ID, result.Verdict)
+	return result, runErr
+}
+
+// RunName names an injected run after its plan and its start time, so
+// that repeated runs of one plan are different runs to pain-track.
+func RunName(plan string, start time.Time) string {
+	return plan + "@" + start.UTC().Format("20060102T150405.000000000Z")
+}
