@@ -120,7 +120,7 @@ var traceColumns = []column{
 	i64("seq", "0-based ordinal of this row within its node and thread", func(e *Event) *int64 { return &e.Seq }),
 	i32("pid", "process id (thread group id) in this run; differs between runs", func(e *Event) *int32 { return &e.PID }),
 	i32("tid", "thread id in this run; differs between runs", func(e *Event) *int32 { return &e.TID }),
-	str("syscall", "system call name (sendto, accept4, ...) or process event (start, exited, signaled)", func(e *Event) *string { return &e.Syscall }),
+	str("syscall", "system call name (sendto, accept4, ...) or process event (start, exited, signaled, teardown)", func(e *Event) *string { return &e.Syscall }),
 	i32("fd", "file descriptor the call acted on, -1 for none", func(e *Event) *int32 { return &e.FD }),
 	str("fd_kind", "what the fd is: tcp, udp, unix, pipe, file, other; empty for none", func(e *Event) *string { return &e.FDKind }),
 	str("local", "stable name of this end: node:listenK, node:bindK, node:thread:sK, or a raw address", func(e *Event) *string { return &e.Local }),

@@ -46,7 +46,11 @@
 //	syscall       utf8    system call name, or a process event:
 //	                      start (first row of a thread; peer is its creator),
 //	                      exited (ret is the exit status),
-//	                      signaled (arg is the signal)
+//	                      signaled (arg is the signal),
+//	                      teardown (node and thread "-": the launcher
+//	                      began to stop the nodes; later rows of the file
+//	                      are teardown, no part of a schedule; files
+//	                      without it, older ones too, have no teardown)
 //	fd            int32   file descriptor acted on, -1 for none
 //	fd_kind       utf8    tcp, udp, unix, pipe, file or other; empty for none
 //	local         utf8    stable name of this end of the fd: node:listenK for

@@ -1,7 +1,7 @@
 package format
 
 // Event is one row of a trace: a system call with its entry and exit folded
-// together, or a process event (start, exited, signaled). The field comments
+// together, or a process event (start, exited, signaled, teardown). The field comments
 // name the Arrow column each one is stored in; doc.go says what they mean.
 type Event struct {
 	TimeNS      int64  // time_ns
@@ -44,7 +44,16 @@ const (
 	EventStart    = "start"    // a thread or process begins; peer names its creator
 	EventExited   = "exited"   // a thread ended; ret is its exit status
 	EventSignaled = "signaled" // a process was killed by a signal; arg names it
+	// EventTeardown marks the moment the launcher begins to stop the nodes
+	// (the check has ended): the rows after it in the file are teardown,
+	// recorded but no part of a schedule, so the order in which the nodes
+	// die never splits one. Its node and thread are NoNode.
+	EventTeardown = "teardown"
 )
+
+// NoNode is the node and thread of rows that belong to no process (the
+// teardown mark): no Procfile name can be "-".
+const NoNode = "-"
 
 // The nodes every run has besides the system's own: pain-trace and
 // pain-inject run the workload and the check as nodes of these names, and

@@ -399,6 +399,18 @@ func (t *Tracer) Signal(node string, sig syscall.Signal) {
 	t.do(func() { t.signalNode(node, sig) })
 }
 
+// Teardown writes the teardown mark (format.EventTeardown): every row
+// after it in the trace happened after it, on the one ptrace thread, and
+// is no part of the run's schedule. The launcher calls it as it begins to
+// stop the nodes.
+func (t *Tracer) Teardown() {
+	t.do(func() {
+		e := procEvent(format.EventTeardown)
+		e.Node, e.Thread, e.TimeNS = format.NoNode, format.NoNode, t.now()
+		t.queue(&e)
+	})
+}
+
 // Live returns the number of traced processes still running.
 func (t *Tracer) Live() int {
 	n := 0
