@@ -556,10 +556,11 @@ func (r *runner) ready(ctx context.Context, nodes map[string]*tracer.Proc) error
 	}
 }
 
-// stop sends SIGTERM to every traced process and waits up to the grace
-// period for them to end (or until Options.Abort); Close then kills the
-// rest.
+// stop marks the teardown in the trace, sends SIGTERM to every traced
+// process and waits up to the grace period for them to end (or until
+// Options.Abort); Close then kills the rest.
 func (r *runner) stop() {
+	r.tr.Teardown()
 	if r.tr.Live() == 0 {
 		return
 	}
