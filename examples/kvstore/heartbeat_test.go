@@ -95,14 +95,15 @@ func TestHeartbeatClasses(t *testing.T) {
 	if cls.Distinct != 1 {
 		t.Errorf("class granularity: %d schedules in %d runs, want 1", cls.Distinct, runs)
 	}
-	// Write k's replication, on the first connection the primary makes to
-	// each backup for the workload (its heartbeats' are ~1, ~2, ...):
-	// HELLO and the first write are w1 #1 and #2, write k > 1 is w<k> #1.
+	// Write k's replication to each backup, in the connection class of the
+	// primary's connections to it (its heartbeats' connections are in it
+	// too, their messages untied): HELLO and the first write are w1 #1 and
+	// #2, write k > 1 is w<k> #1.
 	support := map[string]int{}
 	for _, e := range cls.Edges {
 		support[e.Key] = e.Runs
 	}
-	for b, conn := range []string{"primary>backup1:listen0#1", "primary>backup2:listen0#1"} {
+	for b, conn := range []string{"primary>backup1:listen0", "primary>backup2:listen0"} {
 		for k := 1; k <= 5; k++ {
 			name, ord := fmt.Sprintf("w%d", k), 1
 			if k == 1 {

@@ -69,13 +69,13 @@ func (c *msgClasses) atClass(t *format.Target, e *format.Event) bool {
 	return false
 }
 
-// start returns the stream offset where the message t pins starts, if the
-// receive e reads messages of its class and it was sent.
+// start returns the stream offset where the message t pins starts, if it
+// was sent on the stream the receive e reads.
 func (c *msgClasses) start(t *format.Target, e *format.Event) (int64, bool) {
 	cl, err := msgclass.Parse(t.Class)
-	ev := classEvent(e)
-	if err != nil || !c.tr.Receives(&ev, cl) {
+	if err != nil {
 		return 0, false
 	}
-	return c.tr.Start(cl, t.Ordinal)
+	ev := classEvent(e)
+	return c.tr.Start(&ev, cl, t.Ordinal)
 }

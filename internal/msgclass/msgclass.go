@@ -50,7 +50,7 @@ const Untied = format.ClassUntied
 
 // Class is a message class.
 type Class struct {
-	Conn string // the connection: connecting node>listener#n (Tracker.ConnName), or a pipe's name
+	Conn string // the connection class: connecting node>listener (ConnClass), or a pipe's name
 	Back bool   // sent by the listening end to the connecting end
 	Tag  string // w<k>: tied to the workload's k-th request; Untied: to none
 }
@@ -69,11 +69,18 @@ func (c Class) String() string {
 func (c Class) Tied() bool { return c.Tag != Untied && c.Tag != "" }
 
 // Parse reads a class name as String writes it (format.ParseClass: plans
-// hold class names).
+// hold class names). A connection named as before connection classes,
+// "node>listener#n" or "node>listener~n" (the n-th connection), reads as
+// its class "node>listener".
 func Parse(s string) (Class, error) {
 	conn, back, tag, err := format.ParseClass(s)
 	if err != nil {
 		return Class{}, err
+	}
+	if i := strings.LastIndexAny(conn, "#~"); i > strings.IndexByte(conn, '>') && i+1 < len(conn) {
+		if _, err := strconv.Atoi(conn[i+1:]); err == nil {
+			conn = conn[:i]
+		}
 	}
 	return Class{Conn: conn, Back: back, Tag: tag}, nil
 }

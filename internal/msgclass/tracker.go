@@ -3,7 +3,6 @@ package msgclass
 import (
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -16,12 +15,10 @@ import (
 type Tracker struct {
 	threads  map[threadKey]*thread
 	nodes    map[string]*nodeState
-	conns    map[string]string    // raw connection name -> its name in classes
-	connN    map[string]int       // connections so far per connecting node and listener
 	requests int                  // workload requests so far
 	ordinals map[Class]int        // messages per class so far
 	spans    map[stream]*spanList // where each message starts, per stream
-	starts   map[classKey]int64   // the start offset of each stream message
+	starts   map[classKey]start   // where each stream message starts
 }
 
 type threadKey struct{ node, thread string }
@@ -29,6 +26,13 @@ type threadKey struct{ node, thread string }
 type classKey struct {
 	c   Class
 	ord int
+}
+
+// start is where a stream message starts: the member of its connection
+// class that carried it, and its offset there.
+type start struct {
+	st  stream
+	off int64
 }
 
 type got struct {
@@ -86,40 +90,33 @@ type spanList struct{ s []span } // sorted by off
 // New returns an empty Tracker.
 func New() *Tracker {
 	return &Tracker{threads: map[threadKey]*thread{}, nodes: map[string]*nodeState{},
-		conns: map[string]string{}, connN: map[string]int{}, ordinals: map[Class]int{},
-		spans: map[stream]*spanList{}, starts: map[classKey]int64{}}
+		ordinals: map[Class]int{}, spans: map[stream]*spanList{}, starts: map[classKey]start{}}
 }
 
 // ConnName returns the name classes give the connection a call of the run
-// names raw, once a message went out on it: "node>listener#n" when that
-// first message was tied to a workload request, "node>listener~n" when it
-// was not, n counting the node's connections to that listener of the same
-// kind in the order the Tracker saw them. The thread that made the socket
-// (which a runtime like Go's picks at random) is left out, and connections
-// of timers (a heartbeat's, dialled again whenever it pleases) do not shift
-// the names of the workload's. Other names (pipes) stay as they are.
+// names raw: its connection class, "node>listener", the same for every
+// connection the node opens to that listener (a pool of them, a
+// heartbeat's own, one dialled again), so a message is named by what it
+// carries and not by which member of the pool carried it: the order in
+// which a pool's members are opened or first used changes from run to
+// run. The thread that made the socket (which a runtime like Go's picks at
+// random) is left out. Other names (pipes) stay as they are.
 func (t *Tracker) ConnName(raw string) (string, bool) {
-	n, ok := t.conns[raw]
-	return n, ok
+	if raw == "" {
+		return "", false
+	}
+	return ConnClass(raw), true
 }
 
-// nameConn names raw at its first message, tied or not.
-func (t *Tracker) nameConn(raw string, tied bool) string {
-	if n, ok := t.conns[raw]; ok {
-		return n
+// ConnClass is the connection class of a raw connection name
+// ("primary:main:s3>backup1:listen0" is "primary>backup1:listen0").
+func ConnClass(raw string) string {
+	i := strings.IndexByte(raw, '>')
+	if i <= 0 {
+		return raw
 	}
-	name := raw
-	if i := strings.IndexByte(raw, '>'); i > 0 {
-		node, _, _ := strings.Cut(raw[:i], ":")
-		key, sep := node+">"+raw[i+1:], "#"
-		if !tied {
-			sep = "~"
-		}
-		t.connN[key+sep]++
-		name = key + sep + strconv.Itoa(t.connN[key+sep])
-	}
-	t.conns[raw] = name
-	return name
+	node, _, _ := strings.Cut(raw[:i], ":")
+	return node + ">" + raw[i+1:]
 }
 
 // thread returns e's thread, its scope decided (see scope).
@@ -185,13 +182,13 @@ func (t *Tracker) Send(e *Event) Msg {
 			u.used = e.Conn
 		}
 	}
-	c := Class{Conn: t.nameConn(e.Conn, tag > 0), Back: listening(e), Tag: tagName(tag)}
+	c := Class{Conn: ConnClass(e.Conn), Back: listening(e), Tag: tagName(tag)}
 	t.ordinals[c]++
 	m := Msg{Class: c, Ordinal: t.ordinals[c], Start: -1}
 	u.newMsg = true
 	if e.Offset >= 0 {
 		m.Start = e.Offset
-		t.starts[classKey{c, m.Ordinal}] = e.Offset
+		t.starts[classKey{c, m.Ordinal}] = start{st, e.Offset}
 		t.spansOf(st).add(span{off: e.Offset, tag: tag, msg: m})
 	}
 	ce := *e
@@ -313,23 +310,15 @@ func (t *Tracker) Other(e *Event) {
 	th.last = nil
 }
 
-// Receives reports whether the receive e reads messages of class c: it is
-// on c's connection, at the end the messages go to.
-func (t *Tracker) Receives(e *Event, c Class) bool {
-	if n, ok := t.ConnName(e.Conn); !ok || n != c.Conn {
-		return false
-	}
-	if i := strings.IndexByte(e.Conn, '>'); i >= 0 {
-		return (e.Local == e.Conn[:i]) == c.Back
-	}
-	return true
-}
-
 // Start returns the stream offset where the ord-th message of class c
-// starts, once it was sent.
-func (t *Tracker) Start(c Class, ord int) (int64, bool) {
-	o, ok := t.starts[classKey{c, ord}]
-	return o, ok
+// starts, if it was sent on the stream the receive e reads: the member of
+// c's connection class that carried it, towards e's end.
+func (t *Tracker) Start(e *Event, c Class, ord int) (int64, bool) {
+	s, ok := t.starts[classKey{c, ord}]
+	if !ok || streamOf(e, false) != s.st {
+		return 0, false
+	}
+	return s.off, true
 }
 
 // Messages returns the messages whose bytes [off, end) of e's stream hold
