@@ -54,6 +54,10 @@
 //     Target (the Nth) in the window, cuts every call across it, that one
 //     included, and heals Duration later.
 //
+// A fault whose action the tracer could not carry out (a register write
+// on a thread killed meanwhile, a signal to a node with no process left, a
+// drop on a pipe, which has no shutdown) has not fired: its note says why.
+//
 // Rows a fault acted on are marked in the trace's fault column as
 // "<plan>:<kind>", or "<plan>#<n>:<kind>" (n 1-based) in a plan of several
 // faults.
@@ -102,8 +106,10 @@ type fault struct {
 	closed bool // Before observed
 	seen   int
 	last   map[string]int64 // node/thread -> 1+seq of the last call counted
-	fired  bool
-	timed  bool // where.TimeNS comes from the row
+	fired  bool             // it acted (the tracer said so, or has not said otherwise yet)
+	spent  bool             // it had its call: a one-shot fault acts on no other
+	acted  int              // actions the tracer carried out
+	timed  bool             // where.TimeNS comes from the row
 	where  format.Fired
 }
 
@@ -173,7 +179,7 @@ func (in *Injector) Exit(c *tracer.Call) tracer.Action {
 	}
 	for _, ft := range in.faults {
 		t := &ft.f.Target
-		if ft.f.Kind != format.FaultCrash || ft.fired || !ft.opened || ft.closed || !targetMatches(t, e) {
+		if ft.f.Kind != format.FaultCrash || ft.spent || !ft.opened || ft.closed || !targetMatches(t, e) {
 			continue
 		}
 		// A byte offset starting the receive was caught at its entry; a
@@ -208,12 +214,42 @@ func (in *Injector) crash(ft *fault) tracer.Action {
 	return act
 }
 
-// Acted hears what became of a fault's action; a restart that failed is
-// noted.
+// Acted hears from the tracer what became of a fault's action. A fault
+// whose only action failed did not fire: the note says why. A one-shot
+// fault stays spent (its Nth call is gone); a partition fires at its next
+// cut that acts. A pause's note says how many processes it stopped.
 func (in *Injector) Acted(r tracer.Report) {
-	if r.Err != nil {
-		in.note(fmt.Sprintf("%s: %v", r.Fault, r.Err))
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	ft := in.byMark(r.Fault)
+	if ft == nil {
+		return
 	}
+	kind := ft.f.Kind
+	switch {
+	case r.Then && r.Err != nil:
+		in.noteLocked(fmt.Sprintf("fault %d (%s): %v", ft.idx+1, kind, r.Err))
+	case r.Then:
+	case r.Err != nil:
+		if ft.acted == 0 {
+			ft.fired, ft.timed, ft.where = false, false, format.Fired{}
+		}
+		in.noteLocked(fmt.Sprintf("fault %d (%s) did not act: %v", ft.idx+1, kind, r.Err))
+	default:
+		ft.acted++
+		if kind == format.FaultPause && ft.acted == 1 {
+			in.noteLocked(fmt.Sprintf("pause stopped %d processes of %s", r.Signaled, ft.f.Target.Node))
+		}
+	}
+}
+
+func (in *Injector) byMark(mark string) *fault {
+	for _, ft := range in.faults {
+		if ft.mark == mark {
+			return ft
+		}
+	}
+	return nil
 }
 
 // Observe moves the faults' windows and completes where they fired.
@@ -254,7 +290,7 @@ func (in *Injector) enter(ft *fault, c *tracer.Call) (tracer.Action, bool) {
 	if ft.f.Kind == format.FaultPartition {
 		return in.partition(ft, c)
 	}
-	if ft.fired || (ft.f.Kind == format.FaultDrop && !droppable(e)) {
+	if ft.spent || (ft.f.Kind == format.FaultDrop && !droppable(e)) {
 		return tracer.Action{}, false
 	}
 	key := e.Node + "/" + e.Thread
@@ -315,7 +351,7 @@ func cut(c *tracer.Call, act tracer.Action) tracer.Action {
 // fault's duration later; meanwhile every call across it is cut, the
 // target's own included.
 func (in *Injector) timedPartition(ft *fault, c *tracer.Call) (tracer.Action, bool) {
-	if !ft.fired {
+	if !ft.spent {
 		if !in.targets(ft, c) {
 			return tracer.Action{}, false
 		}
@@ -360,7 +396,7 @@ func (in *Injector) partition(ft *fault, c *tracer.Call) (tracer.Action, bool) {
 // until its row is observed (a killed caller's row has none later).
 func (in *Injector) fire(ft *fault, c *tracer.Call) {
 	e := c.Event
-	ft.fired = true
+	ft.fired, ft.spent = true, true
 	ft.where = format.Fired{Fault: ft.idx, Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall, TimeNS: c.TimeNS}
 	in.logf("fault %s fired at %s/%s#%d (%s)", ft.mark, e.Node, e.Thread, e.Seq, e.Syscall)
 }
@@ -395,10 +431,8 @@ func (in *Injector) logf(format string, args ...any) {
 	}
 }
 
-func (in *Injector) note(s string) {
-	in.mu.Lock()
+func (in *Injector) noteLocked(s string) {
 	in.notes = append(in.notes, s)
-	in.mu.Unlock()
 	in.logf("%s", s)
 }
 

@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/ptrace"
 	"github.com/boxofpain/pain/internal/sysent"
 )
@@ -153,4 +154,116 @@ func (t *Tracer) Killed(node string) bool {
 	k := false
 	t.do(func() { k = t.killed[node] })
 	return k
+}
+
+// apply carries out a Hook's entry decision, tells the Hook whether a
+// fault took effect, and resumes the thread. A fault that could not act
+// leaves the call to run as it is, its row unmarked.
+func (t *Tracer) apply(th *thread, act Action) {
+	c := &th.call
+	var err error
+	n := 0
+	switch act.Kind {
+	case ActFail:
+		err = ptrace.SkipSyscall(th.tid, -int64(act.Errno))
+	case ActReturn:
+		err = ptrace.SkipSyscall(th.tid, act.Ret)
+	case ActShutdown:
+		switch {
+		case c.ep == nil:
+			err = errors.New("no socket to shut down")
+		case c.ep.kind == format.KindPipe:
+			err = errors.New("a pipe cannot be shut down")
+		default:
+			err = ptrace.ReplaceSyscall(th.tid, sysent.NrShutdown, uint64(c.ev.FD), ptrace.ShutRDWR)
+		}
+	case ActSignal:
+		n, err = t.signalAct(th, act)
+	}
+	fault := act.Fault
+	if err != nil {
+		act = Action{}
+	}
+	c.act = act
+	c.ev.Fault = act.Fault
+	t.acted(Report{Fault: fault, Err: err, Signaled: n})
+	switch {
+	case act.Kind == ActFail:
+		c.ev.Ret, c.ev.Errno = -1, sysent.ErrnoName(int(act.Errno))
+		t.skipped(th)
+	case act.Kind == ActReturn:
+		setRet(&c.ev, act.Ret)
+		if c.ent.Class == sysent.Send && act.Ret > 0 {
+			t.payload(th, c, act.Ret)
+			c.ev.Offset = -1
+		}
+		t.skipped(th)
+	case c.ent.Class == sysent.Exit:
+		t.skipped(th) // no exit stop comes
+	case act.Kind == ActHold:
+		t.hold(th, act.Hold)
+	case c.ent.Class == sysent.Clone:
+		// The clone event follows; its row is written there.
+		t.resume(th, 0)
+	default:
+		t.resumeToExit(th)
+	}
+}
+
+// skipped writes the row of a call that is done at its entry.
+func (t *Tracer) skipped(th *thread) {
+	th.inCall = false
+	t.emit(th, &th.call.ev)
+	t.resume(th, 0)
+}
+
+// shutdownExit completes a call an ActShutdown replaced by shutdown(2),
+// whose result is rval: the caller sees the Action's Ret. A shutdown that
+// failed (the socket was not connected) did not act: the caller sees its
+// error, and the row is unmarked.
+func (t *Tracer) shutdownExit(th *thread, rval int64) {
+	c := &th.call
+	err := error(nil)
+	if rval < 0 && rval > -4096 {
+		err = fmt.Errorf("shutdown: %s", errnoName(rval))
+	} else {
+		err = ptrace.SetReturn(th.tid, c.act.Ret)
+		rval = c.act.Ret
+	}
+	setRet(&c.ev, rval)
+	if err != nil {
+		c.ev.Fault = ""
+	}
+	t.acted(Report{Fault: c.act.Fault, Err: err})
+	t.emit(th, &c.ev)
+	t.resume(th, 0)
+}
+
+// applyExit carries out a Hook's exit decision on th's call.
+func (t *Tracer) applyExit(th *thread, act Action) {
+	c := &th.call
+	var err error
+	n := 0
+	switch act.Kind {
+	case ActReturn:
+		if err = ptrace.SetReturn(th.tid, act.Ret); err == nil {
+			setRet(&c.ev, act.Ret)
+		}
+	case ActSignal:
+		n, err = t.signalAct(th, act)
+	}
+	if act.Fault == "" {
+		return
+	}
+	if err == nil {
+		c.ev.Fault = act.Fault
+	}
+	t.acted(Report{Fault: act.Fault, Err: err, Signaled: n})
+}
+
+// acted tells the Hook what became of a fault.
+func (t *Tracer) acted(r Report) {
+	if t.cfg.Hook != nil && r.Fault != "" {
+		t.cfg.Hook.Acted(r)
+	}
 }

@@ -60,52 +60,6 @@ func traced(ent *sysent.Entry, a *[6]uint64) bool {
 	return len(ent.ArgVals) == 0 || slices.Contains(ent.ArgVals, v)
 }
 
-// apply carries out a Hook's entry decision and resumes the thread.
-func (t *Tracer) apply(th *thread, act Action) {
-	c := &th.call
-	c.act = act
-	c.ev.Fault = act.Fault
-	switch act.Kind {
-	case ActFail:
-		ptrace.SkipSyscall(th.tid, -int64(act.Errno))
-		c.ev.Ret, c.ev.Errno = -1, sysent.ErrnoName(int(act.Errno))
-		th.inCall = false
-		t.emit(th, &c.ev)
-		t.resume(th, 0)
-		return
-	case ActReturn:
-		ptrace.SkipSyscall(th.tid, act.Ret)
-		setRet(&c.ev, act.Ret)
-		if c.ent.Class == sysent.Send && act.Ret > 0 {
-			t.payload(th, c, act.Ret)
-			c.ev.Offset = -1
-		}
-		th.inCall = false
-		t.emit(th, &c.ev)
-		t.resume(th, 0)
-		return
-	case ActShutdown:
-		if c.ep != nil {
-			ptrace.ReplaceSyscall(th.tid, sysent.NrShutdown, uint64(c.ev.FD), ptrace.ShutRDWR)
-		}
-	case ActSignal:
-		t.signalAct(th, act)
-	}
-	switch {
-	case c.ent.Class == sysent.Exit:
-		th.inCall = false
-		t.emit(th, &c.ev)
-		t.resume(th, 0)
-	case act.Kind == ActHold:
-		t.hold(th, act.Hold)
-	case c.ent.Class == sysent.Clone:
-		// The clone event follows; its row is written there.
-		t.resume(th, 0)
-	default:
-		t.resumeToExit(th)
-	}
-}
-
 func setRet(e *format.Event, rval int64) {
 	if rval < 0 && rval > -4096 {
 		e.Ret, e.Errno = -1, errnoName(rval)
@@ -147,10 +101,7 @@ func (t *Tracer) exit(th *thread, si *ptrace.SyscallInfo) {
 		return
 	}
 	if c.act.Kind == ActShutdown {
-		ptrace.SetReturn(th.tid, c.act.Ret)
-		setRet(&c.ev, c.act.Ret)
-		t.emit(th, &c.ev)
-		t.resume(th, 0)
+		t.shutdownExit(th, rval)
 		return
 	}
 	setRet(&c.ev, rval)
@@ -180,17 +131,7 @@ func noRow(c *call, rval int64) bool {
 func (t *Tracer) finish(th *thread, c *call) {
 	if t.cfg.Hook != nil {
 		c.hook.Event, c.hook.TimeNS = &c.ev, t.now()
-		act := t.cfg.Hook.Exit(&c.hook)
-		switch act.Kind {
-		case ActReturn:
-			ptrace.SetReturn(th.tid, act.Ret)
-			setRet(&c.ev, act.Ret)
-		case ActSignal:
-			t.signalAct(th, act)
-		}
-		if act.Fault != "" {
-			c.ev.Fault = act.Fault
-		}
+		t.applyExit(th, t.cfg.Hook.Exit(&c.hook))
 	}
 	t.emit(th, &c.ev)
 	t.resume(th, 0)

@@ -36,7 +36,10 @@ type Hook interface {
 	// before it is queued for writing.
 	Observe(e *format.Event)
 	// Acted is told what became of an Action that carried a Fault (and of
-	// its Then, later): whether it took effect, and if not, why.
+	// its Then, later): whether it took effect, and if not, why. An Action
+	// that could not act (its register write failed, its signal reached no
+	// process, its shutdown failed) leaves the call to run as it would
+	// have, and its row unmarked.
 	Acted(r Report)
 }
 
@@ -87,7 +90,8 @@ const (
 	ActReturn
 	// ActShutdown replaces the call by shutdown(fd, SHUT_RDWR), so the peer
 	// sees the connection end there; the call then returns Ret (use
-	// -int64(EPIPE) for a send, 0 for a receive's end of file).
+	// -int64(EPIPE) for a send, 0 for a receive's end of file). On a pipe,
+	// which has no shutdown, it does not act.
 	ActShutdown
 	// ActHold keeps the calling thread stopped for Hold, then lets the call
 	// run; other threads keep running.

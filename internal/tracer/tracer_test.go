@@ -1,6 +1,8 @@
 package tracer
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"net/netip"
 	"os"
@@ -755,3 +757,94 @@ func TestNonBlockingConnect(t *testing.T) {
 		})
 	}
 }
+
+// killFirst is a Hook that, at the entry of the first call matching match,
+// has the caller killed from outside (as the OOM killer would) and waits
+// until it is gone, then asks for act: the tracer's register write finds
+// no thread.
+type killFirst struct {
+	match   func(e *format.Event) bool
+	act     Action
+	fired   bool
+	reports []Report
+}
+
+func (h *killFirst) Enter(c *Call) Action {
+	if h.fired || !h.match(c.Event) {
+		return Action{}
+	}
+	h.fired = true
+	tid := int(c.Event.TID)
+	syscall.Kill(int(c.Event.PID), syscall.SIGKILL)
+	for !dead(tid) {
+		time.Sleep(time.Millisecond) // a condition polled: the kernel ends the thread
+	}
+	return h.act
+}
+func (h *killFirst) Exit(c *Call) Action     { return Action{} }
+func (h *killFirst) Observe(e *format.Event) {}
+func (h *killFirst) Acted(r Report)          { h.reports = append(h.reports, r) }
+
+// dead reports whether thread tid has left every stop for good: a zombie,
+// or gone.
+func dead(tid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", tid))
+	if err != nil {
+		return true
+	}
+	i := bytes.LastIndexByte(b, ')')
+	return i > 0 && i+2 < len(b) && (b[i+2] == 'Z' || b[i+2] == 'X')
+}
+
+// TestActionThatCannotAct: a fault whose register write fails (its thread
+// was killed meanwhile) is reported to the Hook with the ptrace error, and
+// leaves no fault mark in the trace.
+func TestActionThatCannotAct(t *testing.T) {
+	progs.Need(t)
+	h := &killFirst{match: clientWrite(100), act: Action{Kind: ActFail, Errno: Errno(syscall.EIO), Fault: "eio"}}
+	rows, code := trace(t, Config{Hook: h}, "peer", "peer", "pingpong", "tcp", "3")
+	if code == 0 {
+		t.Errorf("exit 0, although its client was killed")
+	}
+	if find(rows, func(e format.Event) bool {
+		return e.Thread == "main.1" && e.Syscall == format.EventSignaled && e.Arg == "SIGKILL"
+	}) == nil {
+		t.Errorf("the client has no signaled SIGKILL row")
+	}
+	if len(h.reports) != 1 || h.reports[0].Fault != "eio" || !errors.Is(h.reports[0].Err, syscall.ESRCH) ||
+		!strings.Contains(h.reports[0].Err.Error(), "ptrace(GETREGS) pid ") {
+		t.Fatalf("reports %+v, want one for eio with ptrace(GETREGS) ... no such process", h.reports)
+	}
+	t.Logf("reported: %v", h.reports[0].Err)
+	if w := find(rows, func(e format.Event) bool { return e.Fault != "" }); w != nil {
+		dump(t, rows)
+		t.Errorf("a row is marked although the fault did not act: %+v", w)
+	}
+}
+
+// TestSignalNobody: a signal to a node with no live process does not act,
+// and says so.
+func TestSignalNobody(t *testing.T) {
+	progs.Need(t)
+	h := &once{match: clientWrite(100), act: Action{Kind: ActSignal, Signal: SIGSTOP, Node: "ghost", Fault: "pause"}}
+	var reports []Report
+	rec := &recorder{once: h, acted: func(r Report) { reports = append(reports, r) }}
+	rows, code := trace(t, Config{Hook: rec}, "peer", "peer", "pingpong", "tcp", "3")
+	if code != 0 {
+		t.Errorf("exit %d", code)
+	}
+	if len(reports) != 1 || reports[0].Err == nil || reports[0].Err.Error() != "SIGSTOP to node ghost: no live process" {
+		t.Errorf("reports %+v, want SIGSTOP to node ghost: no live process", reports)
+	}
+	if w := find(rows, func(e format.Event) bool { return e.Fault != "" }); w != nil {
+		t.Errorf("a row is marked although the fault did not act: %+v", w)
+	}
+}
+
+// recorder is once, keeping the reports.
+type recorder struct {
+	*once
+	acted func(Report)
+}
+
+func (r *recorder) Acted(rep Report) { r.acted(rep) }
