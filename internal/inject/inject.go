@@ -41,7 +41,9 @@
 //     never runs). With Restart, the tracer brings the node back from its
 //     command line after Duration (tracer.Config.Restart).
 //   - pause: the target's node gets SIGSTOP at the call's entry and SIGCONT
-//     after Duration (both sent by the tracer to the node's processes).
+//     after Duration (both sent by the tracer to every process of the
+//     node's tree, those a fork under way brings after the signal
+//     included); the note says how many processes it stopped.
 //   - partition: while the window is open, every call between a node of
 //     Groups[0] and one of Groups[1] (a node includes the nodes it spawned,
 //     "client/worker.1" belongs to "client") is cut: a connect fails with

@@ -99,6 +99,9 @@ func (t *Tracer) signalAct(th *thread, act Action) (int, error) {
 	if act.Signal == SIGKILL && (act.Then == nil || !act.Then.Restart) {
 		t.killed[node] = true
 	}
+	if act.Signal == SIGKILL || act.Signal == SIGSTOP {
+		t.downed[node] = syscall.Signal(act.Signal)
+	}
 	if act.Then != nil {
 		t.later(node, act.Fault, *act.Then)
 	}
@@ -123,6 +126,9 @@ func (t *Tracer) later(node, fault string, l Later) {
 					return
 				}
 				n, err := t.signalNode(node, syscall.Signal(l.Signal))
+				if l.Signal == SIGCONT {
+					delete(t.downed, node)
+				}
 				if t.cfg.Hook != nil {
 					t.cfg.Hook.Acted(Report{Fault: fault, Then: true, Err: err, Signaled: n})
 				}
@@ -266,4 +272,17 @@ func (t *Tracer) acted(r Report) {
 	if t.cfg.Hook != nil && r.Fault != "" {
 		t.cfg.Hook.Acted(r)
 	}
+}
+
+// downedBy returns the signal a Hook stopped or killed node (or a node it
+// belongs to) with, or 0: a process born to it since, from a fork that was
+// under way as the signal went out, gets the same (the kernel did not send
+// it: the signal was for the processes there were).
+func (t *Tracer) downedBy(node string) syscall.Signal {
+	for n, sig := range t.downed {
+		if node == n || strings.HasPrefix(node, n+"/") {
+			return sig
+		}
+	}
+	return 0
 }

@@ -155,11 +155,14 @@ func (t *Tracer) clonedTid(th *thread, ev int, ctid int) {
 		child.name, child.counters = th.name, th.counters
 	}
 	if flags&ptrace.CloneThread != 0 {
-		child.proc = p
+		child.proc = p // a new thread joins its process's group stop, or death
 	} else {
 		child.proc = &process{tgid: ctid, node: p.node, pidfd: -1, split: p.split, forked: true}
 		p.node.procs[ctid] = child.proc
 		t.procs[ctid] = child.proc
+		if sig := t.downedBy(p.node.name); sig != 0 {
+			ptrace.Kill(ctid, sig)
+		}
 	}
 	child.proc.threads++
 	if flags&ptrace.CloneFiles != 0 {

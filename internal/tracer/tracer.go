@@ -188,8 +188,9 @@ type Tracer struct {
 	recent     recentNames
 	unresolved []*endpoint
 	closing    bool
-	killed     map[string]bool // nodes a Hook killed for good
-	timers     []*time.Timer   // a Hook's pending Later actions
+	killed     map[string]bool           // nodes a Hook killed for good
+	downed     map[string]syscall.Signal // nodes a Hook stopped (until SIGCONT) or killed (until started again)
+	timers     []*time.Timer             // a Hook's pending Later actions
 	pending    []format.Event
 	buf        []byte
 	si         ptrace.SyscallInfo
@@ -221,6 +222,7 @@ func New(cfg Config) (*Tracer, error) {
 		deadNames: map[int]string{},
 		byAddr:    map[string]*endpoint{},
 		killed:    map[string]bool{},
+		downed:    map[string]syscall.Signal{},
 		buf:       make([]byte, 64<<10),
 		seccomp:   !cfg.NoSeccomp && ptrace.SeccompAvailable(),
 	}
@@ -369,19 +371,9 @@ func (t *Tracer) Start(s Spec) (*Proc, error) {
 		} else {
 			p.Pid, serr = ptrace.StartTraced(attr, t.seccomp)
 		}
-		if serr != nil {
-			return
+		if serr == nil {
+			t.started(p, s, path)
 		}
-		n := t.node(s.Node)
-		pr := &process{tgid: p.Pid, node: n, pidfd: -1, shim: true, split: s.SplitExec, root: p, rootPath: path}
-		n.procs[p.Pid] = pr
-		t.procs[p.Pid] = pr
-		name := s.Thread
-		if name == "" {
-			name = "main"
-		}
-		t.threads[p.Pid] = &thread{tid: p.Pid, proc: pr, name: name, counters: &counters{}, fds: newFDTable()}
-		pr.threads = 1
 	})
 	runtime.KeepAlive(files)
 	if err == nil {
@@ -391,6 +383,21 @@ func (t *Tracer) Start(s Spec) (*Proc, error) {
 		return nil, fmt.Errorf("start %s: %w", s.Argv[0], err)
 	}
 	return p, nil
+}
+
+// started adds the root process p of s, just started, to the model.
+func (t *Tracer) started(p *Proc, s Spec, path string) {
+	delete(t.downed, s.Node) // started again after a crash
+	n := t.node(s.Node)
+	pr := &process{tgid: p.Pid, node: n, pidfd: -1, shim: true, split: s.SplitExec, root: p, rootPath: path}
+	n.procs[p.Pid] = pr
+	t.procs[p.Pid] = pr
+	name := s.Thread
+	if name == "" {
+		name = "main"
+	}
+	t.threads[p.Pid] = &thread{tid: p.Pid, proc: pr, name: name, counters: &counters{}, fds: newFDTable()}
+	pr.threads = 1
 }
 
 // Signal sends sig to every process of node (every traced process when node

@@ -19,6 +19,8 @@
 //                        retried for up to 5s; print "pings <n> ok".
 //   threads              main.1 writes one message to a pipe, main.2 ten,
 //                        50ms apart; main reads both pipes to the end.
+//   prefork PORT K       listen, fork K workers that serve as serve does,
+//                        and wait for them.
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -29,6 +31,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -200,6 +203,26 @@ static int do_serve(int port) {
 	return 0;
 }
 
+static int do_prefork(int port, int k) {
+	int l = listener(port);
+	for (int i = 0; i < k; i++) {
+		pid_t p = fork();
+		if (p < 0) die("fork");
+		if (p == 0) {
+			for (;;) { // until killed
+				int s = accept(l, NULL, NULL);
+				if (s < 0) continue;
+				char b[MSG];
+				if (readn(s, b, MSG) == MSG) write(s, "ok", 2);
+				close(s);
+			}
+		}
+	}
+	while (wait(NULL) > 0 || errno == EINTR) {
+	}
+	return 0;
+}
+
 static double now(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -275,6 +298,7 @@ int main(int argc, char **argv) {
 	if (argc >= 3 && !strcmp(argv[1], "serve")) return do_serve(atoi(argv[2]));
 	if (argc >= 5 && !strcmp(argv[1], "ping")) return do_ping(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc >= 2 && !strcmp(argv[1], "threads")) return do_threads();
-	fprintf(stderr, "usage: tn recv|send|urecv|usend|serve|ping|threads ...\n");
+	if (argc >= 4 && !strcmp(argv[1], "prefork")) return do_prefork(atoi(argv[2]), atoi(argv[3]));
+	fprintf(stderr, "usage: tn recv|send|urecv|usend|serve|ping|threads|prefork ...\n");
 	return 2;
 }
