@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -72,7 +73,15 @@ func pauseTree(t *testing.T, target format.Target, workers int) ([]int, []string
 	}
 	var tree []int
 	stopped := func() bool {
+		if len(in.Fired()) == 0 {
+			return false
+		}
+		// Every process the tracer knows in the node, as the kernel
+		// lists them, is stopped.
 		tree = descendants(p.Pid)
+		if len(tree) != tr.NodeLive("srv") {
+			return false
+		}
 		for _, pid := range tree {
 			// 't': a group stop seen by the tracer (PTRACE_LISTEN) reads
 			// as a tracing stop.
@@ -80,7 +89,7 @@ func pauseTree(t *testing.T, target format.Target, workers int) ([]int, []string
 				return false
 			}
 		}
-		return len(in.Fired()) > 0
+		return true
 	}
 	for end := time.Now().Add(time.Minute); !stopped(); time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(end) { // a failure bound only
@@ -99,22 +108,20 @@ func scan(s, format string, args ...any) bool {
 	return err == nil && n == len(args)
 }
 
-// descendants returns pid and every process below it.
+// descendants returns pid and every process below it, from the kernel's
+// lists of each thread's children.
 func descendants(pid int) []int {
-	kids := map[int][]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		if pp := ppid(p); pp > 0 {
-			kids[pp] = append(kids[pp], p)
-		}
-	}
 	out := []int{pid}
 	for i := 0; i < len(out); i++ {
-		out = append(out, kids[out[i]]...)
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", out[i]))
+		for _, f := range tasks {
+			b, _ := os.ReadFile(f)
+			for _, w := range strings.Fields(string(b)) {
+				if k, err := strconv.Atoi(w); err == nil {
+					out = append(out, k)
+				}
+			}
+		}
 	}
 	return out
 }
@@ -134,12 +141,4 @@ func state(pid int) byte {
 		return f[0][0]
 	}
 	return '?'
-}
-
-func ppid(pid int) int {
-	if f := stat(pid); len(f) > 1 {
-		n, _ := strconv.Atoi(f[1])
-		return n
-	}
-	return 0
 }
