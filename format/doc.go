@@ -57,9 +57,11 @@
 //	                      a listening socket, node:bindK for a bound datagram
 //	                      socket, node:thread:sK for the K-th socket or pipe
 //	                      made by that thread, or the raw address where no
-//	                      traced process owns it
+//	                      traced process owns it; for a file, its stable name
+//	                      (see Files below)
 //	peer          utf8    stable name of the other end; for clone, fork,
-//	                      wait4 and kill the other thread as node/thread
+//	                      wait4 and kill the other thread as node/thread; for
+//	                      rename and link the new name
 //	local_addr    utf8    raw local address (127.0.0.1:7001, [::1]:7001,
 //	                      /path or @abstract for unix sockets)
 //	peer_addr     utf8    raw peer address
@@ -69,18 +71,42 @@
 //	offset        int64   byte offset of this call's data within its direction
 //	                      of its connection (stream sockets and pipes), so the
 //	                      write of n bytes at offset o is read by the reads
-//	                      that cover [o, o+n); -1 where none
+//	                      that cover [o, o+n); for a file, where in the file
+//	                      a read or write started (appends: where they
+//	                      landed), the new size for ftruncate and truncate,
+//	                      the start of fallocate's and sync_file_range's
+//	                      range; -1 where none
 //	ret           int64   return value; for data calls the bytes actually
 //	                      transferred; -1 on failure
 //	errno         utf8    error name when the call failed (ECONNRESET)
 //	payload_hash  uint64  FNV-1a (64 bit) of the bytes transferred, 0 for none
 //	payload       binary  optional prefix of those bytes (pain-trace -payload N),
 //	                      null when not kept
-//	arg           utf8    detail: exec path, signal name; free text
+//	arg           utf8    detail: exec path, signal name, an open's flags
+//	                      (O_WRONLY|O_CREAT|O_APPEND), the length of a
+//	                      fallocate or sync_file_range; free text
 //	fault         utf8    in injected runs, the fault that acted on this call
 //	dur_ns        int64   nanoseconds from the call's entry to its exit, so
 //	                      the call ran over [time_ns-dur_ns, time_ns]
 //	                      (strace -T); 0 for process events (version 2)
+//
+// # Files
+//
+// Rows of fd_kind file (version 2 files without them still read: no column
+// changed) follow the files of a run's folder ($PAIN_RUN_DIR): opens
+// (open, openat, creat) with their flags, reads and writes (read, pread64,
+// readv, preadv, preadv2, write, pwrite64, writev, pwritev, pwritev2) with
+// offset, length (ret) and payload_hash, syncs (fsync, fdatasync,
+// sync_file_range, syncfs, sync), rename, renameat, renameat2, link,
+// linkat, unlink, unlinkat, mkdir, mkdirat, truncate, ftruncate,
+// fallocate, and close. A file's stable name is its path under the run's
+// folder written as $PAIN_RUN_DIR/path, the same in every run; a
+// descriptor keeps the name it was opened at, whatever is renamed later.
+// Files elsewhere (libraries, /etc, /proc) get no rows. What the rows
+// cannot show is said in a row and a warning: an O_DIRECT open, a shared
+// writable mapping of a followed file (mmap, arg MAP_SHARED|PROT_WRITE),
+// io_uring (io_uring_setup, arg io_uring). Files are followed under ptrace
+// only, not by the eBPF recorder; they are no part of a schedule.
 //
 // # Integrity (version 2)
 //

@@ -101,6 +101,9 @@ func Open(warn func(string)) (*Recorder, error) {
 	}
 	for i := range sysent.Table {
 		e := &sysent.Table[i]
+		if files(e) {
+			continue // files are followed under ptrace only
+		}
 		m := uint8(modeExit)
 		if tracer.EnterFirst(e) {
 			m = modeEnter
@@ -259,4 +262,11 @@ func sockaddrLen(b []byte) int {
 		return 28
 	}
 	return 16
+}
+
+// files reports whether e is a call only files make (the tracer follows
+// files under ptrace only): opens, syncs, renames, positional reads and
+// writes, and what it cannot follow.
+func files(e *sysent.Entry) bool {
+	return e.Class >= sysent.Open || e.Off != 0
 }

@@ -14,6 +14,9 @@
 //	          process events start, exited, signaled
 //	signal    kill, tkill, tgkill and signaled
 //	desc      every call on a file descriptor (a row with an fd)
+//	file      every row about a file: opens, reads and writes, syncs,
+//	          renames, links, unlinks, mkdir, truncation (rows of fd_kind
+//	          file; strace's %file names calls that take a path)
 //
 // Node and connection patterns are shell patterns (path.Match): -node
 // 'kv*', -conn 'workload:*'.
@@ -47,6 +50,7 @@ var ErrBadExpr = errors.New("bad filter")
 type Filter struct {
 	calls  map[string]bool // nil: any call
 	desc   bool            // any call with an fd
+	files  bool            // any row of fd_kind file
 	negate bool
 	nodes  []string // patterns; empty: any node
 	conns  []string
@@ -100,6 +104,8 @@ func (f *Filter) parseExpr(expr string) error {
 			return fmt.Errorf("%w: -e %s: empty name in the set", ErrBadExpr, expr)
 		case name == "desc":
 			f.desc = true
+		case name == "file":
+			f.files = true
 		case classes[name] != nil:
 			for _, c := range classes[name] {
 				f.calls[c] = true
@@ -130,7 +136,7 @@ func patterns(flag, list string) ([]string, error) {
 // Keep says whether the filter selects e.
 func (f *Filter) Keep(e *format.Event) bool {
 	if f.calls != nil {
-		in := f.calls[e.Syscall] || (f.desc && e.FD >= 0)
+		in := f.calls[e.Syscall] || (f.desc && e.FD >= 0) || (f.files && e.FDKind == format.KindFile)
 		if in == f.negate {
 			return false
 		}

@@ -15,22 +15,26 @@ func TestKeep(t *testing.T) {
 		{Node: "backup", Syscall: "recvfrom", FD: 5, Conn: "primary:main:s1>backup:listen0"},
 		{Node: "backup", Syscall: "exited", FD: -1},
 		{Node: "sh/cat.2", Syscall: "execve", FD: -1},
+		{Node: "backup", Syscall: "pwrite64", FD: 6, FDKind: format.KindFile, Local: "$PAIN_RUN_DIR/wal"},
+		{Node: "backup", Syscall: "rename", FD: -1, FDKind: format.KindFile, Local: "$PAIN_RUN_DIR/a.tmp"},
 	}
 	for _, c := range []struct {
 		o    Options
 		want string // one letter per row: y kept, n not
 	}{
-		{Options{}, "yyyyyy"},
-		{Options{Expr: "trace=network"}, "ynyynn"},
-		{Options{Expr: "trace=%net,read"}, "yyyynn"},
-		{Options{Expr: "network", Nodes: "primary"}, "ynynnn"},
-		{Options{Expr: "trace=!network"}, "nynnyy"},
-		{Options{Expr: "trace=process"}, "nnnnyy"},
-		{Options{Expr: "trace=desc"}, "yyyynn"},
-		{Options{Expr: "trace=read,recvfrom"}, "nynynn"},
-		{Options{Nodes: "b*,sh/*"}, "nnnyyy"},
-		{Options{Conns: "primary:*"}, "nnyynn"},
-		{Options{Conns: "workload:main:s0>primary:listen0", Expr: "read"}, "nynnnn"},
+		{Options{}, "yyyyyyyy"},
+		{Options{Expr: "trace=network"}, "ynyynnnn"},
+		{Options{Expr: "trace=%net,read"}, "yyyynnnn"},
+		{Options{Expr: "network", Nodes: "primary"}, "ynynnnnn"},
+		{Options{Expr: "trace=!network"}, "nynnyyyy"},
+		{Options{Expr: "trace=process"}, "nnnnyynn"},
+		{Options{Expr: "trace=desc"}, "yyyynnyn"},
+		{Options{Expr: "trace=file"}, "nnnnnnyy"},
+		{Options{Expr: "trace=file", Nodes: "primary"}, "nnnnnnnn"},
+		{Options{Expr: "trace=read,recvfrom"}, "nynynnnn"},
+		{Options{Nodes: "b*,sh/*"}, "nnnyyyyy"},
+		{Options{Conns: "primary:*"}, "nnyynnnn"},
+		{Options{Conns: "workload:main:s0>primary:listen0", Expr: "read"}, "nynnnnnn"},
 	} {
 		f, err := New(c.o)
 		if err != nil {

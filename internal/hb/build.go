@@ -63,6 +63,9 @@ func (b *Builder) Reset() {
 
 // Add adds one row of the run. Rows may come in any order.
 func (b *Builder) Add(e *format.Event) {
+	if e.FDKind == format.KindFile {
+		return // files carry no happens-before edge (yet: durability lineage)
+	}
 	c := classOf(e.Syscall, e.Arg)
 	if b.gran != Syscall && e.Errno != "" && retry(e.Errno) {
 		return

@@ -329,9 +329,10 @@ func (in *Injector) targets(ft *fault, c *tracer.Call) bool {
 }
 
 // droppable reports whether a drop can act on e: a send, or a receive on a
-// stream (a datagram already received cannot be taken back).
+// stream (a datagram already received cannot be taken back); a file's
+// write or read is no message.
 func droppable(e *format.Event) bool {
-	return isSend(e) || (isRecv(e) && stream(e))
+	return e.FDKind != format.KindFile && (isSend(e) || (isRecv(e) && stream(e)))
 }
 
 // cut makes e's message vanish: a stream is shut down at this point, a

@@ -49,8 +49,9 @@ func atOffset(t *format.Target, e *format.Event, n int64) bool {
 }
 
 // stream reports whether e transfers bytes on a stream (TCP, unix stream,
-// pipe): the tracer gives stream transfers an offset at entry, datagrams -1.
-func stream(e *format.Event) bool { return e.Offset >= 0 }
+// pipe): the tracer gives stream transfers an offset at entry, datagrams -1
+// (and files their file offset).
+func stream(e *format.Event) bool { return e.Offset >= 0 && e.FDKind != format.KindFile }
 
 // endpointNode returns the node an endpoint name belongs to: the part before
 // the first ':' of "kv1:listen0" or "client:main:s0". Raw addresses of

@@ -229,6 +229,7 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 		Setup:          netnsSetup(o.Netns),
 		Hook:           o.Hook,
 		Restart:        rs.restart,
+		Files:          runFiles(dir),
 		Payload:        o.Payload,
 		NoSeccomp:      o.NoSeccomp,
 		ProcessThreads: o.ProcessThreads,

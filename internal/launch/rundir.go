@@ -4,6 +4,7 @@ package launch
 
 import (
 	"fmt"
+	"github.com/boxofpain/pain/internal/tracer"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,6 +56,15 @@ func openRunDir(keep string) (dir string, remove func(), err error) {
 }
 
 // sweepRunDirs removes the temporary run folders that no live run holds.
+// runFiles says which files of a run get rows in its trace: those under
+// its folder, named "$PAIN_RUN_DIR/<path under it>", the same in every run.
+func runFiles(dir string) []tracer.FileRoot {
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real // the tracer compares the paths the kernel resolves
+	}
+	return []tracer.FileRoot{{Dir: dir, Name: "$PAIN_RUN_DIR"}}
+}
+
 func sweepRunDirs() {
 	old, _ := filepath.Glob(filepath.Join(os.TempDir(), "pain-run-*"))
 	for _, d := range old {

@@ -62,6 +62,21 @@ const (
 const (
 	SockCloexec       = unix.SOCK_CLOEXEC
 	OCloexec          = unix.O_CLOEXEC
+	OAccmode          = unix.O_ACCMODE
+	OWronly           = unix.O_WRONLY
+	ORdwr             = unix.O_RDWR
+	OCreat            = unix.O_CREAT
+	OExcl             = unix.O_EXCL
+	OTrunc            = unix.O_TRUNC
+	OAppend           = unix.O_APPEND
+	ODsync            = unix.O_DSYNC
+	OSync             = unix.O_SYNC
+	ODirect           = unix.O_DIRECT
+	ODirectory        = unix.O_DIRECTORY
+	ATFdcwd           = unix.AT_FDCWD
+	ATRemovedir       = unix.AT_REMOVEDIR
+	MapShared         = unix.MAP_SHARED
+	ProtWrite         = unix.PROT_WRITE
 	ShutRDWR          = unix.SHUT_RDWR
 	MsgPeek           = unix.MSG_PEEK
 	CloseRangeCloexec = unix.CLOSE_RANGE_CLOEXEC

@@ -69,7 +69,10 @@ func TestFilter(t *testing.T) {
 		want uint32
 	}{
 		{"getpid", x86, 39, nil, allow},
-		{"openat", x86, 257, nil, allow},
+		{"stat", x86, 4, nil, allow},
+		{"openat", x86, 257, nil, trace},
+		{"mmap anonymous", x86, 9, []uint64{0, 4096, 3, 0x22, 0xffffffff}, allow},
+		{"mmap of a file", x86, 9, []uint64{0, 4096, 3, 1, 5}, trace},
 		{"fcntl F_SETFL", x86, 72, []uint64{3, 4}, allow},
 		{"fcntl F_DUPFD", x86, 72, []uint64{3, 0}, trace},
 		{"fcntl F_DUPFD_CLOEXEC", x86, 72, []uint64{3, 1030}, trace},

@@ -66,7 +66,8 @@ func TestDirections(t *testing.T) {
 		{"connect", "", NoDir, "connect"},
 		{"send", "", Out, "send"}, // a class graph's transfers
 		{"recv", "", In, "recv"},
-		{"pwrite64", "", NoDir, "pwrite64"}, // never recorded: no class
+		{"pwrite64", "", Out, "send"}, // a file's
+		{"fsync", "", NoDir, "fsync"},
 		{"start", "/bin/sh", NoDir, "start"},
 	} {
 		if got := DirOf(tc.call, tc.arg); got != tc.dir {

@@ -34,6 +34,13 @@ const (
 	Exit             // exit, exit_group
 	Kill             // kill, tkill, tgkill
 	Wait             // wait4
+	// Files (rows only for files under the run's folder, see the tracer).
+	Open     // open, openat, creat: path at arg Path, flags at arg Flags; ret is a new fd
+	Sync     // fsync, fdatasync, sync_file_range, syncfs (fd arg 0), sync (none)
+	Rename   // rename, renameat, renameat2, link, linkat: two paths (Path, Path2)
+	PathOp   // unlink, unlinkat, mkdir, mkdirat, truncate: one path (Path)
+	Resize   // ftruncate, fallocate: fd arg 0
+	Unfollow // mmap of a file, io_uring_setup: writes the tracer cannot follow
 )
 
 // Buf says where a Send or Recv call keeps its bytes.
@@ -62,6 +69,14 @@ type Entry struct {
 	// Record is true when the call gets a row in the trace (on sockets and
 	// pipes for fd calls).
 	Record bool
+	// Off, when not 0, is the index of a file offset argument (pread64,
+	// pwrite64, preadv, pwritev and their 2 variants); 0: the call moves
+	// bytes at the descriptor's position.
+	Off int
+	// Path and Path2 are the indexes of path arguments (Open, Rename,
+	// PathOp), and Dirfd and Dirfd2 of the directories they are relative
+	// to (-1: the working directory); Flags of open's flags.
+	Path, Path2, Dirfd, Dirfd2, Flags int
 	// ArgIdx and ArgVals, when ArgVals is not empty, restrict tracing to
 	// calls whose argument ArgIdx (low 32 bits) is one of ArgVals.
 	ArgIdx  int
@@ -159,7 +174,11 @@ const (
 var Table = []Entry{
 	{Nr: 0, Name: "read", Class: Recv, Buf: BufPlain, Addr: -1, Record: true},
 	{Nr: 1, Name: "write", Class: Send, Buf: BufPlain, Addr: -1, Record: true},
+	{Nr: 2, Name: "open", Class: Open, Addr: -1, Record: true, Path: 0, Dirfd: -1, Flags: 1},
 	{Nr: 3, Name: "close", Class: Close, Addr: -1, Record: true},
+	{Nr: 9, Name: "mmap", Class: Unfollow, Addr: -1, Record: true, ArgIdx: 4, ArgSkip: []uint32{0xffffffff}},
+	{Nr: 17, Name: "pread64", Class: Recv, Buf: BufPlain, Addr: -1, Record: true, Off: 3},
+	{Nr: 18, Name: "pwrite64", Class: Send, Buf: BufPlain, Addr: -1, Record: true, Off: 3},
 	{Nr: 19, Name: "readv", Class: Recv, Buf: BufIovec, Addr: -1, Record: true},
 	{Nr: 20, Name: "writev", Class: Send, Buf: BufIovec, Addr: -1, Record: true},
 	{Nr: 22, Name: "pipe", Class: Pipe, Addr: -1, Record: true},
@@ -185,16 +204,40 @@ var Table = []Entry{
 	{Nr: 61, Name: "wait4", Class: Wait, Addr: -1, Record: true},
 	{Nr: 62, Name: "kill", Class: Kill, Addr: -1, Record: true},
 	{Nr: 72, Name: "fcntl", Class: Dup, Addr: -1, ArgIdx: 1, ArgVals: []uint32{FDupFD, FDupFDCloexec}},
+	{Nr: 74, Name: "fsync", Class: Sync, Addr: -1, Record: true},
+	{Nr: 75, Name: "fdatasync", Class: Sync, Addr: -1, Record: true},
+	{Nr: 76, Name: "truncate", Class: PathOp, Addr: -1, Record: true, Path: 0, Dirfd: -1},
+	{Nr: 77, Name: "ftruncate", Class: Resize, Addr: -1, Record: true},
+	{Nr: 82, Name: "rename", Class: Rename, Addr: -1, Record: true, Path: 0, Path2: 1, Dirfd: -1, Dirfd2: -1},
+	{Nr: 83, Name: "mkdir", Class: PathOp, Addr: -1, Record: true, Path: 0, Dirfd: -1},
+	{Nr: 85, Name: "creat", Class: Open, Addr: -1, Record: true, Path: 0, Dirfd: -1, Flags: -1},
+	{Nr: 86, Name: "link", Class: Rename, Addr: -1, Record: true, Path: 0, Path2: 1, Dirfd: -1, Dirfd2: -1},
+	{Nr: 87, Name: "unlink", Class: PathOp, Addr: -1, Record: true, Path: 0, Dirfd: -1},
+	{Nr: 162, Name: "sync", Class: Sync, Addr: -1, Record: true},
 	{Nr: 200, Name: "tkill", Class: Kill, Addr: -1, Record: true, ArgIdx: 1, ArgSkip: []uint32{sigURG}},
 	{Nr: 231, Name: "exit_group", Class: Exit, Addr: -1, Record: true},
 	{Nr: 234, Name: "tgkill", Class: Kill, Addr: -1, Record: true, ArgIdx: 2, ArgSkip: []uint32{sigURG}},
+	{Nr: 257, Name: "openat", Class: Open, Addr: -1, Record: true, Path: 1, Dirfd: 0, Flags: 2},
+	{Nr: 258, Name: "mkdirat", Class: PathOp, Addr: -1, Record: true, Path: 1, Dirfd: 0},
+	{Nr: 263, Name: "unlinkat", Class: PathOp, Addr: -1, Record: true, Path: 1, Dirfd: 0},
+	{Nr: 264, Name: "renameat", Class: Rename, Addr: -1, Record: true, Path: 1, Path2: 3, Dirfd: 0, Dirfd2: 2},
+	{Nr: 265, Name: "linkat", Class: Rename, Addr: -1, Record: true, Path: 1, Path2: 3, Dirfd: 0, Dirfd2: 2},
 	{Nr: 275, Name: "splice", Class: Transfer, Len: 4, Addr: -1, Record: true},
+	{Nr: 277, Name: "sync_file_range", Class: Sync, Addr: -1, Record: true},
+	{Nr: 285, Name: "fallocate", Class: Resize, Addr: -1, Record: true},
 	{Nr: 288, Name: "accept4", Class: Accept, Addr: 1, Record: true},
 	{Nr: 292, Name: "dup3", Class: Dup, Addr: -1},
 	{Nr: 293, Name: "pipe2", Class: Pipe, Addr: -1, Record: true},
+	{Nr: 295, Name: "preadv", Class: Recv, Buf: BufIovec, Addr: -1, Record: true, Off: 3},
+	{Nr: 296, Name: "pwritev", Class: Send, Buf: BufIovec, Addr: -1, Record: true, Off: 3},
 	{Nr: 299, Name: "recvmmsg", Class: Recv, Buf: BufMmsg, Addr: -1, Record: true},
+	{Nr: 306, Name: "syncfs", Class: Sync, Addr: -1, Record: true},
 	{Nr: 307, Name: "sendmmsg", Class: Send, Buf: BufMmsg, Addr: -1, Record: true},
+	{Nr: 316, Name: "renameat2", Class: Rename, Addr: -1, Record: true, Path: 1, Path2: 3, Dirfd: 0, Dirfd2: 2},
 	{Nr: 322, Name: "execveat", Class: Exec, Addr: -1, Record: true},
+	{Nr: 327, Name: "preadv2", Class: Recv, Buf: BufIovec, Addr: -1, Record: true, Off: 3},
+	{Nr: 328, Name: "pwritev2", Class: Send, Buf: BufIovec, Addr: -1, Record: true, Off: 3},
+	{Nr: 425, Name: "io_uring_setup", Class: Unfollow, Addr: -1, Record: true},
 	{Nr: 435, Name: "clone3", Class: Clone, Addr: -1, Record: true},
 	{Nr: 436, Name: "close_range", Class: CloseRange, Addr: -1},
 }

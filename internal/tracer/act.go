@@ -28,6 +28,13 @@ func (t *Tracer) hookCall(th *thread, c *call) *Call {
 	if h.Dir != sysent.NoDir {
 		h.Len = t.callLen(th.tid, c)
 	}
+	h.FileOffset = -1
+	if ep := c.ep; ep != nil && ep.kind == format.KindFile {
+		h.File = ep.name
+		if h.Dir != sysent.NoDir {
+			h.FileOffset = t.fileOffset(th, c, ep)
+		}
+	}
 	return h
 }
 

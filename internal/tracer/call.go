@@ -236,6 +236,10 @@ func (t *Tracer) acceptExit(th *thread, c *call, nfd int32) {
 // transferExit completes a send, receive, sendfile or splice row.
 func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 	ep := c.ep
+	if ep.kind == format.KindFile {
+		t.fileIOExit(th, c, rval)
+		return
+	}
 	bytes := rval
 	if c.ent.Class == sysent.Transfer {
 		if ep.stream() {

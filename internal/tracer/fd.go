@@ -9,8 +9,8 @@ import (
 	"github.com/boxofpain/pain/internal/ptrace"
 )
 
-// endpoint is one open file description the tracer follows: a socket or one
-// end of a pipe. Descriptors made by dup, fork or fd passing within a
+// endpoint is one open file description the tracer follows: a socket, one
+// end of a pipe, or a file under a root (Config.Files). Descriptors made by dup, fork or fd passing within a
 // process share it, so stream offsets count the bytes of the description,
 // whoever moves them.
 type endpoint struct {
@@ -27,6 +27,10 @@ type endpoint struct {
 	listening bool
 	resolved  bool   // localAddr known (or needs no resolution)
 	key       string // key in Tracer.byAddr, if registered
+
+	// For files: the path it was opened at and the open's flags.
+	path   string
+	oflags uint64
 
 	// A process and descriptor through which the tracer can copy this
 	// socket (pidfd_getfd) to ask the kernel about it.

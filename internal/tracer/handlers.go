@@ -50,6 +50,12 @@ var handlers = [...]handler{
 	sysent.Exit:       {enter: (*Tracer).enterExit},
 	sysent.Kill:       {enter: (*Tracer).enterKill},
 	sysent.Wait:       {exit: (*Tracer).exitWait},
+	sysent.Open:       {enter: (*Tracer).enterOpen, exit: (*Tracer).exitOpen},
+	sysent.Sync:       {enter: (*Tracer).enterSync},
+	sysent.Rename:     {enter: (*Tracer).enterRename},
+	sysent.PathOp:     {enter: (*Tracer).enterPathOp},
+	sysent.Resize:     {enter: (*Tracer).enterResize},
+	sysent.Unfollow:   {enter: (*Tracer).enterUnfollow},
 }
 
 // enterSendRecv starts the row of a send or receive on a recorded socket
@@ -66,6 +72,9 @@ func (t *Tracer) enterSendRecv(th *thread, c *call) verdict {
 		c.dir = dirRecv
 	}
 	fillFD(&c.ev, fd, ep)
+	if ep.kind == format.KindFile {
+		return t.enterFileIO(th, c)
+	}
 	if ep.stream() {
 		c.ev.Offset = ep.off[c.dir]
 	}

@@ -44,7 +44,7 @@ type Hook interface {
 }
 
 // Call is a recorded call as a Hook sees it: its row, and what the row does
-// not say. File names and file offsets are to join it.
+// not say.
 type Call struct {
 	// Event is the row so far at entry, complete at exit.
 	Event *format.Event
@@ -59,6 +59,12 @@ type Call struct {
 	// TimeNS is the time of this stop, as time_ns counts: at entry, when
 	// the call started (a killed caller's row has no later time).
 	TimeNS int64
+	// File is the stable name of the file a call on a followed file acts
+	// on (the row's local), and FileOffset where a read or write will
+	// start, known at entry (the end of the file for O_APPEND), so that a
+	// Hook can save the bytes a write is about to overwrite; -1 otherwise.
+	File       string
+	FileOffset int64
 }
 
 // Errno is an error number and Signal a signal number, as the kernel

@@ -68,7 +68,8 @@ type call struct {
 	dir    int
 	act    Action
 	hook   Call   // what the Hook sees of it
-	addr   string // sockaddr argument read at entry
+	addr   string // sockaddr argument read at entry; an open's absolute path
+	flags  uint64 // an open's flags
 	fd2    int32
 	ignore bool // bookkeeping only (dup): no row
 

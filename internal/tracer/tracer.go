@@ -107,6 +107,11 @@ type Config struct {
 	// in that thread (its network namespace, for launch's -netns). New
 	// returns its error.
 	Setup func() error
+	// Files are the folders whose files get rows (opens, reads and writes
+	// with their offsets, syncs, renames, ...), each named in them by its
+	// root's Name; none: no file gets a row. Files are followed under
+	// ptrace only.
+	Files []FileRoot
 	// Backend, when set, records without stopping the processes (eBPF)
 	// instead of ptrace. It cannot be used with a Hook or a Payload prefix.
 	Backend Backend
@@ -191,6 +196,7 @@ type Tracer struct {
 	killed     map[string]bool           // nodes a Hook killed for good
 	downed     map[string]syscall.Signal // nodes a Hook stopped (until SIGCONT) or killed (until started again)
 	timers     []*time.Timer             // a Hook's pending Later actions
+	unfollow   map[string]bool           // writes seen that the trace cannot show
 	pending    []format.Event
 	buf        []byte
 	si         ptrace.SyscallInfo
@@ -222,6 +228,7 @@ func New(cfg Config) (*Tracer, error) {
 		deadNames: map[int]string{},
 		byAddr:    map[string]*endpoint{},
 		killed:    map[string]bool{},
+		unfollow:  map[string]bool{},
 		downed:    map[string]syscall.Signal{},
 		buf:       make([]byte, 64<<10),
 		seccomp:   !cfg.NoSeccomp && ptrace.SeccompAvailable(),

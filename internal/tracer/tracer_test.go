@@ -848,3 +848,67 @@ type recorder struct {
 }
 
 func (r *recorder) Acted(rep Report) { r.acted(rep) }
+
+// TestFiles traces what a store does to its files under a root and checks
+// every row of them: names (the same whatever the folder), flags, offsets
+// (appends, pwrites, the position after a write), lengths, syncs of files
+// and of a directory, renames, truncation; an open elsewhere gets no row.
+func TestFiles(t *testing.T) {
+	progs.Need(t)
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, code := trace(t, Config{Files: []FileRoot{{Dir: dir, Name: "$D"}}}, "files", "files", dir)
+	if code != 0 {
+		dump(t, rows)
+		t.Fatalf("exit %d", code)
+	}
+	var got []string
+	for _, e := range rows {
+		if e.FDKind == format.KindFile {
+			got = append(got, fmt.Sprintf("%s %s %s off=%d ret=%d %s", e.Syscall, e.Local, e.Peer, e.Offset, e.Ret, e.Arg))
+		}
+	}
+	want := []string{
+		"mkdir $D/d  off=-1 ret=0 ",
+		"openat $D/d/log  off=-1 ret=3 O_WRONLY|O_CREAT|O_APPEND",
+		"write $D/d/log  off=0 ret=4 ",
+		"write $D/d/log  off=4 ret=6 ",
+		"fdatasync $D/d/log  off=-1 ret=0 ",
+		"close $D/d/log  off=-1 ret=0 ",
+		"openat $D/d/data.tmp  off=-1 ret=3 O_RDWR|O_CREAT|O_TRUNC",
+		"write $D/d/data.tmp  off=0 ret=10 ",
+		"pwrite64 $D/d/data.tmp  off=100 ret=5 ",
+		"write $D/d/data.tmp  off=10 ret=3 ",
+		"ftruncate $D/d/data.tmp  off=50 ret=0 ",
+		"fsync $D/d/data.tmp  off=-1 ret=0 ",
+		"close $D/d/data.tmp  off=-1 ret=0 ",
+		"rename $D/d/data.tmp $D/d/data off=-1 ret=0 ",
+		"openat $D/d  off=-1 ret=3 O_RDONLY|O_DIRECTORY",
+		"renameat $D/d/log $D/d/log.old off=-1 ret=0 ",
+		"fsync $D/d  off=-1 ret=0 ",
+		"openat $D/d/data  off=-1 ret=4 O_RDONLY",
+		"read $D/d/data  off=0 ret=8 ",
+		"pread64 $D/d/data  off=2 ret=4 ",
+		"close $D/d/data  off=-1 ret=0 ",
+		"openat $D/d/log.old  off=-1 ret=4 O_WRONLY|O_APPEND|O_SYNC",
+		"writev $D/d/log.old  off=10 ret=7 ",
+		"close $D/d/log.old  off=-1 ret=0 ",
+		"close $D/d  off=-1 ret=0 ",
+		"unlink $D/d/data  off=-1 ret=0 ",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("file rows:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// Every write's payload is hashed, as a send's.
+	for _, e := range rows {
+		if e.FDKind == format.KindFile && sysentWrite(e.Syscall) && e.PayloadHash == 0 {
+			t.Errorf("%s at %d of %s: no payload hash", e.Syscall, e.Offset, e.Local)
+		}
+	}
+}
+
+func sysentWrite(name string) bool {
+	return strings.HasPrefix(name, "write") || strings.HasPrefix(name, "pwrite")
+}
