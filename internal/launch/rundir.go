@@ -59,10 +59,13 @@ func openRunDir(keep string) (dir string, remove func(), err error) {
 // runFiles says which files of a run get rows in its trace: those under
 // its folder, named "$PAIN_RUN_DIR/<path under it>", the same in every run.
 func runFiles(dir string) []tracer.FileRoot {
-	if real, err := filepath.EvalSymlinks(dir); err == nil {
-		dir = real // the tracer compares the paths the kernel resolves
+	roots := []tracer.FileRoot{{Dir: dir, Name: "$PAIN_RUN_DIR"}}
+	if real, err := filepath.EvalSymlinks(dir); err == nil && real != dir {
+		// Paths are compared as written or as the kernel resolves them
+		// (a working directory): the folder under either name.
+		roots = append(roots, tracer.FileRoot{Dir: real, Name: "$PAIN_RUN_DIR"})
 	}
-	return []tracer.FileRoot{{Dir: dir, Name: "$PAIN_RUN_DIR"}}
+	return roots
 }
 
 func sweepRunDirs() {

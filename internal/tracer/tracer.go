@@ -1,7 +1,8 @@
 //go:build linux && amd64
 
 // Package tracer records what an unmodified multi-process system does on
-// sockets and pipes, as format.Event rows in stable names (the README's
+// sockets, pipes and the files of the run's folder (Config.Files), as
+// format.Event rows in stable names (the README's
 // "Stable names"): node, thread, seq, endpoint and connection names that
 // are the same in two runs that did the same thing, whatever the pids, fds
 // and ports.

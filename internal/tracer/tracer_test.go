@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -859,15 +860,43 @@ func TestFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, code := trace(t, Config{Files: []FileRoot{{Dir: dir, Name: "$D"}}}, "files", "files", dir)
+	var mu sync.Mutex
+	var warnings []string
+	h := &fileCalls{}
+	cfg := Config{Files: []FileRoot{{Dir: dir, Name: "$D"}}, Hook: h,
+		Warn: func(m string) { mu.Lock(); warnings = append(warnings, m); mu.Unlock() }}
+	rows, code := trace(t, cfg, "files", "files", dir)
 	if code != 0 {
 		dump(t, rows)
 		t.Fatalf("exit %d", code)
 	}
 	var got []string
 	for _, e := range rows {
-		if e.FDKind == format.KindFile {
-			got = append(got, fmt.Sprintf("%s %s %s off=%d ret=%d %s", e.Syscall, e.Local, e.Peer, e.Offset, e.Ret, e.Arg))
+		ret := strconv.FormatInt(e.Ret, 10)
+		if e.Syscall == "mmap" {
+			ret = "addr"
+		}
+		if e.FDKind == format.KindFile && e.Syscall != "io_uring_setup" {
+			got = append(got, fmt.Sprintf("%s %s %s off=%d ret=%s %s", e.Syscall, e.Local, e.Peer, e.Offset, ret, e.Arg))
+		}
+	}
+	if find(rows, func(e format.Event) bool { return e.Syscall == "io_uring_setup" && e.Arg == "io_uring" }) == nil {
+		t.Errorf("no io_uring_setup row")
+	}
+	mu.Lock()
+	for _, w := range []string{"uses a shared writable mapping of $D/d/data", "uses io_uring"} {
+		if !slices.ContainsFunc(warnings, func(s string) bool { return strings.Contains(s, w) }) {
+			t.Errorf("no warning that the node %s in %q", w, warnings)
+		}
+	}
+	mu.Unlock()
+	// The hook learns at a write's entry where it will land: where its row
+	// says it did.
+	for i, e := range rows {
+		if e.FDKind == format.KindFile && sysentWrite(e.Syscall) {
+			if c, ok := h.at[e.Seq]; !ok || c.File != e.Local || c.FileOffset != e.Offset {
+				t.Errorf("row %d, %s of %s at %d: the hook saw %+v", i, e.Syscall, e.Local, e.Offset, c)
+			}
 		}
 	}
 	want := []string{
@@ -896,6 +925,9 @@ func TestFiles(t *testing.T) {
 		"writev $D/d/log.old  off=10 ret=7 ",
 		"close $D/d/log.old  off=-1 ret=0 ",
 		"close $D/d  off=-1 ret=0 ",
+		"openat $D/d/data  off=-1 ret=3 O_RDWR",
+		"mmap $D/d/data  off=-1 ret=addr MAP_SHARED|PROT_WRITE",
+		"close $D/d/data  off=-1 ret=0 ",
 		"unlink $D/d/data  off=-1 ret=0 ",
 	}
 	if !slices.Equal(got, want) {
@@ -908,6 +940,23 @@ func TestFiles(t *testing.T) {
 		}
 	}
 }
+
+// fileCalls is a Hook that keeps what it saw of file calls at their entry,
+// by seq (one thread).
+type fileCalls struct{ at map[int64]Call }
+
+func (h *fileCalls) Enter(c *Call) Action {
+	if c.File != "" {
+		if h.at == nil {
+			h.at = map[int64]Call{}
+		}
+		h.at[c.Event.Seq] = Call{File: c.File, FileOffset: c.FileOffset}
+	}
+	return Action{}
+}
+func (h *fileCalls) Exit(c *Call) Action     { return Action{} }
+func (h *fileCalls) Observe(e *format.Event) {}
+func (h *fileCalls) Acted(r Report)          {}
 
 func sysentWrite(name string) bool {
 	return strings.HasPrefix(name, "write") || strings.HasPrefix(name, "pwrite")
