@@ -199,7 +199,9 @@ func (t *Tracer) apply(th *thread, act Action) {
 	}
 	c.act = act
 	c.ev.Fault = act.Fault
-	t.acted(Report{Fault: fault, Err: err, Signaled: n})
+	if act.Kind != ActShutdown { // said at its exit, when the shutdown returned
+		t.acted(Report{Fault: fault, Err: err, Signaled: n})
+	}
 	switch {
 	case act.Kind == ActFail:
 		c.ev.Ret, c.ev.Errno = -1, sysent.ErrnoName(int(act.Errno))
