@@ -853,7 +853,8 @@ func (r *recorder) Acted(rep Report) { r.acted(rep) }
 // TestFiles traces what a store does to its files under a root and checks
 // every row of them: names (the same whatever the folder), flags, offsets
 // (appends, pwrites, the position after a write), lengths, syncs of files
-// and of a directory, renames, truncation; an open elsewhere gets no row.
+// and of a directory, of a range and of everything, renames, links,
+// truncation, preallocation; an open elsewhere gets no row.
 func TestFiles(t *testing.T) {
 	progs.Need(t)
 	dir, err := filepath.EvalSymlinks(t.TempDir())
@@ -928,6 +929,14 @@ func TestFiles(t *testing.T) {
 		"openat $D/d/data  off=-1 ret=3 O_RDWR",
 		"mmap $D/d/data  off=-1 ret=addr MAP_SHARED|PROT_WRITE",
 		"close $D/d/data  off=-1 ret=0 ",
+		"openat $D/d/log.old  off=-1 ret=3 O_WRONLY",
+		"fallocate $D/d/log.old  off=4096 ret=0 8192",
+		"sync_file_range $D/d/log.old  off=0 ret=0 17",
+		"syncfs $D/d/log.old  off=-1 ret=0 ",
+		"close $D/d/log.old  off=-1 ret=0 ",
+		"link $D/d/log.old $D/d/log.link off=-1 ret=0 ",
+		"truncate $D/d/log.link  off=3 ret=0 ",
+		"sync   off=-1 ret=0 ",
 		"unlink $D/d/data  off=-1 ret=0 ",
 	}
 	if !slices.Equal(got, want) {

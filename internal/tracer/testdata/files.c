@@ -68,7 +68,17 @@ int main(int argc, char **argv) {
 	munmap(m, 4096);
 	close(fd);
 	char params[120] = {0};
-	syscall(SYS_io_uring_setup, 1, params); // may be disabled: the call is what counts
+	int ring = syscall(SYS_io_uring_setup, 1, params); // may be disabled: the call is what counts
+	if (ring >= 0) close(ring);
+
+	fd = openat_(AT_FDCWD, "d/log.old", O_WRONLY);
+	check(syscall(SYS_fallocate, fd, 0, 4096, 8192), "fallocate");
+	check(syscall(SYS_sync_file_range, fd, 0, 17, 2), "sync_file_range"); // SYNC_FILE_RANGE_WRITE
+	check(syscall(SYS_syncfs, fd), "syncfs");
+	close(fd);
+	check(syscall(SYS_link, "d/log.old", "d/log.link"), "link");
+	check(syscall(SYS_truncate, "d/log.link", 3), "truncate");
+	syscall(SYS_sync);
 	check(syscall(SYS_unlink, "d/data"), "unlink");
 
 	fd = openat_(AT_FDCWD, "/proc/self/stat", O_RDONLY); // outside DIR
