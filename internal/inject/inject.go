@@ -240,7 +240,11 @@ func (in *Injector) Acted(r tracer.Report) {
 	default:
 		ft.acted++
 		if kind == format.FaultPause && ft.acted == 1 {
-			in.noteLocked(fmt.Sprintf("pause stopped %d processes of %s", r.Signaled, ft.f.Target.Node))
+			node := ft.f.Target.Node
+			if node == "" {
+				node = ft.where.Node // the caller's
+			}
+			in.noteLocked(fmt.Sprintf("pause stopped %d processes of %s", r.Signaled, node))
 		}
 	}
 }
