@@ -34,6 +34,7 @@ type process struct {
 	root     *Proc
 	rootPath string
 	threads  int
+	merged   bool // its threads are named as one (Config.ProcessThreads, AutoThreads)
 }
 
 type thread struct {
@@ -51,7 +52,7 @@ type thread struct {
 }
 
 // counters number a thread's rows, children and sockets. Threads share
-// them when Config.ProcessThreads names all threads of a process as one.
+// them when a process's threads are named as one (process.merged).
 type counters struct {
 	seq   int64
 	kids  int // clone ordinal counter
@@ -150,7 +151,7 @@ func (t *Tracer) clonedTid(th *thread, ev int, ctid int) {
 	th.kids++
 	child := &thread{tid: ctid, name: th.name + "." + strconv.Itoa(th.kids), counters: &counters{}}
 	p := th.proc
-	merged := t.cfg.ProcessThreads && flags&ptrace.CloneThread != 0
+	merged := p.merged && flags&ptrace.CloneThread != 0
 	if merged {
 		// One name, one row sequence for all threads of the process.
 		child.name, child.counters = th.name, th.counters
@@ -158,7 +159,7 @@ func (t *Tracer) clonedTid(th *thread, ev int, ctid int) {
 	if flags&ptrace.CloneThread != 0 {
 		child.proc = p // a new thread joins its process's group stop, or death
 	} else {
-		child.proc = &process{tgid: ctid, node: p.node, pidfd: -1, split: p.split, forked: true}
+		child.proc = &process{tgid: ctid, node: p.node, pidfd: -1, split: p.split, forked: true, merged: p.merged}
 		p.node.procs[ctid] = child.proc
 		t.procs[ctid] = child.proc
 		if sig := t.downedBy(p.node.name); sig != 0 {
@@ -233,6 +234,7 @@ func (t *Tracer) execedFrom(th *thread, msg int) {
 		th.inCall = false
 	}
 	t.closeOnExec(th)
+	t.execedProgram(p, xpath)
 	if p.split && p.forked {
 		t.splitNode(th, xpath)
 	}
@@ -251,6 +253,7 @@ func (t *Tracer) shimExeced(th *thread, xpath string) {
 	if xpath == "" {
 		xpath = p.rootPath
 	}
+	t.execedProgram(p, xpath)
 	th.inCall = false
 	start := procEvent(format.EventStart)
 	start.Arg = xpath
@@ -366,7 +369,7 @@ func (t *Tracer) threadGone(th *thread, ws ptrace.WaitStatus, report bool) {
 		th.inCall = false
 		t.emit(th, e)
 	}
-	if report && t.cfg.ProcessThreads && th.tid != th.proc.tgid {
+	if report && th.proc.merged && th.tid != th.proc.tgid {
 		// Merged threads: only the process's end gets a row.
 		report = false
 	}

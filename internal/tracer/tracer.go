@@ -123,6 +123,10 @@ type Config struct {
 	// scheduling: the rows of a process are then in the order the tracer
 	// saw them, each thread's own order kept.
 	ProcessThreads bool
+	// AutoThreads does the same for the processes of Go programs alone
+	// (detected at their exec: goRuntime), whose scheduler moves work
+	// between OS threads at will.
+	AutoThreads bool
 }
 
 // Spec is a process to start.
@@ -186,8 +190,9 @@ type Tracer struct {
 	threads    map[int]*thread
 	procs      map[int]*process
 	nodes      map[string]*node
-	early      map[int]bool // new tracees stopped before their parent's event
-	ghosts     map[int]bool // new tracees that died before their parent's event
+	early      map[int]bool    // new tracees stopped before their parent's event
+	ghosts     map[int]bool    // new tracees that died before their parent's event
+	goPaths    map[string]bool // executables known to be Go programs, or not (goRuntime)
 	untraced   map[int]*Proc
 	deadNames  map[int]string // exited tgid -> <node>/<thread>, until reaped
 	byAddr     map[string]*endpoint
@@ -225,6 +230,7 @@ func New(cfg Config) (*Tracer, error) {
 		nodes:     map[string]*node{},
 		early:     map[int]bool{},
 		ghosts:    map[int]bool{},
+		goPaths:   map[string]bool{},
 		untraced:  map[int]*Proc{},
 		deadNames: map[int]string{},
 		byAddr:    map[string]*endpoint{},
