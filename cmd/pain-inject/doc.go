@@ -5,7 +5,7 @@
 // Usage:
 //
 //	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] [-repeat N] -f Procfile [-w CMD] [-check CMD]
-//	            [-ready CMD] [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads os|process]
+//	            [-ready CMD] [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads auto|os|process]
 //	            [-netns] [-rundir DIR]
 //	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] [-check CMD] [-timeout D] -- CMD ARGS...
 //
@@ -56,8 +56,9 @@
 //	             -run defaults to the plan id and start time. -timeout
 //	             limits each phase:
 //	             a faulted system that hangs is killed then and reported,
-//	             never left running. With -threads process, a fault's
-//	             thread is "main" for every thread of a process.
+//	             never left running. With -threads process (and auto, for
+//	             a Go program), a fault's thread is the name of every
+//	             thread of its process.
 //
 // Exit status: 1 bug, 0 survived, 3 not-fired, 2 usage or tool error,
 // including a system that never became ready although no fault had fired and

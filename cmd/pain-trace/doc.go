@@ -6,7 +6,7 @@
 // Usage:
 //
 //	pain-trace -o run.arrows -f Procfile [-w CMD] [-check CMD] [-ready CMD]
-//	           [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads os|process]
+//	           [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads auto|os|process]
 //	           [-netns] [-rundir DIR] [-hold CMD]
 //	pain-trace -o run.arrows [-check CMD] [-timeout D] -- CMD ARGS...
 //	pain-trace -r run.arrows [-e trace=SET] [-node PATTERNS] [-conn PATTERNS]
@@ -67,11 +67,14 @@
 //	-run NAME    run name stored in the trace (default: the output file name)
 //	-payload N   keep the first N bytes of each transfer (default 0)
 //	-seccomp     use a seccomp filter so only recorded calls stop (default true)
-//	-threads T   thread naming: os (default: each OS thread is a thread,
-//	             named by clone order) or process (all threads of a process
-//	             share its name and one row sequence, and get no clone,
-//	             start or exited rows: for Go and JVM programs, whose work
-//	             moves between OS threads so per-thread names vary by run)
+//	-threads T   thread naming: auto (default: process for the processes
+//	             of Go programs, found by their .go.buildinfo section, os
+//	             for the others), os (each OS thread is a thread, named by
+//	             clone order) or process (all threads of a process share
+//	             its name and one row sequence, and get no clone, start or
+//	             exited rows: for Go and JVM programs, whose work moves
+//	             between OS threads so per-thread names vary by run). The
+//	             trace's metadata says which (pain.x.threads)
 //	-netns       run the system (nodes, ready command, workload, check) in a
 //	             network namespace of its own, with only a loopback
 //	             interface, up: any number of runs of one Procfile on the

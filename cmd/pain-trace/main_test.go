@@ -313,36 +313,51 @@ func zombies() []string {
 }
 
 // TestGoProcessThreads: a Go server and Go clients traced twice with
-// -threads process give the same stable rows (Go moves goroutines between
-// OS threads, so per-OS-thread names would vary).
+// -threads process, and twice with the default (-threads auto, which finds
+// that they are Go programs), give the same stable rows (Go moves
+// goroutines between OS threads, so per-OS-thread names would vary), and
+// the trace says which naming it used.
 func TestGoProcessThreads(t *testing.T) {
 	if err := ptrace.Probe(); err != nil {
 		prereq.Missing(t, "ptrace unavailable: %v", err)
 	}
 	dir := t.TempDir()
-	var runs [2][]string
-	for i := range runs {
-		addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-		os.WriteFile(filepath.Join(dir, "Procfile"), []byte("srv: "+helper(t, "tcpserve", addr)+"\n"), 0o666)
-		out := fmt.Sprintf("run%d.arrows", i)
-		if _, stderr, code := painTrace(t, dir, "-o", out, "-threads", "process", "-f", "Procfile",
-			"-w", helper(t, "tcpclient", addr, "3"), "-grace", "300ms"); code != 0 {
-			t.Fatalf("exit %d: %s", code, stderr)
-		}
-		_, rows, err := format.ReadFile(filepath.Join(dir, out))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range rows {
-			if e.FDKind == format.KindTCP && !strings.HasPrefix(e.Syscall, "exit") {
-				runs[i] = append(runs[i], fmt.Sprintf("%s %s %d %s %s %s %s %d %d", e.Node, e.Thread, e.Seq, e.Syscall, e.Local, e.Peer, e.Conn, e.Offset, e.Ret))
+	for _, mode := range []string{"process", "auto"} {
+		var runs [2][]string
+		for i := range runs {
+			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			os.WriteFile(filepath.Join(dir, "Procfile"), []byte("srv: "+helper(t, "tcpserve", addr)+"\n"), 0o666)
+			out := fmt.Sprintf("run%d.arrows", i)
+			args := []string{"-o", out, "-f", "Procfile", "-w", helper(t, "tcpclient", addr, "3"), "-grace", "300ms"}
+			if mode != "auto" {
+				args = append(args, "-threads", mode)
+			}
+			if _, stderr, code := painTrace(t, dir, args...); code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			m, rows, err := format.ReadFile(filepath.Join(dir, out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Extra["threads"] != mode {
+				t.Errorf("-threads %s: the trace says %q", mode, m.Extra["threads"])
+			}
+			for _, e := range rows {
+				if e.FDKind == format.KindTCP && !strings.HasPrefix(e.Syscall, "exit") {
+					runs[i] = append(runs[i], fmt.Sprintf("%s %s %d %s %s %s %s %d %d", e.Node, e.Thread, e.Seq, e.Syscall, e.Local, e.Peer, e.Conn, e.Offset, e.Ret))
+				}
+				// The shell's main thread forks the Go program, main.1,
+				// whose threads are all named main.1.
+				if strings.Count(e.Thread, ".") > 1 {
+					t.Errorf("-threads %s: a row of thread %s/%s", mode, e.Node, e.Thread)
+				}
 			}
 		}
-	}
-	slices.Sort(runs[0])
-	slices.Sort(runs[1])
-	if len(runs[0]) == 0 || !slices.Equal(runs[0], runs[1]) {
-		t.Errorf("two runs differ:\n%s\n----\n%s", strings.Join(runs[0], "\n"), strings.Join(runs[1], "\n"))
+		slices.Sort(runs[0])
+		slices.Sort(runs[1])
+		if len(runs[0]) == 0 || !slices.Equal(runs[0], runs[1]) {
+			t.Errorf("-threads %s: two runs differ:\n%s\n----\n%s", mode, strings.Join(runs[0], "\n"), strings.Join(runs[1], "\n"))
+		}
 	}
 }
 

@@ -21,7 +21,8 @@ import (
 // its faults. The store is the default one: the fixed primary refuses every
 // write after a backup failed, so a sequence's second fault has no data
 // left to strike there (make demo FIXED=1 and TestPipelineFindsTheBug show
-// that the fixed store survives the top plans).
+// that the fixed store survives the top plans). -threads os, as in
+// TestHeartbeatClasses.
 func TestEveryKindFires(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces and injects several runs")
@@ -42,7 +43,7 @@ func TestEveryKindFires(t *testing.T) {
 		return []string{"-f", procfile,
 			"-w", fmt.Sprintf("%s/kvload -primary %s -n 5 -interval 15ms -acked %s", bin, addr(0), acked),
 			"-check", fmt.Sprintf("%s/kvcheck -backups %s,%s -acked %s", bin, addr(1), addr(2), acked),
-			"-timeout", "30s", "-grace", "2s"}
+			"-timeout", "30s", "-grace", "2s", "-threads", "os"}
 	}
 	tool := func(name string, args ...string) ([]byte, error) {
 		var stdout, stderr bytes.Buffer

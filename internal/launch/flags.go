@@ -37,7 +37,7 @@ func (f *Flags) Register(fs *flag.FlagSet, runDefault string) {
 	fs.StringVar(&f.Run, "run", "", "run `name` (default: "+runDefault+")")
 	fs.IntVar(&f.Payload, "payload", 0, "payload prefix `bytes` to keep")
 	fs.BoolVar(&f.Seccomp, "seccomp", true, "stop only at recorded calls (seccomp-bpf)")
-	fs.StringVar(&f.Threads, "threads", "os", "thread naming: `os` (each OS thread) or process (all threads of a process as one)")
+	fs.StringVar(&f.Threads, "threads", ThreadsAuto, "thread naming: `auto` (a Go program's threads as one, others' each), os (each OS thread) or process (all threads of a process as one)")
 	fs.BoolVar(&f.Netns, "netns", false, "run the system in a network namespace of its own (loopback only; needs root)")
 	fs.StringVar(&f.RunDir, "rundir", "", "the run's scratch `folder`, $PAIN_RUN_DIR, kept (default: a temporary one, removed)")
 }
@@ -60,8 +60,8 @@ func (f *Flags) Validate(args []string) error {
 		return UsageError(fmt.Sprintf("-grace must be > 0, got %v", f.Grace))
 	case f.Payload < 0:
 		return UsageError("-payload must be >= 0")
-	case f.Threads != "os" && f.Threads != "process":
-		return UsageError("-threads must be os or process")
+	case f.Threads != ThreadsOS && f.Threads != ThreadsProcess && f.Threads != ThreadsAuto:
+		return UsageError("-threads must be auto, os or process")
 	case f.Procfile == "" && (f.Workload != "" || f.Ready != ""):
 		return UsageError("-w and -ready need -f Procfile")
 	case f.Hold != "" && (f.Procfile == "" || f.Workload != "" || f.Check != ""):
@@ -93,8 +93,8 @@ func (f *Flags) System(args []string) (System, error) {
 }
 
 // Options returns the options the flags set (Run, Payload, NoSeccomp,
-// ProcessThreads, Netns, RunDir); the tool fills in the rest.
+// Threads, Netns, RunDir); the tool fills in the rest.
 func (f *Flags) Options() Options {
-	return Options{Run: f.Run, Payload: f.Payload, NoSeccomp: !f.Seccomp, ProcessThreads: f.Threads == "process",
+	return Options{Run: f.Run, Payload: f.Payload, NoSeccomp: !f.Seccomp, Threads: f.Threads,
 		Netns: f.Netns, RunDir: f.RunDir}
 }

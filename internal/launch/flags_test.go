@@ -26,22 +26,22 @@ func TestFlags(t *testing.T) {
 	}{
 		{args: []string{"-f", good, "-w", "load", "-check", "chk", "-ready", "rdy", "-timeout", "5s", "-grace", "1s"},
 			sys: System{Nodes: []Node{{"a", "serve 1"}, {"b", "serve 2"}}, Workload: "load", Check: "chk", Ready: "rdy",
-				Timeout: 5 * time.Second, Grace: time.Second}},
+				Timeout: 5 * time.Second, Grace: time.Second}, opts: Options{Threads: ThreadsAuto}},
 		{args: []string{"-run", "r1", "-payload", "16", "-seccomp=false", "-threads", "process", "--", "cmd", "-x"},
 			sys:  System{Argv: []string{"cmd", "-x"}, Timeout: DefaultTimeout, Grace: DefaultGrace},
-			opts: Options{Run: "r1", Payload: 16, NoSeccomp: true, ProcessThreads: true}},
+			opts: Options{Run: "r1", Payload: 16, NoSeccomp: true, Threads: ThreadsProcess}},
 		{args: []string{"-check", "chk", "--", "cmd"},
-			sys: System{Argv: []string{"cmd"}, Check: "chk", Timeout: DefaultTimeout, Grace: DefaultGrace}},
+			sys: System{Argv: []string{"cmd"}, Check: "chk", Timeout: DefaultTimeout, Grace: DefaultGrace}, opts: Options{Threads: ThreadsAuto}},
 		{args: nil, usage: "give either -f Procfile or -- CMD ARGS"},
 		{args: []string{"-f", good, "--", "cmd"}, usage: "give either -f Procfile or -- CMD ARGS"},
 		{args: []string{"-payload", "-1", "--", "cmd"}, usage: "-payload must be >= 0"},
-		{args: []string{"-threads", "go", "--", "cmd"}, usage: "-threads must be os or process"},
+		{args: []string{"-threads", "go", "--", "cmd"}, usage: "-threads must be auto, os or process"},
 		{args: []string{"-w", "load", "--", "cmd"}, usage: "-w and -ready need -f Procfile"},
 		{args: []string{"-ready", "rdy", "--", "cmd"}, usage: "-w and -ready need -f Procfile"},
 		{args: []string{"-f", good, "-hold", "wait", "-netns", "-rundir", "d"},
 			sys: System{Nodes: []Node{{"a", "serve 1"}, {"b", "serve 2"}}, Hold: "wait",
 				Timeout: DefaultTimeout, Grace: DefaultGrace},
-			opts: Options{Netns: true, RunDir: "d"}},
+			opts: Options{Netns: true, RunDir: "d", Threads: ThreadsAuto}},
 		{args: []string{"-f", good, "-hold", "wait", "-w", "load"}, usage: "-hold needs -f Procfile, and no -w or -check (they run on the host without -hold)"},
 		{args: []string{"-hold", "wait", "--", "cmd"}, usage: "-hold needs -f Procfile, and no -w or -check (they run on the host without -hold)"},
 		{args: []string{"-f", filepath.Join(dir, "none")}, err: "no such file"},
@@ -78,7 +78,7 @@ func TestFlags(t *testing.T) {
 				t.Errorf("%s: system %+v, want %+v", name, sys, c.sys)
 			}
 			if o := f.Options(); o.Run != c.opts.Run || o.Payload != c.opts.Payload ||
-				o.NoSeccomp != c.opts.NoSeccomp || o.ProcessThreads != c.opts.ProcessThreads {
+				o.NoSeccomp != c.opts.NoSeccomp || o.Threads != c.opts.Threads {
 				t.Errorf("%s: options %+v, want %+v", name, o, c.opts)
 			}
 		}

@@ -17,10 +17,12 @@ package launch
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,6 +68,13 @@ type System struct {
 	Env            []string // nil: this process's environment
 }
 
+// Thread namings, Options.Threads.
+const (
+	ThreadsOS      = "os"
+	ThreadsProcess = "process"
+	ThreadsAuto    = "auto"
+)
+
 // Defaults for System.Timeout and System.Grace.
 const (
 	DefaultTimeout = 30 * time.Second
@@ -91,9 +100,12 @@ type Options struct {
 	Output, Stdout *os.File
 	// NoSeccomp forces PTRACE_SYSCALL mode.
 	NoSeccomp bool
-	// ProcessThreads names all threads of a process as one (see
-	// tracer.Config.ProcessThreads): for Go and JVM systems.
-	ProcessThreads bool
+	// Threads is the thread naming: ThreadsOS (or empty) names each OS
+	// thread, ThreadsProcess all threads of a process as one
+	// (tracer.Config.ProcessThreads), ThreadsAuto the threads of Go
+	// programs' processes as one and the others' each (AutoThreads). The
+	// trace's metadata holds it (pain.x.threads).
+	Threads string
 	// Netns runs the system in a network namespace of its own with only a
 	// loopback interface, up: runs on the same ports do not collide, and
 	// the system reaches nothing outside. Needs root (CAP_SYS_ADMIN).
@@ -232,7 +244,8 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 		Files:          runFiles(dir),
 		Payload:        o.Payload,
 		NoSeccomp:      o.NoSeccomp,
-		ProcessThreads: o.ProcessThreads,
+		ProcessThreads: o.Threads == ThreadsProcess,
+		AutoThreads:    o.Threads == ThreadsAuto,
 		Backend:        o.Backend,
 		Warn:           func(m string) { r.say("warning: %s", m) },
 		OnListen: func(n string) {
@@ -292,9 +305,14 @@ func (r *runner) write(tr *tracer.Tracer, fail func(error)) error {
 	if r.s.Check != "" {
 		cmds[format.NodeCheck] = r.s.Check
 	}
+	extra := maps.Clone(r.o.Meta)
+	if extra == nil {
+		extra = map[string]string{}
+	}
+	extra["threads"] = cmp.Or(r.o.Threads, ThreadsOS)
 	m := format.Meta{Version: format.Version, Kind: format.KindTrace, Tool: r.o.Tool, Run: r.o.Run,
 		Host: host, Kernel: strings.TrimSpace(string(kernel)), Start: tr.StartTime(), Commands: cmds, Plan: r.o.Plan,
-		Extra: r.o.Meta}
+		Extra: extra}
 	events := tr.Events()
 	w, err := format.NewWriter(r.o.Out, m, format.WithCompression(r.o.Compression))
 	failed := func(e error) {
