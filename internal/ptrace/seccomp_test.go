@@ -2,6 +2,7 @@ package ptrace
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"testing"
 
 	"github.com/boxofpain/pain/internal/sysent"
@@ -17,7 +18,9 @@ func run(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args ...uint
 		binary.LittleEndian.PutUint64(data[16+8*i:], a)
 	}
 	var acc uint32
+	steps = 0
 	for pc := 0; pc < len(prog); pc++ {
+		steps++
 		in := prog[pc]
 		switch in.Code {
 		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
@@ -44,6 +47,38 @@ func run(t *testing.T, prog []unix.SockFilter, arch uint32, nr int, args ...uint
 	}
 	t.Fatal("fell off the end of the program")
 	return 0
+}
+
+// steps is how many instructions the last run executed.
+var steps int
+
+// TestFilterSearch: every x86-64 call number is traced exactly when the
+// table lists it, in a few instructions whatever the table's size (the
+// search is a binary one).
+func TestFilterSearch(t *testing.T) {
+	prog := Filter()
+	listed := map[int]bool{}
+	for _, e := range sysent.Table {
+		listed[e.Nr] = len(e.ArgVals) == 0 && len(e.ArgSkip) == 0
+	}
+	most := 0
+	for nr := 0; nr < 512; nr++ {
+		got := run(t, prog, unix.AUDIT_ARCH_X86_64, nr)
+		most = max(most, steps)
+		want := uint32(unix.SECCOMP_RET_ALLOW)
+		if listed[nr] {
+			want = unix.SECCOMP_RET_TRACE
+		}
+		if _, conditional := listed[nr]; !conditional || listed[nr] {
+			if got != want {
+				t.Errorf("call %d: %#x, want %#x", nr, got, want)
+			}
+		}
+	}
+	if bound := 4 + 2*bits.Len(uint(len(sysent.Table))) + leaf + 1; most > bound {
+		t.Errorf("a call runs %d instructions, want at most %d", most, bound)
+	}
+	t.Logf("%d instructions for %d calls; at most %d run per call", len(prog), len(sysent.Table), most)
 }
 
 func TestFilter(t *testing.T) {
