@@ -102,8 +102,10 @@
 // fallocate, and close. A file's stable name is its path under the run's
 // folder written as $PAIN_RUN_DIR/path, the same in every run; a
 // descriptor keeps the name it was opened at, whatever is renamed later.
-// Files elsewhere (libraries, /etc, /proc) get no rows. What the rows
-// cannot show is said in a row and a warning: an O_DIRECT open, a shared
+// Files elsewhere (libraries, /etc, /proc) get no rows; the metadata key
+// pain.x.files names the folders whose files do. What the rows cannot
+// show is said in a row and a warning (the metadata is written before
+// the run): an O_DIRECT open, a shared
 // writable mapping of a followed file (mmap, arg MAP_SHARED|PROT_WRITE),
 // io_uring (io_uring_setup, arg io_uring). Files are followed under ptrace
 // only, not by the eBPF recorder; they are no part of a schedule.

@@ -310,6 +310,9 @@ func (r *runner) write(tr *tracer.Tracer, fail func(error)) error {
 		extra = map[string]string{}
 	}
 	extra["threads"] = cmp.Or(r.o.Threads, ThreadsOS)
+	if r.o.Backend == nil {
+		extra["files"] = fileRootName // whose files have rows (tracer.Config.Files)
+	}
 	m := format.Meta{Version: format.Version, Kind: format.KindTrace, Tool: r.o.Tool, Run: r.o.Run,
 		Host: host, Kernel: strings.TrimSpace(string(kernel)), Start: tr.StartTime(), Commands: cmds, Plan: r.o.Plan,
 		Extra: extra}

@@ -56,14 +56,18 @@ func openRunDir(keep string) (dir string, remove func(), err error) {
 }
 
 // sweepRunDirs removes the temporary run folders that no live run holds.
+// fileRootName is how rows name the run's folder; the trace's metadata
+// says it (pain.x.files).
+const fileRootName = "$PAIN_RUN_DIR"
+
 // runFiles says which files of a run get rows in its trace: those under
 // its folder, named "$PAIN_RUN_DIR/<path under it>", the same in every run.
 func runFiles(dir string) []tracer.FileRoot {
-	roots := []tracer.FileRoot{{Dir: dir, Name: "$PAIN_RUN_DIR"}}
+	roots := []tracer.FileRoot{{Dir: dir, Name: fileRootName}}
 	if real, err := filepath.EvalSymlinks(dir); err == nil && real != dir {
 		// Paths are compared as written or as the kernel resolves them
 		// (a working directory): the folder under either name.
-		roots = append(roots, tracer.FileRoot{Dir: real, Name: "$PAIN_RUN_DIR"})
+		roots = append(roots, tracer.FileRoot{Dir: real, Name: fileRootName})
 	}
 	return roots
 }
