@@ -142,6 +142,40 @@ func (b *Builder) Graph(run string) *Graph { return b.Scratch(run).Clone() }
 // use. Tracking many runs uses it to allocate only for graphs it keeps
 // (Clone).
 func (b *Builder) Scratch(run string) *Graph {
+	b.markKept()
+	order, n := b.compact()
+	g := &b.g
+	g.Run, g.Granularity = run, b.gran
+	if b.gran == Class {
+		// First the calls (retries left out), then their classes: messages
+		// as msgclass coalesces them, which is how the injector sees them.
+		g.Granularity = Syscall
+	}
+	g.Events, g.cls, g.Lanes = slices.Grow(g.Events[:0], n), slices.Grow(g.cls[:0], n), g.Lanes[:0]
+	for _, i := range order {
+		l := &b.lanes[i]
+		l.first = len(g.Events)
+		g.Lanes = append(g.Lanes, Lane{Node: l.node, Thread: l.thread, First: l.first, N: len(l.evs)})
+		g.Events = append(g.Events, l.evs...)
+		g.cls = append(g.cls, l.cls...)
+	}
+	g.Edges = b.m.match(g, g.Edges[:0])
+	// The adjacency lists wait for their first use: tracking many runs
+	// never uses them.
+	g.normalize()
+	g.indexed = false
+	if b.gran == Class {
+		return classGraph(g)
+	}
+	b.buf = g.canon(b.buf[:0])
+	return g
+}
+
+// markKept sorts each lane by seq, indexes the lanes by name (b.names) and
+// marks the threads the graph keeps: main threads, threads that use a
+// socket or pipe, and the threads that created a kept one, so the clone
+// and exec chain that leads to it stays in the graph.
+func (b *Builder) markKept() {
 	lanes := b.lanes
 	if b.names == nil {
 		b.names = map[string]int{}
@@ -155,16 +189,8 @@ func (b *Builder) Scratch(run string) *Graph {
 			l.unsorted = false
 		}
 		byName[l.node+"/"+l.thread] = i
-		l.keep = l.thread == "main"
-		for _, e := range l.evs {
-			if communicates(e.FDKind) {
-				l.keep = true
-				break
-			}
-		}
+		l.keep = l.thread == "main" || slices.ContainsFunc(l.evs, func(e Event) bool { return communicates(e.FDKind) })
 	}
-	// A kept thread keeps its creators, so the clone and exec chain that
-	// leads to it stays in the graph.
 	for i := range lanes {
 		if !lanes[i].keep {
 			continue
@@ -182,12 +208,19 @@ func (b *Builder) Scratch(run string) *Graph {
 			j = k
 		}
 	}
+}
+
+// compact leaves out of the kept lanes the events that name dropped
+// threads and, at Message granularity, merges transfers into messages. It
+// returns the kept lanes that have events left, sorted by node and thread,
+// and how many events they hold.
+func (b *Builder) compact() (order []int, n int) {
+	lanes := b.lanes
 	dropped := func(peer string) bool {
-		k, ok := byName[peer]
+		k, ok := b.names[peer]
 		return ok && !lanes[k].keep
 	}
-	order := b.order[:0]
-	n := 0
+	order = b.order[:0]
 	for i := range lanes {
 		l := &lanes[i]
 		if !l.keep {
@@ -225,31 +258,7 @@ func (b *Builder) Scratch(run string) *Graph {
 		return cmp.Or(strings.Compare(lanes[x].node, lanes[y].node), strings.Compare(lanes[x].thread, lanes[y].thread))
 	})
 	b.order = order
-	g := &b.g
-	g.Run, g.Granularity = run, b.gran
-	if b.gran == Class {
-		// First the calls (retries left out), then their classes: messages
-		// as msgclass coalesces them, which is how the injector sees them.
-		g.Granularity = Syscall
-	}
-	g.Events, g.cls, g.Lanes = slices.Grow(g.Events[:0], n), slices.Grow(g.cls[:0], n), g.Lanes[:0]
-	for _, i := range order {
-		l := &lanes[i]
-		l.first = len(g.Events)
-		g.Lanes = append(g.Lanes, Lane{Node: l.node, Thread: l.thread, First: l.first, N: len(l.evs)})
-		g.Events = append(g.Events, l.evs...)
-		g.cls = append(g.cls, l.cls...)
-	}
-	g.Edges = b.m.match(g, g.Edges[:0])
-	// The adjacency lists wait for their first use: tracking many runs
-	// never uses them.
-	g.normalize()
-	g.indexed = false
-	if b.gran == Class {
-		return classGraph(g)
-	}
-	b.buf = g.canon(b.buf[:0])
-	return g
+	return order, n
 }
 
 func sortLane(l *lane) {
