@@ -26,11 +26,13 @@ func Run(seed uint64, i, n int) []format.Event {
 }
 
 type gen struct {
-	r   *rand.Rand
-	pid int32
-	t   int64
-	seq map[string]int64
-	evs []format.Event
+	r       *rand.Rand
+	pid     int32
+	srv, wl int32 // the server's and the workload's pids
+	helpers int   // the server's helper threads so far
+	t       int64
+	seq     map[string]int64
+	evs     []format.Event
 }
 
 func (g *gen) add(node, thread string, pid, tid int32, e format.Event) {
@@ -66,83 +68,31 @@ func (g *gen) order() []int {
 	return o
 }
 
+// client is one of the workload's connections to the server.
+type client struct {
+	thread, conn, local, srvLocal string
+	tid                           int32
+	fd                            int32
+	off, back                     int64
+}
+
 func (g *gen) system(n int) {
-	srv, wl := g.pid, g.pid+50
+	g.srv, g.wl = g.pid, g.pid+50
+	srv, wl := g.srv, g.wl
 	g.add("srv", "main", srv, srv, format.Event{Syscall: format.EventStart, Arg: "/bin/srv"})
 	g.add("srv", "main", srv, srv, format.Event{Syscall: "socket", FD: 3, FDKind: format.KindTCP, Local: "srv:listen0", Ret: 3})
 	g.add("srv", "main", srv, srv, format.Event{Syscall: "listen", FD: 3, FDKind: format.KindTCP, Local: "srv:listen0", LocalAddr: "127.0.0.1:7000"})
-	// Runtime helper threads that never communicate, made at random moments.
-	helpers := 0
-	helper := func() {
-		helpers++
-		th := fmt.Sprintf("main.%d", helpers)
-		tid := srv + int32(helpers)
-		g.add("srv", "main", srv, srv, format.Event{Syscall: "clone", Peer: "srv/" + th, Ret: int64(tid)})
-		g.add("srv", th, srv, tid, format.Event{Syscall: format.EventStart, Peer: "srv/main"})
-	}
-	helper()
+	g.helper()
 	g.add("workload", "main", wl, wl, format.Event{Syscall: format.EventStart, Arg: "/bin/client"})
-	type client struct {
-		thread, conn, local, srvLocal string
-		tid                           int32
-		fd                            int32
-		off, back                     int64
-	}
 	cs := make([]*client, Clients)
 	for k := range cs {
-		c := &client{thread: fmt.Sprintf("main.%d", k+1), tid: wl + 1 + int32(k), fd: int32(3 + k)}
-		c.local = "workload:" + c.thread + ":s0"
-		c.conn = c.local + ">srv:listen0"
-		c.srvLocal = fmt.Sprintf("srv:main:s%d", k+1)
-		cs[k] = c
-		port := 32768 + g.r.IntN(28000)
-		g.add("workload", "main", wl, wl, format.Event{Syscall: "clone", Peer: "workload/" + c.thread, Ret: int64(c.tid)})
-		g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: format.EventStart, Peer: "workload/main"})
-		g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: "socket", FD: c.fd, FDKind: format.KindTCP, Local: c.local, Ret: int64(c.fd)})
-		g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: "connect", FD: c.fd, FDKind: format.KindTCP, Local: c.local, Peer: "srv:listen0",
-			LocalAddr: fmt.Sprintf("127.0.0.1:%d", port), PeerAddr: "127.0.0.1:7000", Conn: c.conn})
-		g.add("srv", "main", srv, srv, format.Event{Syscall: "accept4", FD: 3, FDKind: format.KindTCP, Local: c.srvLocal, Peer: c.local,
-			PeerAddr: fmt.Sprintf("127.0.0.1:%d", port), Conn: c.conn, Ret: int64(10 + k)})
+		cs[k] = g.connect(k)
 	}
 	order := g.order()
 	rounds := max(1, (n-len(g.evs)-2*Clients-1)*10/(Clients*51)) // a request makes 5.1 rows on average
 	for round := 0; round < rounds; round++ {
 		for _, k := range order {
-			c := cs[k]
-			size := int64(16 + 8*((round+k)%4))
-			// The client writes its request in one or two calls.
-			for done := int64(0); done < size; {
-				m := size - done
-				if g.r.IntN(4) == 0 && m > 1 {
-					m = 1 + g.r.Int64N(m-1)
-				}
-				g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: "write", FD: c.fd, FDKind: format.KindTCP, Local: c.local, Peer: "srv:listen0",
-					Conn: c.conn, Offset: c.off + done, Ret: m, PayloadHash: g.r.Uint64()})
-				done += m
-			}
-			// The server reads it in one to three calls, with EAGAINs.
-			for done := int64(0); done < size; {
-				if g.r.IntN(5) == 0 {
-					g.add("srv", "main", srv, srv, format.Event{Syscall: "read", FD: int32(10 + k), FDKind: format.KindTCP, Local: c.srvLocal, Peer: c.local,
-						Conn: c.conn, Offset: c.off + done, Ret: -1, Errno: "EAGAIN"})
-				}
-				m := size - done
-				if g.r.IntN(3) == 0 && m > 1 {
-					m = 1 + g.r.Int64N(m-1)
-				}
-				g.add("srv", "main", srv, srv, format.Event{Syscall: "read", FD: int32(10 + k), FDKind: format.KindTCP, Local: c.srvLocal, Peer: c.local,
-					Conn: c.conn, Offset: c.off + done, Ret: m, PayloadHash: g.r.Uint64()})
-				done += m
-			}
-			c.off += size
-			if g.r.IntN(200) == 0 {
-				helper()
-			}
-			g.add("srv", "main", srv, srv, format.Event{Syscall: "write", FD: int32(10 + k), FDKind: format.KindTCP, Local: c.srvLocal, Peer: c.local,
-				Conn: c.conn, Offset: c.back, Ret: 8, PayloadHash: g.r.Uint64()})
-			g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: "read", FD: c.fd, FDKind: format.KindTCP, Local: c.local, Peer: "srv:listen0",
-				Conn: c.conn, Offset: c.back, Ret: 8, PayloadHash: g.r.Uint64()})
-			c.back += 8
+			g.request(cs[k], k, int64(16+8*((round+k)%4)))
 		}
 	}
 	for _, c := range cs {
@@ -150,4 +100,70 @@ func (g *gen) system(n int) {
 		g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: format.EventExited})
 	}
 	g.add("workload", "main", wl, wl, format.Event{Syscall: format.EventExited})
+}
+
+// helper starts a runtime helper thread of the server, which never
+// communicates, at a random moment.
+func (g *gen) helper() {
+	g.helpers++
+	th := fmt.Sprintf("main.%d", g.helpers)
+	tid := g.srv + int32(g.helpers)
+	g.add("srv", "main", g.srv, g.srv, format.Event{Syscall: "clone", Peer: "srv/" + th, Ret: int64(tid)})
+	g.add("srv", th, g.srv, tid, format.Event{Syscall: format.EventStart, Peer: "srv/main"})
+}
+
+// connect starts the workload's k-th client thread and its connection.
+func (g *gen) connect(k int) *client {
+	srv, wl := g.srv, g.wl
+	c := &client{thread: fmt.Sprintf("main.%d", k+1), tid: wl + 1 + int32(k), fd: int32(3 + k)}
+	c.local = "workload:" + c.thread + ":s0"
+	c.conn = c.local + ">srv:listen0"
+	c.srvLocal = fmt.Sprintf("srv:main:s%d", k+1)
+	port := 32768 + g.r.IntN(28000)
+	g.add("workload", "main", wl, wl, format.Event{Syscall: "clone", Peer: "workload/" + c.thread, Ret: int64(c.tid)})
+	g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: format.EventStart, Peer: "workload/main"})
+	g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: "socket", FD: c.fd, FDKind: format.KindTCP, Local: c.local, Ret: int64(c.fd)})
+	g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: "connect", FD: c.fd, FDKind: format.KindTCP, Local: c.local, Peer: "srv:listen0",
+		LocalAddr: fmt.Sprintf("127.0.0.1:%d", port), PeerAddr: "127.0.0.1:7000", Conn: c.conn})
+	g.add("srv", "main", srv, srv, format.Event{Syscall: "accept4", FD: 3, FDKind: format.KindTCP, Local: c.srvLocal, Peer: c.local,
+		PeerAddr: fmt.Sprintf("127.0.0.1:%d", port), Conn: c.conn, Ret: int64(10 + k)})
+	return c
+}
+
+// request is one round trip of client c (the k-th): a request of size
+// bytes, written in one or two calls and read in one to three with EAGAINs,
+// and an 8-byte answer.
+func (g *gen) request(c *client, k int, size int64) {
+	srv, wl := g.srv, g.wl
+	for done := int64(0); done < size; {
+		m := size - done
+		if g.r.IntN(4) == 0 && m > 1 {
+			m = 1 + g.r.Int64N(m-1)
+		}
+		g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: "write", FD: c.fd, FDKind: format.KindTCP, Local: c.local, Peer: "srv:listen0",
+			Conn: c.conn, Offset: c.off + done, Ret: m, PayloadHash: g.r.Uint64()})
+		done += m
+	}
+	for done := int64(0); done < size; {
+		if g.r.IntN(5) == 0 {
+			g.add("srv", "main", srv, srv, format.Event{Syscall: "read", FD: int32(10 + k), FDKind: format.KindTCP, Local: c.srvLocal, Peer: c.local,
+				Conn: c.conn, Offset: c.off + done, Ret: -1, Errno: "EAGAIN"})
+		}
+		m := size - done
+		if g.r.IntN(3) == 0 && m > 1 {
+			m = 1 + g.r.Int64N(m-1)
+		}
+		g.add("srv", "main", srv, srv, format.Event{Syscall: "read", FD: int32(10 + k), FDKind: format.KindTCP, Local: c.srvLocal, Peer: c.local,
+			Conn: c.conn, Offset: c.off + done, Ret: m, PayloadHash: g.r.Uint64()})
+		done += m
+	}
+	c.off += size
+	if g.r.IntN(200) == 0 {
+		g.helper()
+	}
+	g.add("srv", "main", srv, srv, format.Event{Syscall: "write", FD: int32(10 + k), FDKind: format.KindTCP, Local: c.srvLocal, Peer: c.local,
+		Conn: c.conn, Offset: c.back, Ret: 8, PayloadHash: g.r.Uint64()})
+	g.add("workload", c.thread, wl, c.tid, format.Event{Syscall: "read", FD: c.fd, FDKind: format.KindTCP, Local: c.local, Peer: "srv:listen0",
+		Conn: c.conn, Offset: c.back, Ret: 8, PayloadHash: g.r.Uint64()})
+	c.back += 8
 }
