@@ -270,6 +270,9 @@ func (cl *cluster) ready(replicas int, strict, wait time.Duration) error {
 // errRefused marks a server that does not listen yet.
 var errRefused = errors.New("not listening")
 
+// errSilent marks a Sentinel that did not answer readyOnce's first question.
+var errSilent = errors.New("no answer")
+
 // pool holds one connection per server across readiness probes.
 type pool map[string]*conn
 
@@ -300,6 +303,25 @@ func (p pool) close() {
 // readyOnce checks readiness once; all means every Sentinel must answer
 // and see all of its peers.
 func (cl *cluster) readyOnce(p pool, replicas int, all bool) error {
+	primary, err := cl.agreedPrimary(p, all)
+	if err != nil {
+		return err
+	}
+	if err := primaryStreams(p, primary, replicas); err != nil {
+		return fmt.Errorf("primary %s: %w", primary, err)
+	}
+	for _, s := range cl.sentinels {
+		err := cl.sentinelReady(p, s, primary, replicas, all)
+		if err != nil && (all || !errors.Is(err, errSilent)) {
+			return fmt.Errorf("sentinel %s: %w", s, err)
+		}
+	}
+	return nil
+}
+
+// agreedPrimary asks the Sentinels for the primary: a majority must answer
+// (with all, every one), and all that answer must agree.
+func (cl *cluster) agreedPrimary(p pool, all bool) (string, error) {
 	primary, answered := "", 0
 	for _, s := range cl.sentinels {
 		r, err := p.do(s, "SENTINEL", "get-master-addr-by-name", cl.master)
@@ -308,26 +330,32 @@ func (cl *cluster) readyOnce(p pool, replicas int, all bool) error {
 		}
 		if err != nil {
 			if all {
-				return fmt.Errorf("sentinel %s: %w", s, err)
+				return "", fmt.Errorf("sentinel %s: %w", s, err)
 			}
 			continue
 		}
 		a := r.arr[0].str + ":" + r.arr[1].str
 		if primary != "" && a != primary {
-			return fmt.Errorf("sentinels disagree: %s and %s", primary, a)
+			return "", fmt.Errorf("sentinels disagree: %s and %s", primary, a)
 		}
 		primary = a
 		answered++
 	}
 	if answered <= len(cl.sentinels)/2 {
-		return fmt.Errorf("only %d of %d sentinels answer", answered, len(cl.sentinels))
+		return "", fmt.Errorf("only %d of %d sentinels answer", answered, len(cl.sentinels))
 	}
+	return primary, nil
+}
+
+// primaryStreams checks that primary is a master whose replicas acknowledge
+// its replication stream.
+func primaryStreams(p pool, primary string, replicas int) error {
 	r, err := p.do(primary, "ROLE")
 	if err != nil {
-		return fmt.Errorf("primary %s: %w", primary, err)
+		return err
 	}
 	if len(r.arr) == 0 || r.arr[0].str != "master" {
-		return fmt.Errorf("primary %s is no master", primary)
+		return fmt.Errorf("no master")
 	}
 	// A PUBLISH goes down the replication stream like a write but changes
 	// no data; WAIT returns once the replicas acknowledged it. INFO's
@@ -335,63 +363,62 @@ func (cl *cluster) readyOnce(p pool, replicas int, all bool) error {
 	// new replica's first REPLCONF ACK, up to a second after it loaded the
 	// snapshot.
 	if _, err := p.do(primary, "PUBLISH", "__pain__:ready", "1"); err != nil {
-		return fmt.Errorf("primary %s: %w", primary, err)
+		return err
 	}
-	r, err = p.do(primary, "WAIT", strconv.Itoa(replicas), "3000")
-	if err != nil {
-		return fmt.Errorf("primary %s: %w", primary, err)
+	if r, err = p.do(primary, "WAIT", strconv.Itoa(replicas), "3000"); err != nil {
+		return err
 	}
 	if r.num < int64(replicas) {
-		return fmt.Errorf("primary %s: %d of %d replicas acknowledge its stream", primary, r.num, replicas)
+		return fmt.Errorf("%d of %d replicas acknowledge its stream", r.num, replicas)
 	}
-	for _, s := range cl.sentinels {
-		r, err := p.do(s, "SENTINEL", "master", cl.master)
-		if err != nil {
-			if all {
-				return fmt.Errorf("sentinel %s: %w", s, err)
-			}
-			continue
+	return nil
+}
+
+// sentinelReady checks that Sentinel s sees primary as the master, with
+// its replicas linked and a quorum; with all, also that its peers are up.
+// An error wrapping errSilent means s did not answer at all.
+func (cl *cluster) sentinelReady(p pool, s, primary string, replicas int, all bool) error {
+	r, err := p.do(s, "SENTINEL", "master", cl.master)
+	if err != nil {
+		return fmt.Errorf("%w: %w", errSilent, err)
+	}
+	f := r.fields()
+	if a := f["ip"] + ":" + f["port"]; a != primary || f["flags"] != "master" {
+		return fmt.Errorf("master %s flags %s", a, f["flags"])
+	}
+	if r, err = p.do(s, "SENTINEL", "replicas", cl.master); err != nil {
+		return err
+	}
+	ok := 0
+	for _, rep := range r.arr {
+		f := rep.fields()
+		if f["flags"] == "slave" && f["master-link-status"] == "ok" {
+			ok++
 		}
-		f := r.fields()
-		if a := f["ip"] + ":" + f["port"]; a != primary || f["flags"] != "master" {
-			return fmt.Errorf("sentinel %s: master %s flags %s", s, a, f["flags"])
+	}
+	if ok < replicas {
+		return fmt.Errorf("%d of %d replicas known and linked", ok, replicas)
+	}
+	if _, err := p.do(s, "SENTINEL", "ckquorum", cl.master); err != nil {
+		return err
+	}
+	if !all {
+		return nil
+	}
+	if r, err = p.do(s, "SENTINEL", "sentinels", cl.master); err != nil {
+		return err
+	}
+	up := 0
+	for _, peer := range r.arr {
+		// master_down (a peer's stale vote, kept 5s) does not matter; a
+		// peer that is down or unreachable does.
+		flags := "," + peer.fields()["flags"] + ","
+		if !strings.Contains(flags, ",s_down,") && !strings.Contains(flags, ",disconnected,") {
+			up++
 		}
-		r, err = p.do(s, "SENTINEL", "replicas", cl.master)
-		if err != nil {
-			return fmt.Errorf("sentinel %s: %w", s, err)
-		}
-		ok := 0
-		for _, rep := range r.arr {
-			f := rep.fields()
-			if f["flags"] == "slave" && f["master-link-status"] == "ok" {
-				ok++
-			}
-		}
-		if ok < replicas {
-			return fmt.Errorf("sentinel %s: %d of %d replicas known and linked", s, ok, replicas)
-		}
-		if _, err := p.do(s, "SENTINEL", "ckquorum", cl.master); err != nil {
-			return fmt.Errorf("sentinel %s: %w", s, err)
-		}
-		if !all {
-			continue
-		}
-		r, err = p.do(s, "SENTINEL", "sentinels", cl.master)
-		if err != nil {
-			return fmt.Errorf("sentinel %s: %w", s, err)
-		}
-		up := 0
-		for _, peer := range r.arr {
-			// master_down (a peer's stale vote, kept 5s) does not
-			// matter; a peer that is down or unreachable does.
-			flags := "," + peer.fields()["flags"] + ","
-			if !strings.Contains(flags, ",s_down,") && !strings.Contains(flags, ",disconnected,") {
-				up++
-			}
-		}
-		if up < len(cl.sentinels)-1 {
-			return fmt.Errorf("sentinel %s: %d of %d other sentinels up", s, up, len(cl.sentinels)-1)
-		}
+	}
+	if up < len(cl.sentinels)-1 {
+		return fmt.Errorf("%d of %d other sentinels up", up, len(cl.sentinels)-1)
 	}
 	return nil
 }
