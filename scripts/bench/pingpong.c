@@ -6,11 +6,16 @@
 //                   N/4 round trips (the server answers each on a thread)
 //   pingpong w3 N   as w1, plus 25 other system calls (getppid) by the
 //                   client per round trip: calls a tracer should not stop at
+//   pingpong w4 N   no network: N records of 100 bytes appended to a log,
+//                   each made durable with fdatasync before the next (a
+//                   write-ahead log), in $PAIN_RUN_DIR (a folder pain-trace
+//                   follows) or else a new temporary folder
 //
 // Exit status 0 when every reply came back whole, 2 on any error.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -84,12 +89,34 @@ static void *client(void *arg) {
 	return NULL;
 }
 
+// wal appends n records to a log, syncing each, and removes the log.
+static int wal(long n) {
+	char tmp[] = "/tmp/pingpong-XXXXXX", path[4096];
+	const char *dir = getenv("PAIN_RUN_DIR");
+	int own = dir == NULL || *dir == 0;
+	if (own && (dir = mkdtemp(tmp)) == NULL) die("mkdtemp");
+	snprintf(path, sizeof path, "%s/w4.log", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC, 0644);
+	if (fd < 0) die("open");
+	char rec[MSG];
+	memset(rec, 'r', MSG - 1);
+	rec[MSG - 1] = '\n';
+	for (long i = 0; i < n; i++) {
+		if (write(fd, rec, MSG) != MSG) die("write");
+		if (fdatasync(fd) < 0) die("fdatasync");
+	}
+	if (close(fd) < 0 || unlink(path) < 0) die("close");
+	if (own && rmdir(dir) < 0) die("rmdir");
+	return 0;
+}
+
 int main(int argc, char **argv) {
-	if (argc != 3 || (strcmp(argv[1], "w1") && strcmp(argv[1], "w2") && strcmp(argv[1], "w3"))) {
-		fprintf(stderr, "usage: pingpong w1|w2|w3 ROUNDS\n");
+	if (argc != 3 || (strcmp(argv[1], "w1") && strcmp(argv[1], "w2") && strcmp(argv[1], "w3") && strcmp(argv[1], "w4"))) {
+		fprintf(stderr, "usage: pingpong w1|w2|w3|w4 ROUNDS\n");
 		return 2;
 	}
 	long rounds = atol(argv[2]);
+	if (strcmp(argv[1], "w4") == 0) return wal(rounds);
 	int conns = strcmp(argv[1], "w2") == 0 ? MAXCONN : 1;
 	int extra = strcmp(argv[1], "w3") == 0 ? 25 : 0;
 
