@@ -152,7 +152,7 @@ func classLanes(m *Graph) map[string][]classItem {
 		}
 	}
 	lanes := map[string][]classItem{}
-	for _, it := range items {
+	for _, it := range dropTimers(items, untiedSends(m, idx, a)) {
 		if it.msg.Ordinal > 0 && 2*len(tags[it.msg.Class.Conn]) < requests {
 			continue // off the data path
 		}
@@ -175,6 +175,84 @@ func classLanes(m *Graph) map[string][]classItem {
 		})
 	}
 	return lanes
+}
+
+// timerKey is what a request a node sends on a connection class looks
+// like: its class and its bytes (the payload hash of its first call).
+type timerKey struct {
+	conn string
+	hash uint64
+}
+
+// untiedSends returns the keys of the untied messages the connecting ends
+// of m's connections sent.
+func untiedSends(m *Graph, idx []int, a *msgclass.Analysis) map[timerKey]bool {
+	out := map[timerKey]bool{}
+	for j, msg := range a.Msgs {
+		if e := &m.Events[idx[j]]; msg.Ordinal > 0 && !msg.Cont && !msg.Class.Back && !msg.Class.Tied() && e.PayloadHash != 0 {
+			out[timerKey{msg.Class.Conn, e.PayloadHash}] = true
+		}
+	}
+	return out
+}
+
+// dropTimers leaves out of a class graph the timer traffic that a process
+// whose threads are one sequence of calls (a Go program, -threads auto)
+// ties to the request in flight: a request a system node sends from the
+// connecting end whose bytes are those of an untied one, or of one tied to
+// another request (a ping is the same bytes every time, a replicated write
+// is not), and the answer to it. The messages left are numbered again, per
+// class, in the order they were sent, so a schedule does not depend on
+// how many pings went out while a request was in flight.
+func dropTimers(items []classItem, untied map[timerKey]bool) []classItem {
+	reqs := map[timerKey]map[int]bool{}
+	for _, it := range items {
+		if k, ok := requestKey(it); ok {
+			if reqs[k] == nil {
+				reqs[k] = map[int]bool{}
+			}
+			reqs[k][it.msg.Class.Request()] = true
+		}
+	}
+	renamed := map[string]string{}
+	count := map[msgclass.Class]int{}
+	answer := map[string]bool{} // raw connections whose next answer answers a timer
+	var out []classItem
+	for _, it := range items {
+		if it.msg.Ordinal == 0 {
+			out = append(out, it)
+			continue
+		}
+		if it.sys == "send" {
+			k, ok := requestKey(it)
+			switch {
+			case ok && (untied[k] || len(reqs[k]) > 1):
+				answer[it.ev.Conn] = true
+				continue
+			case it.msg.Class.Back && answer[it.ev.Conn]:
+				delete(answer, it.ev.Conn)
+				continue
+			}
+			count[it.msg.Class]++
+			renamed[it.arg] = msgclass.Msg{Class: it.msg.Class, Ordinal: count[it.msg.Class]}.String()
+		}
+		name, ok := renamed[it.arg]
+		if !ok {
+			continue // the receive of a message left out
+		}
+		it.arg = name
+		out = append(out, it)
+	}
+	return out
+}
+
+// requestKey is the timerKey of a send by a system node from the
+// connecting end of a connection, ok false for any other item.
+func requestKey(it classItem) (timerKey, bool) {
+	if it.sys != "send" || it.msg.Class.Back || it.ev.Role == RoleWorkload || it.ev.PayloadHash == 0 {
+		return timerKey{}, false
+	}
+	return timerKey{it.msg.Class.Conn, it.ev.PayloadHash}, true
 }
 
 // TiedClasses counts the distinct message classes tied to workload
