@@ -19,12 +19,20 @@ const (
 	// PlanVersionClass is version 2: version 1 plus targets pinned to a
 	// message class and ordinal (Target.Class, Target.Ordinal).
 	PlanVersionClass = 2
+	// PlanVersionDisk is version 3: version 2 plus the power loss
+	// (FaultPowerloss, Fault.Nodes, Fault.Torn, Fault.Mode).
+	PlanVersionDisk = 3
 	// planVersionMax is the newest version this tool reads.
-	planVersionMax = PlanVersionClass
+	planVersionMax = PlanVersionDisk
 )
 
 // VersionFor returns the version a plan of these faults is written with.
 func VersionFor(faults []Fault) int {
+	for _, f := range faults {
+		if f.Kind == FaultPowerloss {
+			return PlanVersionDisk
+		}
+	}
 	for _, f := range faults {
 		if f.Target.Class != "" {
 			return PlanVersionClass
@@ -41,6 +49,7 @@ const (
 	FaultCrash     = "crash"     // SIGKILL the node; Restart brings it back after Duration
 	FaultPause     = "pause"     // SIGSTOP the node for Duration
 	FaultPartition = "partition" // Groups cannot reach each other from the window's start to its end, or for Duration from the Target call
+	FaultPowerloss = "powerloss" // SIGKILL the Nodes at once and roll their files back to what a power loss leaves; Restart brings them back after Duration
 )
 
 // Plan is one fault plan: a line of a plans.jsonl file.
@@ -80,6 +89,23 @@ type Fault struct {
 	Duration Duration   `json:"duration,omitempty"` // delay, pause, crash+restart, timed partition
 	Restart  bool       `json:"restart,omitempty"`  // crash: restart from the Procfile line
 	Groups   [][]string `json:"groups,omitempty"`   // partition: two sets of node names (see below)
+	// Nodes (powerloss, plan version 3) are the nodes that lose power at
+	// the Target call, the Target's node among them; empty: that node
+	// alone. Torn keeps a prefix of each file's oldest write not yet
+	// durable (package durable); Mode is what the file system promises:
+	// "ordered" (the default: ext4, XFS) or "posix".
+	Nodes []string `json:"nodes,omitempty"`
+	Torn  bool     `json:"torn,omitempty"`
+	Mode  string   `json:"mode,omitempty"`
+}
+
+// PowerNodes returns the nodes a powerloss takes down: Nodes, or the
+// Target's node when it has none.
+func (f *Fault) PowerNodes() []string {
+	if len(f.Nodes) > 0 {
+		return f.Nodes
+	}
+	return []string{f.Target.Node}
 }
 
 // Target names the system call a fault acts on, in stable names. Empty
@@ -165,6 +191,9 @@ func (p *Plan) Validate() error {
 		if err := f.validate(); err != nil {
 			return errorf(ErrCorrupt, "plan %s fault %d: %v", p.ID, i+1, err)
 		}
+		if f.Kind == FaultPowerloss && p.V < PlanVersionDisk {
+			return errorf(ErrCorrupt, "plan %s fault %d: a powerloss needs plan version %d, the plan says %d", p.ID, i+1, PlanVersionDisk, p.V)
+		}
 		if f.Target.Class != "" && p.V < PlanVersionClass {
 			return errorf(ErrCorrupt, "plan %s fault %d: a class target needs plan version %d, the plan says %d", p.ID, i+1, PlanVersionClass, p.V)
 		}
@@ -189,6 +218,11 @@ func (f *Fault) validate() error {
 		needDur = true
 	case FaultCrash:
 		needDur = f.Restart
+	case FaultPowerloss:
+		needDur = f.Restart
+		if err := f.validatePower(); err != nil {
+			return err
+		}
 	case FaultPartition:
 		if len(f.Groups) != 2 || len(f.Groups[0]) == 0 || len(f.Groups[1]) == 0 {
 			return fmt.Errorf("partition needs two non-empty groups of nodes")
@@ -212,6 +246,29 @@ func (f *Fault) validate() error {
 		return fmt.Errorf("offset needs a conn and a byte offset >= 0")
 	}
 	return f.Target.validateClass()
+}
+
+// validatePower checks a powerloss's own fields.
+func (f *Fault) validatePower() error {
+	switch f.Mode {
+	case "", "ordered", "posix":
+	default:
+		return fmt.Errorf("unknown durability mode %q (want ordered or posix)", f.Mode)
+	}
+	if len(f.Nodes) == 0 {
+		return nil
+	}
+	seen := map[string]bool{}
+	for _, n := range f.Nodes {
+		if n == "" || seen[n] {
+			return fmt.Errorf("powerloss nodes %v: empty or repeated", f.Nodes)
+		}
+		seen[n] = true
+	}
+	if !seen[f.Target.Node] {
+		return fmt.Errorf("powerloss nodes %v do not include the target's node %s", f.Nodes, f.Target.Node)
+	}
+	return nil
 }
 
 func (t *Target) validateClass() error {
@@ -265,6 +322,8 @@ func (f *Fault) String() string {
 		}
 	case FaultPause:
 		fmt.Fprintf(&b, "pause node %s for %s at %s", f.Target.Node, f.Duration, what)
+	case FaultPowerloss:
+		f.powerString(&b, what)
 	case FaultPartition:
 		fmt.Fprintf(&b, "partition {%s} from {%s}", strings.Join(f.Groups[0], ","), strings.Join(f.Groups[1], ","))
 		if f.Duration != 0 {
@@ -280,6 +339,28 @@ func (f *Fault) String() string {
 		fmt.Fprintf(&b, " before %s", f.Before)
 	}
 	return b.String()
+}
+
+func (f *Fault) powerString(b *strings.Builder, what string) {
+	nodes := f.PowerNodes()
+	word := "node"
+	if len(nodes) > 1 {
+		word = "nodes"
+	}
+	fmt.Fprintf(b, "power loss of %s %s at %s", word, strings.Join(nodes, " and "), what)
+	var how []string
+	if f.Torn {
+		how = append(how, "torn")
+	}
+	if f.Mode == "posix" {
+		how = append(how, "posix")
+	}
+	if len(how) > 0 {
+		fmt.Fprintf(b, " (%s)", strings.Join(how, ", "))
+	}
+	if f.Restart {
+		fmt.Fprintf(b, ", restart after %s", f.Duration)
+	}
 }
 
 func (t *Target) call() string {

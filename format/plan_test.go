@@ -34,6 +34,13 @@ func samplePlans() []Plan {
 			{Kind: FaultDrop, Target: Target{Node: "primary", Syscall: "send", Class: "primary:main:s1>backup1:listen0 -> w5", Ordinal: 1}},
 			{Kind: FaultCrash, Target: Target{Node: "backup2", Syscall: "recv", Class: "primary:main:s2>backup2:listen0 -> w5", Ordinal: 1}},
 		}},
+		{V: 3, ID: "p8", Why: "power loss after the reply", Faults: []Fault{
+			{Kind: FaultPowerloss, Restart: true, Duration: Duration(300 * time.Millisecond),
+				Target: Target{Node: "backup1", Syscall: "read"}, After: &EventRef{Node: "backup1", Thread: "main", Seq: 9, Syscall: "write"}},
+		}},
+		{V: 3, ID: "p9", Why: "rack", Faults: []Fault{
+			{Kind: FaultPowerloss, Nodes: []string{"backup1", "backup2"}, Torn: true, Mode: "posix", Target: Target{Node: "backup1", Syscall: "read", Nth: 2}},
+		}},
 	}
 }
 
@@ -70,7 +77,12 @@ func TestPlansRoundTripAndGolden(t *testing.T) {
 
 func TestPlanErrors(t *testing.T) {
 	for _, tc := range []struct{ line, want string }{
-		{`{"v":3,"id":"p1","faults":[],"extra":1}`, "plans.jsonl:1: plan format version 3 is newer than this tool (2)"},
+		{`{"v":4,"id":"p1","faults":[],"extra":1}`, "plans.jsonl:1: plan format version 4 is newer than this tool (3)"},
+		{`{"v":2,"id":"p1","faults":[{"kind":"powerloss","target":{"node":"a"}}]}`, "a powerloss needs plan version 3, the plan says 2"},
+		{`{"v":3,"id":"p1","faults":[{"kind":"powerloss","restart":true,"target":{"node":"a"}}]}`, "needs a duration"},
+		{`{"v":3,"id":"p1","faults":[{"kind":"powerloss","mode":"ext2","target":{"node":"a"}}]}`, `unknown durability mode "ext2"`},
+		{`{"v":3,"id":"p1","faults":[{"kind":"powerloss","nodes":["b","c"],"target":{"node":"a"}}]}`, "do not include the target's node a"},
+		{`{"v":3,"id":"p1","faults":[{"kind":"powerloss","nodes":["a","a"],"target":{"node":"a"}}]}`, "empty or repeated"},
 		{`{"id":"p1"}`, `plans.jsonl:1: not a pain plan (no "v" version)`},
 		{`{"v":1,"id":"p1","faults":[{"kind":"drop","target":{"node":"a"}}],"why":"","evidence":{"runs":1,"of_runs":1,"support":1},"tpyo":1}`, "unknown field"},
 		{`{"v":1,"id":"p1","faults":[{"kind":"melt","target":{"node":"a"}}]}`, `fault 1: unknown kind "melt"`},

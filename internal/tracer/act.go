@@ -93,27 +93,39 @@ func (t *Tracer) signalNode(node string, sig syscall.Signal) (int, error) {
 	return 0, fmt.Errorf("%s to node %s: no live process", sysent.SignalName(int(sig)), node)
 }
 
-// signalAct carries out an ActSignal of th's call, and arranges its Then.
+// signalAct carries out an ActSignal of th's call, on its node and on
+// act.Nodes at once, and arranges its Then for each.
 func (t *Tracer) signalAct(th *thread, act Action) (int, error) {
 	node := act.Node
 	if node == "" {
 		node = th.proc.node.name
 	}
-	n, err := t.signalNode(node, syscall.Signal(act.Signal))
-	if err != nil {
-		return n, err
+	nodes := append([]string{node}, act.Nodes...)
+	total := 0
+	for _, nd := range nodes {
+		n, err := t.signalNode(nd, syscall.Signal(act.Signal))
+		if err != nil {
+			return total, err
+		}
+		total += n
 	}
-	if act.Signal == SIGKILL && (act.Then == nil || !act.Then.Restart) {
-		t.killed[node] = true
+	for _, nd := range nodes {
+		if act.Signal == SIGKILL && (act.Then == nil || !act.Then.Restart) {
+			t.killed[nd] = true
+		}
+		if act.Signal == SIGKILL || act.Signal == SIGSTOP {
+			t.downed[nd] = syscall.Signal(act.Signal)
+		}
+		if act.Then != nil {
+			t.later(nd, act.Fault, *act.Then)
+		}
 	}
-	if act.Signal == SIGKILL || act.Signal == SIGSTOP {
-		t.downed[node] = syscall.Signal(act.Signal)
-	}
-	if act.Then != nil {
-		t.later(node, act.Fault, *act.Then)
-	}
-	return n, nil
+	return total, nil
 }
+
+// goneWait bounds how long Later.Gone waits for a killed node's processes
+// to be reaped.
+const goneWait = 10 * time.Second
 
 // later does l to node after l.After, unless the tracer is closing by then,
 // and tells the Hook how it went. A restart runs off the ptrace thread
@@ -141,6 +153,12 @@ func (t *Tracer) later(node, fault string, l Later) {
 				}
 			})
 		}
+		if l.Gone != nil {
+			if err := t.whenGone(node, l.Gone); err != nil {
+				report(Report{Fault: fault, Then: true, Err: err})
+				return
+			}
+		}
 		if !l.Restart {
 			return
 		}
@@ -159,6 +177,16 @@ func (t *Tracer) later(node, fault string, l Later) {
 		report(Report{Fault: fault, Then: true, Err: err})
 	})
 	t.timers = append(t.timers, tm)
+}
+
+// whenGone calls gone once no process of node is left.
+func (t *Tracer) whenGone(node string, gone func(string) error) error {
+	for deadline := time.Now().Add(goneWait); t.NodeLive(node) > 0; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s still has processes %v after it was killed", node, goneWait)
+		}
+	}
+	return gone(node)
 }
 
 // Killed reports whether a Hook's action SIGKILLed node with no restart to

@@ -117,7 +117,10 @@ type Action struct {
 	Hold   time.Duration
 	Signal Signal
 	Node   string
-	Fault  string
+	// Nodes, for ActSignal, are more nodes that get Signal at the same
+	// moment (a power loss of several machines); Then applies to each.
+	Nodes []string
+	Fault string
 	// Then, for ActSignal, is done Then.After later (unless the tracer is
 	// closed by then): the end of a pause, the restart of a crashed node.
 	Then *Later
@@ -131,6 +134,17 @@ type Later struct {
 	// Restart starts the node again through Config.Restart. A node
 	// SIGKILLed without it is killed for good (Tracer.Killed).
 	Restart bool
+	// Gone, when set, is called off the ptrace thread once no process of
+	// the node is left, before any restart (a power loss rewrites the
+	// node's files there); its error is reported and stops the restart.
+	Gone func(node string) error
+}
+
+// FileRootsHook is a Hook that is told where the followed files are
+// (Config.Files) when the tracer starts, to find a stable file name on disk.
+type FileRootsHook interface {
+	Hook
+	FileRoots(roots []FileRoot)
 }
 
 // Report says what became of an Action that carried a Fault.

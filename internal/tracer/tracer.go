@@ -243,6 +243,9 @@ func New(cfg Config) (*Tracer, error) {
 	if cfg.Backend != nil {
 		return t.newBackend(cfg)
 	}
+	if h, ok := cfg.Hook.(FileRootsHook); ok {
+		h.FileRoots(cfg.Files)
+	}
 	if !t.seccomp {
 		t.warn("seccomp-bpf unavailable: every system call stops (slow)")
 	}
