@@ -70,12 +70,15 @@
 package inject
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/disk"
+	"github.com/boxofpain/pain/internal/durable"
 	"github.com/boxofpain/pain/internal/msgclass"
 	"github.com/boxofpain/pain/internal/tracer"
 )
@@ -95,6 +98,7 @@ type Injector struct {
 	stop   bool
 	notes  []string
 	cls    *msgClasses // names messages, when a target is pinned to a class
+	disk   *disk.Disk  // follows the nodes' files, when a fault is a power loss
 }
 
 type fault struct {
@@ -115,7 +119,7 @@ type fault struct {
 	where  format.Fired
 }
 
-var _ tracer.Hook = (*Injector)(nil)
+var _ tracer.FileRootsHook = (*Injector)(nil)
 
 // New builds the hook for plan p.
 func New(p *format.Plan, opt Options) (*Injector, error) {
@@ -145,8 +149,22 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 		if f.Target.Class != "" && in.cls == nil {
 			in.cls = &msgClasses{tr: msgclass.New()}
 		}
+		if f.Kind == format.FaultPowerloss && in.disk == nil {
+			mode, err := durable.ParseMode(cmp.Or(f.Mode, "ordered"))
+			if err != nil {
+				return nil, fmt.Errorf("plan %s fault %d: %w", p.ID, i+1, err)
+			}
+			in.disk = disk.New(mode)
+		}
 	}
 	return in, nil
+}
+
+// FileRoots hears where the run's files are, for a power loss.
+func (in *Injector) FileRoots(roots []tracer.FileRoot) {
+	if in.disk != nil {
+		in.disk.FileRoots(roots)
+	}
 }
 
 // Enter decides what happens to a call at its entry.
@@ -156,12 +174,35 @@ func (in *Injector) Enter(c *tracer.Call) tracer.Action {
 	if in.cls != nil {
 		in.cls.enter(c.Event)
 	}
+	act := tracer.Action{}
 	for _, ft := range in.faults {
-		if act, ok := in.enter(ft, c); ok {
-			return act
+		if a, ok := in.enter(ft, c); ok {
+			act = a
+			break
 		}
 	}
-	return tracer.Action{}
+	if in.disk != nil && runs(act, c.Event) {
+		in.disk.Enter(c)
+	}
+	return act
+}
+
+// runs says whether a call still runs after act at its entry.
+func runs(act tracer.Action, e *format.Event) bool {
+	switch act.Kind {
+	case tracer.ActFail, tracer.ActReturn, tracer.ActShutdown:
+		return false
+	case tracer.ActSignal:
+		if act.Signal != tracer.SIGKILL {
+			return true
+		}
+		for _, n := range append([]string{cmp.Or(act.Node, e.Node)}, act.Nodes...) {
+			if inGroup(e.Node, []string{n}) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // Exit crashes a node whose receive got the byte a crash fault is pinned
@@ -175,6 +216,9 @@ func (in *Injector) Exit(c *tracer.Call) tracer.Action {
 	e := c.Event
 	if in.cls != nil {
 		in.cls.exit(e)
+	}
+	if in.disk != nil {
+		in.disk.Exit(c)
 	}
 	if e.Ret <= 0 || !isRecv(e) || !stream(e) {
 		return tracer.Action{}
@@ -214,6 +258,44 @@ func (in *Injector) crash(ft *fault) tracer.Action {
 		act.Then = &tracer.Later{After: ft.dur, Restart: true}
 	}
 	return act
+}
+
+// powerloss is the action of powerloss fault ft: SIGKILL its nodes at
+// once, and once each is gone, roll its files back to what the power loss
+// leaves; then restart it if the fault says so. A node whose files the
+// model cannot follow refuses it: it does not fire, the note says why.
+func (in *Injector) powerloss(ft *fault) (tracer.Action, bool) {
+	nodes := ft.f.PowerNodes()
+	for _, n := range nodes {
+		if why := in.disk.Refused(n); why != "" {
+			in.noteLocked(fmt.Sprintf("fault %d (powerloss) refused: %s: %s", ft.idx+1, n, why))
+			ft.spent = true
+			return tracer.Action{}, false
+		}
+	}
+	others := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		if n != ft.f.Target.Node {
+			others = append(others, n)
+		}
+	}
+	torn := ft.f.Torn
+	gone := func(node string) error {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		loss, err := in.disk.PowerLoss(node, torn)
+		if err != nil {
+			return err
+		}
+		in.noteLocked(loss.String())
+		return nil
+	}
+	then := &tracer.Later{Restart: ft.f.Restart, Gone: gone}
+	if ft.f.Restart {
+		then.After = ft.dur
+	}
+	return tracer.Action{Kind: tracer.ActSignal, Signal: tracer.SIGKILL, Node: ft.f.Target.Node, Nodes: others,
+		Fault: ft.mark, Then: then}, true
 }
 
 // Acted hears from the tracer what became of a fault's action. A fault
@@ -321,6 +403,11 @@ func (in *Injector) enter(ft *fault, c *tracer.Call) (tracer.Action, bool) {
 	case format.FaultPause:
 		act.Kind, act.Signal, act.Node = tracer.ActSignal, tracer.SIGSTOP, ft.f.Target.Node
 		act.Then = &tracer.Later{After: ft.dur, Signal: tracer.SIGCONT}
+	case format.FaultPowerloss:
+		var ok bool
+		if act, ok = in.powerloss(ft); !ok {
+			return tracer.Action{}, false
+		}
 	}
 	in.fire(ft, c)
 	return act, true
@@ -429,6 +516,9 @@ func (in *Injector) Stop() {
 	in.stop = true
 	for _, t := range in.timers {
 		t.Stop()
+	}
+	if in.disk != nil {
+		in.disk.Close()
 	}
 }
 

@@ -21,8 +21,15 @@
 //                        50ms apart; main reads both pipes to the end.
 //   prefork PORT K       listen, fork K workers that serve as serve does,
 //                        and wait for them.
+//   disk DIR [mmap]      file calls under DIR (see do_disk), a line for
+//                        each that fails or writes short, then "done";
+//                        with mmap, a shared writable mapping of the log
+//                        before the last call.
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -289,6 +296,54 @@ static int do_threads(void) {
 	return 0;
 }
 
+// say prints a file call's failure or short write.
+static void say(const char *what, ssize_t r, size_t want) {
+	if (r < 0) printf("%s: %s\n", what, strerror(errno));
+	else if ((size_t)r < want) printf("%s: short %zd of %zu\n", what, r, want);
+}
+
+static void put(int fd, const char *what, const char *s) { say(what, write(fd, s, strlen(s)), strlen(s)); }
+
+// do_disk: a durable log append and one that is not, a file made durable
+// and then overwritten, grown and cut, renamed without a directory sync,
+// a durable file unlinked, a file created and never synced; then a pread
+// (where a power loss is aimed).
+static int do_disk(const char *dir, int map) {
+	char p[4096], q[4096];
+	snprintf(p, sizeof p, "%s/d", dir);
+	say("mkdir", mkdir(p, 0755), 0);
+	snprintf(p, sizeof p, "%s/d/log", dir);
+	int log = open(p, O_RDWR | O_CREAT | O_APPEND, 0644);
+	put(log, "write log 1", "aaaa");
+	say("fdatasync log", fdatasync(log), 0);
+	put(log, "write log 2", "bbbbbbbbbbbb");
+	snprintf(p, sizeof p, "%s/d/old", dir);
+	int old = open(p, O_WRONLY | O_CREAT, 0644);
+	put(old, "write old", "old!");
+	say("fsync old", fsync(old), 0);
+	close(old);
+	snprintf(p, sizeof p, "%s/d/data.tmp", dir);
+	int data = open(p, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	put(data, "write data", "0123456789");
+	say("fsync data", fsync(data), 0);
+	say("pwrite data 1", pwrite(data, "XY", 2, 2), 2);
+	say("pwrite data 2", pwrite(data, "end", 3, 20), 3);
+	say("ftruncate data", ftruncate(data, 15), 0);
+	close(data);
+	snprintf(q, sizeof q, "%s/d/data", dir);
+	say("rename", rename(p, q), 0);
+	snprintf(p, sizeof p, "%s/d/old", dir);
+	say("unlink", unlink(p), 0);
+	snprintf(p, sizeof p, "%s/d/new", dir);
+	int nw = open(p, O_WRONLY | O_CREAT, 0644);
+	put(nw, "write new", "new");
+	if (map && mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, log, 0) == MAP_FAILED) printf("mmap: %s\n", strerror(errno));
+	char b[4];
+	say("pread log", pread(log, b, 4, 0), 4);
+	printf("done\n");
+	return 0;
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc >= 4 && !strcmp(argv[1], "recv")) return do_recv(atoi(argv[2]), atoi(argv[3]));
@@ -299,6 +354,7 @@ int main(int argc, char **argv) {
 	if (argc >= 5 && !strcmp(argv[1], "ping")) return do_ping(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc >= 2 && !strcmp(argv[1], "threads")) return do_threads();
 	if (argc >= 4 && !strcmp(argv[1], "prefork")) return do_prefork(atoi(argv[2]), atoi(argv[3]));
-	fprintf(stderr, "usage: tn recv|send|urecv|usend|serve|ping|threads|prefork ...\n");
+	if (argc >= 3 && !strcmp(argv[1], "disk")) return do_disk(argv[2], argc >= 4 && !strcmp(argv[3], "mmap"));
+	fprintf(stderr, "usage: tn recv|send|urecv|usend|serve|ping|threads|prefork|disk ...\n");
 	return 2;
 }
