@@ -19,8 +19,9 @@ const (
 	// PlanVersionClass is version 2: version 1 plus targets pinned to a
 	// message class and ordinal (Target.Class, Target.Ordinal).
 	PlanVersionClass = 2
-	// PlanVersionDisk is version 3: version 2 plus the power loss
-	// (FaultPowerloss, Fault.Nodes, Fault.Torn, Fault.Mode).
+	// PlanVersionDisk is version 3: version 2 plus the disk: the power
+	// loss (FaultPowerloss, Fault.Nodes, Fault.Torn, Fault.Mode), short
+	// writes, corruption, and targets naming a file (Target.File).
 	PlanVersionDisk = 3
 	// planVersionMax is the newest version this tool reads.
 	planVersionMax = PlanVersionDisk
@@ -29,7 +30,7 @@ const (
 // VersionFor returns the version a plan of these faults is written with.
 func VersionFor(faults []Fault) int {
 	for _, f := range faults {
-		if f.Kind == FaultPowerloss {
+		if f.diskOnly() {
 			return PlanVersionDisk
 		}
 	}
@@ -50,7 +51,14 @@ const (
 	FaultPause     = "pause"     // SIGSTOP the node for Duration
 	FaultPartition = "partition" // Groups cannot reach each other from the window's start to its end, or for Duration from the Target call
 	FaultPowerloss = "powerloss" // SIGKILL the Nodes at once and roll their files back to what a power loss leaves; Restart brings them back after Duration
+	FaultShort     = "short"     // a write (write, pwrite64) writes half of what it asks, at least 1 byte
+	FaultCorrupt   = "corrupt"   // SIGKILL the node, flip the bits of one durable byte of Target.File; Restart brings it back after Duration
 )
+
+// diskOnly says whether a fault needs plan version 3.
+func (f *Fault) diskOnly() bool {
+	return f.Kind == FaultPowerloss || f.Kind == FaultShort || f.Kind == FaultCorrupt || f.Target.File != ""
+}
 
 // Plan is one fault plan: a line of a plans.jsonl file.
 type Plan struct {
@@ -116,6 +124,9 @@ type Target struct {
 	Syscall string `json:"syscall,omitempty"` // a name (sendto) or a class: send, recv, connect, accept
 	Conn    string `json:"conn,omitempty"`
 	Peer    string `json:"peer,omitempty"`
+	// File (plan version 3) is the stable name of the file the call acts
+	// on ($PAIN_RUN_DIR/kv1/wal.log): the row's local.
+	File string `json:"file,omitempty"`
 	// Offset pins a stream transfer: the call on Conn whose data starts at
 	// this byte offset. Stream offsets are the same in every run of a
 	// schedule, where thread names and seqs of runtimes that retry calls
@@ -191,8 +202,12 @@ func (p *Plan) Validate() error {
 		if err := f.validate(); err != nil {
 			return errorf(ErrCorrupt, "plan %s fault %d: %v", p.ID, i+1, err)
 		}
-		if f.Kind == FaultPowerloss && p.V < PlanVersionDisk {
-			return errorf(ErrCorrupt, "plan %s fault %d: a powerloss needs plan version %d, the plan says %d", p.ID, i+1, PlanVersionDisk, p.V)
+		if f.diskOnly() && p.V < PlanVersionDisk {
+			what := "a " + f.Kind
+			if f.Target.File != "" {
+				what = "a file target"
+			}
+			return errorf(ErrCorrupt, "plan %s fault %d: %s needs plan version %d, the plan says %d", p.ID, i+1, what, PlanVersionDisk, p.V)
 		}
 		if f.Target.Class != "" && p.V < PlanVersionClass {
 			return errorf(ErrCorrupt, "plan %s fault %d: a class target needs plan version %d, the plan says %d", p.ID, i+1, PlanVersionClass, p.V)
@@ -222,6 +237,12 @@ func (f *Fault) validate() error {
 		needDur = f.Restart
 		if err := f.validatePower(); err != nil {
 			return err
+		}
+	case FaultShort:
+	case FaultCorrupt:
+		needDur = f.Restart
+		if f.Target.File == "" {
+			return fmt.Errorf("corrupt needs a target file")
 		}
 	case FaultPartition:
 		if len(f.Groups) != 2 || len(f.Groups[0]) == 0 || len(f.Groups[1]) == 0 {
@@ -324,6 +345,13 @@ func (f *Fault) String() string {
 		fmt.Fprintf(&b, "pause node %s for %s at %s", f.Target.Node, f.Duration, what)
 	case FaultPowerloss:
 		f.powerString(&b, what)
+	case FaultShort:
+		fmt.Fprintf(&b, "make %s write half of what it asks", what)
+	case FaultCorrupt:
+		fmt.Fprintf(&b, "crash node %s at %s and flip the bits of a durable byte of %s", f.Target.Node, what, f.Target.File)
+		if f.Restart {
+			fmt.Fprintf(&b, ", restart it after %s", f.Duration)
+		}
 	case FaultPartition:
 		fmt.Fprintf(&b, "partition {%s} from {%s}", strings.Join(f.Groups[0], ","), strings.Join(f.Groups[1], ","))
 		if f.Duration != 0 {
@@ -395,6 +423,8 @@ func (t *Target) call() string {
 		fmt.Fprintf(&b, " at byte %d of %s", *t.Offset, t.Conn)
 	case t.Conn != "":
 		b.WriteString(" on " + t.Conn)
+	case t.File != "":
+		b.WriteString(" on " + t.File)
 	case t.Peer != "":
 		b.WriteString(" to " + t.Peer)
 	}

@@ -41,6 +41,11 @@ func samplePlans() []Plan {
 		{V: 3, ID: "p9", Why: "rack", Faults: []Fault{
 			{Kind: FaultPowerloss, Nodes: []string{"backup1", "backup2"}, Torn: true, Mode: "posix", Target: Target{Node: "backup1", Syscall: "read", Nth: 2}},
 		}},
+		{V: 3, ID: "p10", Why: "disk errors", Faults: []Fault{
+			{Kind: FaultErrno, Errno: "EIO", Target: Target{Node: "backup1", Syscall: "fdatasync", File: "$PAIN_RUN_DIR/b1/wal.log", Nth: 3}},
+			{Kind: FaultShort, Target: Target{Node: "backup2", Syscall: "write", File: "$PAIN_RUN_DIR/b2/wal.log"}},
+			{Kind: FaultCorrupt, Restart: true, Duration: Duration(time.Second), Target: Target{Node: "backup2", Syscall: "fdatasync", File: "$PAIN_RUN_DIR/b2/wal.log", Nth: 2}},
+		}},
 	}
 }
 
@@ -83,6 +88,8 @@ func TestPlanErrors(t *testing.T) {
 		{`{"v":3,"id":"p1","faults":[{"kind":"powerloss","mode":"ext2","target":{"node":"a"}}]}`, `unknown durability mode "ext2"`},
 		{`{"v":3,"id":"p1","faults":[{"kind":"powerloss","nodes":["b","c"],"target":{"node":"a"}}]}`, "do not include the target's node a"},
 		{`{"v":3,"id":"p1","faults":[{"kind":"powerloss","nodes":["a","a"],"target":{"node":"a"}}]}`, "empty or repeated"},
+		{`{"v":2,"id":"p1","faults":[{"kind":"errno","errno":"EIO","target":{"node":"a","file":"$PAIN_RUN_DIR/x"}}]}`, "a file target needs plan version 3"},
+		{`{"v":3,"id":"p1","faults":[{"kind":"corrupt","target":{"node":"a"}}]}`, "corrupt needs a target file"},
 		{`{"id":"p1"}`, `plans.jsonl:1: not a pain plan (no "v" version)`},
 		{`{"v":1,"id":"p1","faults":[{"kind":"drop","target":{"node":"a"}}],"why":"","evidence":{"runs":1,"of_runs":1,"support":1},"tpyo":1}`, "unknown field"},
 		{`{"v":1,"id":"p1","faults":[{"kind":"melt","target":{"node":"a"}}]}`, `fault 1: unknown kind "melt"`},

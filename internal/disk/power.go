@@ -3,10 +3,12 @@
 package disk
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -208,4 +210,65 @@ func (d *Disk) place(fi durable.FileImage, staged, placed map[durable.File]strin
 	}
 	placed[fi.File] = p
 	return os.Rename(staged[fi.File], p)
+}
+
+// Corrupt flips the bits of one byte of the file named name that a power
+// loss now would keep: the middle byte of the longest such range (bytes
+// below the durable size that no write since the last sync touched). The
+// node's processes are gone; its model stays as it is (a flip is no
+// write the node made).
+func (d *Disk) Corrupt(node, name string) (string, error) {
+	mc := d.machineOf(node)
+	if mc.refuse != "" {
+		return "", fmt.Errorf("corrupt %s cannot tell its durable bytes: %s", name, mc.refuse)
+	}
+	p := d.abs(name)
+	ino, size, _, ok := stat(p, false)
+	if !ok || p == "" {
+		return "", fmt.Errorf("corrupt %s: no such file", name)
+	}
+	lo, hi := int64(0), size
+	for _, fi := range mc.model.Image(false).Files {
+		if fi.File == ino {
+			lo, hi = longestKept(fi)
+			break
+		}
+	}
+	if hi <= lo {
+		return "", fmt.Errorf("corrupt %s: no byte of it is durable", name)
+	}
+	off := lo + (hi-lo)/2
+	f, err := os.OpenFile(p, os.O_RDWR, 0)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return "", err
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, off); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("corrupt flipped the byte at offset %d of %s (durable bytes [%d,%d)): %#02x -> %#02x", off, name, lo, hi, b[0]^0xff, b[0]), nil
+}
+
+// longestKept is the longest range of a file below its size after a loss
+// that the loss leaves as it is now.
+func longestKept(fi durable.FileImage) (lo, hi int64) {
+	at := int64(0)
+	try := func(end int64) {
+		if end-at > hi-lo {
+			lo, hi = at, end
+		}
+	}
+	undo := slices.Clone(fi.Undo)
+	slices.SortFunc(undo, func(a, b durable.Undo) int { return cmp.Compare(a.Off, b.Off) })
+	for _, u := range undo {
+		try(min(u.Off, fi.Size))
+		at = max(at, u.Off+u.Len)
+	}
+	try(fi.Size)
+	return lo, hi
 }

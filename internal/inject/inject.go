@@ -149,7 +149,7 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 		if f.Target.Class != "" && in.cls == nil {
 			in.cls = &msgClasses{tr: msgclass.New()}
 		}
-		if f.Kind == format.FaultPowerloss && in.disk == nil {
+		if (f.Kind == format.FaultPowerloss || f.Kind == format.FaultCorrupt) && in.disk == nil {
 			mode, err := durable.ParseMode(cmp.Or(f.Mode, "ordered"))
 			if err != nil {
 				return nil, fmt.Errorf("plan %s fault %d: %w", p.ID, i+1, err)
@@ -298,6 +298,36 @@ func (in *Injector) powerloss(ft *fault) (tracer.Action, bool) {
 		Fault: ft.mark, Then: then}, true
 }
 
+// corrupt is the action of corrupt fault ft: SIGKILL its node and, once
+// it is gone, flip the bits of one byte of its file that a power loss
+// would keep (a byte no write since the last sync touched); then restart
+// it if the fault says so.
+func (in *Injector) corrupt(ft *fault) tracer.Action {
+	file := ft.f.Target.File
+	gone := func(node string) error {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		what, err := in.disk.Corrupt(node, file)
+		if err != nil {
+			return err
+		}
+		in.noteLocked(what)
+		return nil
+	}
+	then := &tracer.Later{Restart: ft.f.Restart, Gone: gone}
+	if ft.f.Restart {
+		then.After = ft.dur
+	}
+	return tracer.Action{Kind: tracer.ActSignal, Signal: tracer.SIGKILL, Node: ft.f.Target.Node, Fault: ft.mark, Then: then}
+}
+
+// shortenable says whether a short fault can act on the call c enters: a
+// write or pwrite64 asking for 2 bytes or more.
+func shortenable(c *tracer.Call) bool {
+	e := c.Event
+	return (e.Syscall == "write" || e.Syscall == "pwrite64") && c.Len >= 2
+}
+
 // Acted hears from the tracer what became of a fault's action. A fault
 // whose only action failed did not fire: the note says why. A one-shot
 // fault stays spent (its Nth call is gone); a partition fires at its next
@@ -378,7 +408,7 @@ func (in *Injector) enter(ft *fault, c *tracer.Call) (tracer.Action, bool) {
 	if ft.f.Kind == format.FaultPartition {
 		return in.partition(ft, c)
 	}
-	if ft.spent || (ft.f.Kind == format.FaultDrop && !droppable(e)) {
+	if ft.spent || (ft.f.Kind == format.FaultDrop && !droppable(e)) || (ft.f.Kind == format.FaultShort && !shortenable(c)) {
 		return tracer.Action{}, false
 	}
 	key := e.Node + "/" + e.Thread
@@ -408,6 +438,10 @@ func (in *Injector) enter(ft *fault, c *tracer.Call) (tracer.Action, bool) {
 		if act, ok = in.powerloss(ft); !ok {
 			return tracer.Action{}, false
 		}
+	case format.FaultShort:
+		act.Kind, act.Ret = tracer.ActShorten, c.Len/2
+	case format.FaultCorrupt:
+		act = in.corrupt(ft)
 	}
 	in.fire(ft, c)
 	return act, true

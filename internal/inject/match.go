@@ -27,7 +27,8 @@ func targetMatches(t *format.Target, e *format.Event) bool {
 		(t.Thread == "" || t.Thread == e.Thread) &&
 		(t.Syscall == "" || inClass(e, t.Syscall)) &&
 		(t.Conn == "" || t.Conn == e.Conn) &&
-		(t.Peer == "" || t.Peer == e.Peer)
+		(t.Peer == "" || t.Peer == e.Peer) &&
+		(t.File == "" || e.FDKind == format.KindFile && t.File == e.Local)
 }
 
 // atOffset reports whether the call entering as e moves the byte at

@@ -220,6 +220,8 @@ func (t *Tracer) apply(th *thread, act Action) {
 		}
 	case ActSignal:
 		n, err = t.signalAct(th, act)
+	case ActShorten:
+		err = shorten(th.tid, c, act.Ret)
 	}
 	fault := act.Fault
 	if err != nil {
@@ -251,6 +253,20 @@ func (t *Tracer) apply(th *thread, act Action) {
 	default:
 		t.resumeToExit(th)
 	}
+}
+
+// shorten makes the write c is entering ask for n bytes (its count is
+// argument 2 of write and pwrite64; a vectored write has no one count).
+func shorten(tid int, c *call, n int64) error {
+	if c.ent.Name != "write" && c.ent.Name != "pwrite64" {
+		return fmt.Errorf("a short %s is not supported (write and pwrite64 only)", c.ent.Name)
+	}
+	if n <= 0 || uint64(n) >= c.args[2] {
+		return fmt.Errorf("a short write of %d bytes of %d", n, c.args[2])
+	}
+	a := c.args
+	a[2] = uint64(n)
+	return ptrace.ReplaceSyscall(tid, uint64(c.ent.Nr), a[:]...)
 }
 
 // skipped writes the row of a call that is done at its entry.

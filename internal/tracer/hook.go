@@ -102,6 +102,9 @@ const (
 	// ActHold keeps the calling thread stopped for Hold, then lets the call
 	// run; other threads keep running.
 	ActHold
+	// ActShorten makes a write or pwrite64 ask to write Ret bytes instead
+	// (a short write); the call then runs.
+	ActShorten
 	// ActSignal sends Signal to every process of Node (the caller's node when
 	// empty), then lets the call run. A SIGKILLed caller never runs it; its
 	// row is written with ret -1 and errno EINTR, so the fault shows.
