@@ -27,6 +27,16 @@ package format
 //	edge      schedule, from, to, kind: event from happens before event to
 //	support   key, kind, runs: a message edge, named the same in every run
 //	          and schedule, and the number of runs it occurs in
+//	unsynced  schedule, index, local, count, ret: when event index (of a
+//	          system node) returned, its node had count writes (ret bytes)
+//	          to file local not yet durable (ordered mode, package durable);
+//	          after the schedule's events, in index order
+//	syncs     schedule, node, local, syscall, count: node synced file
+//	          local count times with syscall (fsync, fdatasync) in the run
+//
+// unsynced and syncs come from the schedule's one run, like seq and
+// time_ns, and are not part of the schedule; a reader older than them
+// refuses the file (unknown record).
 //
 // Schedules come in rank order (most runs first), then support rows, most
 // runs first. The total number of runs is the sum of the schedules' runs.
@@ -108,6 +118,7 @@ type Schedule struct {
 	Runs   []string
 	Events []GraphEvent
 	Edges  []GraphEdge
+	Syncs  []FileSyncs
 }
 
 // GraphEvent is one event of a schedule's graph; see the package comment
@@ -129,6 +140,20 @@ type GraphEvent struct {
 	Arg         string
 	Role        string
 	TimeNS      int64
+	Unsynced    []Unsynced
+}
+
+// Unsynced is a file's writes not yet durable at a graph event.
+type Unsynced struct {
+	File   string
+	Writes int
+	Bytes  int64
+}
+
+// FileSyncs is how many times a node synced a file with one call.
+type FileSyncs struct {
+	Node, File, Call string
+	Syncs            int
 }
 
 // GraphEdge is one happens-before edge: event From before event To.
@@ -151,6 +176,8 @@ const (
 	recEvent    = "event"
 	recEdge     = "edge"
 	recSupport  = "support"
+	recUnsynced = "unsynced"
+	recSyncs    = "syncs"
 )
 
 // schedRow is one row of a schedules file.
@@ -311,6 +338,16 @@ func (sw *SchedulesWriter) Schedule(sc *Schedule) error {
 		sw.row = schedRow{Rec: recEdge, Schedule: sc.ID, From: int64(d.From), To: int64(d.To), Kind: d.Kind}
 		sw.put()
 	}
+	for i := range sc.Events {
+		for _, u := range sc.Events[i].Unsynced {
+			sw.row = schedRow{Rec: recUnsynced, Schedule: sc.ID, Index: int64(i), E: GraphEvent{Local: u.File, Count: int64(u.Writes), Ret: u.Bytes}}
+			sw.put()
+		}
+	}
+	for _, f := range sc.Syncs {
+		sw.row = schedRow{Rec: recSyncs, Schedule: sc.ID, E: GraphEvent{Node: f.Node, Local: f.File, Syscall: f.Call, Count: int64(f.Syncs)}}
+		sw.put()
+	}
 	return sw.err
 }
 
@@ -455,6 +492,20 @@ func (s *Schedules) add(r *schedRow, runs *[]int64) error {
 			return fmt.Errorf("edge %d -> %d", r.From, r.To)
 		}
 		cur.Edges = append(cur.Edges, GraphEdge{From: int(r.From), To: int(r.To), Kind: r.Kind})
+	case recUnsynced:
+		if err := inCur(); err != nil {
+			return err
+		}
+		if r.Index < 0 || r.Index >= int64(len(cur.Events)) || r.E.Count < 0 {
+			return fmt.Errorf("unsynced row for event %d of %d", r.Index, len(cur.Events))
+		}
+		e := &cur.Events[r.Index]
+		e.Unsynced = append(e.Unsynced, Unsynced{File: r.E.Local, Writes: int(r.E.Count), Bytes: r.E.Ret})
+	case recSyncs:
+		if err := inCur(); err != nil {
+			return err
+		}
+		cur.Syncs = append(cur.Syncs, FileSyncs{Node: r.E.Node, File: r.E.Local, Call: r.E.Syscall, Syncs: int(r.E.Count)})
 	case recSupport:
 		if r.Key == "" || r.Runs < 0 || r.Runs > 1<<40 {
 			return fmt.Errorf("bad support row (key %q, runs %d)", r.Key, r.Runs)

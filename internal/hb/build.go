@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/durable"
 	"github.com/boxofpain/pain/internal/sysent"
 )
 
@@ -26,6 +27,9 @@ type Builder struct {
 	cache [32]laneRef
 	// stableName of endpoint and connection names, by identity.
 	stable [64]struct{ raw, name string }
+	// disk follows the nodes' files from their rows (nil until a file row
+	// comes): the durability lineage of system nodes' events.
+	disk *durable.Rows
 }
 
 type laneRef struct {
@@ -59,12 +63,19 @@ func (b *Builder) Reset() {
 	b.lanes = b.lanes[:0]
 	b.last = 0
 	clear(b.cache[:])
+	b.disk = nil
 }
 
 // Add adds one row of the run. Rows may come in any order.
 func (b *Builder) Add(e *format.Event) {
 	if e.FDKind == format.KindFile {
-		return // files carry no happens-before edge (yet: durability lineage)
+		// Files carry no happens-before edge: they give system nodes'
+		// events their durability lineage.
+		if b.disk == nil {
+			b.disk = durable.NewRows(durable.Ordered)
+		}
+		b.disk.Add(e)
+		return
 	}
 	c := classOf(e.Syscall, e.Arg)
 	if b.gran != Syscall && e.Errno != "" && retry(e.Errno) {
@@ -113,11 +124,40 @@ func (b *Builder) Add(e *format.Event) {
 	if ev.Offset < 0 {
 		ev.Offset = -1
 	}
+	if b.disk != nil && l.role == RoleSystem {
+		ev.Unsynced = unsynced(b.disk.Pending(e.Node))
+	}
 	if n := len(l.evs); n > 0 && ev.Seq < l.evs[n-1].Seq {
 		l.unsorted = true
 	}
 	l.evs = append(l.evs, ev)
 	l.cls = append(l.cls, c)
+}
+
+// unsynced keeps the risks that are writes.
+func unsynced(rs []durable.Risk) []Unsynced {
+	var out []Unsynced
+	for _, r := range rs {
+		if r.Writes > 0 && r.Path != "" {
+			out = append(out, Unsynced{File: r.Path, Writes: r.Writes, Bytes: r.Bytes})
+		}
+	}
+	return out
+}
+
+// fileSyncs lists the syncs the rows showed, sorted.
+func (b *Builder) fileSyncs(out []FileSyncs) []FileSyncs {
+	out = out[:0]
+	if b.disk == nil {
+		return out
+	}
+	for k, n := range b.disk.Syncs {
+		out = append(out, FileSyncs{Node: k.Node, File: k.File, Call: k.Call, Syncs: n})
+	}
+	slices.SortFunc(out, func(x, y FileSyncs) int {
+		return cmp.Or(strings.Compare(x.Node, y.Node), strings.Compare(x.File, y.File), strings.Compare(x.Call, y.Call))
+	})
+	return out
 }
 
 // stableName is stableName(s), remembered for the strings seen last.
@@ -160,6 +200,7 @@ func (b *Builder) Scratch(run string) *Graph {
 		g.cls = append(g.cls, l.cls...)
 	}
 	g.Edges = b.m.match(g, g.Edges[:0])
+	g.Syncs = b.fileSyncs(g.Syncs)
 	// The adjacency lists wait for their first use: tracking many runs
 	// never uses them.
 	g.normalize()
@@ -236,6 +277,7 @@ func (b *Builder) compact() (order []int, n int) {
 			if k := len(evs) - 1; b.gran == Message && k >= 0 && mergeable(&evs[k], cls[k], e, c) {
 				evs[k].Count += e.Count
 				evs[k].Ret += e.Ret
+				evs[k].Unsynced = e.Unsynced // as the message's last call returned
 				if evs[k].Fault == "" {
 					evs[k].Fault = e.Fault
 				}

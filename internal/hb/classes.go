@@ -78,7 +78,7 @@ func classGraph(m *Graph) *Graph {
 			}
 			e := it.ev
 			ce := Event{Node: e.Node, Thread: "*", Seq: int64(k), Count: 1, Syscall: it.sys, FDKind: e.FDKind,
-				Offset: -1, Arg: it.arg, Role: e.Role, TimeNS: e.TimeNS, Fault: e.Fault}
+				Offset: -1, Arg: it.arg, Role: e.Role, TimeNS: e.TimeNS, Fault: e.Fault, Unsynced: e.Unsynced}
 			switch {
 			case it.msg.Ordinal == 0:
 				ce.Ret = e.Ret
@@ -110,6 +110,7 @@ func classGraph(m *Graph) *Graph {
 	if err != nil {
 		panic(fmt.Sprintf("hb: the class graph of run %s is inconsistent: %v", m.Run, err))
 	}
+	g.Syncs = slices.Clone(m.Syncs)
 	return g
 }
 

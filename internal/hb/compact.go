@@ -64,6 +64,7 @@ func (g *Graph) Compact() []byte {
 			from = d.From
 		}
 	}
+	body = g.compactDisk(body, ref)
 	b = append(b, byte(g.Granularity))
 	b = binary.AppendUvarint(b, uint64(len(table)))
 	for _, s := range table {
@@ -127,13 +128,24 @@ func Uncompact(run string, b []byte) (*Graph, error) {
 		to := int(d.uvarint())
 		extra = append(extra, Edge{From: from, To: to, Kind: EdgeKind(d.byte())})
 	}
+	syncs := d.disk(evs, str)
 	if d.err != nil {
 		return nil, d.err
 	}
 	if len(d.b) != 0 {
 		return nil, fmt.Errorf("%w: %d bytes left over", errCompact, len(d.b))
 	}
-	// Put the program-order edges back in their places.
+	edges := withProgram(evs, extra)
+	g, err := NewGraph(run, gran, evs, edges)
+	if err == nil {
+		g.Syncs = syncs
+	}
+	return g, err
+}
+
+// withProgram puts the program-order edges back in their places among the
+// other edges, extra, sorted by From.
+func withProgram(evs []Event, extra []Edge) []Edge {
 	var edges []Edge
 	x := 0
 	for i := range evs {
@@ -151,7 +163,54 @@ func Uncompact(run string, b []byte) (*Graph, error) {
 		}
 	}
 	edges = append(edges, extra[x:]...)
-	return NewGraph(run, gran, evs, edges)
+	return edges
+}
+
+// compactDisk appends the durability lineage: each event's unsynced
+// files (event index as a delta), then the syncs.
+func (g *Graph) compactDisk(body []byte, ref func(string) uint64) []byte {
+	n := 0
+	for i := range g.Events {
+		n += len(g.Events[i].Unsynced)
+	}
+	body = binary.AppendUvarint(body, uint64(n))
+	last := 0
+	for i := range g.Events {
+		for _, u := range g.Events[i].Unsynced {
+			body = binary.AppendUvarint(body, uint64(i-last))
+			last = i
+			body = binary.AppendUvarint(body, ref(u.File))
+			body = binary.AppendUvarint(body, uint64(u.Writes))
+			body = binary.AppendVarint(body, u.Bytes)
+		}
+	}
+	body = binary.AppendUvarint(body, uint64(len(g.Syncs)))
+	for _, s := range g.Syncs {
+		body = binary.AppendUvarint(body, ref(s.Node))
+		body = binary.AppendUvarint(body, ref(s.File))
+		body = binary.AppendUvarint(body, ref(s.Call))
+		body = binary.AppendUvarint(body, uint64(s.Syncs))
+	}
+	return body
+}
+
+// disk reads what compactDisk wrote into evs, and returns the syncs.
+func (d *decoder) disk(evs []Event, str func() string) []FileSyncs {
+	i := 0
+	for k, n := 0, d.count(); k < n && d.err == nil; k++ {
+		i += int(d.uvarint())
+		u := Unsynced{File: str(), Writes: int(d.uvarint()), Bytes: d.varint()}
+		if i >= len(evs) {
+			d.err = errCompact
+			return nil
+		}
+		evs[i].Unsynced = append(evs[i].Unsynced, u)
+	}
+	var syncs []FileSyncs
+	for k, n := 0, d.count(); k < n && d.err == nil; k++ {
+		syncs = append(syncs, FileSyncs{Node: str(), File: str(), Call: str(), Syncs: int(d.uvarint())})
+	}
+	return syncs
 }
 
 type decoder struct {

@@ -103,6 +103,25 @@ type Event struct {
 	// Fault is the fault mark of an injected run's row (p3:drop), for
 	// display only: it is not part of the schedule.
 	Fault string
+	// Unsynced is, for an event of a system node, the writes its node had
+	// made and not yet made durable when the event returned (ordered mode,
+	// package durable), by file: the durability lineage of what it sends.
+	// From one run, like TimeNS: not part of the schedule.
+	Unsynced []Unsynced
+}
+
+// Unsynced is what a power loss would take from one file of a node.
+type Unsynced struct {
+	File   string
+	Writes int
+	Bytes  int64
+}
+
+// FileSyncs is how many times a node synced a file with one call (fsync,
+// fdatasync) in the run a graph was built from.
+type FileSyncs struct {
+	Node, File, Call string
+	Syncs            int
 }
 
 // class is what an event does to the graph.

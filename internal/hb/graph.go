@@ -36,6 +36,9 @@ type Graph struct {
 	Events      []Event
 	Edges       []Edge
 	Lanes       []Lane
+	// Syncs are the file syncs of the run, by node and file, sorted: not
+	// part of the schedule.
+	Syncs []FileSyncs
 
 	id       string
 	cls      []class
@@ -221,6 +224,7 @@ func (g *Graph) Clone() *Graph {
 	g.adjacency()
 	c := *g
 	c.Events, c.Edges, c.Lanes, c.cls = slices.Clone(g.Events), slices.Clone(g.Edges), slices.Clone(g.Lanes), slices.Clone(g.cls)
+	c.Syncs = slices.Clone(g.Syncs)
 	c.inStart, c.inEdge = slices.Clone(g.inStart), slices.Clone(g.inEdge)
 	c.outStart, c.outEdge = slices.Clone(g.outStart), slices.Clone(g.outEdge)
 	return &c

@@ -455,3 +455,41 @@ func TestReach(t *testing.T) {
 		t.Errorf("Descendants() = %s", got)
 	}
 }
+
+// TestUnsynced: a system node's events carry the writes its node had not
+// made durable when they returned (the durability lineage), kept through
+// compaction, out of the schedule id; the graph counts the syncs.
+func TestUnsynced(t *testing.T) {
+	rows := readText(t, filepath.Join("testdata", "wal.txt"))
+	g := build(rows, Message)
+	var got []string
+	for i, e := range g.Events {
+		if len(e.Unsynced) > 0 {
+			got = append(got, fmt.Sprintf("%s %v", g.Label(i), e.Unsynced))
+		}
+	}
+	want := []string{"kv1/main write workload:main:s0>kv1:listen0@0+3 [{$PAIN_RUN_DIR/kv1/wal.log 1 10}]"}
+	if !slices.Equal(got, want) {
+		t.Errorf("unsynced events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	wantSyncs := []FileSyncs{{"kv1", "$PAIN_RUN_DIR/kv1/wal.log", "fdatasync", 2}, {"kv1", "$PAIN_RUN_DIR/kv1/wal.log", "fsync", 1}}
+	if !reflect.DeepEqual(g.Syncs, wantSyncs) {
+		t.Errorf("syncs %v, want %v", g.Syncs, wantSyncs)
+	}
+	back, err := Uncompact(g.Run, g.Compact())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back.Events, g.Events) || !reflect.DeepEqual(back.Syncs, g.Syncs) {
+		t.Errorf("compaction lost the durability lineage")
+	}
+	var net []format.Event
+	for _, e := range rows {
+		if e.FDKind != format.KindFile {
+			net = append(net, e)
+		}
+	}
+	if id := build(net, Message).ID(); id != g.ID() {
+		t.Errorf("the file rows changed the schedule id: %s, without them %s", g.ID(), id)
+	}
+}

@@ -181,7 +181,7 @@ func topNode(n string) string {
 // nodeWide reports whether a fault kind acts on a whole node (crash,
 // pause, partition) rather than on one message.
 func nodeWide(kind string) bool {
-	return kind == format.FaultCrash || kind == format.FaultPause || kind == format.FaultPartition
+	return kind == format.FaultCrash || kind == format.FaultPause || kind == format.FaultPartition || kind == format.FaultPowerloss
 }
 
 // kindOf names a fault's kind for ranking: a crash with restart asks a
@@ -196,7 +196,7 @@ func kindOf(f *format.Fault) string {
 // kindRank orders kinds within a family sweep: the faults behind most real
 // failures of replicated systems first (kill and restart, a pause past the
 // failure detector, a partition while clients write).
-var kindRank = map[string]int{"restart": 0, format.FaultPause: 1, format.FaultPartition: 2, format.FaultDrop: 3,
+var kindRank = map[string]int{format.FaultPowerloss: -1, "restart": 0, format.FaultPause: 1, format.FaultPartition: 2, format.FaultDrop: 3,
 	format.FaultCrash: 4, format.FaultDelay: 5, format.FaultErrno: 6}
 
 // classOf names a message's class: its connection and direction.

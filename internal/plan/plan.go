@@ -120,7 +120,7 @@ func Plans(scheds []Schedule, opt Options) []format.Plan {
 	}
 	c := collect(base, outcome)
 	k := kit{opt: opt, outcome: outcome, nodes: c.nodes, timers: c.timers, rank: c.nodeRank()}
-	var props []proposal
+	props := k.durability(base, c.total)
 	for _, cand := range c.ranked {
 		props = append(props, k.singles(cand, c.total)...)
 	}

@@ -87,12 +87,13 @@ func Shrink(path, id, out string, stdin io.Reader, stdout, stderr io.Writer) err
 	return WritePlans(plan.Subsets(&plans[0]), out, stdout, stderr)
 }
 
-// Print prints the plans of path in words, or plan id and why.
+// Print prints the plans of path in words, or plan id and why; a plan on
+// the disk (plan version 3) says why too: what a power loss takes.
 func Print(path, id string, stdin io.Reader, stdout io.Writer) error {
 	plans, err := readPlans(path, id, stdin)
 	for i := range plans {
 		fmt.Fprintln(stdout, plans[i].String())
-		if id != "" {
+		if id != "" || format.VersionFor(plans[i].Faults) >= format.PlanVersionDisk {
 			fmt.Fprintf(stdout, "  why: %s\n", plans[i].Why)
 		}
 	}

@@ -72,6 +72,12 @@ func toFormat(sc Schedule, g *hb.Graph) format.Schedule {
 			Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
 			PayloadHash: e.PayloadHash, Arg: e.Arg, Role: string(e.Role), TimeNS: e.TimeNS,
 		}
+		for _, u := range e.Unsynced {
+			fs.Events[i].Unsynced = append(fs.Events[i].Unsynced, format.Unsynced{File: u.File, Writes: u.Writes, Bytes: u.Bytes})
+		}
+	}
+	for _, f := range g.Syncs {
+		fs.Syncs = append(fs.Syncs, format.FileSyncs{Node: f.Node, File: f.File, Call: f.Call, Syncs: f.Syncs})
 	}
 	fs.Edges = make([]format.GraphEdge, len(g.Edges))
 	for i, d := range g.Edges {
@@ -114,6 +120,9 @@ func (s *Set) AddFile(f *format.Schedules) error {
 				Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
 				PayloadHash: e.PayloadHash, Arg: e.Arg, Role: hb.Role(e.Role), TimeNS: e.TimeNS,
 			}
+			for _, u := range e.Unsynced {
+				evs[i].Unsynced = append(evs[i].Unsynced, hb.Unsynced{File: u.File, Writes: u.Writes, Bytes: u.Bytes})
+			}
 		}
 		edges := make([]hb.Edge, len(fs.Edges))
 		for i, d := range fs.Edges {
@@ -129,6 +138,9 @@ func (s *Set) AddFile(f *format.Schedules) error {
 		}
 		if g.ID() != fs.ID {
 			return fmt.Errorf("schedule %s: its graph hashes to %s (corrupt, or made by an earlier pain-track: track its traces again)", fs.ID, g.ID())
+		}
+		for _, f := range fs.Syncs {
+			g.Syncs = append(g.Syncs, hb.FileSyncs{Node: f.Node, File: f.File, Call: f.Call, Syncs: f.Syncs})
 		}
 		o.byID[fs.ID] = newEntry(slices.Clone(fs.Runs), g)
 		o.runs += len(fs.Runs)
