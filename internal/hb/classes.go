@@ -182,16 +182,17 @@ func classLanes(m *Graph) map[string][]classItem {
 // like: its class and its bytes (the payload hash of its first call).
 type timerKey struct {
 	conn string
+	back bool
 	hash uint64
 }
 
-// untiedSends returns the keys of the untied messages the connecting ends
-// of m's connections sent.
+// untiedSends returns the keys of the untied messages sent on m's
+// connections, both ways.
 func untiedSends(m *Graph, idx []int, a *msgclass.Analysis) map[timerKey]bool {
 	out := map[timerKey]bool{}
 	for j, msg := range a.Msgs {
-		if e := &m.Events[idx[j]]; msg.Ordinal > 0 && !msg.Cont && !msg.Class.Back && !msg.Class.Tied() && e.PayloadHash != 0 {
-			out[timerKey{msg.Class.Conn, e.PayloadHash}] = true
+		if e := &m.Events[idx[j]]; msg.Ordinal > 0 && !msg.Cont && !msg.Class.Tied() && e.PayloadHash != 0 {
+			out[timerKey{msg.Class.Conn, msg.Class.Back, e.PayloadHash}] = true
 		}
 	}
 	return out
@@ -202,7 +203,9 @@ func untiedSends(m *Graph, idx []int, a *msgclass.Analysis) map[timerKey]bool {
 // ties to the request in flight: a request a system node sends from the
 // connecting end whose bytes are those of an untied one, or of one tied to
 // another request (a ping is the same bytes every time, a replicated write
-// is not), and the answer to it. The messages left are numbered again, per
+// is not), and the answer to it or any answer whose bytes are those of an
+// untied one (a pong to an untied ping that a follower, one thread too,
+// tied to the write it handled before). The messages left are numbered again, per
 // class, in the order they were sent, so a schedule does not depend on
 // how many pings went out while a request was in flight.
 func dropTimers(items []classItem, untied map[timerKey]bool) []classItem {
@@ -217,7 +220,7 @@ func dropTimers(items []classItem, untied map[timerKey]bool) []classItem {
 	}
 	renamed := map[string]string{}
 	count := map[msgclass.Class]int{}
-	answer := map[string]bool{} // raw connections whose next answer answers a timer
+	answer := map[string]int{} // per raw connection, the timer requests not answered yet
 	var out []classItem
 	for _, it := range items {
 		if it.msg.Ordinal == 0 {
@@ -228,10 +231,12 @@ func dropTimers(items []classItem, untied map[timerKey]bool) []classItem {
 			k, ok := requestKey(it)
 			switch {
 			case ok && (untied[k] || len(reqs[k]) > 1):
-				answer[it.ev.Conn] = true
+				answer[it.ev.Conn]++
 				continue
-			case it.msg.Class.Back && answer[it.ev.Conn]:
-				delete(answer, it.ev.Conn)
+			case it.msg.Class.Back && answer[it.ev.Conn] > 0:
+				answer[it.ev.Conn]--
+				continue
+			case it.msg.Class.Back && it.ev.PayloadHash != 0 && untied[timerKey{it.msg.Class.Conn, true, it.ev.PayloadHash}]:
 				continue
 			}
 			count[it.msg.Class]++
@@ -253,7 +258,7 @@ func requestKey(it classItem) (timerKey, bool) {
 	if it.sys != "send" || it.msg.Class.Back || it.ev.Role == RoleWorkload || it.ev.PayloadHash == 0 {
 		return timerKey{}, false
 	}
-	return timerKey{it.msg.Class.Conn, it.ev.PayloadHash}, true
+	return timerKey{it.msg.Class.Conn, false, it.ev.PayloadHash}, true
 }
 
 // TiedClasses counts the distinct message classes tied to workload
