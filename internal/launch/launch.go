@@ -457,6 +457,7 @@ func (r *runner) run(ctx context.Context) error {
 			r.say("workload exited with status %d", r.res.WorkloadStatus)
 		}
 	}
+	r.awaitRestarts(ctx)
 	err := r.check(ctx)
 	for _, n := range r.s.Nodes {
 		select {
@@ -467,6 +468,18 @@ func (r *runner) run(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// awaitRestarts waits, within the timeout, until the restarts the faults
+// scheduled are done (each waits for its node to listen again, if it
+// listened before): the check judges the system as it recovered, not
+// a node still on its way back.
+func (r *runner) awaitRestarts(ctx context.Context) {
+	for deadline := time.Now().Add(r.s.Timeout); r.tr.Restarting() > 0; time.Sleep(2 * time.Millisecond) {
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return
+		}
+	}
 }
 
 func (r *runner) check(ctx context.Context) error {

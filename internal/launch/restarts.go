@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/boxofpain/pain/internal/tracer"
 )
 
 // restarts starts crashed nodes again for the tracer (tracer.Config.Restart),
@@ -14,6 +16,24 @@ type restarts struct {
 	r  *runner
 	mu sync.Mutex
 	n  map[string]int
+}
+
+// relisten waits, within the run's timeout, until a restarted node that
+// listened before listens again (or its process ends).
+func (s *restarts) relisten(name string, p *tracer.Proc) {
+	for deadline := time.Now().Add(s.r.s.Timeout); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		s.r.mu.Lock()
+		ok := s.r.listened[name]
+		s.r.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-p.Done():
+			return
+		default:
+		}
+	}
 }
 
 // restart starts Procfile node name again from its command line, as a new
@@ -39,7 +59,14 @@ func (s *restarts) restart(name string) error {
 			s.n[name]++
 			k := s.n[name]
 			s.mu.Unlock()
-			_, err := s.r.startThread(n.Name, shell(n.Command), false, fmt.Sprintf("main@%d", k))
+			s.r.mu.Lock()
+			listened := s.r.listened[name]
+			s.r.listened[name] = false
+			s.r.mu.Unlock()
+			p, err := s.r.startThread(n.Name, shell(n.Command), false, fmt.Sprintf("main@%d", k))
+			if err == nil && listened {
+				s.relisten(name, p)
+			}
 			return err
 		}
 	}

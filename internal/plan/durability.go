@@ -20,7 +20,7 @@ const tierDurable = -2
 // on causally, whose writes were not all durable at the last of its events
 // it depends on, a power loss of that node just after that event, then a
 // restart; a power loss of a majority of the nodes that keep files at once,
-// just after the workload's last acknowledgement; EIO on the sync of the
+// just after the workload's first acknowledgement; EIO on the sync of the
 // file synced most. Class graphs name no thread to wait for: they get none.
 func (k *kit) durability(base []*Schedule, total int) []proposal {
 	var out []proposal
@@ -108,7 +108,9 @@ func (k *kit) lastUnsynced(s *Schedule, a int) []int {
 }
 
 // majority proposes a power loss of a majority of the nodes that keep
-// files, at once, just after the workload's last acknowledgement.
+// files, at once, just after the workload's first acknowledgement: the
+// workload then runs on while they are down, and they are back for the
+// check (after its last one, a check would find them still down).
 func (k *kit) majority(s *Schedule, acks []int, ev format.Evidence, restart format.Duration) (proposal, bool) {
 	keep := map[string]bool{}
 	for j := range s.Graph.Events {
@@ -128,7 +130,7 @@ func (k *kit) majority(s *Schedule, acks []int, ev format.Evidence, restart form
 	}
 	slices.Sort(nodes)
 	nodes = nodes[:len(nodes)/2+1]
-	a := acks[len(acks)-1]
+	a := acks[0]
 	f := format.Fault{Kind: format.FaultPowerloss, Nodes: nodes, Restart: true, Duration: restart,
 		Target: format.Target{Node: nodes[0]}, After: ref(&s.Events[a])}
 	why := fmt.Sprintf("power loss of %s at once just after the acknowledgement %s, a majority of the %d nodes that keep files",

@@ -215,6 +215,9 @@ func family(faults []format.Fault) string {
 		if f.Kind == format.FaultPartition && len(f.Groups) > 0 && len(f.Groups[0]) > 0 {
 			n = f.Groups[0][0]
 		}
+		if len(f.Nodes) > 0 {
+			n = strings.Join(f.Nodes, ",") // a power loss of several nodes
+		}
 		parts[i] = kindOf(f) + "|" + n + "|" + cmp.Or(f.Target.Conn, f.Target.Peer)
 	}
 	return strings.Join(parts, " + ")

@@ -138,7 +138,13 @@ func (t *Tracer) later(node, fault string, l Later) {
 			}
 		})
 	}
+	if l.Restart {
+		t.restarting.Add(1)
+	}
 	tm := time.AfterFunc(l.After, func() {
+		if l.Restart {
+			defer t.restarting.Add(-1)
+		}
 		if l.Signal != 0 {
 			t.post(func() {
 				if t.closing {
@@ -178,6 +184,11 @@ func (t *Tracer) later(node, fault string, l Later) {
 	})
 	t.timers = append(t.timers, tm)
 }
+
+// Restarting returns how many restarts of killed nodes are scheduled or
+// under way: a launcher waits for them before it runs the check, which
+// judges the system once its faults' restarts are done.
+func (t *Tracer) Restarting() int { return int(t.restarting.Load()) }
 
 // whenGone calls gone once no process of node is left.
 func (t *Tracer) whenGone(node string, gone func(string) error) error {

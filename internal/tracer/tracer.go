@@ -181,8 +181,11 @@ type Tracer struct {
 	done    chan struct{}
 	seccomp bool
 
-	rows    atomic.Int64
-	flushed atomic.Int64 // rows handed to the consumer
+	rows atomic.Int64
+	// restarting counts the restarts a Hook's actions scheduled that have
+	// not returned yet (Restarting).
+	restarting atomic.Int32
+	flushed    atomic.Int64 // rows handed to the consumer
 
 	wakerGone atomic.Bool
 
