@@ -14,7 +14,7 @@ ENGINE  ?= parallel
 JOBS    ?= 2
 SYSTEM  ?= scripts/batch/kvstore.args
 
-.PHONY: all build test deps demo bench redis round clean vet platforms fuzz
+.PHONY: all build test deps demo bench redis redis-aof round clean vet platforms fuzz
 
 all: build
 
@@ -58,6 +58,11 @@ bench: deps build
 # Redis 7 replication with Sentinel from Debian's packages (scripts/redis).
 redis: deps build
 	@RUNS=$(RUNS) PLANS=$(PLANS) OUT=$(OUT)/redis BIN=$(BIN) scripts/redis/run.sh
+
+# Redis 7 with its append-only file, everysec and always, under power loss
+# (scripts/redis/aof.sh): RUNS=3 PLANS=6 unless given.
+redis-aof: deps build
+	@RUNS=$(or $(AOF_RUNS),3) PLANS=$(or $(AOF_PLANS),6) OUT=$(OUT)/redis-aof BIN=$(BIN) scripts/redis/aof.sh
 
 # A whole round (trace, track, plan, inject) through a batch engine:
 # ENGINE=parallel (GNU parallel, JOBS at once), slurm (job arrays on the

@@ -45,4 +45,7 @@
 // primary never sees. The check then fails.
 //
 // -master names the monitored master (default mymaster) for every command.
+// -server ADDR replaces the Sentinels by one server (the AOF experiment,
+// scripts/redis/aof.sh): write and check talk to it, and it is settled
+// once it answers PING.
 package main

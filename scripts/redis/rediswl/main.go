@@ -57,6 +57,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	sentinels := fs.String("sentinels", "127.0.0.1:27379,127.0.0.1:27380,127.0.0.1:27381", "Sentinel addresses, comma-separated")
 	master := fs.String("master", "mymaster", "name of the monitored master")
+	server := fs.String("server", "", "a single server `ADDR`, no Sentinels: write and check talk to it (the AOF experiment)")
 	timeout := fs.Duration("timeout", 10*time.Second, "deadline of one command to the primary")
 	settle := fs.Duration("settle", 20*time.Second, "longest wait for the Sentinels to settle")
 	var (
@@ -96,7 +97,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, usage)
 		return errUsage
 	}
-	cl := &cluster{sentinels: strings.Split(*sentinels, ","), master: *master, log: stderr}
+	cl := &cluster{sentinels: strings.Split(*sentinels, ","), master: *master, server: *server, log: stderr}
 	switch cmd {
 	case "ready":
 		return cl.ready(*replicas, *strict, *wait)
@@ -121,6 +122,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 // cluster is what the client knows of the system: the Sentinels.
 type cluster struct {
 	sentinels []string
+	server    string // -server: the one server, when there are no Sentinels
 	master    string
 	log       io.Writer
 }
@@ -145,6 +147,9 @@ func oneShot(addr string, args ...string) (reply, error) {
 
 // primary asks the Sentinels, in order, for the current primary.
 func (cl *cluster) primary() (string, error) {
+	if cl.server != "" {
+		return cl.server, nil
+	}
 	var errs []error
 	for _, s := range cl.sentinels {
 		r, err := oneShot(s, "SENTINEL", "get-master-addr-by-name", cl.master)
@@ -165,6 +170,13 @@ func (cl *cluster) primary() (string, error) {
 // them sees it down or is in a failover, and it answers as a master.
 // Otherwise it says what is still moving.
 func (cl *cluster) settled() (string, error) {
+	if cl.server != "" {
+		// One server: settled once it answers (it may be restarting).
+		if _, err := oneShot(cl.server, "PING"); err != nil {
+			return "", fmt.Errorf("server %s: %w", cl.server, err)
+		}
+		return cl.server, nil
+	}
 	addr, answered := "", 0
 	for _, s := range cl.sentinels {
 		r, err := oneShot(s, "SENTINEL", "master", cl.master)
