@@ -214,3 +214,68 @@ func TestPowerlossRestart(t *testing.T) {
 		t.Errorf("files after the restarted run:\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestPowerlossTwoNodes: a power loss of two nodes at one moment rolls
+// back the files of both, a node whose processes had all ended included
+// (its page cache goes too): v ran tn disk to its end, then w's power
+// loss at its pread takes v's unsynced writes and name changes as well.
+func TestPowerlossTwoNodes(t *testing.T) {
+	progs.Need(t)
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"w", "v"} {
+		os.Mkdir(filepath.Join(dir, n), 0o755)
+	}
+	p := &format.Plan{V: format.PlanVersionDisk, ID: "p1", Why: "test", Faults: []format.Fault{{Kind: format.FaultPowerloss,
+		Nodes: []string{"w", "v"}, Target: format.Target{Node: "w", Syscall: "pread64"}}}}
+	in, err := New(p, Options{Log: func(m string) { t.Log(m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tracer.New(tracer.Config{Hook: in, Files: []tracer.FileRoot{{Dir: dir, Name: "$D"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan struct{})
+	go func() {
+		for range tr.Events() {
+		}
+		close(got)
+	}()
+	for _, n := range []string{"v", "w"} {
+		proc, err := tr.Start(tracer.Spec{Node: n, Argv: []string{progs.Path("tn"), "disk", filepath.Join(dir, n)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		<-proc.Done()
+	}
+	for end := time.Now().Add(time.Minute); len(in.Notes()) < 2 && time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+	}
+	tr.Close()
+	<-got
+	in.Stop()
+	notes := in.Notes()
+	slices.Sort(notes)
+	want := []string{
+		"power loss of v (ordered) rolled back $D/v/d/data.tmp: 2 writes (5 bytes), 1 size change, rename $D/v/d/data.tmp -> $D/v/d/data; $D/v/d/log: 1 write (12 bytes); $D/v/d/old: unlink of $D/v/d/old; $D/v/d/data: gone; $D/v/d/new: gone",
+		"power loss of w (ordered) rolled back $D/w/d/data.tmp: 2 writes (5 bytes), 1 size change, rename $D/w/d/data.tmp -> $D/w/d/data; $D/w/d/log: 1 write (12 bytes); $D/w/d/old: unlink of $D/w/d/old; $D/w/d/data: gone; $D/w/d/new: gone",
+	}
+	if !slices.Equal(notes, want) {
+		t.Errorf("notes:\n%s\nwant\n%s", strings.Join(notes, "\n"), strings.Join(want, "\n"))
+	}
+	left := files(t, dir)
+	for _, n := range []string{"w", "v"} {
+		for k, v := range map[string]string{"d/log": "aaaa", "d/data.tmp": "0123456789", "d/old": "old!"} {
+			if left[n+"/"+k] != v {
+				t.Errorf("%s/%s holds %q, want %q", n, k, left[n+"/"+k], v)
+			}
+		}
+		for _, k := range []string{"d/data", "d/new"} {
+			if _, ok := left[n+"/"+k]; ok {
+				t.Errorf("%s/%s is left", n, k)
+			}
+		}
+	}
+}

@@ -101,12 +101,14 @@ func (t *Tracer) signalAct(th *thread, act Action) (int, error) {
 		node = th.proc.node.name
 	}
 	nodes := append([]string{node}, act.Nodes...)
-	total := 0
-	for _, nd := range nodes {
-		n, err := t.signalNode(nd, syscall.Signal(act.Signal))
-		if err != nil {
-			return total, err
-		}
+	total, err := t.signalNode(node, syscall.Signal(act.Signal))
+	if err != nil {
+		return 0, err
+	}
+	for _, nd := range act.Nodes {
+		// A node of the set with no process left is signalled by no one,
+		// and still gets its Then (a power loss takes its page cache).
+		n, _ := t.signalNode(nd, syscall.Signal(act.Signal))
 		total += n
 	}
 	for _, nd := range nodes {

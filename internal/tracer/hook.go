@@ -121,7 +121,8 @@ type Action struct {
 	Signal Signal
 	Node   string
 	// Nodes, for ActSignal, are more nodes that get Signal at the same
-	// moment (a power loss of several machines); Then applies to each.
+	// moment (a power loss of several machines); Then applies to each,
+	// those with no process left included. Only Node must have a process.
 	Nodes []string
 	Fault string
 	// Then, for ActSignal, is done Then.After later (unless the tracer is
