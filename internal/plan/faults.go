@@ -124,12 +124,23 @@ func (k *kit) faultsFor(m *message) []nodeFault {
 }
 
 // targets names the calls that send and receive m, and the windows that
-// pin them. A message between system nodes keyed by its ordinal on its
-// connection since the workload started (see chooseKeys) whose offset moves
-// is pinned by that ordinal; a message tied to a workload request whose
-// offset moves, by its class and ordinal (package msgclass); a stream
-// message whose offset is the same in every run, by its offset; anything else by
-// its thread's neighbouring events. Faults on messages sent while the
+// pin them, by the name of m that depends least on what went before it:
+//
+//   - a message tied to a workload request, by its class and ordinal
+//     (package msgclass), which timers before it do not move; unless
+//     chooseKeys found that more runs agree on its ordinal below;
+//   - a stream message between system nodes sent while the workload runs,
+//     by its ordinal among its sender's sends (and its receiver's receives)
+//     on its connection since the workload started;
+//   - any other stream message (the workload's own connections), by its
+//     byte offset;
+//   - anything else by its thread's neighbouring events.
+//
+// Byte offsets count every byte since the connection opened: readiness
+// probes and timers before the workload move them, and a few traced runs
+// that agree on them may agree by chance (five Redis runs did, and the
+// plans pinned to their offsets did not fire in the next run). So they
+// pin only what has no other name. Faults on messages sent while the
 // workload runs wait for the workload to start, so that a fault meant for
 // its data never strikes a readiness probe.
 func targets(m *message) (sendT, recvT format.Target, after, before, recvAfter *format.EventRef) {
@@ -137,17 +148,18 @@ func targets(m *message) (sendT, recvT format.Target, after, before, recvAfter *
 	recvT = format.Target{Node: m.recv.Node, Thread: m.recv.Thread, Syscall: class(&m.recv), Conn: m.recv.Conn}
 	after, before, recvAfter = ref(m.prevSend), ref(m.nextSend), ref(m.prevRecv)
 	stream := m.send.Offset >= 0 && m.send.Conn != "" && m.recv.Offset >= 0
+	byOrdinal := stream && m.sendNth > 0 && m.recvNth > 0 && m.ordKey != ""
 	switch {
-	case stream && !m.stable && m.byOrdinal && m.sendNth > 0 && m.recvNth > 0:
-		sendT.Thread, sendT.Nth = "", m.sendNth
-		recvT.Thread, recvT.Nth = "", m.recvNth
-		after, before, recvAfter = m.start, nil, m.start
-	case m.send.tied() && (m.pinClass || m.send.Offset < 0):
+	case m.send.tied() && !(m.byOrdinal && byOrdinal):
 		// Pinned by class and ordinal: no thread, no offset, no window.
 		// The receive meant is the one that gets the message's first byte.
 		sendT.Thread, sendT.Conn, sendT.Class, sendT.Ordinal = "", "", m.send.Class, m.send.Ordinal
 		recvT.Thread, recvT.Conn, recvT.Class, recvT.Ordinal = "", "", m.send.Class, m.send.Ordinal
 		after, before, recvAfter = nil, nil, nil
+	case byOrdinal:
+		sendT.Thread, sendT.Nth = "", m.sendNth
+		recvT.Thread, recvT.Nth = "", m.recvNth
+		after, before, recvAfter = m.start, nil, m.start
 	case stream:
 		// A stream message is pinned by its offset: no thread, no window.
 		sendT.Thread, sendT.Offset = "", &m.send.Offset
@@ -218,7 +230,7 @@ func family(faults []format.Fault) string {
 		if len(f.Nodes) > 0 {
 			n = strings.Join(f.Nodes, ",") // a power loss of several nodes
 		}
-		parts[i] = kindOf(f) + "|" + n + "|" + cmp.Or(f.Target.Conn, f.Target.Peer)
+		parts[i] = kindOf(f) + "|" + n + "|" + cmp.Or(f.Target.Conn, f.Target.Peer, classConn(f.Target.Class))
 	}
 	return strings.Join(parts, " + ")
 }
@@ -272,4 +284,14 @@ func (c *collection) nodeRank() map[string]int {
 		rank[n] = i
 	}
 	return rank
+}
+
+// classConn is the connection class of a target pinned by class ("" for
+// none): what family names for a target that names no connection.
+func classConn(class string) string {
+	conn, _, _, err := format.ParseClass(class)
+	if err != nil {
+		return ""
+	}
+	return conn
 }

@@ -30,21 +30,18 @@ type message struct {
 	data     bool  // carries the workload's data (see dataFlow)
 	lineage  bool  // the outcome depends on it
 	ord      int64 // when it was sent in the run the schedule was drawn from
-	// Where the offsets of a connection between system nodes move from run
-	// to run (a readiness probe's writes went down the same stream), a
-	// message is pinned instead by its ordinal among its sender's sends
-	// (and its receiver's receives) on the connection since the workload
-	// started: sendNth, recvNth (0: not known).
+	// The offsets of a connection between system nodes count what went
+	// down it before the workload (readiness probes, timers), so a message
+	// sent on one while the workload runs is pinned instead by its ordinal
+	// among its sender's sends (and its receiver's receives) on the
+	// connection since the workload started: sendNth, recvNth (0: not
+	// known).
 	sendNth, recvNth int
-	stable           bool      // its offset is the same in every run seen
 	start            *EventRef // the workload's first event, when m.during
-	// pinClass: target the message by its class and ordinal, not by its
-	// byte offset, which differs between the schedules it occurs in.
-	pinClass bool
 	// ordKey names the message by its ordinal since the workload started
-	// (sendNth); byOrdinal: key is ordKey, and the message is pinned so
-	// where its offset moves. collect keys a message tied to a class by
-	// whichever of the two names more runs agree on.
+	// (sendNth); byOrdinal: key is ordKey (see targets). chooseKeys keys
+	// a message tied to a class by whichever of the two names more runs
+	// agree on.
 	ordKey    string
 	byOrdinal bool
 }

@@ -148,7 +148,6 @@ type candidate struct {
 	message
 	runs      int
 	dataRuns  int // runs in which it carried the workload's data
-	offsets   map[int64]bool
 	schedules []string
 }
 
@@ -191,17 +190,13 @@ func collect(base []*Schedule, outcome func(string) bool) *collection {
 			}
 			cand := c.byKey[m.key]
 			if cand == nil {
-				cand = &candidate{message: m, offsets: map[int64]bool{}}
+				cand = &candidate{message: m}
 				c.byKey[m.key] = cand
 				c.ranked = append(c.ranked, cand)
 			}
 			cand.runs += s.Runs
 			if m.data {
 				cand.dataRuns += s.Runs
-			}
-			cand.offsets[m.send.Offset] = true
-			if m.send.Offset != cand.send.Offset || m.recv.Offset != cand.recv.Offset {
-				cand.pinClass = true // its bytes moved: only its class names it
 			}
 			cand.schedules = append(cand.schedules, s.ID)
 		}
@@ -216,7 +211,6 @@ func collect(base []*Schedule, outcome func(string) bool) *collection {
 		// a timer that fired while a server handled a request does not
 		// make its heartbeat part of the data flow.
 		cand.data = 2*cand.dataRuns > c.total
-		cand.stable = cand.runs == c.total && len(cand.offsets) == 1
 	}
 	slices.SortStableFunc(c.ranked, func(a, b *candidate) int { return compareCandidates(a, b, outcome) })
 	return c
