@@ -18,8 +18,12 @@
 // with an errno, a message is dropped (a datagram vanishes while its sender
 // sees success; a stream is shut down at that point, as a crashed peer
 // would), a thread is held, a node is killed (and restarted from its
-// Procfile line) or stopped for a while, or two sets of nodes are
-// partitioned.
+// Procfile line) or stopped for a while, two sets of nodes are
+// partitioned, one or several nodes lose power (killed at once, their files
+// in the run's folder rolled back to what a power loss leaves, then
+// restarted if asked), a write writes half of what it asks, or a durable
+// byte of a file is flipped. The check runs once the restarts the faults
+// scheduled are done.
 //
 // The trace (default <plan id>.arrows) is a pain-trace trace whose metadata
 // holds the plan (pain.plan) and whose run name is the plan id and the start

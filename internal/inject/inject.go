@@ -56,6 +56,22 @@
 //     Target (the Nth) in the window, cuts every call across it, that one
 //     included, and heals Duration later.
 //
+//   - powerloss (plan version 3): at the target call's entry (the call never
+//     runs), every process of the fault's Nodes (default: the target's
+//     node) gets SIGKILL at once; once a node has no process left, its
+//     files are rewritten to what package durable says a power loss leaves
+//     (internal/disk: pre-images saved as calls entered, in the run's
+//     .pain-journal folder), then it restarts after Duration if Restart.
+//     The note says what was rolled back. A node whose file writes the
+//     model cannot follow (O_DIRECT, a shared writable mapping, io_uring,
+//     a call it cannot place) refuses it: the fault does not fire.
+//   - short: a write or pwrite64 asking for 2 bytes or more asks for half;
+//     other calls do not count.
+//   - corrupt: SIGKILL the target's node; once it is gone, flip the bits of
+//     the middle byte of the longest range of Target.File that a power loss
+//     would keep; restart after Duration if Restart.
+//   - A target with a File matches calls on that file (the row's local).
+//
 // A fault whose action the tracer could not carry out (a register write
 // on a thread killed meanwhile, a signal to a node with no process left, a
 // drop on a pipe, which has no shutdown) has not fired: its note says why.
