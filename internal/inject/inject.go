@@ -5,10 +5,12 @@
 // names.
 //
 // Semantics (see format/plan.go):
+//
 //   - A fault's window is open once its After event has been observed (a row
 //     written; nil: from the start) and until its Before event has been
 //     observed (nil: to the end). The Before call itself, at its entry, is
 //     still inside the window: "before y" may act on y.
+//
 //   - Within the window, calls matching the Target are counted at their
 //     entry; the fault acts on the Nth (default 1st) and never again. A call
 //     the kernel restarts after a signal enters twice but counts once.
@@ -19,6 +21,7 @@
 //     byte; a send also when it starts before that byte and asks to send
 //     enough bytes to cover it. A crash pinned at a byte that a receive
 //     gets in the middle of its data kills the node at that receive's exit.
+//
 //   - A target with a Class (plan version 2) matches the send that starts
 //     the Ordinal-th message of that class, as package msgclass names
 //     messages while the run goes (the same names pain-track and pain-plan
@@ -27,23 +30,30 @@
 //     that was waiting for it) a crash kills the node at the receive's
 //     exit, as for a byte offset. Other faults on such a receive, and on
 //     datagrams by class, do not fire.
+//
 //   - One action per call: when several faults would act on the same call,
 //     the first in plan order does, and the others do not count that call.
+//
 //   - errno: the call fails with the errno and never reaches the kernel.
+//
 //   - drop: only sends and stream receives match. A datagram send is skipped
 //     and reports success; a stream send or receive is replaced by
 //     shutdown(fd, SHUT_RDWR), so the peer sees the connection end right
 //     after the bytes sent before; the caller sees EPIPE (send) or end of
 //     file (receive).
+//
 //   - delay: the calling thread is held for Duration, then the call runs;
 //     the other threads keep running.
+//
 //   - crash: the target's node gets SIGKILL at the call's entry (the call
 //     never runs). With Restart, the tracer brings the node back from its
 //     command line after Duration (tracer.Config.Restart).
+//
 //   - pause: the target's node gets SIGSTOP at the call's entry and SIGCONT
 //     after Duration (both sent by the tracer to every process of the
 //     node's tree, those a fork under way brings after the signal
 //     included); the note says how many processes it stopped.
+//
 //   - partition: while the window is open, every call between a node of
 //     Groups[0] and one of Groups[1] (a node includes the nodes it spawned,
 //     "client/worker.1" belongs to "client") is cut: a connect fails with
@@ -65,11 +75,14 @@
 //     The note says what was rolled back. A node whose file writes the
 //     model cannot follow (O_DIRECT, a shared writable mapping, io_uring,
 //     a call it cannot place) refuses it: the fault does not fire.
+//
 //   - short: a write or pwrite64 asking for 2 bytes or more asks for half;
 //     other calls do not count.
+//
 //   - corrupt: SIGKILL the target's node; once it is gone, flip the bits of
 //     the middle byte of the longest range of Target.File that a power loss
 //     would keep; restart after Duration if Restart.
+//
 //   - A target with a File matches calls on that file (the row's local).
 //
 // A fault whose action the tracer could not carry out (a register write
