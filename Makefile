@@ -14,7 +14,7 @@ ENGINE  ?= parallel
 JOBS    ?= 2
 SYSTEM  ?= scripts/batch/kvstore.args
 
-.PHONY: all build test deps demo bench redis redis-aof round clean vet platforms fuzz
+.PHONY: all build test deps demo bench redis redis-aof etcd round clean vet platforms fuzz
 
 all: build
 
@@ -63,6 +63,13 @@ redis: deps build
 # (scripts/redis/aof.sh): RUNS=3 PLANS=6 unless given.
 redis-aof: deps build
 	@RUNS=$(or $(AOF_RUNS),3) PLANS=$(or $(AOF_PLANS),6) OUT=$(OUT)/redis-aof BIN=$(BIN) scripts/redis/aof.sh
+
+# Debian's etcd, three members (scripts/etcd): installs etcd-server and
+# etcd-client when missing, then RUNS traced runs (10) and PLANS plans (12).
+etcd: deps build
+	@command -v etcd >/dev/null && command -v etcdctl >/dev/null || \
+		{ s=; [ "$$(id -u)" = 0 ] || s=sudo; $$s apt-get install -y -qq --no-install-recommends etcd-server etcd-client >&2; }
+	@RUNS=$(or $(ETCD_RUNS),10) PLANS=$(or $(ETCD_PLANS),12) OUT=$(OUT)/etcd BIN=$(BIN) sh scripts/etcd/run.sh
 
 # A whole round (trace, track, plan, inject) through a batch engine:
 # ENGINE=parallel (GNU parallel, JOBS at once), slurm (job arrays on the
