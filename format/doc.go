@@ -92,8 +92,8 @@
 //
 // # Files
 //
-// Rows of fd_kind file (version 2 files without them still read: no column
-// changed) follow the files of a run's folder ($PAIN_RUN_DIR): opens
+// Rows of fd_kind file (format version 3; a version 2 file, which has none,
+// still reads: no column changed) follow the files of a run's folder ($PAIN_RUN_DIR): opens
 // (open, openat, creat) with their flags, reads and writes (read, pread64,
 // readv, preadv, preadv2, write, pwrite64, writev, pwritev, pwritev2) with
 // offset, length (ret) and payload_hash, syncs (fsync, fdatasync,

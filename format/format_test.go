@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,7 +165,7 @@ func TestNewerVersion(t *testing.T) {
 	keys, values := md.Keys(), append([]string(nil), md.Values()...)
 	for i, k := range keys {
 		if k == KeyFormat {
-			values[i] = "3"
+			values[i] = strconv.Itoa(Version + 1)
 		}
 	}
 	var buf bytes.Buffer
@@ -178,7 +179,7 @@ func TestNewerVersion(t *testing.T) {
 	if !errors.Is(err, ErrNewerVersion) {
 		t.Fatalf("err = %v, want ErrNewerVersion", err)
 	}
-	if want := "run-7.arrows: format version 3 is newer than this tool (2)"; err.Error() != want {
+	if want := fmt.Sprintf("run-7.arrows: format version %d is newer than this tool (%d)", Version+1, Version); err.Error() != want {
 		t.Errorf("message %q, want %q", err, want)
 	}
 }
@@ -273,11 +274,12 @@ func TestGolden(t *testing.T) {
 
 // TestArrowGolden reads trace files checked into testdata, so a change that
 // breaks reading old files fails here: sample-v1.arrows was written by
-// format version 1 (no dur_ns, no checksums) and is never rewritten.
+// format version 1 (no dur_ns, no checksums), sample-v2.arrows by version
+// 2; neither is ever rewritten: -update writes the current version's.
 func TestArrowGolden(t *testing.T) {
-	v2 := filepath.Join("testdata", "sample-v2.arrows")
 	if *update {
-		os.WriteFile(v2, writeTrace(t, sampleMeta(), sampleEvents()), 0o644)
+		cur := filepath.Join("testdata", fmt.Sprintf("sample-v%d.arrows", Version))
+		os.WriteFile(cur, writeTrace(t, sampleMeta(), sampleEvents()), 0o644)
 	}
 	v1Events := sampleEvents()
 	for i := range v1Events {
@@ -290,6 +292,7 @@ func TestArrowGolden(t *testing.T) {
 	}{
 		{"sample-v1.arrows", 1, v1Events},
 		{"sample-v2.arrows", 2, sampleEvents()},
+		{"sample-v3.arrows", 3, sampleEvents()},
 	} {
 		m, got, err := ReadFile(filepath.Join("testdata", c.file))
 		if err != nil {

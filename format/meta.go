@@ -10,9 +10,11 @@ import (
 	"time"
 )
 
-// Version is the trace format version this package writes. Readers accept
-// every version up to it and refuse newer ones by name.
-const Version = 2
+// Version is the format version this package writes. Readers accept every
+// version up to it and refuse newer ones by name. Version 3 added rows, no
+// columns: a trace's file rows and teardown row, a schedules file's
+// unsynced and syncs records; a tool of version 2 would misread them.
+const Version = 3
 
 // Schema metadata keys. Every pain file carries them, so a file found on disk
 // years later says what it is, who wrote it and how to read it.

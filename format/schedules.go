@@ -34,9 +34,9 @@ package format
 //	syncs     schedule, node, local, syscall, count: node synced file
 //	          local count times with syscall (fsync, fdatasync) in the run
 //
-// unsynced and syncs come from the schedule's one run, like seq and
-// time_ns, and are not part of the schedule; a reader older than them
-// refuses the file (unknown record).
+// unsynced and syncs (format version 3) come from the schedule's one run,
+// like seq and time_ns, and are not part of the schedule; a reader of
+// version 2 refuses the file by its version.
 //
 // Schedules come in rank order (most runs first), then support rows, most
 // runs first. The total number of runs is the sum of the schedules' runs.

@@ -142,7 +142,7 @@ func TestCommandLine(t *testing.T) {
 		{[]string{"-o", "pipe.arrows", "--", "sh", "-c", "echo hello | cat"}, 0,
 			[]string{"^hello$"}, []string{"command passed"}},
 		{[]string{"-r", "pipe.arrows"}, 0, []string{
-			`^# pain trace v2`, `cmd sh`, ` sh main #0 start `,
+			`^# pain trace v3`, `cmd sh`, ` sh main #0 start `,
 			`write .*kind=pipe .*ret=6 `, `read .*kind=pipe .*off=0 ret=6 `, `!kind=file`}, nil},
 		// The command's failure is the run's: exit 1.
 		{[]string{"-o", "fail.arrows", "--", "sh", "-c", "exit 3"}, 1, nil, []string{`command failed \(status 3\)`}},
