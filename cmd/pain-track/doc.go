@@ -33,7 +33,10 @@
 //	-text          print the text form of the schedules file instead
 //	-dot DIR       write a Graphviz space-time diagram of each of the top
 //	               schedules (schedule-RANK-ID.dot: one lane per thread,
-//	               message arrows, runs of events without messages collapsed)
+//	               message arrows, runs of events without messages collapsed;
+//	               where a node's writes not yet durable change, an orange
+//	               box says what a power loss there would take, the fault's
+//	               box what it took, and each node's label its syncs)
 //	               and a Chrome/Perfetto trace-event file of the top one
 //	               (schedule-1-ID.trace.json: each call a slice over its
 //	               real entry and exit when the run's traces are among the

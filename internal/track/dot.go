@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -71,7 +72,7 @@ func dot(w io.Writer, g *hb.Graph, title string) error {
 				b.WriteString("\t}\n")
 			}
 			node = l.Node
-			fmt.Fprintf(&b, "\tsubgraph %s {\n\t\tlabel=%s;\n\t\tstyle=dashed;\n", quote("cluster_"+l.Node), quote(l.Node))
+			fmt.Fprintf(&b, "\tsubgraph %s {\n\t\tlabel=%s;\n\t\tstyle=dashed;\n", quote("cluster_"+l.Node), quote(l.Node+syncsOf(g, l.Node)))
 		}
 		fmt.Fprintf(&b, "\t\tlane%d [label=%s, shape=plaintext, fontsize=11];\n", li, quote(l.Thread))
 		prev := fmt.Sprintf("lane%d", li)
@@ -98,7 +99,13 @@ func dot(w io.Writer, g *hb.Graph, title string) error {
 				fmt.Fprintf(&b, "\t\te%d [label=%s, style=\"rounded,dashed\", fontcolor=\"#666666\"];\n", i, quote(label))
 			} else if f := g.Events[i].Fault; f != "" {
 				// Where an injected fault acted: the first thing to look for.
+				// What the node had not made durable is what a power loss there takes.
+				if u := unsyncedLabel(g.Events[i].Unsynced); u != "" {
+					label += "\n" + u
+				}
 				fmt.Fprintf(&b, "\t\te%d [label=%s, color=\"#c02020\", fontcolor=\"#c02020\", penwidth=2];\n", i, quote(label+"\nfault "+f))
+			} else if diskChange(g, i, l) {
+				fmt.Fprintf(&b, "\t\te%d [label=%s, color=\"#d97a00\"];\n", i, quote(label+"\n"+unsyncedLabel(g.Events[i].Unsynced)))
 			} else {
 				fmt.Fprintf(&b, "\t\te%d [label=%s];\n", i, quote(label))
 			}
@@ -126,10 +133,10 @@ func dot(w io.Writer, g *hb.Graph, title string) error {
 }
 
 // passThrough reports whether event i of lane l only passes time: no edge
-// to another thread, neither the first nor the last of its thread, and no
-// fault acted on it.
+// to another thread, neither the first nor the last of its thread, no
+// fault acted on it, and its node's disk did not change state at it.
 func passThrough(g *hb.Graph, i int, l hb.Lane) bool {
-	if i == l.First || i == l.First+l.N-1 || g.Events[i].Fault != "" {
+	if i == l.First || i == l.First+l.N-1 || g.Events[i].Fault != "" || diskChange(g, i, l) {
 		return false
 	}
 	for _, j := range g.In(i) {
@@ -175,6 +182,41 @@ func eventLabel(g *hb.Graph, i int) string {
 	}
 	if e.Errno != "" {
 		s += " " + e.Errno
+	}
+	return s
+}
+
+// diskChange reports whether event i of lane l is the first of its thread
+// after which the node's writes not yet durable are not what they were
+// after the event before: where the disk's state moves (writes, syncs),
+// marked on the diagram.
+func diskChange(g *hb.Graph, i int, l hb.Lane) bool {
+	if i == l.First {
+		return len(g.Events[i].Unsynced) > 0
+	}
+	return !slices.Equal(g.Events[i].Unsynced, g.Events[i-1].Unsynced)
+}
+
+// unsyncedLabel says what a power loss would take from the node: its
+// writes not yet durable, per file.
+func unsyncedLabel(us []hb.Unsynced) string {
+	if len(us) == 0 {
+		return "all writes durable"
+	}
+	var parts []string
+	for _, u := range us {
+		parts = append(parts, fmt.Sprintf("%d writes (%dB) to %s", u.Writes, u.Bytes, u.File))
+	}
+	return "not durable: " + strings.Join(parts, ", ")
+}
+
+// syncsOf says how often node synced each file, for its cluster's label.
+func syncsOf(g *hb.Graph, node string) string {
+	var s string
+	for _, fs := range g.Syncs {
+		if fs.Node == node {
+			s += fmt.Sprintf("\n%s %s x%d", fs.Call, fs.File, fs.Syncs)
+		}
 	}
 	return s
 }
