@@ -496,7 +496,16 @@ const (
 	// VerdictInterrupted: the run was cut short (SIGINT, SIGTERM, a trace
 	// that could not be written) and says nothing about the system.
 	VerdictInterrupted = "interrupted"
+	// VerdictInconclusive: the fault fired and the check said it could not
+	// judge (it exited CheckCannotJudge): a node it must ask was down by
+	// design, say. Neither a bug nor a pass.
+	VerdictInconclusive = "inconclusive"
 )
+
+// CheckCannotJudge is the exit status by which a check says it could not
+// judge the run (git bisect run's "cannot test"), so that a system that
+// stopped on purpose is not read as one that lost data.
+const CheckCannotJudge = 125
 
 // Result is what pain-inject says about one plan: a line of results.jsonl.
 type Result struct {

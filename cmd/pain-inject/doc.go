@@ -64,7 +64,8 @@
 //	             a Go program), a fault's thread is the name of every
 //	             thread of its process.
 //
-// Exit status: 1 bug, 0 survived, 3 not-fired, 2 usage or tool error,
+// Exit status: 1 bug, 0 survived, 3 not-fired, 4 inconclusive (the fault
+// fired and the check exited 125: it could not judge), 2 usage or tool error,
 // including a system that never became ready although no fault had fired and
 // a plan that names a node the system does not have (then no result line),
 // and an interrupted run or a trace that could not be written (then the

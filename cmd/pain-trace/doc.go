@@ -98,7 +98,8 @@
 //
 // Exit status: 0 the check passed (or there is none; with -- and no check,
 // the command succeeded), 1 the check failed (with --: the command failed)
-// or a phase hung and was killed after -timeout, 2 usage or tool error,
+// or a phase hung and was killed after -timeout, 4 the check exited 125 (it
+// could not judge the run), 2 usage or tool error,
 // including a system that never became ready, an output file that is also
 // an input, and a run cut short: SIGINT or SIGTERM ("interrupted": the
 // check is not started; a second one skips the grace period and kills

@@ -46,7 +46,8 @@ func Run(n int, trace string, once Once) (*format.Result, error) {
 }
 
 // Sum sums up the results of runs of one plan: bug if any run found it,
-// survived if a fault fired in any, not-fired otherwise. The line
+// else survived if one passed the check after its fault fired, else
+// inconclusive if a check could not judge one, not-fired otherwise. The line
 // describes the first run with that verdict and counts them all.
 func Sum(rs []format.Result) format.Result {
 	if len(rs) == 0 {
@@ -58,7 +59,7 @@ func Sum(rs []format.Result) format.Result {
 		bugs += b2i(r.Verdict == format.VerdictBug)
 	}
 	pick := len(rs) - 1
-	for _, v := range []string{format.VerdictBug, format.VerdictSurvived, format.VerdictNotFired} {
+	for _, v := range []string{format.VerdictBug, format.VerdictSurvived, format.VerdictInconclusive, format.VerdictNotFired} {
 		if i := index(rs, v); i >= 0 {
 			pick = i
 			break

@@ -87,15 +87,20 @@ func checkStatus(sys launch.System, res launch.Result) *int {
 	return nil
 }
 
-// verdict is not-fired when no fault acted, otherwise bug when the check
-// failed (non-zero status) or the run had to be stopped at its timeout
-// (the fault left the system hung), survived when the check passed or
-// there was none.
+// verdict is not-fired when no fault acted, otherwise bug when the run had
+// to be stopped at its timeout (the fault left the system hung) or the
+// check failed (non-zero status), inconclusive when the check said it
+// could not judge (format.CheckCannotJudge), survived when the check
+// passed or there was none.
 func verdict(fired bool, check *int, hung bool) string {
 	switch {
 	case !fired:
 		return format.VerdictNotFired
-	case hung || (check != nil && *check != 0):
+	case hung:
+		return format.VerdictBug
+	case check != nil && *check == format.CheckCannotJudge:
+		return format.VerdictInconclusive
+	case check != nil && *check != 0:
 		return format.VerdictBug
 	}
 	return format.VerdictSurvived
@@ -108,13 +113,15 @@ func HungNote(phase string, timeout time.Duration) string {
 
 // Status is the exit status of a verdict: nil for survived (and
 // interrupted, whose tool error is said otherwise), 1 for bug, 3 for not
-// fired.
+// fired, 4 for inconclusive.
 func Status(verdict string) error {
 	switch verdict {
 	case format.VerdictBug:
 		return cli.ExitStatus(1)
 	case format.VerdictNotFired:
 		return cli.ExitStatus(3)
+	case format.VerdictInconclusive:
+		return cli.ExitStatus(4)
 	}
 	return nil
 }
@@ -190,6 +197,8 @@ func Report(w io.Writer, tool string, sys launch.System, res launch.Result) erro
 	}
 	switch {
 	case r.Check == nil:
+	case r.Verdict == format.VerdictInconclusive:
+		fmt.Fprintf(w, "%s: %s could not judge the run (status %d)\n", tool, what, *r.Check)
 	case *r.Check != 0:
 		fmt.Fprintf(w, "%s: %s failed (status %d)\n", tool, what, *r.Check)
 	case r.Verdict == format.VerdictBug:

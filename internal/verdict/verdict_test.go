@@ -32,6 +32,12 @@ func TestJudge(t *testing.T) {
 		{"not fired", Run{System: procfile, Result: res(0, 1), Plan: plan}, format.VerdictNotFired, "1", ""},
 		{"bug", Run{System: procfile, Result: res(0, 1), Plan: plan, Fired: where}, format.VerdictBug, "1", ""},
 		{"survived", Run{System: procfile, Result: res(0, 0), Plan: plan, Fired: where}, format.VerdictSurvived, "0", ""},
+		{"the check cannot judge", Run{System: procfile, Result: res(0, format.CheckCannotJudge), Plan: plan, Fired: where},
+			format.VerdictInconclusive, "125", ""},
+		{"cannot judge, not fired", Run{System: procfile, Result: res(0, format.CheckCannotJudge), Plan: plan},
+			format.VerdictNotFired, "125", ""},
+		{"cannot judge a hung run", Run{System: procfile, Result: launch.Result{CheckStatus: format.CheckCannotJudge, TimedOut: []string{"workload"}},
+			Plan: plan, Fired: where}, format.VerdictBug, "125", "workload did not finish within 1s and was killed"},
 		{"hung", Run{System: procfile, Result: res(0, -1, "check"), Plan: plan, Fired: where}, format.VerdictBug, "nil",
 			"check did not finish within 1s and was killed"},
 		{"workload and crash", Run{System: procfile, Plan: plan, Fired: where, Notes: []string{"injector note"},
@@ -72,7 +78,7 @@ func TestJudge(t *testing.T) {
 
 func TestStatus(t *testing.T) {
 	for v, want := range map[string]error{format.VerdictBug: cli.ExitStatus(1), format.VerdictNotFired: cli.ExitStatus(3),
-		format.VerdictSurvived: nil, format.VerdictInterrupted: nil} {
+		format.VerdictInconclusive: cli.ExitStatus(4), format.VerdictSurvived: nil, format.VerdictInterrupted: nil} {
 		if got := Status(v); got != want {
 			t.Errorf("Status(%s) = %v, want %v", v, got, want)
 		}

@@ -35,7 +35,11 @@
 // settling again, until -settle has passed: a node that was paused or a
 // failover under way is no finding. Exit 0 when all are there with their
 // values, 1 naming the lost keys (or when no primary answered for all that
-// time: acknowledged writes are unreadable), 2 on usage errors.
+// time: acknowledged writes are unreadable), 2 on usage errors. With
+// -server (one server, no Sentinels) a server that never answers is no
+// finding: the check exits 125, "cannot judge" (pain-inject's verdict
+// inconclusive), since a Redis that stops on purpose (it exits when an
+// fsync of its append-only file fails) has lost nothing we can see.
 //
 // Asynchronous replication means a failover may lose writes the old primary
 // acknowledged: Redis documents this. A primary held (SIGSTOP, or its main

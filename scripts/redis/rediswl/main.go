@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/boxofpain/pain/format"
 )
 
 // All socket calls stay on the main thread, so traced runs name them the
@@ -21,10 +23,12 @@ func init() { runtime.LockOSThread() }
 // from here, so it includes connecting, not only the writes.
 var started = time.Now()
 
-// errUsage and errFailed map to exit statuses 2 and 1.
+// errUsage, errFailed and errCannotJudge map to exit statuses 2, 1 and
+// 125 (format.CheckCannotJudge: pain-inject's verdict inconclusive).
 var (
-	errUsage  = errors.New("usage")
-	errFailed = errors.New("check failed")
+	errUsage       = errors.New("usage")
+	errFailed      = errors.New("check failed")
+	errCannotJudge = errors.New("cannot judge")
 )
 
 func main() {
@@ -33,6 +37,8 @@ func main() {
 	case err == nil:
 	case errors.Is(err, errFailed):
 		os.Exit(1)
+	case errors.Is(err, errCannotJudge):
+		os.Exit(format.CheckCannotJudge)
 	default:
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintln(os.Stderr, "rediswl:", err)
@@ -518,6 +524,12 @@ func (cl *cluster) check(path string, quiet, settle time.Duration) error {
 		addr, vals, err := cl.read(keys, settle)
 		if err == nil {
 			return cl.judge(addr, keys, vals)
+		}
+		if time.Now().After(deadline) && cl.server != "" {
+			// One server that stays down (Redis exits on purpose when an
+			// fsync fails): nothing says whether it lost a write.
+			fmt.Fprintf(cl.log, "check: cannot judge: the server does not answer: %v\n", err)
+			return errCannotJudge
 		}
 		if time.Now().After(deadline) {
 			fmt.Fprintf(cl.log, "check: %d acknowledged writes unreadable: %v\n", len(keys), err)
