@@ -545,6 +545,12 @@ func WriteSchedulesText(w io.Writer, s *Schedules) error {
 				Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
 				PayloadHash: e.PayloadHash, Arg: e.Arg, TimeNS: e.TimeNS}
 			fmt.Fprintf(&b, "  %d %s count=%d role=%s\n", i, AppendText(nil, &ev), e.Count, e.Role)
+			for _, u := range e.Unsynced {
+				fmt.Fprintf(&b, "    unsynced %s writes=%d bytes=%d\n", appendValue(nil, u.File), u.Writes, u.Bytes)
+			}
+		}
+		for _, f := range sc.Syncs {
+			fmt.Fprintf(&b, "  syncs %s %s %s x%d\n", appendValue(nil, f.Node), appendValue(nil, f.File), f.Call, f.Syncs)
 		}
 		for _, d := range sc.Edges {
 			if d.Kind != "program" {
