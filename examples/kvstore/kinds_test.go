@@ -22,11 +22,11 @@ import (
 // write after a backup failed, so a sequence's second fault has no data
 // left to strike there (make demo FIXED=1 and TestPipelineFindsTheBug show
 // that the fixed store survives the top plans). It traces with -threads
-// os: it tracks at message granularity, whose plans pin stream faults by
-// connection and byte offset, and as one thread (the default for Go
-// programs) kvnode's socket numbers depend on when its heartbeat goroutine
-// dials; kvnode keeps its main goroutine on the main OS thread, so its
-// per-thread names are stable.
+// os: it tracks at message granularity, whose plans pin what no workload
+// request ties by its raw connection (ordinal or byte offset), and as one
+// thread (the default for Go programs) kvnode's socket numbers depend on
+// when its heartbeat goroutine dials; kvnode keeps its main goroutine on
+// the main OS thread, so its per-thread names are stable.
 func TestEveryKindFires(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces and injects several runs")
