@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -87,6 +88,15 @@ func freePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// dieWithTest makes a pain-trace the test starts die with the test binary,
+// whatever ends that (its -timeout, a SIGKILL): orphaned, a hung one ran on
+// for minutes.
+func dieWithTest() *syscall.SysProcAttr { return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} }
+
+// hangMargin is how long before the test binary's deadline painTrace stops
+// a pain-trace that still runs.
+const hangMargin = 20 * time.Second
+
 // painTrace runs pain-trace in dir and returns its stdout, stderr and exit code.
 func painTrace(t *testing.T, dir string, args ...string) (string, string, int) {
 	t.Helper()
@@ -94,12 +104,27 @@ func painTrace(t *testing.T, dir string, args ...string) (string, string, int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, args...)
+	ctx := context.Background()
+	if d, ok := t.Deadline(); ok {
+		// A pain-trace that hangs is stopped before the test binary's
+		// -timeout, with a dump of its goroutines (SIGQUIT) in the test's
+		// error, rather than left running once the binary is gone.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, d.Add(-hangMargin))
+		defer cancel()
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+	cmd.WaitDelay = 5 * time.Second
+	cmd.SysProcAttr = dieWithTest()
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), envAs+"=pain-trace")
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("pain-trace %s: still running %v before the test's deadline; stopped:\n%s", strings.Join(args, " "), hangMargin, stderr.String())
+	}
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -219,6 +244,7 @@ func TestKilled(t *testing.T) {
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
 	cmd := exec.Command(exe, "-o", out, "--", "sh", "-c",
 		"sleep 60 & (trap '' TERM; sleep 60) & while :; do echo x | cat >/dev/null; sleep 0.02; done")
+	cmd.SysProcAttr = dieWithTest()
 	cmd.Env = append(os.Environ(), mark, envAs+"=pain-trace")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -419,6 +445,7 @@ func TestKilledReady(t *testing.T) {
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
 	cmd := exec.Command(exe, "-o", "run.arrows", "-f", "Procfile", "-ready", "sleep 3600 & touch probing; sleep 3600; true", "-timeout", "1h")
 	cmd.Dir = dir
+	cmd.SysProcAttr = dieWithTest()
 	cmd.Env = append(os.Environ(), mark, envAs+"=pain-trace")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -444,6 +471,7 @@ func TestInterrupt(t *testing.T) {
 	cmd := exec.Command(exe, "-o", "run.arrows", "-f", "Procfile", "-ready", "true",
 		"-w", "touch started; exec sleep 3600", "-check", "touch checked", "-timeout", "1h", "-grace", "1h")
 	cmd.Dir = dir
+	cmd.SysProcAttr = dieWithTest()
 	cmd.Env = append(os.Environ(), envAs+"=pain-trace")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
