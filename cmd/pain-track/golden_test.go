@@ -75,7 +75,7 @@ func TestGoldenDot(t *testing.T) {
 		}
 		golden(t, filepath.Join("dot", f.Name()), data)
 	}
-	want := "schedule-1-312be3e407cf.dot schedule-1-312be3e407cf.trace.json schedule-2-c7790143123b.dot"
+	want := "schedule-1-1ead99038c89.dot schedule-1-1ead99038c89.trace.json schedule-2-6fcc865e266b.dot"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("-dot wrote %s, want %s", got, want)
 	}

@@ -51,3 +51,43 @@ func TestTeardownCut(t *testing.T) {
 		}
 	}
 }
+
+// TestTeardownWorkloadEnd: with no check, the workload's last close races
+// with the teardown mark: the node read its end of file and closed before
+// the mark, read it before and closed after, or saw it only after. One
+// schedule (TestEndToEndDeterministic's second schedule was the second
+// kind).
+func TestTeardownWorkloadEnd(t *testing.T) {
+	base, err := os.ReadFile("../../cmd/pain-track/testdata/run-a.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const (
+		mark  = "0.000030000 - - #0 teardown ret=0\n"
+		eof   = "0.000016000 kv1 main #9 read pid=10 tid=10 fd=4 kind=tcp local=kv1:main:s1 peer=workload:main:s0 conn=workload:main:s0>kv1:listen0 off=12 ret=0\n"
+		close = "0.000017000 kv1 main #10 close pid=10 tid=10 fd=4 kind=tcp local=kv1:main:s1 peer=workload:main:s0 conn=workload:main:s0>kv1:listen0 ret=0\n"
+		exit  = "0.000031000 kv1 main #11 exited pid=10 tid=10 ret=0\n"
+	)
+	head, _, ok := strings.Cut(string(base), eof)
+	if !ok {
+		t.Fatal("run-a.txt has no end of file read by kv1")
+	}
+	dir := t.TempDir()
+	var paths []string
+	for i, tail := range [][]string{{eof, close, mark, exit}, {eof, mark, close, exit}, {mark, eof, close, exit}} {
+		name := "run-" + string(rune('w'+i))
+		run := strings.Replace(head, `"run-a"`, `"`+name+`"`, 1) + strings.Join(tail, "")
+		p := filepath.Join(dir, name+".txt")
+		if err := os.WriteFile(p, []byte(run), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	tr := newTracker(hb.Message, func(m string) { t.Error(m) })
+	if err := tr.addFiles(paths); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(tr.set.Ranking()); got != 1 {
+		t.Errorf("%d schedules, want 1", got)
+	}
+}
