@@ -182,8 +182,13 @@ func (t *tracker) addRows(path string) error {
 	var td hb.Teardown
 	err := t.eachRows(path, needed, func(evs []format.Event) {
 		for i := range evs {
+			// Named across hosts first: the teardown knows a client's
+			// end only by its name.
+			if t.hosts != nil {
+				t.hosts.rename(&evs[i])
+			}
 			if td.Keep(&evs[i]) {
-				t.add(&evs[i])
+				t.b.Add(&evs[i])
 			}
 		}
 		t.rows += int64(len(evs))
@@ -222,14 +227,6 @@ func eachRows(r io.Reader, path string, cols format.Columns, limit int, fn func(
 	}
 	defer tr.Close()
 	return tr.Each(cols, limit, fn)
-}
-
-// add adds a row to the Builder, its connection named across hosts.
-func (t *tracker) add(e *format.Event) {
-	if t.hosts != nil {
-		t.hosts.rename(e)
-	}
-	t.b.Add(e)
 }
 
 // note warns when a run name comes twice from schedules files, or from a
