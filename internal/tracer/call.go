@@ -301,9 +301,12 @@ func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 			src = ep.peerAddr
 		}
 		if src != "" {
-			name, _, _ := t.peerName(ep.kind, src)
+			name := t.fromAddr(ep, src, c.ev.PayloadHash, bytes)
+			if name == "" {
+				name, _, _ = t.peerName(ep.kind, src)
+				ep.sender(c.ev.PayloadHash, bytes)
+			}
 			c.ev.PeerAddr, c.ev.Peer = src, name
-			ep.sender(c.ev.PayloadHash, bytes)
 		} else if from := ep.sender(c.ev.PayloadHash, bytes); from != "" {
 			c.ev.Peer = from
 		}

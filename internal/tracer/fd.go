@@ -43,8 +43,9 @@ type endpoint struct {
 	ino      uint64
 	nextRank int64
 	// Datagrams sent to this endpoint by traced senders and not yet matched
-	// to a receive that could not name its sender (recvfrom without an
-	// address, unnamed unix senders): a bounded FIFO.
+	// to a receive: a bounded FIFO. It names the sender of a receive that
+	// has no source address (recvfrom without one, unnamed unix senders),
+	// and of one whose address a newer socket took over (fromAddr).
 	inbox []dgram
 }
 
@@ -63,6 +64,7 @@ type dgram struct {
 	hash uint64
 	size int64
 	from string
+	ep   *endpoint // the sender
 }
 
 const inboxMax = 64
@@ -72,6 +74,27 @@ func (ep *endpoint) deliver(d dgram) {
 		ep.inbox = ep.inbox[1:]
 	}
 	ep.inbox = append(ep.inbox, d)
+}
+
+// fromAddr returns the sender of the oldest datagram in ep's inbox with
+// this hash and size sent from src, removing it; "" if there is none. A
+// sender's port is free again once it closes, and the kernel may bind the
+// next unbound socket to it (one thread's sockets sent from one port in
+// turn): its datagrams still queued at the receiver are the old socket's,
+// which the address alone would give the new one.
+func (t *Tracer) fromAddr(ep *endpoint, src string, hash uint64, size int64) string {
+	keys := addrKeys(ep.kind, src)
+	for i, d := range ep.inbox {
+		if d.hash != hash || d.size != size || d.ep == nil {
+			continue
+		}
+		t.resolve(d.ep)
+		if d.ep.localAddr != "" && slices.Contains(keys, addrKey(ep.kind, d.ep.localAddr)) {
+			ep.inbox = append(ep.inbox[:i:i], ep.inbox[i+1:]...)
+			return d.from
+		}
+	}
+	return ""
 }
 
 // sender returns the sender of the oldest datagram with this hash and size,

@@ -118,7 +118,7 @@ func (t *Tracer) enterDatagram(th *thread, c *call) {
 	c.dgramSize = t.payload(th, c, n)
 	c.dgramHashed = true
 	if pep != nil {
-		pep.deliver(dgram{hash: c.ev.PayloadHash, size: c.dgramSize, from: ep.name})
+		pep.deliver(dgram{hash: c.ev.PayloadHash, size: c.dgramSize, from: ep.name, ep: ep})
 	}
 }
 

@@ -57,7 +57,10 @@
 //     has not run yet.
 //   - a datagram received without a source address (recvfrom with a NULL
 //     address, unnamed unix senders) is matched to its traced sender by
-//     payload hash and size, oldest first.
+//     payload hash and size, oldest first; one received with an address,
+//     to the oldest traced sender from that address with its hash and
+//     size, so a socket that took over a closed sender's port is not named
+//     for the datagrams the old one left queued.
 //   - tgkill/tkill of SIGURG (the Go runtime preempting its own threads) is
 //     neither traced nor recorded.
 //
