@@ -20,8 +20,8 @@ const tierDurable = -2
 // on causally, whose writes were not all durable at the last of its events
 // it depends on, a power loss of that node just after that event, then a
 // restart; a power loss of a majority of the nodes that keep files at once,
-// just after the workload's first acknowledgement; EIO on the sync of the
-// file synced most. Class graphs name no thread to wait for: they get none.
+// just after the workload's first acknowledgement; EIO on the first sync,
+// after that acknowledgement, of the file synced most. Class graphs name no thread to wait for: they get none.
 func (k *kit) durability(base []*Schedule, total int) []proposal {
 	var out []proposal
 	restart := cmp.Or(k.opt.Restart, DefaultRestart)
@@ -49,7 +49,7 @@ func (k *kit) durability(base []*Schedule, total int) []proposal {
 		if p, ok := k.majority(s, acks, ev, restart); ok {
 			out = append(out, p)
 		}
-		if p, ok := k.syncEIO(s, ev); ok {
+		if p, ok := k.syncEIO(s, acks, ev); ok {
 			out = append(out, p)
 		}
 	}
@@ -140,8 +140,12 @@ func (k *kit) majority(s *Schedule, acks []int, ev format.Evidence, restart form
 	return p, true
 }
 
-// syncEIO proposes EIO on the middle sync of the file synced most.
-func (k *kit) syncEIO(s *Schedule, ev format.Evidence) (proposal, bool) {
+// syncEIO proposes EIO on the file synced most, at its first sync after
+// the workload's first acknowledgement: while the workload runs, not at
+// start-up, where a node that stops on an fsync error (the right thing,
+// since the kernel may have dropped the pages) leaves a system that never
+// got ready, which says nothing about how it handles the error.
+func (k *kit) syncEIO(s *Schedule, acks []int, ev format.Evidence) (proposal, bool) {
 	var best *hb.FileSyncs
 	for i := range s.Graph.Syncs {
 		f := &s.Graph.Syncs[i]
@@ -149,12 +153,14 @@ func (k *kit) syncEIO(s *Schedule, ev format.Evidence) (proposal, bool) {
 			best = f
 		}
 	}
-	if best == nil || k.outcome(best.Node) {
+	if best == nil || len(acks) == 0 || k.outcome(best.Node) {
 		return proposal{}, false
 	}
-	nth := best.Syncs/2 + 1
-	f := format.Fault{Kind: format.FaultErrno, Errno: "EIO", Target: format.Target{Node: best.Node, Syscall: best.Call, File: best.File, Nth: nth}}
-	why := fmt.Sprintf("EIO on %s's %s of %s, the file synced most (%d times in a run): the %s of them", best.Node, best.Call, best.File, best.Syncs, ordinalWord(nth))
+	a := acks[0]
+	f := format.Fault{Kind: format.FaultErrno, Errno: "EIO", Target: format.Target{Node: best.Node, Syscall: best.Call, File: best.File},
+		After: ref(&s.Events[a])}
+	why := fmt.Sprintf("EIO on %s's first %s of %s after the acknowledgement %s, the file synced most (%d times in a run)",
+		best.Node, best.Call, best.File, k.what(s, a), best.Syncs)
 	return k.durableProp(f, best.Node, ev, why, 0), true
 }
 

@@ -53,8 +53,8 @@ func TestDurabilityFirst(t *testing.T) {
 	want := []string{
 		plans[0].ID + ": power loss of node kv1 at the first call by kv1, restart after 1s after kv1/main#9 (write)\n" +
 			"  why: power loss of kv1 just after kv1/main#9 (write on workload:main:s0>kv1:listen0, message \"workload>kv1:listen0 <- w1\" #1), which the acknowledgement workload/main#4 (read on workload:main:s0>kv1:listen0, message \"workload>kv1:listen0 <- w1\" #1) depends on; kv1 loses 1 write (10 bytes) to $PAIN_RUN_DIR/kv1/wal.log not yet synced (ordered mode, so posix too)",
-		plans[1].ID + ": fail the 2nd fdatasync by kv1 on $PAIN_RUN_DIR/kv1/wal.log with EIO\n" +
-			"  why: EIO on kv1's fdatasync of $PAIN_RUN_DIR/kv1/wal.log, the file synced most (2 times in a run): the 2nd of them",
+		plans[1].ID + ": fail the first fdatasync by kv1 on $PAIN_RUN_DIR/kv1/wal.log with EIO after workload/main#4 (read)\n" +
+			"  why: EIO on kv1's first fdatasync of $PAIN_RUN_DIR/kv1/wal.log after the acknowledgement workload/main#4 (read on workload:main:s0>kv1:listen0, message \"workload>kv1:listen0 <- w1\" #1), the file synced most (2 times in a run)",
 	}
 	if strings.Join(words, "\n") != strings.Join(want, "\n") {
 		t.Errorf("first plans:\n%s\nwant\n%s", strings.Join(words, "\n"), strings.Join(want, "\n"))
