@@ -38,7 +38,7 @@ func (d *Disk) Enter(c *tracer.Call) {
 		mc.cannot(fmt.Sprintf("saving what %s %s destroys: %v", e.Syscall, e.Local, err))
 		return
 	}
-	mc.open[e.Node+"/"+e.Thread] = ent
+	mc.open[e.TID] = ent
 }
 
 // enter works out the op a call will be (nil: none the model needs).
@@ -153,9 +153,8 @@ func (d *Disk) Exit(c *tracer.Call) {
 		return
 	}
 	mc := d.machineOf(e.Node)
-	key := e.Node + "/" + e.Thread
-	ent := mc.open[key]
-	delete(mc.open, key)
+	ent := mc.open[e.TID]
+	delete(mc.open, e.TID)
 	if ent == nil || mc.refuse != "" || e.Errno != "" || e.Ret < 0 {
 		return
 	}

@@ -37,9 +37,12 @@ type Disk struct {
 
 // machine is one node's disk.
 type machine struct {
-	model  *durable.Model
-	open   map[string]*entered // node/thread -> its file call under way
-	refuse string              // what the model cannot follow, if anything
+	model *durable.Model
+	// open holds each OS thread's file call under way, by tid: not by
+	// stable thread name, which all threads of a Go process share
+	// (-threads auto), so that two threads' calls at once do not mix.
+	open   map[int32]*entered
+	refuse string // what the model cannot follow, if anything
 }
 
 // entered is a file call seen at its entry, applied at its exit.
@@ -78,7 +81,7 @@ func (d *Disk) machineOf(node string) *machine {
 	name, _, _ := strings.Cut(node, "/")
 	mc := d.nodes[name]
 	if mc == nil {
-		mc = &machine{open: map[string]*entered{}}
+		mc = &machine{open: map[int32]*entered{}}
 		d.nodes[name] = mc
 	}
 	if mc.model == nil {

@@ -123,7 +123,7 @@ func (d *Disk) PowerLoss(node string, torn bool) (Loss, error) {
 	}
 	img := mc.model.Image(torn)
 	err := d.rewrite(img)
-	mc.model, mc.open = nil, map[string]*entered{}
+	mc.model, mc.open = nil, map[int32]*entered{}
 	return Loss{Node: name, Image: img}, err
 }
 
