@@ -236,12 +236,17 @@ backup2: %s -role backup -listen 127.0.0.1:7103
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The workload's list of acknowledged writes lies outside the run's
+	// folder: pain-trace follows the files in it under ptrace only (the
+	// recorder leaves file calls out, so its rows have other seq numbers
+	// and the runs other schedules).
+	acked := filepath.Join(dir, "acked.txt")
 	run := func(backend string) ([]format.Event, format.Meta) {
 		out := filepath.Join(dir, backend+".arrows")
 		cmd := exec.Command(kv("pain-trace"), "-backend", backend, "-netns", "-threads", "process",
 			"-o", out, "-f", procfile,
-			"-w", kv("kvload")+" -n 10 -acked $PAIN_RUN_DIR/acked.txt",
-			"-check", kv("kvcheck")+" -acked $PAIN_RUN_DIR/acked.txt")
+			"-w", kv("kvload")+" -n 10 -acked "+acked,
+			"-check", kv("kvcheck")+" -acked "+acked)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("pain-trace -backend %s: %v\n%s", backend, err, b)
 		}
@@ -252,9 +257,13 @@ backup2: %s -role backup -listen 127.0.0.1:7103
 		return rows, meta
 	}
 	schedule := func(rows []format.Event) string {
+		// As pain-track makes it: the nodes' teardown is no part of it.
 		b := hb.NewBuilder(hb.Message)
+		var td hb.Teardown
 		for i := range rows {
-			b.Add(&rows[i])
+			if td.Keep(&rows[i]) {
+				b.Add(&rows[i])
+			}
 		}
 		return b.Graph("run").ID()
 	}
