@@ -1,6 +1,6 @@
 #!/bin/sh
 # Runs the pipeline on Debian's etcd (three members on loopback): RUNS
-# traced runs, tracked at class granularity, the top PLANS plans injected
+# traced runs, tracked at message granularity (the disk plans need it), the top PLANS plans injected
 # once each. Needs etcd-server and etcd-client (apt-get install); BIN holds
 # the pain tools (make build). Everything goes under OUT.
 set -eu
@@ -18,7 +18,7 @@ for i in $(seq -f %04g "$RUNS"); do
 	"$BIN/pain-trace" -run "run-$i" -o "$OUT/runs/run-$i.arrows" -f Procfile -ready "$ready" \
 		-w "./load.sh $N" -check ./check.sh -timeout 60s 2>>"$OUT/trace.log" || true
 done
-"$BIN/pain-track" -granularity class -o "$OUT/schedules.arrows" "$OUT"/runs/*.arrows >"$OUT/summary.txt"
+"$BIN/pain-track" -o "$OUT/schedules.arrows" "$OUT"/runs/*.arrows >"$OUT/summary.txt"
 head -6 "$OUT/summary.txt"
 "$BIN/pain-plan" -max "$PLANS" -pause 3s -restart 1s -o "$OUT/plans.jsonl" "$OUT/schedules.arrows" 2>>"$OUT/plan.log"
 for id in $(jq -r .id "$OUT/plans.jsonl"); do
