@@ -970,3 +970,34 @@ func (h *fileCalls) Acted(r Report)          {}
 func sysentWrite(name string) bool {
 	return strings.HasPrefix(name, "write") || strings.HasPrefix(name, "pwrite")
 }
+
+// TestDatagramPortReused: a socket bound to the port of a closed sender is
+// not named for the datagram the closed one left queued at the receiver.
+func TestDatagramPortReused(t *testing.T) {
+	progs.Need(t)
+	rows, code := trace(t, Config{}, "u", "udpreuse")
+	if code != 0 {
+		dump(t, rows)
+		t.Fatalf("exit %d", code)
+	}
+	sender := map[uint64]string{}
+	for _, e := range rows {
+		if e.Syscall == "sendto" && e.Ret == 8 {
+			sender[e.PayloadHash] = e.Local
+		}
+	}
+	n := 0
+	for _, e := range rows {
+		if e.Syscall != "recvfrom" || e.Ret != 8 {
+			continue
+		}
+		n++
+		if want := sender[e.PayloadHash]; want == "" || e.Peer != want || e.Conn != want+">"+e.Local {
+			t.Errorf("recvfrom names peer %q, conn %q; the datagram's sender is %q", e.Peer, e.Conn, want)
+		}
+	}
+	if n != 2 || len(sender) != 2 {
+		dump(t, rows)
+		t.Fatalf("%d receives, %d senders, want 2 and 2", n, len(sender))
+	}
+}
