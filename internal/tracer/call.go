@@ -285,36 +285,43 @@ func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 	}
 	// Datagrams.
 	if c.dir == dirRecv {
-		src := ""
-		switch c.ent.Name {
-		case "recvfrom":
-			if c.args[4] != 0 && c.args[5] != 0 {
-				var b [4]byte
-				if _, err := t.readMem(th.tid, c.args[5], b[:]); err == nil {
-					src = t.readSockaddr(th.tid, c.args[4], uint64(binary.LittleEndian.Uint32(b[:])))
-				}
-			}
-		case "recvmsg":
-			src = t.msgName(th.tid, c.args[1])
-		}
-		if src == "" {
-			src = ep.peerAddr
-		}
-		if src != "" {
-			name := t.fromAddr(ep, src, c.ev.PayloadHash, bytes)
-			if name == "" {
-				name, _, _ = t.peerName(ep.kind, src)
-				ep.sender(c.ev.PayloadHash, bytes)
-			}
-			c.ev.PeerAddr, c.ev.Peer = src, name
-		} else if from := ep.sender(c.ev.PayloadHash, bytes); from != "" {
-			c.ev.Peer = from
-		}
-		c.ev.Conn = c.ev.Peer + ">" + ep.name
+		t.datagramSender(th, c, ep, bytes)
 	} else if !ep.resolved && ep.kind == format.KindUDP {
 		t.resolve(ep)
 		c.ev.LocalAddr = ep.localAddr
 	}
+}
+
+// datagramSender names the sender of a datagram received on ep: by its
+// source address, checked against the datagrams traced senders sent
+// (fromAddr), else by payload hash and size alone.
+func (t *Tracer) datagramSender(th *thread, c *call, ep *endpoint, bytes int64) {
+	src := ""
+	switch c.ent.Name {
+	case "recvfrom":
+		if c.args[4] != 0 && c.args[5] != 0 {
+			var b [4]byte
+			if _, err := t.readMem(th.tid, c.args[5], b[:]); err == nil {
+				src = t.readSockaddr(th.tid, c.args[4], uint64(binary.LittleEndian.Uint32(b[:])))
+			}
+		}
+	case "recvmsg":
+		src = t.msgName(th.tid, c.args[1])
+	}
+	if src == "" {
+		src = ep.peerAddr
+	}
+	if src != "" {
+		name := t.fromAddr(ep, src, c.ev.PayloadHash, bytes)
+		if name == "" {
+			name, _, _ = t.peerName(ep.kind, src)
+			ep.sender(c.ev.PayloadHash, bytes)
+		}
+		c.ev.PeerAddr, c.ev.Peer = src, name
+	} else if from := ep.sender(c.ev.PayloadHash, bytes); from != "" {
+		c.ev.Peer = from
+	}
+	c.ev.Conn = c.ev.Peer + ">" + ep.name
 }
 
 // payload hashes the bytes a send or receive moved (and keeps a prefix) and
