@@ -26,6 +26,12 @@ const (
 	shimWait          = "wait"     // sleep forever: the tracer's wake-up child
 )
 
+// The shim's and the waker's argv[0].
+const (
+	shimArg0  = "pain-trace-shim"
+	wakerArg0 = "pain-trace-waker"
+)
+
 // shimReady says Shim was called: a program that did not call it would
 // run itself again in place of the shim.
 var shimReady atomic.Bool
@@ -41,6 +47,19 @@ func Shim() {
 	shimReady.Store(true)
 	mode := os.Getenv(envShim)
 	if mode == "" {
+		if len(os.Args) > 0 && (os.Args[0] == shimArg0 || os.Args[0] == wakerArg0) {
+			// Started as the shim, but without its mode: a test binary
+			// would run its whole suite as a traced node (it did, for
+			// ten minutes). Say so and stop.
+			n := 0
+			for _, kv := range os.Environ() {
+				if strings.HasPrefix(kv, envShim+"=") {
+					n++
+				}
+			}
+			fmt.Fprintf(os.Stderr, "pain-trace: %s started without %s in its environment (%d entries of it)\n", os.Args[0], envShim, n)
+			os.Exit(127)
+		}
 		return
 	}
 	// Stay on the main thread: only it is seized, and exec must come from it.
@@ -133,7 +152,7 @@ func startShim(a Attr, mode string, admit func(pid int) error, opts int) (int, e
 	}
 	defer rr.Close()
 	defer w.Close() // closing it lets the shim exec
-	argv := append([]string{"pain-trace-shim", a.Path}, a.Argv...)
+	argv := append([]string{shimArg0, a.Path}, a.Argv...)
 	env := append(append([]string(nil), a.Env...), envShim+"="+mode)
 	pid, err := forkShim(argv, env, a.Dir, append(append([]uintptr(nil), a.Files...), r.Fd(), rw.Fd()))
 	r.Close()
@@ -165,7 +184,7 @@ func StartWaker() (int, error) {
 	}
 	defer devnull.Close()
 	fd := devnull.Fd()
-	pid, err := forkShim([]string{"pain-trace-waker"}, []string{envShim + "=" + shimWait}, "/", []uintptr{fd, fd, fd})
+	pid, err := forkShim([]string{wakerArg0}, []string{envShim + "=" + shimWait}, "/", []uintptr{fd, fd, fd})
 	if err != nil {
 		return 0, err
 	}
