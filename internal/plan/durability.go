@@ -190,16 +190,3 @@ func lossWords(node string, us []hb.Unsynced) string {
 	}
 	return fmt.Sprintf("%s loses %s not yet synced (ordered mode, so posix too)", topNode(node), strings.Join(parts, " and "))
 }
-
-func ordinalWord(n int) string {
-	switch {
-	case n%100 >= 11 && n%100 <= 13:
-	case n%10 == 1:
-		return fmt.Sprintf("%dst", n)
-	case n%10 == 2:
-		return fmt.Sprintf("%dnd", n)
-	case n%10 == 3:
-		return fmt.Sprintf("%drd", n)
-	}
-	return fmt.Sprintf("%dth", n)
-}
