@@ -391,8 +391,15 @@ func TestExactness(t *testing.T) {
 			if sent != recvd {
 				t.Errorf("%d bytes sent, %d received", sent, recvd)
 			}
+			// Not for nbconn epoll over TCP: there the connector may
+			// connect without blocking and close before pain-trace reads
+			// the accept's record, so the live lookup of its port finds
+			// nothing and the accepted end keeps the raw address, about 1
+			// run in 10 to 20 (issue 21; README, Recording cost). Its bytes
+			// and offsets are still checked.
+			racy := args[0] == "nbconn" && args[1] == "epoll" && args[len(args)-1] == "tcp"
 			for _, e := range rows {
-				if transfer(e) && (isAddr(e.Peer) || isAddr(e.Local)) {
+				if transfer(e) && (isAddr(e.Peer) || isAddr(e.Local)) && !racy {
 					t.Errorf("endpoint named by its address: %s", key(e))
 				}
 			}
