@@ -110,19 +110,13 @@ type Event struct {
 	Unsynced []Unsynced
 }
 
-// Unsynced is what a power loss would take from one file of a node.
-type Unsynced struct {
-	File   string
-	Writes int
-	Bytes  int64
-}
+// Unsynced is what a power loss would take from one file of a node: the
+// schedules file's own record, kept as it is.
+type Unsynced = format.Unsynced
 
 // FileSyncs is how many times a node synced a file with one call (fsync,
 // fdatasync) in the run a graph was built from.
-type FileSyncs struct {
-	Node, File, Call string
-	Syncs            int
-}
+type FileSyncs = format.FileSyncs
 
 // class is what an event does to the graph.
 type class uint8

@@ -472,7 +472,7 @@ func TestUnsynced(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("unsynced events:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	wantSyncs := []FileSyncs{{"kv1", "$PAIN_RUN_DIR/kv1/wal.log", "fdatasync", 2}, {"kv1", "$PAIN_RUN_DIR/kv1/wal.log", "fsync", 1}}
+	wantSyncs := []FileSyncs{{Node: "kv1", File: "$PAIN_RUN_DIR/kv1/wal.log", Call: "fdatasync", Syncs: 2}, {Node: "kv1", File: "$PAIN_RUN_DIR/kv1/wal.log", Call: "fsync", Syncs: 1}}
 	if !reflect.DeepEqual(g.Syncs, wantSyncs) {
 		t.Errorf("syncs %v, want %v", g.Syncs, wantSyncs)
 	}

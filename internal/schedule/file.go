@@ -72,13 +72,9 @@ func toFormat(sc Schedule, g *hb.Graph) format.Schedule {
 			Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
 			PayloadHash: e.PayloadHash, Arg: e.Arg, Role: string(e.Role), TimeNS: e.TimeNS,
 		}
-		for _, u := range e.Unsynced {
-			fs.Events[i].Unsynced = append(fs.Events[i].Unsynced, format.Unsynced{File: u.File, Writes: u.Writes, Bytes: u.Bytes})
-		}
+		fs.Events[i].Unsynced = slices.Clone(e.Unsynced)
 	}
-	for _, f := range g.Syncs {
-		fs.Syncs = append(fs.Syncs, format.FileSyncs{Node: f.Node, File: f.File, Call: f.Call, Syncs: f.Syncs})
-	}
+	fs.Syncs = slices.Clone(g.Syncs)
 	fs.Edges = make([]format.GraphEdge, len(g.Edges))
 	for i, d := range g.Edges {
 		fs.Edges[i] = format.GraphEdge{From: d.From, To: d.To, Kind: d.Kind.String()}
@@ -120,9 +116,7 @@ func (s *Set) AddFile(f *format.Schedules) error {
 				Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
 				PayloadHash: e.PayloadHash, Arg: e.Arg, Role: hb.Role(e.Role), TimeNS: e.TimeNS,
 			}
-			for _, u := range e.Unsynced {
-				evs[i].Unsynced = append(evs[i].Unsynced, hb.Unsynced{File: u.File, Writes: u.Writes, Bytes: u.Bytes})
-			}
+			evs[i].Unsynced = slices.Clone(e.Unsynced)
 		}
 		edges := make([]hb.Edge, len(fs.Edges))
 		for i, d := range fs.Edges {
@@ -139,9 +133,7 @@ func (s *Set) AddFile(f *format.Schedules) error {
 		if g.ID() != fs.ID {
 			return fmt.Errorf("schedule %s: its graph hashes to %s (corrupt, or made by an earlier pain-track: track its traces again)", fs.ID, g.ID())
 		}
-		for _, f := range fs.Syncs {
-			g.Syncs = append(g.Syncs, hb.FileSyncs{Node: f.Node, File: f.File, Call: f.Call, Syncs: f.Syncs})
-		}
+		g.Syncs = slices.Clone(fs.Syncs)
 		o.byID[fs.ID] = newEntry(slices.Clone(fs.Runs), g)
 		o.runs += len(fs.Runs)
 	}
