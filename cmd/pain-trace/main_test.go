@@ -181,9 +181,12 @@ func TestCommandLine(t *testing.T) {
 		// A failing check: exit 1.
 		{[]string{"-o", "bad.arrows", "-f", "Procfile", "-check", "exit 1", "-grace", "500ms"}, 1,
 			nil, []string{`check failed \(status 1\)`}},
-		// A node that never listens: a clear message, exit 2, a valid trace.
-		{[]string{"-o", "never.arrows", "-f", "Never", "-timeout", "300ms", "-grace", "100ms"}, 2,
-			nil, []string{`not ready after 300ms: no listen\(\) yet from lazy`}},
+		// A node that never listens: a clear message, exit 2, a valid trace
+		// that holds the node's start. 3s, not less: on a busy machine the
+		// node's shim had not even exec'd after 300ms (its start row missing
+		// in a .ci/run).
+		{[]string{"-o", "never.arrows", "-f", "Never", "-timeout", "3s", "-grace", "100ms"}, 2,
+			nil, []string{`not ready after 3s: no listen\(\) yet from lazy`}},
 		{[]string{"-r", "never.arrows"}, 0, []string{`lazy main #0 start`}, nil},
 		// A workload that hangs, with no check: killed at -timeout, never a pass.
 		{[]string{"-o", "hang.arrows", "-f", "Never", "-ready", "true", "-w", "sleep 3600", "-timeout", "3s", "-grace", "100ms"}, 1,
