@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -54,18 +53,9 @@ func TestHeartbeatClasses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces several runs")
 	}
-	tools := t.TempDir()
-	build := exec.Command("go", "build", "-o", tools+"/", "../../cmd/pain-trace", "../../cmd/pain-track")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	tools := buildTools(t, "pain-trace", "pain-track")
 	dir := t.TempDir()
-	p := freePorts(t, 3)
-	addr := func(i int) string { return "127.0.0.1:" + p[i] }
-	procfile := filepath.Join(dir, "Procfile")
-	os.WriteFile(procfile, []byte(fmt.Sprintf(
-		"primary: %s/kvnode -role primary -listen %s -backups %s,%s -heartbeat 3ms\nbackup1: %[1]s/kvnode -role backup -listen %[3]s\nbackup2: %[1]s/kvnode -role backup -listen %[4]s\n",
-		bin, addr(0), addr(1), addr(2))), 0o644)
+	procfile, addr := freeStore(t, dir, " -heartbeat 3ms")
 	const runs = 5
 	var traces []string
 	for i := 1; i <= runs; i++ {

@@ -31,18 +31,9 @@ func TestEveryKindFires(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces and injects several runs")
 	}
-	tools := t.TempDir()
-	build := exec.Command("go", "build", "-o", tools+"/", "../../cmd/...")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	tools := buildTools(t, "pain-trace", "pain-track", "pain-plan", "pain-inject")
 	dir := t.TempDir()
-	p := freePorts(t, 3)
-	addr := func(i int) string { return "127.0.0.1:" + p[i] }
-	procfile := filepath.Join(dir, "Procfile")
-	os.WriteFile(procfile, []byte(fmt.Sprintf(
-		"primary: %s/kvnode -role primary -listen %s -backups %s,%s -heartbeat 3ms\nbackup1: %[1]s/kvnode -role backup -listen %[3]s\nbackup2: %[1]s/kvnode -role backup -listen %[4]s\n",
-		bin, addr(0), addr(1), addr(2))), 0o644)
+	procfile, addr := freeStore(t, dir, " -heartbeat 3ms")
 	system := func(acked string) []string {
 		return []string{"-f", procfile,
 			"-w", fmt.Sprintf("%s/kvload -primary %s -n 5 -interval 15ms -acked %s", bin, addr(0), acked),

@@ -40,6 +40,23 @@ func buildTools(t *testing.T, names ...string) string {
 	return dir
 }
 
+// freeStore writes into dir a Procfile of the store on three free loopback
+// ports, the primary with extra flags, and returns it with the address of
+// node i (0 the primary, 1 and 2 the backups).
+func freeStore(t *testing.T, dir, primaryFlags string) (procfile string, addr func(int) string) {
+	t.Helper()
+	p := freePorts(t, 3)
+	addr = func(i int) string { return "127.0.0.1:" + p[i] }
+	procfile = filepath.Join(dir, "Procfile")
+	text := fmt.Sprintf("primary: %s/kvnode -role primary -listen %s -backups %s,%s%s\n"+
+		"backup1: %[1]s/kvnode -role backup -listen %[3]s\nbackup2: %[1]s/kvnode -role backup -listen %[4]s\n",
+		bin, addr(0), addr(1), addr(2), primaryFlags)
+	if err := os.WriteFile(procfile, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return procfile, addr
+}
+
 // storeProcfile writes the store's Procfile (fixed ports 7101-7103) with
 // this test's binaries.
 func storeProcfile(t *testing.T) string {
