@@ -9,6 +9,8 @@
 //
 //	pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N]
 //	           [-granularity message|syscall|class] [-cpuprofile F] FILE...
+//	pain-track [flags] - <list       (file names, one a line)
+//	pain-track [flags] - <run.arrows (one trace or schedules file)
 //
 // FILEs are traces (pain-trace's .arrows, or their text form) and earlier
 // schedules files (-o output), in any mix: tracking shards on different
@@ -22,6 +24,11 @@
 // or times that do not overlap (two runs under one name). Runs are read one
 // at a time, so memory holds one run plus the aggregate. The -o file may not
 // be one of the inputs, by any name.
+//
+// A FILE "-" is stdin, once: a trace or schedules file (an Arrow stream, or
+// a trace's text form starting "# pain "), or else a list of file names,
+// one a line, blank lines skipped (find runs -name '*.arrows' | pain-track
+// -). A text trace without its "# pain" header is taken for a list.
 //
 //	-o FILE        write the schedules file (format/schedules.go documents it)
 //	-json          print the summary as one JSON object instead of text:

@@ -22,11 +22,11 @@ func main() {
 	cli.Main("pain-track", run)
 }
 
-func run(args []string, _ io.Reader, stdout, stderr io.Writer) error {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pain-track", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N] [-granularity message|syscall|class] FILE...\n")
+		fmt.Fprintf(fs.Output(), "usage: pain-track [-o schedules.arrows] [-json] [-text] [-dot DIR] [-top N] [-granularity message|syscall|class] FILE...|-\n")
 		fs.PrintDefaults()
 	}
 	o := track.Options{Version: "pain-track 0.1"}
@@ -55,8 +55,13 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	case o.Top < 0:
 		return fmt.Errorf("-top must not be negative")
 	}
+	paths, cleanup, err := track.Inputs(fs.Args(), stdin)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	if o.Out != "" {
-		if err := cli.NotInput(o.Out, append([]string{*cpuprofile}, fs.Args()...)...); err != nil {
+		if err := cli.NotInput(o.Out, append([]string{*cpuprofile}, paths...)...); err != nil {
 			return err
 		}
 	}
@@ -71,5 +76,5 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	return track.Run(o, fs.Args(), stdout, stderr)
+	return track.Run(o, paths, stdout, stderr)
 }
