@@ -72,7 +72,7 @@ cat "$OUT/schedules.txt"
 say "planning at most $PLANS fault plans"
 # The store's failure detector is kvnode's 2 s timeout: pauses and partitions
 # of 3 s outlast it (the default, 6 s, is for systems like Redis Sentinel).
-"$BIN/pain-plan" -o "$OUT/plans.jsonl" -max "$PLANS" -pause 3s "$OUT/schedules.arrows" >"$OUT/plans.txt"
+"$BIN/pain-plan" -o "$OUT/plans.jsonl" -text -max "$PLANS" -pause 3s "$OUT/schedules.arrows" >"$OUT/plans.txt"
 nplans=$(grep -c . "$OUT/plans.jsonl" || true)
 say "$nplans plans in $OUT/plans.jsonl"
 

@@ -3,9 +3,9 @@
 //
 // Usage:
 //
-//	pain-plan [-o plans.jsonl] [-max N] [-k K] [-pause D] [-restart D] [-delay D] [-results FILE]... schedules.arrows
+//	pain-plan [-o plans.jsonl] [-text] [-max N] [-k K] [-pause D] [-restart D] [-delay D] [-results FILE]... schedules.arrows
 //	pain-plan -r plans.jsonl [-id ID]
-//	pain-plan -shrink plans.jsonl -id ID [-o subsets.jsonl]
+//	pain-plan -shrink plans.jsonl -id ID [-o subsets.jsonl] [-text]
 //
 // The messages it strikes are those the workload's or the check's events
 // depend on, and those between system nodes that carry the workload's data
@@ -38,8 +38,9 @@
 // of that fault, first.
 //
 // Plans go to -o as JSON Lines (one plan per line, version "v": 1, see
-// package format), written whole or not at all, and stdout gets each plan in
-// one line of words. Without -o the JSON Lines go to stdout. -r prints the
+// package format), written whole or not at all, and stdout stays empty;
+// without -o the JSON Lines go to stdout. -text prints the plans ranked on
+// stdout instead, one line of words each (rank, support, the plan). -r prints the
 // plans of a file in words (only plan ID with -id). -shrink prints the plans
 // made of the proper subsets of plan ID's faults, smallest first: injected
 // in turn, the first that breaks the check is a smallest failing plan.
@@ -47,6 +48,7 @@
 // Flags:
 //
 //	-o FILE       write the plans here (default: stdout)
+//	-text         print the plans ranked, in words, on stdout (beside -o, or instead of the JSON Lines)
 //	-max N        at most N plans (default 50; 0 for all)
 //	-k K          largest combination or sequence of faults in one plan (default 2)
 //	-pause D      how long pauses stop a node and partitions last (default 6s)

@@ -33,11 +33,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		read    = fs.String("r", "", "print the plans of `FILE` in words (- for stdin)")
 		shrink  = fs.String("shrink", "", "print the plans made of subsets of a plan's faults in `FILE` (-id), smallest first")
 		id      = fs.String("id", "", "with -r: only the plan with this `ID`; with -shrink: the plan to shrink")
+		text    = fs.Bool("text", false, "print the plans ranked, in words, on stdout (beside -o's file, or instead of the JSON Lines)")
 		results listFlag
 	)
 	fs.Var(&results, "results", "pain-inject results `FILE` (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: pain-plan [-o plans.jsonl] [-max N] [-k K] [-pause D] [-restart D] [-delay D] [-results FILE]... schedules.arrows\n       pain-plan -r plans.jsonl [-id ID]\n       pain-plan -shrink plans.jsonl -id ID [-o subsets.jsonl]\n")
+		fmt.Fprintf(fs.Output(), "usage: pain-plan [-o plans.jsonl] [-text] [-max N] [-k K] [-pause D] [-restart D] [-delay D] [-results FILE]... schedules.arrows\n       pain-plan -r plans.jsonl [-id ID]\n       pain-plan -shrink plans.jsonl -id ID [-o subsets.jsonl] [-text]\n")
 		fs.PrintDefaults()
 	}
 	if err := cli.Parse(fs, args, stdout); err != nil {
@@ -47,7 +48,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case *read != "":
 		return planio.Print(*read, *id, stdin, stdout)
 	case *shrink != "":
-		return planio.Shrink(*shrink, *id, *out, stdin, stdout, stderr)
+		return planio.Shrink(*shrink, *id, *out, *text, stdin, stdout, stderr)
 	case fs.NArg() != 1:
 		fs.Usage()
 		return fmt.Errorf("want one schedules file, got %d arguments", fs.NArg())
@@ -76,5 +77,5 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return planio.WritePlans(plan.Plans(scheds, opt), *out, stdout, stderr)
+	return planio.WritePlans(plan.Plans(scheds, opt), *out, *text, stdout, stderr)
 }

@@ -49,31 +49,43 @@ func ReadInputs(path string, results []string, stdin io.Reader, opt *plan.Option
 	return scheds, nil
 }
 
-// WritePlans writes plans as JSON Lines to out (whole or not at all) and
-// in words to stdout, or as JSON Lines to stdout without out.
-func WritePlans(plans []format.Plan, out string, stdout, stderr io.Writer) error {
+// WritePlans writes plans as JSON Lines to out (whole or not at all), or to
+// stdout when out is empty. With text, stdout gets the ranked table (rank,
+// support, the plan in words) instead of the JSON Lines, or beside the
+// file; with out and no text it stays empty, so a script can keep it for
+// its own output.
+func WritePlans(plans []format.Plan, out string, text bool, stdout, stderr io.Writer) error {
 	var jsonl bytes.Buffer
 	for i := range plans {
 		format.WritePlan(&jsonl, &plans[i])
 	}
-	if out == "" {
+	if out != "" {
+		if err := atomicfile.Write(out, jsonl.Bytes()); err != nil {
+			return err
+		}
+	} else if !text {
 		_, err := stdout.Write(jsonl.Bytes())
 		return err
 	}
-	if err := atomicfile.Write(out, jsonl.Bytes()); err != nil {
-		return err
+	if text {
+		var b bytes.Buffer
+		for i := range plans {
+			fmt.Fprintf(&b, "%3d  %.2f  %s\n", plans[i].Rank, plans[i].Evidence.Support, plans[i].String())
+		}
+		if _, err := stdout.Write(b.Bytes()); err != nil {
+			return err
+		}
 	}
-	for i := range plans {
-		fmt.Fprintf(stdout, "%3d  %.2f  %s\n", plans[i].Rank, plans[i].Evidence.Support, plans[i].String())
+	if out != "" {
+		fmt.Fprintf(stderr, "pain-plan: %d plans in %s\n", len(plans), out)
 	}
-	fmt.Fprintf(stderr, "pain-plan: %d plans in %s\n", len(plans), out)
 	return nil
 }
 
 // Shrink writes the plans made of the proper subsets of plan id's
 // faults, smallest first: injected in turn, the first whose check fails is
 // a smallest failing plan.
-func Shrink(path, id, out string, stdin io.Reader, stdout, stderr io.Writer) error {
+func Shrink(path, id, out string, text bool, stdin io.Reader, stdout, stderr io.Writer) error {
 	if id == "" {
 		return fmt.Errorf("-shrink needs -id, the plan to shrink")
 	}
@@ -84,7 +96,7 @@ func Shrink(path, id, out string, stdin io.Reader, stdout, stderr io.Writer) err
 	if len(plans[0].Faults) < 2 {
 		return fmt.Errorf("%s: plan %s has one fault: nothing to shrink", path, id)
 	}
-	return WritePlans(plan.Subsets(&plans[0]), out, stdout, stderr)
+	return WritePlans(plan.Subsets(&plans[0]), out, text, stdout, stderr)
 }
 
 // Print prints the plans of path in words, or plan id and why; a plan on

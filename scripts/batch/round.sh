@@ -99,7 +99,7 @@ t2=$(now)
 say "tracked in $(secs "$t1" "$t2") s"
 cat "$OUT/schedules.txt"
 
-"$BIN/pain-plan" -o "$OUT/plans.jsonl" -max "$PLANS" "$OUT/schedules.arrows" >"$OUT/plans.txt"
+"$BIN/pain-plan" -o "$OUT/plans.jsonl" -text -max "$PLANS" "$OUT/schedules.arrows" >"$OUT/plans.txt"
 jq -r .id "$OUT/plans.jsonl" >"$OUT/lists/inject"
 nplans=$(grep -c . "$OUT/lists/inject" || true)
 say "$nplans plans in $OUT/plans.jsonl"

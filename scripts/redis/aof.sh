@@ -59,7 +59,7 @@ for mode in everysec always; do
 			die "$mode run $n: pain-trace failed: $(tail -n1 "$dir/run-$n.err")"
 	done
 	"$BIN/pain-track" -o "$dir/schedules.arrows" "$dir"/run-*.arrows 2>"$dir/track.err" >/dev/null
-	"$BIN/pain-plan" -o "$dir/plans.jsonl" -max "$PLANS" -restart 1ms "$dir/schedules.arrows" >/dev/null
+	"$BIN/pain-plan" -o "$dir/plans.jsonl" -max "$PLANS" -restart 1ms "$dir/schedules.arrows"
 	if [ "$mode" = always ]; then
 		# The workload's 10th acknowledgement, by its read's seq in run 1.
 		seq=$("$BIN/pain-trace" -r "$dir/run-1.arrows" 2>/dev/null |

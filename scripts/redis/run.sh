@@ -127,7 +127,7 @@ if [ -n "$DELAY" ] && "$BIN/pain-plan" -h 2>&1 | grep -q -- '-delay'; then
 fi
 t=$(now)
 # shellcheck disable=SC2086 # PLAN_FLAGS is a list of flags
-"$BIN/pain-plan" -o "$OUT/plans.jsonl" -max "$PLANS" $PLAN_FLAGS "$OUT/schedules.arrows" >"$OUT/plans.txt" ||
+"$BIN/pain-plan" -o "$OUT/plans.jsonl" -text -max "$PLANS" $PLAN_FLAGS "$OUT/schedules.arrows" >"$OUT/plans.txt" ||
 	die "pain-plan failed"
 nplans=$(grep -c . "$OUT/plans.jsonl" || true)
 say "$nplans plans in $(since "$t")"
