@@ -21,15 +21,15 @@
 //   - the payload column (a prefix of the bytes) is not recorded;
 //   - a failed datagram send has payload_hash 0 (ptrace hashes what it
 //     would have sent);
-//   - the socket addresses of a call are read as it returns: a connector's
-//     port asked for before that (an accept seen first) is asked of the
-//     kernel live, as pain-trace does under ptrace, and unix stream
-//     connectors are matched to accepts by live sock_diag queries;
+//   - unix stream connectors are matched to accepts by live sock_diag
+//     queries, as under ptrace;
 //   - time_ns is the kernel's time at the call's exit (or entry, for calls
 //     reported at entry).
 //
 // Records that do not fit in the ring buffer (8 MiB) are lost; Lost
-// counts them and pain-trace reports any.
+// counts them and pain-trace reports any. Read puts the record of a call
+// whose effect other threads may see before it returns in the place of
+// its entry (order.go).
 package ebpfrec
 
 import (
@@ -53,7 +53,7 @@ import (
 // Limits says which columns the recorder cannot fill exactly; pain-trace
 // stores it in the trace's metadata.
 const Limits = "payload: not recorded; payload_hash: 32 iovecs per call, 8 messages of 8 iovecs per mmsg call, 0 for a failed datagram send; " +
-	"local/peer of a connector accepted before its connect returned, and unix stream connectors: live kernel queries, as under ptrace"
+	"unix stream connectors: live kernel queries, as under ptrace; a datagram send or connect that runs over 200ms: its receive or accept may be named before it (an address)"
 
 // ErrNoBTF is returned where the kernel has no BTF (/sys/kernel/btf/vmlinux).
 var ErrNoBTF = errors.New("eBPF recorder: the kernel has no BTF (/sys/kernel/btf/vmlinux)")
@@ -75,6 +75,7 @@ type Recorder struct {
 	links []link.Link
 	rd    *ringbuf.Reader
 	warn  func(string)
+	ord   order // used by Read only
 
 	mu     sync.Mutex
 	closed bool
@@ -173,50 +174,62 @@ const (
 	fLocal   = 4
 	fPeer    = 8
 	fPath    = 16
+	fHold    = 32
 )
+
+// evHold is the kind of a record that only marks a call's place (order.go).
+const evHold = 6
 
 // pollEvery is how often Read looks for records when the kernel side has
 // not woken it.
 const pollEvery = 5 * time.Millisecond
 
-// Read returns the records waiting in the ring buffer (at least one).
+// batch is the most records Read takes from the ring at once.
+const batch = 1024
+
+// Read returns the records waiting in the ring buffer (at least one), in
+// the order of order.go.
 func (r *Recorder) Read() ([]tracer.Record, error) {
-	var out []tracer.Record
 	var rec ringbuf.Record
+	var t tracer.Record
+	n := 0 // records taken from the ring in this call
 	for {
 		// The kernel side wakes the reader only when records pile up:
 		// poll every pollEvery.
-		if len(out) > 0 {
+		if n > 0 {
 			r.rd.SetDeadline(time.Now())
 		} else {
 			r.rd.SetDeadline(time.Now().Add(pollEvery))
 		}
-		if err := r.rd.ReadInto(&rec); err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				if len(out) > 0 {
-					return out, nil
-				}
+		err := r.rd.ReadInto(&rec)
+		if err == nil {
+			var mark, keep bool
+			if mark, keep, err = r.decode(rec.RawSample, &t); err != nil {
+				return nil, err
+			}
+			r.ord.add(&t, mark, keep)
+			if n++; n < batch {
 				continue
 			}
-			return out, err
+		} else if !errors.Is(err, os.ErrDeadlineExceeded) {
+			return nil, err
 		}
-		var t tracer.Record
-		if err := r.decode(rec.RawSample, &t); err != nil {
-			return out, err
-		}
-		out = append(out, t)
-		if len(out) >= 1024 {
+		n = 0
+		if out := r.ord.pop(ptrace.Monotonic(), nil); len(out) > 0 {
 			return out, nil
 		}
 	}
 }
 
-func (r *Recorder) decode(raw []byte, t *tracer.Record) error {
+// decode reads a record of the ring into t; mark says it had F_HOLD, keep
+// that it goes to the tracer (an EV_HOLD does not).
+func (r *Recorder) decode(raw []byte, t *tracer.Record) (mark, keep bool, err error) {
 	var h recorderHead
 	if len(raw) < int(unsafe.Sizeof(h)) {
-		return fmt.Errorf("eBPF recorder: short record (%d bytes)", len(raw))
+		return false, false, fmt.Errorf("eBPF recorder: short record (%d bytes)", len(raw))
 	}
 	h = *(*recorderHead)(unsafe.Pointer(&raw[0]))
+	mark, keep = h.Flags&fHold != 0, h.Kind != evHold
 	*t = tracer.Record{
 		Kind: tracer.RecordKind(h.Kind), Mono: int64(h.Ts), EnterMono: int64(h.EnterTs), TGID: int(h.Tgid), TID: int(h.Tid),
 		Nr: uint64(h.Nr), Args: h.Args, Ret: h.Ret, Hash: h.Hash, Bytes: h.Bytes,
@@ -237,7 +250,7 @@ func (r *Recorder) decode(raw []byte, t *tracer.Record) error {
 		}
 	}
 	if len(raw) < int(unsafe.Sizeof(recorderEvent{})) {
-		return nil
+		return mark, keep, nil
 	}
 	ev := (*recorderEvent)(unsafe.Pointer(&raw[0]))
 	for i := 0; i < int(h.Nblob) && i < len(ev.Blob); i++ {
@@ -253,7 +266,7 @@ func (r *Recorder) decode(raw []byte, t *tracer.Record) error {
 		}
 		t.Path, t.HavePath = string(p[:n]), true
 	}
-	return nil
+	return mark, keep, nil
 }
 
 // sockaddrLen is the length of the sockaddr_in or sockaddr_in6 in b.

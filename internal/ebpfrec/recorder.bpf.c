@@ -35,9 +35,10 @@ char LICENSE[] SEC("license") = "GPL";
 #define S_IFSOCK 0140000
 #define AF_INET 2
 #define AF_INET6 10
+#define SOCK_DGRAM 2
 
 /* Event kinds. */
-enum { EV_ENTER = 1, EV_EXIT = 2, EV_FORK = 3, EV_EXEC = 4, EV_GONE = 5 };
+enum { EV_ENTER = 1, EV_EXIT = 2, EV_FORK = 3, EV_EXEC = 4, EV_GONE = 5, EV_HOLD = 6 };
 
 /* Modes of a call (the calls map, indexed by number). */
 enum { M_EXIT = 1, M_ENTER = 2 };
@@ -49,6 +50,7 @@ enum {
 	F_LOCAL = 4,    /* local holds the socket's own address */
 	F_PEER = 8,     /* peer holds the socket's peer address */
 	F_PATH = 16,    /* path holds a string */
+	F_HOLD = 32,    /* the call's exit record goes here (see hold) */
 };
 
 struct blob {
@@ -441,6 +443,34 @@ static __always_inline void send(struct event *e)
 	}
 }
 
+/* hold reports whether other threads may see what call nr does before its
+ * exit record is made: a datagram is queued at its receiver, and a TCP
+ * connect's handshake done (its accept returned), while the call runs. The
+ * ring buffer keeps records in the order they were made, so the receive's
+ * record could come first. A record with F_HOLD, made at the entry (before
+ * the datagram or the SYN exists), keeps the place of the call's exit
+ * record: user space puts that record there (ebpfrec's order.go). */
+static __always_inline int hold(__u32 nr, __u64 *a)
+{
+	switch (nr) {
+	case 1: /* write */
+	case 20: /* writev */
+	case 44: /* sendto */
+	case 46: /* sendmsg */
+	case 307: /* sendmmsg */ {
+		struct sock *sk = fd_sock(a[0]);
+		return sk && BPF_CORE_READ(sk, sk_type) == SOCK_DGRAM;
+	}
+	case 42: { /* connect */
+		__u16 fam = 0;
+		if (a[2] < 2 || bpf_probe_read_user(&fam, sizeof fam, (void *)a[1]))
+			return 0;
+		return fam == AF_INET || fam == AF_INET6;
+	}
+	}
+	return 0;
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
@@ -464,13 +494,17 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	if (nr == 72 && (__u32)in.args[1] != 0 && (__u32)in.args[1] != 1030)
 		return 0;
-	bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY);
-	if (m != M_ENTER)
+	if (bpf_map_update_elem(&inflight, &tid, &in, BPF_ANY))
+		return 0; /* no exit record will come */
+	int h = hold(nr, in.args);
+	if (m != M_ENTER && !h)
 		return 0;
-	struct event *e = new_event(EV_ENTER);
+	struct event *e = new_event(m == M_ENTER ? EV_ENTER : EV_HOLD);
 	if (!e)
 		return 0;
 	e->h.nr = nr;
+	if (h)
+		e->h.flags |= F_HOLD;
 	for (int i = 0; i < 6; i++)
 		e->h.args[i] = in.args[i];
 	switch (nr) {
