@@ -527,7 +527,13 @@ type Result struct {
 	Runs      int `json:"runs,omitempty"`
 	FiredRuns int `json:"fired_runs,omitempty"`
 	Bugs      int `json:"bugs,omitempty"`
+	// CheckOutput (result version 2) is the end of what the check wrote
+	// on its stdout and stderr: at most CheckOutputMax bytes, the last ones.
+	CheckOutput string `json:"check_output,omitempty"`
 }
+
+// CheckOutputMax bounds a result's check_output.
+const CheckOutputMax = 4096
 
 // Fired is where a fault acted.
 type Fired struct {

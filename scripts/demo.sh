@@ -96,11 +96,18 @@ for id in $(jq -r .id "$OUT/plans.jsonl"); do
 	fi
 done
 
+# The round's page: schedules, plans, verdicts and the bugs drawn (pain-report).
+report="$OUT/report.html"
+"$BIN/pain-report" -o "$report" -title "make demo: $variant" -plans "$OUT/plans.jsonl" \
+	-results "$OUT/results.jsonl" "$OUT/schedules.arrows" "$OUT"/runs/run-*.arrows 2>"$OUT/report.log" ||
+	{ say "pain-report failed; see $OUT/report.log"; exit 2; }
+
 secs=$(($(date +%s) - start))
 echo
 if [ -z "$bug" ]; then
 	echo "No plan broke the check: $n plans tried on $variant, none lost an acknowledged write."
 	echo "Results: $OUT/results.jsonl   ($secs s)"
+	echo "Report: $report"
 	exit 0
 fi
 echo "Found a bug in $variant:"
@@ -116,3 +123,4 @@ fi
 echo "Space-time diagram of the failing run: $diagram"
 echo "Trace of the failing run: $OUT/inject/$bug.arrows (pain-trace -r prints it)"
 echo "Results: $OUT/results.jsonl   ($secs s)"
+echo "Report: $report"

@@ -116,3 +116,8 @@ mv "$OUT/results.jsonl.tmp" "$OUT/results.jsonl"
 echo
 jq -r '"\(.plan) \(.verdict)"' "$OUT/results.jsonl"
 say "whole round: $(rate $((RUNS + nplans)) "$t0" "$t4") runs; results in $OUT/results.jsonl"
+# The round's page (pain-report): schedules, every plan, the bugs drawn.
+"$BIN/pain-report" -o "$OUT/report.html" -title "make round: $SYSTEM" -plans "$OUT/plans.jsonl" \
+	-results "$OUT/results.jsonl" "$OUT/schedules.arrows" "$OUT"/runs/run-*.arrows 2>"$OUT/report.log" ||
+	{ say "pain-report failed; see $OUT/report.log"; exit 2; }
+echo "report: $OUT/report.html"

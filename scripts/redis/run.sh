@@ -203,3 +203,10 @@ if [ -n "$bugs" ]; then
 	done
 fi
 echo "results: $OUT/results.jsonl"
+# The round's page (pain-report): schedules, every plan, the bugs drawn.
+if "$BIN/pain-report" -o "$OUT/report.html" -title "make redis: Redis 7 replication with Sentinel" -plans "$OUT/plans.jsonl" \
+	-results "$OUT/results.jsonl" "$OUT/schedules.arrows" "$OUT"/run-*.arrows 2>"$OUT/report.log"; then
+	echo "report: $OUT/report.html"
+else
+	say "pain-report failed; see $OUT/report.log"
+fi
