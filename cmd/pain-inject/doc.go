@@ -53,7 +53,11 @@
 //	             and "bugs" count them (bugs/runs is the reproduction
 //	             rate); the verdict is bug if any run found one, and the
 //	             other fields describe the first run with that verdict
-//	             (package internal/repeat)
+//	             (package internal/repeat). After each run stderr says
+//	             how far the runs are and what they found ("3/5 runs:
+//	             bug 2, survived 1"): on a terminal in one line rewritten
+//	             in place under the other messages, otherwise in a line
+//	             of its own per run
 //	-f, -w, -check, -ready, -timeout, -grace, -run, -payload, -seccomp,
 //	-threads, -netns, -rundir, -hold:
 //	             as for pain-trace (both take them from package launch);

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 func TestStatus(t *testing.T) {
@@ -129,5 +131,47 @@ func TestProgressQuietOffTerminal(t *testing.T) {
 	var b strings.Builder
 	if IsTerminal(&b) {
 		t.Error("a strings.Builder is a terminal")
+	}
+}
+
+// On a terminal the line is rewritten in place, and the tool's other
+// messages (Above) go above it: cleared first, drawn again after a whole
+// line. The Progress is made as NewProgress makes it for a terminal.
+func TestProgressTerminal(t *testing.T) {
+	var b strings.Builder
+	p := &Progress{w: &b, prefix: "tool: "}
+	msgs := p.Above(&b)
+	fmt.Fprintf(msgs, "before\n")
+	p.Update(1, 3, "runs: bug 1")
+	fmt.Fprintf(msgs, "run 2 ")
+	fmt.Fprintf(msgs, "ends\n")
+	p.last = time.Time{} // past the rate limit
+	p.Update(2, 3, "runs: bug 1, survived 1")
+	p.Update(3, 3, "runs: bug 1, survived 2")
+	p.Done()
+	want := "before\n" +
+		"\rtool: 1/3 runs: bug 1\x1b[K" +
+		"\r\x1b[Krun 2 " + "ends\n" + "\rtool: 1/3 runs: bug 1\x1b[K" +
+		"\rtool: 2/3 runs: bug 1, survived 1\x1b[K" +
+		"\rtool: 3/3 runs: bug 1, survived 2\x1b[K" +
+		"\r\x1b[K"
+	if b.String() != want {
+		t.Errorf("terminal shows\n%q\nwant\n%q", b.String(), want)
+	}
+}
+
+// Off a terminal, NewProgressLines writes every update as a line and
+// leaves the other messages alone.
+func TestProgressLines(t *testing.T) {
+	var b strings.Builder
+	p := NewProgressLines(&b, "tool: ")
+	if p.Above(&b) != io.Writer(&b) {
+		t.Error("Above wraps a writer that is no terminal")
+	}
+	p.Update(1, 2, "runs: bug 1")
+	p.Update(2, 2, "runs: bug 2")
+	p.Done()
+	if want := "tool: 1/2 runs: bug 1\ntool: 2/2 runs: bug 2\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }

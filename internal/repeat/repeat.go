@@ -22,8 +22,9 @@ type Once func(trace string) (*format.Result, error)
 // Run runs once n times, the i-th tracing to Trace(trace, i), and returns
 // the result that sums them up (nil when no run started), with the error
 // that ended the repetitions, if any. With n 1 it is once itself: its
-// result line has no counts.
-func Run(n int, trace string, once Once) (*format.Result, error) {
+// result line has no counts. after, when not nil, hears of each run's end
+// with the results so far (for a progress line: Tally).
+func Run(n int, trace string, once Once, after func(done int, so []format.Result)) (*format.Result, error) {
 	if n == 1 {
 		return once(trace)
 	}
@@ -32,6 +33,9 @@ func Run(n int, trace string, once Once) (*format.Result, error) {
 		r, err := once(Trace(trace, i))
 		if r != nil {
 			results = append(results, *r)
+		}
+		if after != nil {
+			after(i, results)
 		}
 		if err != nil || r == nil {
 			if len(results) == 0 {
@@ -75,6 +79,22 @@ func Sum(rs []format.Result) format.Result {
 	note := fmt.Sprintf("%d runs: fired in %d, bug in %d (run %d described)", len(rs), fired, bugs, pick+1)
 	sum.Note = strings.TrimSuffix(note+"; "+sum.Note, "; ")
 	return sum
+}
+
+// Tally says what the runs so far found, verdicts in the order Sum weighs
+// them, those no run had left out: "bug 2, survived 1".
+func Tally(rs []format.Result) string {
+	var parts []string
+	for _, v := range []string{format.VerdictBug, format.VerdictSurvived, format.VerdictInconclusive, format.VerdictNotFired, format.VerdictInterrupted} {
+		n := 0
+		for i := range rs {
+			n += b2i(rs[i].Verdict == v)
+		}
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", v, n))
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func index(rs []format.Result, verdict string) int {

@@ -64,19 +64,24 @@ func TestRun(t *testing.T) {
 	result := func(v string) *format.Result {
 		return &format.Result{V: 1, Plan: "p1", Verdict: v, Fired: v != "not-fired", WallMS: 1}
 	}
-	var traces []string
+	var traces, tallies []string
 	sum, err := Run(3, "p1.arrows", func(trace string) (*format.Result, error) {
 		traces = append(traces, trace)
 		if len(traces) == 2 {
 			return result("bug"), nil
 		}
 		return result("not-fired"), nil
+	}, func(done int, so []format.Result) {
+		tallies = append(tallies, fmt.Sprintf("%d: %s", done, Tally(so)))
 	})
 	if err != nil || sum.Verdict != format.VerdictBug || sum.Runs != 3 || sum.FiredRuns != 1 || sum.Bugs != 1 {
 		t.Errorf("sum %+v, err %v; want bug, 3 runs, fired in 1, 1 bug", sum, err)
 	}
 	if strings.Join(traces, " ") != "p1.arrows p1-2.arrows p1-3.arrows" {
 		t.Errorf("traces %v", traces)
+	}
+	if got, want := strings.Join(tallies, "; "), "1: not-fired 1; 2: bug 1, not-fired 1; 3: bug 1, not-fired 2"; got != want {
+		t.Errorf("progress %q, want %q", got, want)
 	}
 
 	boom := errors.New("trace lost")
@@ -87,11 +92,11 @@ func TestRun(t *testing.T) {
 			return result("survived"), boom
 		}
 		return result("survived"), nil
-	})
+	}, nil)
 	if !errors.Is(err, boom) || n != 2 || sum == nil || sum.Runs != 2 {
 		t.Errorf("after a tool error: err %v, %d runs, sum %+v", err, n, sum)
 	}
-	if sum, err := Run(3, "p1.arrows", func(string) (*format.Result, error) { return nil, boom }); sum != nil || err != boom {
+	if sum, err := Run(3, "p1.arrows", func(string) (*format.Result, error) { return nil, boom }, nil); sum != nil || err != boom {
 		t.Errorf("nothing ran: sum %+v, err %v", sum, err)
 	}
 }
