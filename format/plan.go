@@ -530,6 +530,9 @@ type Result struct {
 	// CheckOutput (result version 2) is the end of what the check wrote
 	// on its stdout and stderr: at most CheckOutputMax bytes, the last ones.
 	CheckOutput string `json:"check_output,omitempty"`
+	// Run (result version 2) is the run name in the trace (pain.run, the
+	// traces' run column), so that results join the trace rows by run.
+	Run string `json:"run,omitempty"`
 }
 
 // CheckOutputMax bounds a result's check_output.

@@ -48,7 +48,7 @@ func TestScript(t *testing.T) {
 // result FILE KEY=VALUE...: FILE holds exactly one result line, read back
 // with format.ReadResults, whose fields have these values (plan, fired,
 // verdict, check, trace, where: node/thread#seq of the first fault fired;
-// note~REGEXP: the note matches).
+// note~REGEXP: the note matches), and whose run is its trace's.
 func result(ts *testscript.TestScript, neg bool, args []string) {
 	if neg || len(args) < 1 {
 		ts.Fatalf("usage: result FILE KEY=VALUE...")
@@ -86,6 +86,14 @@ func result(ts *testscript.TestScript, neg bool, args []string) {
 	}
 	if r.WallMS <= 0 || len(r.Faults) == 0 {
 		ts.Fatalf("result without wall time or faults: %+v", r)
+	}
+	// The run joins the trace's rows: it is the trace's run name.
+	if r.Verdict != format.VerdictInterrupted {
+		m, _, err := format.ReadFile(ts.MkAbs(r.Trace))
+		ts.Check(err)
+		if r.Run == "" || r.Run != m.Run {
+			ts.Fatalf("result run %q, its trace's %q", r.Run, m.Run)
+		}
 	}
 }
 

@@ -63,7 +63,7 @@ func Inject(plan *format.Plan, sys launch.System, o launch.Options, out, tool, v
 	if err != nil {
 		return nil, err
 	}
-	result.Trace, result.WallMS = out, wall.Milliseconds()
+	result.Trace, result.WallMS, result.Run = out, wall.Milliseconds(), o.Run
 	say("plan %s: %s", plan.ID, result.Verdict)
 	return result, runErr
 }
