@@ -221,6 +221,31 @@ func (r *Recorder) Read() ([]tracer.Record, error) {
 	}
 }
 
+// Drain returns the records the ring buffer holds now that order.go lets
+// go, without waiting (none is no error): an injected run reads them at
+// each stop, so the decision there counts every call that returned before
+// it, but for those held behind a connect or datagram send still under
+// way (at most maxHold).
+func (r *Recorder) Drain() ([]tracer.Record, error) {
+	var rec ringbuf.Record
+	var t tracer.Record
+	r.rd.SetDeadline(time.Now())
+	for {
+		err := r.rd.ReadInto(&rec)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return r.ord.pop(ptrace.Monotonic(), nil), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		mark, keep, err := r.decode(rec.RawSample, &t)
+		if err != nil {
+			return nil, err
+		}
+		r.ord.add(&t, mark, keep)
+	}
+}
+
 // decode reads a record of the ring into t; mark says it had F_HOLD, keep
 // that it goes to the tracer (an EV_HOLD does not).
 func (r *Recorder) decode(raw []byte, t *tracer.Record) (mark, keep bool, err error) {

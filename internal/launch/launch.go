@@ -119,10 +119,12 @@ type Options struct {
 	// context is the first: the running phase is stopped, nothing further
 	// starts, and the nodes get SIGTERM and Grace as usual.
 	Abort <-chan struct{}
-	// Backend records without ptrace (pain-trace -backend ebpf; no Hook);
-	// Meta is added to the trace's metadata (pain.x.* keys): what the
-	// backend is and what it cannot fill exactly.
+	// Backend records without ptrace (pain-trace -backend ebpf; with a
+	// Hook, only with Stops: pain-inject -backend ebpf); Meta is added to
+	// the trace's metadata (pain.x.* keys): what the backend is and what
+	// it cannot fill exactly.
 	Backend tracer.Backend
+	Stops   *tracer.Stops
 	Meta    map[string]string
 }
 
@@ -247,6 +249,7 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 		ProcessThreads: o.Threads == ThreadsProcess,
 		AutoThreads:    o.Threads == ThreadsAuto,
 		Backend:        o.Backend,
+		Stops:          o.Stops,
 		Warn:           func(m string) { r.say("warning: %s", m) },
 		OnListen: func(n string) {
 			r.mu.Lock()

@@ -37,6 +37,10 @@ const SeizeOptions = unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC |
 const LeashOptions = unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK |
 	unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
 
+// StopOptions are LeashOptions plus the seccomp stops of a narrow filter
+// (StartStopping) and syscall-exit stops told apart from signals.
+const StopOptions = LeashOptions | unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_TRACESYSGOOD
+
 // Stop events (WaitStatus.Event).
 const (
 	EventFork    = unix.PTRACE_EVENT_FORK

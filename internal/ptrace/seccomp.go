@@ -16,8 +16,16 @@ import (
 // non-x86-64 and x32 calls. The call number is found by a binary search
 // over the table (sorted by number), so every call, traced or not, runs a
 // few instructions whatever the size of the table.
-func Filter() []unix.SockFilter {
+func Filter() []unix.SockFilter { return FilterOf(nil) }
+
+// FilterOf is Filter restricted to the calls numbered in only (nil: every
+// call of sysent.Table): an injected run recorded with eBPF stops only at
+// the calls its plan can act on.
+func FilterOf(only []int) []unix.SockFilter {
 	tab := slices.Clone(sysent.Table)
+	if only != nil {
+		tab = slices.DeleteFunc(tab, func(e sysent.Entry) bool { return !slices.Contains(only, e.Nr) })
+	}
 	slices.SortFunc(tab, func(a, b sysent.Entry) int { return a.Nr - b.Nr })
 	f := &filter{tab: tab}
 	// Layout: 4 head, the search, one block per call with argument values
@@ -136,12 +144,13 @@ func (f *filter) argBlock(e *sysent.Entry) {
 	f.add(unix.SockFilter{Code: ret, K: unix.SECCOMP_RET_ALLOW})
 }
 
-// installFilter sets no_new_privs and installs Filter on the calling thread.
-func installFilter() error {
+// installFilter sets no_new_privs and installs FilterOf(only) on the
+// calling thread.
+func installFilter(only []int) error {
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return err
 	}
-	prog := Filter()
+	prog := FilterOf(only)
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	_, _, e := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fprog)))
 	if e != 0 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -21,9 +22,10 @@ import (
 const envShim = "PAIN_TRACE_SHIM"
 
 const (
-	shimExec          = "exec"     // install the filter, then exec
-	shimExecNoSeccomp = "exec-sys" // exec without a filter (PTRACE_SYSCALL mode)
-	shimWait          = "wait"     // sleep forever: the tracer's wake-up child
+	shimExec          = "exec"       // install the filter, then exec
+	shimExecNoSeccomp = "exec-sys"   // exec without a filter (PTRACE_SYSCALL mode)
+	shimWait          = "wait"       // sleep forever: the tracer's wake-up child
+	shimExecOnly      = "exec-only:" // + call numbers: install a filter stopping at those only, then exec
 )
 
 // The shim's and the waker's argv[0].
@@ -95,8 +97,9 @@ func runShim(mode string) int {
 			env = append(env, kv)
 		}
 	}
-	if mode == shimExec {
-		if err := installFilter(); err != nil {
+	only, narrow := onlyCalls(mode)
+	if mode == shimExec || narrow {
+		if err := installFilter(only); err != nil {
 			fmt.Fprintf(os.Stderr, "pain-trace: cannot install seccomp filter: %v\n", err)
 			return 126
 		}
@@ -104,6 +107,21 @@ func runShim(mode string) int {
 	err := syscall.Exec(os.Args[1], os.Args[2:], env)
 	fmt.Fprintf(os.Stderr, "pain-trace: exec %s: %v\n", os.Args[1], err)
 	return 127
+}
+
+// onlyCalls reads the call numbers of a shimExecOnly mode.
+func onlyCalls(mode string) ([]int, bool) {
+	list, ok := strings.CutPrefix(mode, shimExecOnly)
+	if !ok {
+		return nil, false
+	}
+	only := []int{}
+	for _, f := range strings.Split(list, ",") {
+		if n, err := strconv.Atoi(f); err == nil {
+			only = append(only, n)
+		}
+	}
+	return only, true
 }
 
 // Attr describes a process to start.
@@ -133,6 +151,18 @@ func StartTraced(a Attr, seccomp bool) (int, error) {
 // seccomp filter.
 func StartGated(a Attr, admit func(pid int) error) (int, error) {
 	return startShim(a, shimExecNoSeccomp, admit, LeashOptions)
+}
+
+// StartStopping starts a as StartGated does, an eBPF recorder following
+// it (admit), but with a seccomp filter that stops it at the calls
+// numbered in only (an injected run's fault points), seized with
+// StopOptions: the tracer handles those stops as under ptrace.
+func StartStopping(a Attr, admit func(pid int) error, only []int) (int, error) {
+	nrs := make([]string, len(only))
+	for i, n := range only {
+		nrs[i] = strconv.Itoa(n)
+	}
+	return startShim(a, shimExecOnly+strings.Join(nrs, ","), admit, StopOptions)
 }
 
 // startShim forks the shim in mode, waits until it runs, calls admit (when

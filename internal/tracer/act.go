@@ -215,14 +215,15 @@ func (t *Tracer) Killed(node string) bool {
 // leaves the call to run as it is, its row unmarked.
 func (t *Tracer) apply(th *thread, act Action) {
 	c := &th.call
-	var err error
+	err := t.unstopped(act)
 	n := 0
-	switch act.Kind {
-	case ActFail:
+	switch {
+	case err != nil:
+	case act.Kind == ActFail:
 		err = ptrace.SkipSyscall(th.tid, -int64(act.Errno))
-	case ActReturn:
+	case act.Kind == ActReturn:
 		err = ptrace.SkipSyscall(th.tid, act.Ret)
-	case ActShutdown:
+	case act.Kind == ActShutdown:
 		switch {
 		case c.ep == nil:
 			err = errors.New("no socket to shut down")
@@ -231,9 +232,9 @@ func (t *Tracer) apply(th *thread, act Action) {
 		default:
 			err = ptrace.ReplaceSyscall(th.tid, sysent.NrShutdown, uint64(c.ev.FD), ptrace.ShutRDWR)
 		}
-	case ActSignal:
+	case act.Kind == ActSignal:
 		n, err = t.signalAct(th, act)
-	case ActShorten:
+	case act.Kind == ActShorten:
 		err = shorten(th.tid, c, act.Ret)
 	}
 	fault := act.Fault
@@ -314,14 +315,15 @@ func (t *Tracer) shutdownExit(th *thread, rval int64) {
 // applyExit carries out a Hook's exit decision on th's call.
 func (t *Tracer) applyExit(th *thread, act Action) {
 	c := &th.call
-	var err error
+	err := t.unstopped(act)
 	n := 0
-	switch act.Kind {
-	case ActReturn:
+	switch {
+	case err != nil:
+	case act.Kind == ActReturn:
 		if err = ptrace.SetReturn(th.tid, act.Ret); err == nil {
 			setRet(&c.ev, act.Ret)
 		}
-	case ActSignal:
+	case act.Kind == ActSignal:
 		n, err = t.signalAct(th, act)
 	}
 	if act.Fault == "" {
@@ -331,6 +333,19 @@ func (t *Tracer) applyExit(th *thread, act Action) {
 		c.ev.Fault = act.Fault
 	}
 	t.acted(Report{Fault: act.Fault, Err: err, Signaled: n})
+}
+
+// errUnstopped is why an action on a call that did not stop (a Backend's
+// record, with Stops) is not carried out.
+var errUnstopped = errors.New("the call ran without a stop (not among the run's stops)")
+
+// unstopped says why act cannot act on the call being handled: it is a
+// Backend's record, the call done already.
+func (t *Tracer) unstopped(act Action) error {
+	if t.rec != nil && act.Kind != ActNone {
+		return errUnstopped
+	}
+	return nil
 }
 
 // acted tells the Hook what became of a fault.

@@ -16,7 +16,8 @@ import (
 // A Backend records the calls of the processes the tracer starts without
 // stopping them (the eBPF recorder, package ebpfrec). The tracer turns its
 // records into the same rows, with the same stable names, as under ptrace;
-// a Backend cannot change calls, so a Config with a Hook cannot use one.
+// a Backend cannot change calls, so a Config with a Hook uses one only
+// with Stops, where the calls a fault can act on stop (stops.go).
 type Backend interface {
 	// Admit makes the process pid, started but not yet exec'd, and all
 	// its descendants recorded.
@@ -118,17 +119,14 @@ func (t *Tracer) loopBackend(errc chan<- error) {
 		}
 	}
 	errc <- nil
-	recs := make(chan []Record, 4)
-	go func() {
-		defer close(recs)
-		for {
-			b, err := t.be.Read()
-			if err != nil {
-				return
-			}
-			recs <- b
-		}
-	}()
+	// With Stops, this thread alone reads the records (drainRecords): at
+	// each stop, and every pollEvery.
+	recs, poll := t.readRecords(), (<-chan time.Time)(nil)
+	if t.cfg.Stops != nil {
+		p := time.NewTicker(pollEvery)
+		defer p.Stop()
+		poll = p.C
+	}
 	reaped := make(chan reap, 64)
 	go t.reaper(reaped)
 	tick := time.NewTicker(flushEvery)
@@ -136,7 +134,9 @@ func (t *Tracer) loopBackend(errc chan<- error) {
 	for {
 		if t.closing && len(t.procs) == 0 && len(t.untraced) == 0 {
 			t.be.Close()
-			for range recs {
+			if recs != nil {
+				for range recs {
+				}
 			}
 			return
 		}
@@ -152,9 +152,13 @@ func (t *Tracer) loopBackend(errc chan<- error) {
 			for i := range b {
 				t.record(&b[i])
 			}
+		case <-poll:
+			t.drainRecords()
 		case r := <-reaped:
 			if r.ws.Stopped() {
-				leashStop(r.pid, r.ws)
+				if t.cfg.Stops == nil || !t.stopAt(r.pid, r.ws) {
+					leashStop(r.pid, r.ws)
+				}
 			} else if p := t.untraced[r.pid]; p != nil {
 				t.gone(r.pid, r.ws)
 			}
@@ -162,6 +166,30 @@ func (t *Tracer) loopBackend(errc chan<- error) {
 			t.flush()
 		}
 	}
+}
+
+// pollEvery is how often a tracer with Stops reads the Backend's records
+// when no stop made it.
+const pollEvery = 5 * time.Millisecond
+
+// readRecords reads the Backend's records on a goroutine of their own, in
+// a run without Stops; nil otherwise.
+func (t *Tracer) readRecords() chan []Record {
+	if t.cfg.Stops != nil {
+		return nil
+	}
+	recs := make(chan []Record, 4)
+	go func() {
+		defer close(recs)
+		for {
+			b, err := t.be.Read()
+			if err != nil {
+				return
+			}
+			recs <- b
+		}
+	}()
+	return recs
 }
 
 // leashStop resumes a process of the run at a ptrace stop: they are
@@ -226,6 +254,9 @@ func (t *Tracer) record(r *Record) {
 	}
 	t.rec = r
 	defer func() { t.rec = nil }()
+	if th.stopped && (r.Kind == RecEnter || r.Kind == RecExit) {
+		return // a call handled at its stops (Stops)
+	}
 	t.mono = r.Mono
 	switch r.Kind {
 	case RecEnter:
@@ -265,8 +296,11 @@ func (t *Tracer) record(r *Record) {
 
 // newBackend finishes New for a tracer recording through cfg.Backend.
 func (t *Tracer) newBackend(cfg Config) (*Tracer, error) {
-	if cfg.Hook != nil {
-		return nil, errors.New("a Backend cannot change calls: faults need ptrace")
+	if _, ok := cfg.Backend.(Drainer); cfg.Stops != nil && !ok {
+		return nil, errors.New("this Backend cannot stop where faults act (no Drain)")
+	}
+	if cfg.Hook != nil && cfg.Stops == nil {
+		return nil, errors.New("a Backend cannot change calls: faults need ptrace, or Stops")
 	}
 	if cfg.Payload > 0 {
 		return nil, errors.New("payload prefixes are recorded under ptrace only")

@@ -44,6 +44,10 @@ type thread struct {
 	*counters
 	fds  *fdTable
 	held bool
+	// stopped: the thread is at, or between, the stops of a call an
+	// injected run recorded by a Backend stops at (Config.Stops); the
+	// Backend's records of that call are not used.
+	stopped bool
 
 	inCall     bool
 	call       call

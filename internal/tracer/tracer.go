@@ -117,8 +117,12 @@ type Config struct {
 	// ptrace only.
 	Files []FileRoot
 	// Backend, when set, records without stopping the processes (eBPF)
-	// instead of ptrace. It cannot be used with a Hook or a Payload prefix.
+	// instead of ptrace. It cannot be used with a Payload prefix, nor with
+	// a Hook unless Stops says where the processes stop for it.
 	Backend Backend
+	// Stops, with a Backend and a Hook, are the only calls that stop
+	// (stops.go): an injected run recorded by the Backend.
+	Stops *Stops
 	// ProcessThreads names all threads of a process as its first thread,
 	// with one row sequence, and writes no clone, start or exited rows for
 	// threads (processes still get them). For runtimes whose work moves
@@ -385,8 +389,13 @@ func (t *Tracer) Start(s Spec) (*Proc, error) {
 			}
 			return
 		}
-		if t.be != nil {
+		switch {
+		case t.be != nil && t.cfg.Stops.has(s.Node):
+			p.Pid, serr = ptrace.StartStopping(attr, t.be.Admit, t.cfg.Stops.Calls)
+		case t.be != nil:
 			p.Pid, serr = ptrace.StartGated(attr, t.be.Admit)
+		}
+		if t.be != nil {
 			select {
 			case t.children <- struct{}{}:
 			default:
@@ -627,9 +636,10 @@ func (t *Tracer) handle(tid int, ws ptrace.WaitStatus) {
 
 // resume restarts a stopped thread until its next interesting stop.
 func (t *Tracer) resume(th *thread, sig int) {
-	if th.held || t.be != nil {
+	if th.held || t.be != nil && !th.stopped {
 		return
 	}
+	th.stopped = false
 	if t.seccomp || th.proc.shim {
 		ptrace.Cont(th.tid, sig)
 	} else {
@@ -640,7 +650,7 @@ func (t *Tracer) resume(th *thread, sig int) {
 // resumeToExit restarts a thread so that it stops again at the exit of the
 // call it is entering.
 func (t *Tracer) resumeToExit(th *thread) {
-	if th.held || t.be != nil {
+	if th.held || t.be != nil && !th.stopped {
 		return
 	}
 	ptrace.Syscall(th.tid, 0)

@@ -1,0 +1,80 @@
+//go:build linux && amd64
+
+package tracer
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/boxofpain/pain/internal/ptrace"
+)
+
+// Stops are where an injected run recorded by a Backend stops: the calls
+// its plan can act on, in the nodes it can act on. Every other call runs
+// without a stop and gets its row from the Backend's records. The
+// processes of those nodes get a seccomp filter of Calls alone
+// (ptrace.StartStopping); at each of its stops the tracer first handles
+// every record the Backend holds (Drainer), so the Hook decides on a model
+// that counts every call that returned before the stop, then handles the
+// call as under ptrace: the Hook's Enter, its action, the exit stop, its
+// Exit, its row. The Backend's records of a call handled so are dropped.
+type Stops struct {
+	// Nodes are the nodes that stop (a node includes the nodes it
+	// spawned, which inherit its filter); nil: every node.
+	Nodes []string
+	// Calls are the call numbers they stop at (sysent.Entry.Nr).
+	Calls []int
+}
+
+// Drainer is a Backend that can hand over its records without waiting:
+// what it holds now, perhaps nothing. Stops need one.
+type Drainer interface {
+	Drain() ([]Record, error)
+}
+
+// has reports whether the processes of node stop (s not nil): the node is
+// one of Nodes, spawned by one, or spawns one (its filter is inherited).
+func (s *Stops) has(node string) bool {
+	if s == nil {
+		return false
+	}
+	if s.Nodes == nil {
+		return true
+	}
+	return slices.ContainsFunc(s.Nodes, func(n string) bool {
+		return n == node || strings.HasPrefix(node, n+"/") || strings.HasPrefix(n, node+"/")
+	})
+}
+
+// stopAt handles a stop of an injected run recorded by a Backend at one
+// of its Stops (a seccomp stop at a call's entry, or the syscall-exit
+// stop that follows), and reports false for other stops. The records made
+// before the stop are handled first: a call's exit record is made before
+// it returns, so every call that returned before this one entered is in
+// the model the Hook decides on.
+func (t *Tracer) stopAt(tid int, ws ptrace.WaitStatus) bool {
+	if ws.StopSignal() != ptrace.SyscallTrap && ptrace.Event(ws) != ptrace.EventSeccomp {
+		return false
+	}
+	t.drainRecords()
+	th := t.threads[tid]
+	if th == nil {
+		ptrace.Cont(tid, 0) // not the run's (none should be)
+		return true
+	}
+	th.stopped = true
+	t.mono = ptrace.Monotonic()
+	t.syscallStop(th)
+	return true
+}
+
+// drainRecords handles the records the Backend holds now.
+func (t *Tracer) drainRecords() {
+	b, err := t.be.(Drainer).Drain()
+	for i := range b {
+		t.record(&b[i])
+	}
+	if err != nil && !t.closing {
+		t.warn("eBPF recorder: " + err.Error())
+	}
+}
