@@ -47,18 +47,23 @@ func Stops(p *format.Plan) (*tracer.Stops, error) {
 		if err := stoppable(f); err != nil {
 			return nil, fmt.Errorf("fault %d (%s): %w: %w", i+1, f.Kind, ErrFullPtrace, err)
 		}
-		calls, err := targetCalls(&f.Target)
-		if err != nil {
-			return nil, fmt.Errorf("fault %d (%s): %w: %w", i+1, f.Kind, ErrFullPtrace, err)
-		}
-		s.Calls = append(s.Calls, calls...)
+		// A partition over its window cuts connects and sends, its Target
+		// only narrows them; a timed one starts at its Target's call.
+		window := f.Kind == format.FaultPartition && f.Duration == 0
 		nodes := []string{f.Target.Node}
+		if !window {
+			calls, err := targetCalls(&f.Target)
+			if err != nil {
+				return nil, fmt.Errorf("fault %d (%s): %w: %w", i+1, f.Kind, ErrFullPtrace, err)
+			}
+			s.Calls = append(s.Calls, calls...)
+		}
 		if f.Kind == format.FaultPartition {
 			s.Calls = append(s.Calls, cutCalls()...)
 			nodes = append(nodes, slices.Concat(f.Groups...)...)
-			if f.Target.Node == "" && f.Duration == 0 {
-				nodes = nodes[1:] // the window's partition: Target only narrows the cut
-			}
+		}
+		if window {
+			nodes = nodes[1:]
 		}
 		if s.Nodes != nil && slices.Contains(nodes, "") {
 			s.Nodes = nil // every node
@@ -98,7 +103,10 @@ func targetCalls(t *format.Target) ([]int, error) {
 		if !namedBy(t, e) || fileCall(e) && noFile(t) {
 			continue
 		}
-		if !stopOK(e) {
+		switch {
+		case fileCall(e):
+			return nil, fmt.Errorf("it may act on %s, a file call, which has no row under eBPF", e.Name)
+		case !stopOK(e):
 			return nil, fmt.Errorf("the eBPF recorder's records of %s make the names it is matched by", e.Name)
 		}
 		nrs = append(nrs, e.Nr)

@@ -163,3 +163,39 @@ func FuzzFormatSockaddr(f *testing.F) {
 		FormatSockaddr(b)
 	})
 }
+
+// TestFilterOf: a narrow filter traces its calls alone (an injected run
+// recorded with eBPF stops at the calls its plan can act on), and none at
+// all when given none.
+func TestFilterOf(t *testing.T) {
+	const x86 = unix.AUDIT_ARCH_X86_64
+	trace, allow := uint32(unix.SECCOMP_RET_TRACE), uint32(unix.SECCOMP_RET_ALLOW)
+	only := []int{0, 1, 42, 72} // read, write, connect, fcntl (by its argument)
+	prog := FilterOf(only)
+	for _, e := range sysent.Table {
+		if len(e.ArgVals) > 0 || len(e.ArgSkip) > 0 {
+			continue
+		}
+		want := allow
+		if e.Nr == 0 || e.Nr == 1 || e.Nr == 42 {
+			want = trace
+		}
+		if got := run(t, prog, x86, e.Nr); got != want {
+			t.Errorf("%s: %#x, want %#x", e.Name, got, want)
+		}
+	}
+	if got := run(t, prog, x86, 72, 3, 0); got != trace {
+		t.Errorf("fcntl F_DUPFD: %#x, want TRACE", got)
+	}
+	if got := run(t, prog, x86, 72, 3, 4); got != allow {
+		t.Errorf("fcntl F_SETFL: %#x, want ALLOW", got)
+	}
+	for _, nr := range []int{0, 1, 42, 257} {
+		if got := run(t, FilterOf([]int{}), x86, nr); got != allow {
+			t.Errorf("no calls: call %d: %#x, want ALLOW", nr, got)
+		}
+	}
+	if n, ok := onlyCalls(shimExecOnly + "0,1,42"); !ok || len(n) != 3 || n[2] != 42 {
+		t.Errorf("onlyCalls: %v %v", n, ok)
+	}
+}
