@@ -221,26 +221,43 @@ func (r *Recorder) Read() ([]tracer.Record, error) {
 	}
 }
 
-// Drain returns the records the ring buffer holds now that order.go lets
-// go, without waiting (none is no error): an injected run reads them at
-// each stop, so the decision there counts every call that returned before
-// it, but for those held behind a connect or datagram send still under
-// way (at most maxHold).
+// Drain returns the records made so far, in the order of order.go, (none
+// is no error): an injected run reads them at each stop, so the decision
+// there counts every call that returned before it. Records held behind a
+// connect or a datagram send made before the Drain are waited for, until
+// that call returns (at most maxHold): usually microseconds.
 func (r *Recorder) Drain() ([]tracer.Record, error) {
+	start := ptrace.Monotonic()
+	var out []tracer.Record
+	for {
+		if err := r.drainRing(); err != nil {
+			return out, err
+		}
+		now := ptrace.Monotonic()
+		out = r.ord.pop(now, out)
+		if !r.ord.waitingSince(start) {
+			return out, nil
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// drainRing moves the records in the ring now to r.ord, without waiting.
+func (r *Recorder) drainRing() error {
 	var rec ringbuf.Record
 	var t tracer.Record
 	r.rd.SetDeadline(time.Now())
 	for {
 		err := r.rd.ReadInto(&rec)
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return r.ord.pop(ptrace.Monotonic(), nil), nil
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		mark, keep, err := r.decode(rec.RawSample, &t)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		r.ord.add(&t, mark, keep)
 	}

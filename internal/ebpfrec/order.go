@@ -92,3 +92,14 @@ func (o *order) pop(now int64, out []tracer.Record) []tracer.Record {
 	o.base += n
 	return out
 }
+
+// waitingSince reports whether a mark made before t still holds records
+// back.
+func (o *order) waitingSince(t int64) bool {
+	for _, i := range o.held {
+		if o.q[i-o.base].since < t {
+			return true
+		}
+	}
+	return false
+}

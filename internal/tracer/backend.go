@@ -254,7 +254,7 @@ func (t *Tracer) record(r *Record) {
 	}
 	t.rec = r
 	defer func() { t.rec = nil }()
-	if th.stopped && (r.Kind == RecEnter || r.Kind == RecExit) {
+	if (r.Kind == RecEnter || r.Kind == RecExit) && th.stoppedAt(r.Mono) {
 		return // a call handled at its stops (Stops)
 	}
 	t.mono = r.Mono

@@ -45,9 +45,11 @@ type thread struct {
 	fds  *fdTable
 	held bool
 	// stopped: the thread is at, or between, the stops of a call an
-	// injected run recorded by a Backend stops at (Config.Stops); the
-	// Backend's records of that call are not used.
+	// injected run recorded by a Backend stops at (Config.Stops); spans
+	// are when such calls ran (stops.go): the Backend's records of them
+	// are not used.
 	stopped bool
+	spans   []span
 
 	inCall     bool
 	call       call

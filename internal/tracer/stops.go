@@ -62,10 +62,37 @@ func (t *Tracer) stopAt(tid int, ws ptrace.WaitStatus) bool {
 		ptrace.Cont(tid, 0) // not the run's (none should be)
 		return true
 	}
-	th.stopped = true
 	t.mono = ptrace.Monotonic()
+	if !th.stopped {
+		th.stopped = true
+		th.spans = append(th.spans, span{from: t.mono})
+	}
 	t.syscallStop(th)
 	return true
+}
+
+// span is when a thread was in a call handled at its stops: from its
+// entry stop to its resumption after its exit stop (to 0: not yet). The
+// call's records are made inside it (after the entry stop, before the
+// exit stop), every other call's outside, but the Backend may hand them
+// over after the span ended (ebpfrec holds records behind a connect or a
+// datagram send still under way).
+type span struct{ from, to int64 }
+
+// spanKeep is how long a span is kept after it ended: longer than a
+// Backend holds records back.
+const spanKeep = int64(2e9) // ns
+
+// stoppedAt reports whether the thread's record made at mono is of a call
+// handled at its stops, and forgets the spans too old to matter.
+func (th *thread) stoppedAt(mono int64) bool {
+	th.spans = slices.DeleteFunc(th.spans, func(s span) bool { return s.to != 0 && mono-s.to > spanKeep })
+	for _, s := range th.spans {
+		if mono >= s.from && (s.to == 0 || mono <= s.to) {
+			return true
+		}
+	}
+	return false
 }
 
 // drainRecords handles the records the Backend holds now.

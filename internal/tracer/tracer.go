@@ -639,7 +639,10 @@ func (t *Tracer) resume(th *thread, sig int) {
 	if th.held || t.be != nil && !th.stopped {
 		return
 	}
-	th.stopped = false
+	if th.stopped {
+		th.stopped = false
+		th.spans[len(th.spans)-1].to = ptrace.Monotonic()
+	}
 	if t.seccomp || th.proc.shim {
 		ptrace.Cont(th.tid, sig)
 	} else {
