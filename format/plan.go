@@ -538,6 +538,11 @@ type Result struct {
 // CheckOutputMax bounds a result's check_output.
 const CheckOutputMax = 4096
 
+// ResultVersionCheckOutput is the version of a result with a check_output
+// (result version 1 otherwise). Result versions share the numbers of plan
+// versions: a reader takes results up to planVersionMax.
+const ResultVersionCheckOutput = 2
+
 // Fired is where a fault acted.
 type Fired struct {
 	Fault   int    `json:"fault"` // index into the plan's faults

@@ -134,9 +134,12 @@ type Result struct {
 	Ready          bool
 	WorkloadStatus int
 	CheckStatus    int
-	TimedOut       []string // phases that hit Timeout
-	Crashed        []Crash  // nodes that ended before the stop
-	Rows           int64
+	// CheckOutput is the end of what the check wrote on its stdout and
+	// stderr (at most format.CheckOutputMax bytes); it went to Output too.
+	CheckOutput string
+	TimedOut    []string // phases that hit Timeout
+	Crashed     []Crash  // nodes that ended before the stop
+	Rows        int64
 	// Cut says the run was stopped early, by an interruption or a trace
 	// that could not be written: its statuses say nothing about the system.
 	Cut bool
@@ -208,6 +211,9 @@ type runner struct {
 	mu       sync.Mutex
 	listened map[string]bool
 	changed  chan struct{}
+
+	checkOut  checkOutput
+	checkPipe *os.File // the check's stdout and stderr, while it starts
 }
 
 func (r *runner) say(format string, args ...any) {
@@ -286,6 +292,7 @@ func Run(ctx context.Context, s System, o Options) (Result, error) {
 		runErr = werr
 	}
 	r.res.Rows = tr.Rows()
+	r.res.CheckOutput = r.checkOut.text(time.Second)
 	return r.res, runErr
 }
 
@@ -387,6 +394,9 @@ func (r *runner) startThread(node string, argv []string, split bool, thread stri
 		out = os.Stderr
 	}
 	stdout := out
+	if node == format.NodeCheck && r.checkPipe != nil {
+		out, stdout = r.checkPipe, r.checkPipe
+	}
 	var stdin *os.File // /dev/null
 	if split {
 		stdin, stdout = os.Stdin, r.o.Stdout
@@ -493,7 +503,18 @@ func (r *runner) check(ctx context.Context) error {
 		return ErrInterrupted
 	}
 	r.say("running check")
+	out := r.o.Output
+	if out == nil {
+		out = os.Stderr
+	}
+	pw, err := r.checkOut.start(out)
+	if err != nil {
+		return fmt.Errorf("check: %w", err)
+	}
+	r.checkPipe = pw
 	p, err := r.start(format.NodeCheck, shell(r.s.Check), false)
+	r.checkPipe = nil
+	pw.Close() // the check holds its own copy
 	if err != nil {
 		return fmt.Errorf("check: %w", err)
 	}

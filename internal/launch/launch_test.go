@@ -272,6 +272,30 @@ func TestCommandOutput(t *testing.T) {
 	}
 }
 
+// TestCheckOutput: the result keeps the end of what the check wrote on
+// stdout and stderr, and the run's output still gets all of it.
+func TestCheckOutput(t *testing.T) {
+	progs.Need(t)
+	out, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	var trace bytes.Buffer
+	check := fmt.Sprintf("head -c %d /dev/zero | tr '\\0' x; echo; echo lost k3 >&2; exit 1", format.CheckOutputMax)
+	res, err := Run(context.Background(), System{Argv: []string{"/bin/true"}, Check: check, Timeout: 5 * time.Second},
+		Options{Out: &trace, Output: out})
+	if err != nil || res.CheckStatus != 1 {
+		t.Fatalf("err %v, check status %d", err, res.CheckStatus)
+	}
+	if len(res.CheckOutput) != format.CheckOutputMax || !strings.HasSuffix(res.CheckOutput, "xx\nlost k3\n") {
+		t.Errorf("check output: %d bytes ending %q", len(res.CheckOutput), res.CheckOutput[max(0, len(res.CheckOutput)-20):])
+	}
+	if b, _ := os.ReadFile(out.Name()); len(b) != format.CheckOutputMax+len("\nlost k3\n") {
+		t.Errorf("the run's output got %d bytes of the check's", len(b))
+	}
+}
+
 // runWatched runs s with o (trace and progress to buffers), failing t if
 // Run has not returned within a minute, which only a run that waits for
 // something it should have killed takes.

@@ -61,7 +61,10 @@ func Judge(r Run) (*format.Result, error) {
 		notes = append(notes, fmt.Sprintf("node %s ended during the run (status %d)", c.Node, c.Status))
 	}
 	result := &format.Result{V: format.PlanVersion, Fired: fired && r.Plan != nil, Where: r.Fired,
-		Check: checkStatus(sys, res), Note: strings.Join(notes, "; ")}
+		Check: checkStatus(sys, res), Note: strings.Join(notes, "; "), CheckOutput: res.CheckOutput}
+	if result.CheckOutput != "" {
+		result.V = format.ResultVersionCheckOutput
+	}
 	result.Verdict = verdict(fired, result.Check, hung)
 	if res.Cut {
 		result.Verdict, result.Check = format.VerdictInterrupted, nil
