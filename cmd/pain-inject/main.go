@@ -78,5 +78,5 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := cli.NotInput(*out, *planFile, sf.Procfile); err != nil {
 		return err
 	}
-	return injectAll(plan, sys, sf.Options(), *out, *repeats, *backend == "ebpf", stdout, stderr)
+	return injectAll(plan, sys, sf.Options(fs.Args()), *out, *repeats, *backend == "ebpf", stdout, stderr)
 }

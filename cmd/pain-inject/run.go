@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"strings"
 
@@ -75,8 +76,9 @@ func injectEBPF(plan *format.Plan, sys launch.System, o launch.Options, trace st
 	}
 	defer rec.Close()
 	o.Backend = rec
-	o.Meta = map[string]string{"backend": "ebpf", "ebpf.limits": ebpfrec.Limits,
-		"ebpf.stops": stopsText(o.Stops)}
+	meta := map[string]string{"backend": "ebpf", "ebpf.limits": ebpfrec.Limits, "ebpf.stops": stopsText(o.Stops)}
+	maps.Copy(meta, o.Meta) // the system's flags (pain.x.system)
+	o.Meta = meta
 	res, err := record.Inject(plan, sys, o, trace, tool, version, stderr)
 	if n := rec.Lost(); n > 0 && err == nil {
 		err = fmt.Errorf("the eBPF recorder lost %d records (ring buffer full): the trace is incomplete", n)

@@ -71,7 +71,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := cli.NotInput(*out, sf.Procfile); err != nil {
 		return err
 	}
-	o := sf.Options()
+	o := sf.Options(fs.Args())
 	if o.Compression, err = format.ParseCompression(*compress); err != nil {
 		return usage(err.Error())
 	}

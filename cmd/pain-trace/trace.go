@@ -22,7 +22,7 @@ func trace(sys launch.System, o launch.Options, out string, ebpf bool, stderr io
 		}
 		defer rec.Close()
 		o.Backend = rec
-		o.Meta = map[string]string{"backend": "ebpf", "ebpf.limits": ebpfrec.Limits}
+		o.Meta["backend"], o.Meta["ebpf.limits"] = "ebpf", ebpfrec.Limits
 	}
 	res, _, err := record.Run(sys, o, out, tool, version, stderr)
 	if rec, ok := o.Backend.(*ebpfrec.Recorder); ok && err == nil {

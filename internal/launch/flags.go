@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -93,8 +95,62 @@ func (f *Flags) System(args []string) (System, error) {
 }
 
 // Options returns the options the flags set (Run, Payload, NoSeccomp,
-// Threads, Netns, RunDir); the tool fills in the rest.
-func (f *Flags) Options() Options {
+// Threads, Netns, RunDir, and the trace's pain.x.system: Line(args)); the
+// tool fills in the rest.
+func (f *Flags) Options(args []string) Options {
 	return Options{Run: f.Run, Payload: f.Payload, NoSeccomp: !f.Seccomp, Threads: f.Threads,
-		Netns: f.Netns, RunDir: f.RunDir}
+		Netns: f.Netns, RunDir: f.RunDir, Meta: map[string]string{"system": f.Line(args)}}
+}
+
+// Line returns the flags that describe the system, and args, the `-- CMD
+// ARGS` remainder, as one shell command line: what pain-trace or
+// pain-inject takes to run the same system again (a round's page shows it
+// in the command that reruns a plan). -run is left out (each run has its
+// own), and flags at their defaults.
+func (f *Flags) Line(args []string) string {
+	var w []string
+	add := func(flag, v string) {
+		if v != "" {
+			w = append(w, flag, shellQuote(v))
+		}
+	}
+	add("-f", f.Procfile)
+	add("-w", f.Workload)
+	add("-check", f.Check)
+	add("-ready", f.Ready)
+	add("-hold", f.Hold)
+	if f.Timeout != DefaultTimeout {
+		add("-timeout", f.Timeout.String())
+	}
+	if f.Grace != DefaultGrace {
+		add("-grace", f.Grace.String())
+	}
+	if f.Payload != 0 {
+		add("-payload", strconv.Itoa(f.Payload))
+	}
+	if !f.Seccomp {
+		w = append(w, "-seccomp=false")
+	}
+	if f.Threads != ThreadsAuto {
+		add("-threads", f.Threads)
+	}
+	if f.Netns {
+		w = append(w, "-netns")
+	}
+	add("-rundir", f.RunDir)
+	if len(args) > 0 {
+		w = append(w, "--")
+		for _, a := range args {
+			w = append(w, shellQuote(a))
+		}
+	}
+	return strings.Join(w, " ")
+}
+
+// shellQuote quotes s for sh when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

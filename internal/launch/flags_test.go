@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -77,10 +78,53 @@ func TestFlags(t *testing.T) {
 				sys.Timeout != c.sys.Timeout || sys.Grace != c.sys.Grace {
 				t.Errorf("%s: system %+v, want %+v", name, sys, c.sys)
 			}
-			if o := f.Options(); o.Run != c.opts.Run || o.Payload != c.opts.Payload ||
+			if o := f.Options(fs.Args()); o.Run != c.opts.Run || o.Payload != c.opts.Payload ||
 				o.NoSeccomp != c.opts.NoSeccomp || o.Threads != c.opts.Threads {
 				t.Errorf("%s: options %+v, want %+v", name, o, c.opts)
 			}
+		}
+	}
+}
+
+// TestLine: the flags that describe a system, as a command line that gives
+// the same flags again (the trace's pain.x.system).
+func TestLine(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-f", "Procfile", "-w", "./load -n 5", "-check", "it's ok", "-run", "r1"},
+			`-f Procfile -w './load -n 5' -check 'it'\''s ok'`},
+		{[]string{"-f", "P", "-timeout", "3s", "-grace", "30s", "-netns", "-threads", "os", "-payload", "8", "-seccomp=false", "-rundir", "d"},
+			"-f P -timeout 3s -grace 30s -payload 8 -seccomp=false -threads os -netns -rundir d"},
+		{[]string{"-check", "chk", "--", "sh", "-c", "a b"}, "-check chk -- sh -c 'a b'"},
+	} {
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		var f Flags
+		f.Register(fs, "x")
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		got := f.Line(fs.Args())
+		if got != c.want {
+			t.Errorf("%q: line %s, want %s", c.args, got, c.want)
+		}
+		if o := f.Options(fs.Args()); o.Meta["system"] != got {
+			t.Errorf("%q: pain.x.system %q", c.args, o.Meta["system"])
+		}
+		// sh reads it back into words that give the same flags.
+		out, err := exec.Command("sh", "-c", "for w in "+got+`; do printf '%s\n' "$w"; done`).Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs2 := flag.NewFlagSet("test", flag.ContinueOnError)
+		var f2 Flags
+		f2.Register(fs2, "x")
+		if err := fs2.Parse(strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")); err != nil {
+			t.Fatalf("%s: %v", got, err)
+		}
+		if again := f2.Line(fs2.Args()); again != got {
+			t.Errorf("%s read back by sh gives %s", got, again)
 		}
 	}
 }
