@@ -93,11 +93,41 @@ func trace(t testing.TB, bpf bool, argv ...string) ([]format.Event, int) {
 	select {
 	case <-p.Done():
 	case <-time.After(30 * time.Second):
-		t.Errorf("%v did not finish", argv)
+		t.Errorf("%v did not finish (bpf %v); its threads:\n%s", argv, bpf, threads(p.Pid))
 	}
 	tr.Close()
 	<-got
 	return rows, p.ExitCode()
+}
+
+// threads describes the threads of pid and its descendants, for a run
+// that hangs: state (t: a ptrace stop), kernel function waited in, and
+// the call (/proc/TID/syscall: number and arguments).
+func threads(pid int) string {
+	var b strings.Builder
+	procs := []int{pid}
+	for len(procs) > 0 {
+		p := procs[0]
+		procs = procs[1:]
+		tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*", p))
+		for _, task := range tasks {
+			stat, _ := os.ReadFile(task + "/stat")
+			wchan, _ := os.ReadFile(task + "/wchan")
+			call, _ := os.ReadFile(task + "/syscall")
+			st := string(stat)
+			if i := strings.LastIndexByte(st, ')'); i >= 0 && i+3 <= len(st) {
+				st = st[:i+3]
+			}
+			fmt.Fprintf(&b, "%s %s %s", st, wchan, call)
+			kids, _ := os.ReadFile(task + "/children")
+			for _, f := range strings.Fields(string(kids)) {
+				var k int
+				fmt.Sscan(f, &k)
+				procs = append(procs, k)
+			}
+		}
+	}
+	return b.String()
 }
 
 // key is a row without what differs between runs and recorders.
@@ -189,10 +219,39 @@ func TestSameBytes(t *testing.T) {
 				t.Fatal("no bytes moved under ptrace")
 			}
 			sameSums(t, ps, bs)
+			sameHashes(t, pr, br)
 			if only, also := diff(others(pr), others(br)); len(only)+len(also) > 0 {
 				t.Errorf("rows differ\nonly under ptrace:\n%s\nonly under eBPF:\n%s", strings.Join(only, "\n"), strings.Join(also, "\n"))
 			}
 		})
+	}
+}
+
+// sameHashes checks the payload hashes the kernel computed against
+// ptrace's: transfers that moved the same bytes of a connection (the same
+// side, offset and length; a datagram of the same size) have the same hash.
+func sameHashes(t *testing.T, pr, br []format.Event) {
+	t.Helper()
+	at := func(e format.Event) string {
+		return fmt.Sprintf("%s %s %s %d %d", e.Conn, e.Local, dir(e), e.Offset, e.Ret)
+	}
+	want := map[string]uint64{}
+	for _, e := range pr {
+		if transfer(e) && e.Ret > 0 {
+			want[at(e)] = e.PayloadHash
+		}
+	}
+	n := 0
+	for _, e := range br {
+		if h, ok := want[at(e)]; ok && transfer(e) && e.Ret > 0 {
+			n++
+			if h != e.PayloadHash {
+				t.Errorf("%s: payload_hash %x under ptrace, %x under eBPF", at(e), h, e.PayloadHash)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no transfer moved the same bytes both ways")
 	}
 }
 
