@@ -4,7 +4,7 @@
 //
 // Usage:
 //
-//	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] [-repeat N] -f Procfile [-w CMD] [-check CMD]
+//	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] [-repeat N] [-backend ptrace|ebpf] -f Procfile [-w CMD] [-check CMD]
 //	            [-ready CMD] [-timeout D] [-grace D] [-run NAME] [-payload N] [-threads auto|os|process]
 //	            [-netns] [-rundir DIR]
 //	pain-inject -plan FILE|- [-id ID] [-o injected.arrows] [-check CMD] [-timeout D] -- CMD ARGS...
@@ -58,6 +58,15 @@
 //	             bug 2, survived 1"): on a terminal in one line rewritten
 //	             in place under the other messages, otherwise in a line
 //	             of its own per run
+//	-backend B   ptrace (default): every recorded call of every node
+//	             stops; ebpf: the run is recorded by the eBPF recorder
+//	             (as pain-trace -backend ebpf) and stops only at the calls
+//	             the plan can act on, in the nodes it can act on
+//	             (inject.Stops), deciding each stop on every record made
+//	             before it, so faults fire where they fire under ptrace.
+//	             A plan that needs every call (file faults, windows, process
+//	             calls) runs under full ptrace, said on stderr. Needs root,
+//	             BTF and -seccomp; no -payload
 //	-f, -w, -check, -ready, -timeout, -grace, -run, -payload, -seccomp,
 //	-threads, -netns, -rundir, -hold:
 //	             as for pain-trace (both take them from package launch);
