@@ -2,8 +2,9 @@
 
 // Package ebpfrec is pain-trace's eBPF recorder: a tracer.Backend that
 // records the calls of a run's processes with eBPF programs on the system
-// call tracepoints instead of ptrace stops, for fault-free runs (faults
-// need ptrace).
+// call tracepoints instead of ptrace stops: for fault-free runs, and for
+// injected runs that stop only where their plan acts (tracer.Stops; Drain
+// hands over the records at each stop).
 //
 // The kernel half (recorder.bpf.c, compiled by bpf2go) follows the
 // processes it is told about and their descendants (a pid map, grown at

@@ -121,6 +121,7 @@ type Options struct {
 // Injector is a tracer.Hook applying one plan.
 type Injector struct {
 	opt    Options
+	plan   *format.Plan
 	mu     sync.Mutex
 	faults []*fault
 	timers []*time.Timer
@@ -155,7 +156,7 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	in := &Injector{opt: opt}
+	in := &Injector{opt: opt, plan: p}
 	for i := range p.Faults {
 		f := &p.Faults[i]
 		ft := &fault{idx: i, f: f, nth: max(f.Target.Nth, 1), opened: f.After == nil, last: map[string]int64{}}

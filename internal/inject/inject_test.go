@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/tracer"
 )
@@ -92,6 +93,9 @@ func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run
 	cfg := tracer.Config{Warn: func(m string) { t.Logf("tracer: %s", m) }, Restart: s.Restart}
 	if mk != nil {
 		cfg.Hook = mk(s)
+	}
+	if in, ok := cfg.Hook.(*Injector); ok && os.Getenv("PAIN_INJECT_BACKEND") == "ebpf" {
+		defer withEBPF(t, &cfg, in.plan)()
 	}
 	tr, err := tracer.New(cfg)
 	if err != nil {
@@ -643,5 +647,29 @@ func TestWindow(t *testing.T) {
 	notes := strings.Join(in.Notes(), "; ")
 	if !strings.Contains(notes, "fault 1 (errno) did not fire") || !strings.Contains(notes, "fault 2 (errno) did not fire") {
 		t.Errorf("notes %q", notes)
+	}
+}
+
+// withEBPF makes cfg record with the eBPF recorder and stop only where
+// plan can act (Stops), as pain-inject -backend ebpf does, when the plan
+// allows it; it returns what closes the recorder. The package's tests run
+// so with PAIN_INJECT_BACKEND=ebpf (TestBackends).
+func withEBPF(t *testing.T, cfg *tracer.Config, plan *format.Plan) func() {
+	t.Helper()
+	stops, err := Stops(plan)
+	if err != nil {
+		t.Logf("full ptrace: %v", err)
+		return func() {}
+	}
+	rec, err := ebpfrec.Open(cfg.Warn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Backend, cfg.Stops = rec, stops
+	return func() {
+		if n := rec.Lost(); n > 0 {
+			t.Errorf("%d records lost", n)
+		}
+		rec.Close()
 	}
 }

@@ -4,12 +4,16 @@ package inject
 
 import (
 	"errors"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/ebpfrec"
+	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/sysent"
 )
 
@@ -84,5 +88,32 @@ func TestStops(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestBackends runs this package's tests again with every plan that
+// allows it injected as pain-inject -backend ebpf injects it: recorded by
+// the eBPF recorder, stopping only where the plan can act
+// (PAIN_INJECT_BACKEND=ebpf, withEBPF). Every expectation written for
+// full ptrace must hold: the same faults fire at the same calls with the
+// same effects, on every test system here (TCP, UDP, pipes; errno, drop,
+// delay, crash, pause, partition).
+func TestBackends(t *testing.T) {
+	if os.Getenv("PAIN_INJECT_BACKEND") != "" {
+		t.Skip("this is the run under a backend")
+	}
+	if testing.Short() {
+		t.Skip("runs the package's tests again")
+	}
+	progs.Need(t)
+	if err := ebpfrec.Available(); err != nil {
+		prereq.Missing(t, "%v", err)
+	}
+	prereq.Root(t, "the eBPF recorder")
+	cmd := exec.Command(os.Args[0], "-test.count=1", "-test.skip=^TestBackends$")
+	cmd.Env = append(os.Environ(), "PAIN_INJECT_BACKEND=ebpf")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the tests under -backend ebpf: %v\n%s", err, out)
 	}
 }

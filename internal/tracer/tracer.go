@@ -24,6 +24,9 @@
 // same rows, through the same code. Memory reads are answered from the
 // record (readMem), and the socket addresses the kernel gave with it
 // (inspect); the rest of the model does not know which recorder runs.
+// With a Backend and Stops (an injected run, pain-inject -backend ebpf),
+// the calls a Hook can act on stop as under ptrace, and the rest is
+// recorded by the Backend (stops.go).
 //
 // Decisions not fixed by the naming rules:
 //   - a pipe() or socketpair() named <node>:<thread>:s<k> gives its two ends
