@@ -11,6 +11,7 @@
 //	pain-trace -o run.arrows [-check CMD] [-timeout D] -- CMD ARGS...
 //	pain-trace -r run.arrows [-e trace=SET] [-node PATTERNS] [-conn PATTERNS]
 //	pain-trace -r run.arrows -as parquet|csv|jsonl [-o OUT] [filters]
+//	pain-trace -r results.jsonl|plans.jsonl|schedules.arrows -as parquet|csv|jsonl [-o OUT]
 //
 // With -f, each Procfile line "name: command" starts a node (the command runs
 // with /bin/sh -c; all its descendants belong to the node). pain-trace waits
@@ -42,6 +43,15 @@
 // columns. Many runs then read as one table:
 //
 //	duckdb -c "select run, node, count(*) from read_parquet('runs/*.parquet') group by all"
+//
+// A round's other files export the same way, a row per line or run, with
+// the columns that join them to the traces (package export, round.go):
+// results (run, plan, verdict, fired, check, faults in words, where the
+// first fault fired, trace, wall_ms, runs, fired_runs, bugs, note,
+// check_output), plans (plan, rank, kinds, nodes, words, why, evidence) and
+// a schedules file (run, schedule, rank, runs, share, granularity, plan; -r
+// without -as prints its text form). pain-trace is the one command that
+// exports: the Parquet writer stays out of the others (internal/layers).
 //
 // Flags (all but -o and -r describe the system and are the same in
 // pain-inject):
