@@ -54,17 +54,18 @@
 //     node's tree, those a fork under way brings after the signal
 //     included); the note says how many processes it stopped.
 //
-//   - partition: while the window is open, every call between a node of
-//     Groups[0] and one of Groups[1] (a node includes the nodes it spawned,
-//     "client/worker.1" belongs to "client") is cut: a connect fails with
-//     Errno (default ETIMEDOUT, what a client sees when its SYNs go
-//     unanswered), a stream send shuts the connection down, a datagram
-//     vanishes (reports success). Receives are left alone: what was sent
-//     before the window arrives. A connection cut stays cut after the
-//     window closes. Target fields, when set, narrow the calls cut. A
-//     partition with a Duration starts instead at the first call matching
-//     Target (the Nth) in the window, cuts every call across it, that one
-//     included, and heals Duration later.
+//   - partition: silent, as a real one is (Options.Net, package netcut:
+//     the kernel drops the packets between the two sides). It starts at
+//     the first call matching Target (the Nth) in the window, which runs
+//     as it would (its row marked): from then on no byte, SYN, FIN or RST
+//     gets from a node of Groups[0] to one of Groups[1] or back (a node
+//     includes the processes it spawned). Sends still succeed and their
+//     bytes wait in the sender's kernel, a connect across waits for an
+//     answer, a datagram vanishes. With a Duration it heals that long
+//     after it started, else when the window closes (Before observed) or
+//     the run ends; after the heal TCP delivers what it held by
+//     retransmission, or the kernel has timed the connection out. Without
+//     Options.Net it does not fire. Errno is not used.
 //
 //   - powerloss (plan version 3): at the target call's entry (the call never
 //     runs), every process of the fault's Nodes (default: the target's
@@ -100,6 +101,7 @@ package inject
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync"
@@ -116,6 +118,15 @@ import (
 type Options struct {
 	// Log receives progress messages (a fault fired, a restart failed).
 	Log func(msg string)
+	// Net carries out partitions (package netcut); nil: a partition does
+	// not fire.
+	Net Partitioner
+}
+
+// Partitioner cuts the network between two groups of nodes, and heals it.
+type Partitioner interface {
+	Cut(a, b []string) error
+	Heal(a, b []string) error
 }
 
 // Injector is a tracer.Hook applying one plan.
@@ -141,6 +152,7 @@ type fault struct {
 	opened bool // After observed (or none)
 	closed bool // Before observed
 	seen   int
+	cut    bool             // a partition holds
 	last   map[string]int64 // node/thread -> 1+seq of the last call counted
 	fired  bool             // it acted (the tracer said so, or has not said otherwise yet)
 	spent  bool             // it had its call: a one-shot fault acts on no other
@@ -171,9 +183,6 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 				return nil, fmt.Errorf("plan %s fault %d: unknown errno %s", p.ID, i+1, f.Errno)
 			}
 			ft.errno = tracer.Errno(e)
-		}
-		if f.Kind == format.FaultPartition && ft.errno == 0 {
-			ft.errno = tracer.ETIMEDOUT
 		}
 		in.faults = append(in.faults, ft)
 		if f.Target.Class != "" && in.cls == nil {
@@ -410,6 +419,9 @@ func (in *Injector) Observe(e *format.Event) {
 		}
 		if !ft.closed && is(ft.f.Before, e) {
 			ft.closed = true
+			if ft.cut && ft.dur == 0 {
+				in.healLocked(ft)
+			}
 		}
 		// The row's time, when the call writes one: rows are stamped at
 		// the call's exit, the Clock at its entry.
@@ -428,15 +440,9 @@ func (in *Injector) enter(ft *fault, c *tracer.Call) (tracer.Action, bool) {
 	if !ft.opened || ft.closed {
 		return tracer.Action{}, false
 	}
-	if ft.f.Kind == format.FaultPartition && ft.dur > 0 {
-		return in.timedPartition(ft, c)
-	}
 	e := c.Event
 	if !in.targets(ft, c) {
 		return tracer.Action{}, false
-	}
-	if ft.f.Kind == format.FaultPartition {
-		return in.partition(ft, c)
 	}
 	if ft.spent || (ft.f.Kind == format.FaultDrop && !droppable(e)) || (ft.f.Kind == format.FaultShort && !shortenable(c)) {
 		return tracer.Action{}, false
@@ -472,6 +478,10 @@ func (in *Injector) enter(ft *fault, c *tracer.Call) (tracer.Action, bool) {
 		act.Kind, act.Ret = tracer.ActShorten, c.Len/2
 	case format.FaultCorrupt:
 		act = in.corrupt(ft)
+	case format.FaultPartition:
+		if !in.partition(ft) {
+			return tracer.Action{}, false
+		}
 	}
 	in.fire(ft, c)
 	return act, true
@@ -505,49 +515,45 @@ func cut(c *tracer.Call, act tracer.Action) tracer.Action {
 	return act
 }
 
-// timedPartition starts the partition at the target call and ends it the
-// fault's duration later; meanwhile every call across it is cut, the
-// target's own included.
-func (in *Injector) timedPartition(ft *fault, c *tracer.Call) (tracer.Action, bool) {
-	if !ft.spent {
-		if !in.targets(ft, c) {
-			return tracer.Action{}, false
-		}
-		if ft.seen++; ft.seen < ft.nth {
-			return tracer.Action{}, false
-		}
-		in.fire(ft, c)
+// partition starts partition ft, at its target call's entry (the call then
+// runs, its row marked: ActNone). Healing comes later (heal). A cut the
+// kernel refused leaves the fault spent and not fired, the note says why.
+func (in *Injector) partition(ft *fault) bool {
+	var err error
+	if in.opt.Net == nil {
+		err = errNoNet
+	} else {
+		err = in.opt.Net.Cut(ft.f.Groups[0], ft.f.Groups[1])
+	}
+	if err != nil {
+		ft.spent = true
+		in.noteLocked(fmt.Sprintf("fault %d (partition) did not act: %v", ft.idx+1, err))
+		return false
+	}
+	ft.cut = true
+	if ft.dur > 0 {
 		in.later(ft.dur, func() {
 			in.mu.Lock()
-			ft.closed = true
-			in.mu.Unlock()
-			in.logf("partition %s healed", ft.mark)
+			defer in.mu.Unlock()
+			in.healLocked(ft)
 		})
 	}
-	return in.partition(ft, c)
+	return true
 }
 
-// partition cuts the call entering if it crosses the partition.
-func (in *Injector) partition(ft *fault, c *tracer.Call) (tracer.Action, bool) {
-	e := c.Event
-	g := ft.f.Groups
-	peer := endpointNode(e.Peer)
-	if peer == "" || !(inGroup(e.Node, g[0]) && inGroup(peer, g[1]) || inGroup(e.Node, g[1]) && inGroup(peer, g[0])) {
-		return tracer.Action{}, false
+var errNoNet = errors.New("no partitioner (pain-inject makes one: package netcut)")
+
+// healLocked ends partition ft, if it holds.
+func (in *Injector) healLocked(ft *fault) {
+	if !ft.cut {
+		return
 	}
-	act := tracer.Action{Fault: ft.mark}
-	switch {
-	case inClass(e, "connect"):
-		act.Kind, act.Errno = tracer.ActFail, ft.errno
-	case isSend(e):
-		act = cut(c, act)
-	default:
-		return tracer.Action{}, false
+	ft.cut = false
+	if err := in.opt.Net.Heal(ft.f.Groups[0], ft.f.Groups[1]); err != nil {
+		in.noteLocked(fmt.Sprintf("fault %d (partition) did not heal: %v", ft.idx+1, err))
+		return
 	}
-	if !ft.fired {
-		in.fire(ft, c)
-	}
-	return act, true
+	in.logf("partition %s healed", ft.mark)
 }
 
 // fire notes that ft acts on the call c. Its time is the call's entry

@@ -13,6 +13,7 @@ import (
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/ebpfrec"
+	"github.com/boxofpain/pain/internal/netcut"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/tracer"
 )
@@ -50,6 +51,7 @@ type system struct {
 	outs  map[string]*os.File
 	mu    sync.Mutex
 	procs []*tracer.Proc
+	net   *netcut.Net // the nodes' cgroups, for partitions
 }
 
 func (s *system) Restart(name string) error {
@@ -59,7 +61,11 @@ func (s *system) Restart(name string) error {
 
 func (s *system) start(n node) (*tracer.Proc, error) {
 	out := s.outs[n.name]
-	p, err := s.tr.Start(tracer.Spec{Node: n.name, Argv: append([]string{progs.Path("tn")}, n.args...), Stdout: out})
+	spec := tracer.Spec{Node: n.name, Argv: append([]string{progs.Path("tn")}, n.args...), Stdout: out}
+	if s.net != nil {
+		spec.Cgroup = s.net.Dir(n.name)
+	}
+	p, err := s.tr.Start(spec)
 	if err == nil {
 		s.mu.Lock()
 		s.procs = append(s.procs, p)
@@ -538,85 +544,99 @@ func TestPause(t *testing.T) {
 	}
 }
 
-// TestPartition: a partition blocks only the named pairs: a->b is cut, a->c
-// and d->b are not.
+// TestPartition: a partition cuts only the named pairs, and silently:
+// from the start of the run, a's datagrams to b vanish while a sees every
+// sendto succeed; a's to c and d's to b arrive.
 func TestPartition(t *testing.T) {
 	progs.Need(t)
 	pb, pc := freePort(t), freePort(t)
-	nodes := []node{
-		{name: "b", args: []string{"recv", pb, "2"}, server: true},
-		{name: "c", args: []string{"recv", pc, "1"}, server: true},
-		{name: "a", args: []string{"send", "a", "6", pb, pc}},
-		{name: "d", args: []string{"send", "d", "6", pb}},
-	}
-	clean := runSystem(t, nil, nodes...)
-	wantOut(t, clean, "b", "from a: 6 eof", "from d: 6 eof")
-	// From a's 3rd message to b on: a has sent b 3 messages by then.
-	after := ref(t, clean.rows, "a", "main", "send", 5)
 	var in *Injector
-	p := plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"a"}, {"b"}}, After: after})
-	r := runSystem(t, withPlan(t, p, &in), nodes...)
-	wantOut(t, r, "b", "from a: 3 eof", "from d: 6 eof")
-	wantOut(t, r, "c", "from a: 6 eof")
-	wantOut(t, r, "a", "to "+pb+": 3 of 6 EPIPE", "to "+pc+": 6 of 6 ok")
-	for _, e := range marked(r.rows) {
-		if e.Node != "a" || e.Peer != "b:listen0" {
-			t.Errorf("partition acted on %s/%s#%d %s to %s", e.Node, e.Thread, e.Seq, e.Syscall, e.Peer)
-		}
-	}
-
-	// From the start, a's connect to b fails; a still reaches c.
-	p = plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"b"}, {"a"}}})
-	nodes[0].args[2] = "1"
-	r = runSystem(t, withPlan(t, p, &in), nodes...)
-	wantOut(t, r, "a", "connect "+pb+": ETIMEDOUT", "to "+pc+": 6 of 6 ok")
-	wantOut(t, r, "b", "from d: 6 eof")
-	wantOut(t, r, "c", "from a: 6 eof")
-
-	// Datagrams across vanish; their sender sees success.
-	p = plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"a"}, {"b"}}})
-	r = runSystem(t, withPlan(t, p, &in),
+	p := plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"a"}, {"b"}}})
+	r := runSystem(t, withNet(t, p, &in, "a", "b", "c", "d"),
 		node{name: "b", args: []string{"urecv", pb}, server: true},
 		node{name: "c", args: []string{"urecv", pc}, server: true},
-		node{name: "a", args: []string{"usend", "a", "3", pb}},
-		node{name: "d", args: []string{"usend", "d", "3", pc}})
-	wantOut(t, r, "a", "sent 3 ok")
-	wantOut(t, r, "b", "got 0:")
-	wantOut(t, r, "c", "got 3: 0 1 2")
+		node{name: "a", args: []string{"usend", "a", "3", pb, pc}},
+		node{name: "d", args: []string{"usend", "d", "3", pb}})
+	wantOut(t, r, "a", "sent 6 ok")
+	wantOut(t, r, "d", "sent 3 ok")
+	wantOut(t, r, "b", "got 3: 0 1 2") // d's
+	wantOut(t, r, "c", "got 3: 0 1 2") // a's
+	if w := in.Fired(); len(w) != 1 {
+		t.Errorf("fired %+v, want the partition", w)
+	}
 }
 
-// TestTimedPartition: a partition with a duration starts at its target call
-// (a's 2nd connect to b), cuts every call across it until the duration
-// passes, and then heals: a's retries get through and its pings end well.
-func TestTimedPartition(t *testing.T) {
+// TestSilentPartition: a partition of a from b for 1s starts at a's 2nd
+// write on its connection to b. b sees no end of file or reset: its
+// reads wait, and get the bytes a wrote during the partition once it
+// heals (TCP retransmits them). a's writes succeed, and its second
+// connect to b does not complete until the heal.
+func TestSilentPartition(t *testing.T) {
 	progs.Need(t)
-	const heal = 400 * time.Millisecond
+	const heal = time.Second
 	port := freePort(t)
 	var in *Injector
 	p := plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"a"}, {"b"}}, Duration: format.Duration(heal),
-		Target: format.Target{Node: "a", Syscall: "connect", Nth: 2}})
-	r := runSystem(t, withPlan(t, p, &in),
-		node{name: "b", args: []string{"serve", port}, server: true},
-		node{name: "a", args: []string{"ping", "a", "4", port}})
-	wantOut(t, r, "a", "pings 4 ok")
+		Target: format.Target{Node: "a", Syscall: "write", Nth: 2}})
+	r := runSystem(t, withNet(t, p, &in, "a", "b"),
+		node{name: "b", args: []string{"recv", port, "2"}, server: true},
+		node{name: "a", args: []string{"quiet", "a", port}})
+	wantOut(t, r, "a", "connect2 ok", "wrote 4 ok")
+	wantOut(t, r, "b", "from a: 3 eof", "from a: 1 eof")
 	m := marked(r.rows)
-	if len(m) == 0 || m[0].Node != "a" || m[0].Syscall != "connect" || m[0].Errno != "ETIMEDOUT" {
+	if len(m) != 1 || m[0].Node != "a" || m[0].Syscall != "write" || m[0].Ret != 100 {
 		dump(t, r.rows)
-		t.Fatalf("marked %+v, want a's connect failed with ETIMEDOUT first", m)
+		t.Fatalf("marked %+v, want a's 2nd write, which wrote its 100 bytes", m)
 	}
-	first, last := m[0].TimeNS, m[len(m)-1].TimeNS
-	if d := time.Duration(last - first); d > heal+heal/2 {
-		t.Errorf("the partition cut calls for %v, want it healed after %v", d, heal)
-	}
+	// Rows are stamped at the call's exit; the cut began at the write's
+	// entry, just before.
+	cut := m[0].TimeNS
+	slack := int64(100 * time.Millisecond)
 	connects := 0
 	for _, e := range r.rows {
-		if e.Node == "a" && e.Syscall == "connect" && e.Fault == "" && e.TimeNS > last {
-			connects++
+		switch {
+		case e.Node == "a" && e.Syscall == "connect":
+			if connects++; connects == 2 {
+				t.Logf("a's second connect returned %v after the partition began", time.Duration(e.TimeNS-cut))
+			}
+			if connects == 2 && e.TimeNS-cut < int64(heal)-slack {
+				t.Errorf("a's second connect returned %v after the partition began, before it healed (%v)", time.Duration(e.TimeNS-cut), heal)
+			}
+		case e.Node == "b" && e.Syscall == "read" && e.Conn == m[0].Conn && e.Offset >= 100 && e.Ret > 0 && e.Offset < 200:
+			t.Logf("b read the bytes written during the partition %v after it began", time.Duration(e.TimeNS-cut))
+			if e.TimeNS-cut < int64(heal)-slack {
+				t.Errorf("b read the bytes written during the partition %v after it began, before it healed (%v)", time.Duration(e.TimeNS-cut), heal)
+			}
+		case e.Node == "b" && e.Conn == m[0].Conn && e.Syscall == "read" && e.Ret <= 0 && e.Offset < 300:
+			t.Errorf("b's read at offset %d ended the connection early: ret %d %s", e.Offset, e.Ret, e.Errno)
 		}
 	}
-	if connects < 3 {
-		dump(t, r.rows)
-		t.Errorf("%d connects got through after the partition healed, want 3 (pings 2, 3 and 4)", connects)
+	if connects != 2 {
+		t.Errorf("%d connects by a, want 2", connects)
+	}
+}
+
+// withNet returns a hook maker applying plan p, partitions through a
+// netcut.Net (every node in a cgroup of its own, root needed), closed at
+// the end of the test.
+func withNet(t *testing.T, p *format.Plan, in **Injector, nodes ...string) func(*system) tracer.Hook {
+	net, err := netcut.New(nodes)
+	if err != nil {
+		t.Skipf("no silent partitions here: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := net.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return func(s *system) tracer.Hook {
+		s.net = net
+		h, err := New(p, Options{Log: func(m string) { t.Log(m) }, Net: net})
+		if err != nil {
+			t.Fatal(err)
+		}
+		*in = h
+		return h
 	}
 }
 

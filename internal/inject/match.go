@@ -54,16 +54,6 @@ func atOffset(t *format.Target, e *format.Event, n int64) bool {
 // (and files their file offset).
 func stream(e *format.Event) bool { return e.Offset >= 0 && e.FDKind != format.KindFile }
 
-// endpointNode returns the node an endpoint name belongs to: the part before
-// the first ':' of "kv1:listen0" or "client:main:s0". Raw addresses of
-// untraced peers give a string that is no node name.
-func endpointNode(ep string) string {
-	if i := strings.IndexByte(ep, ':'); i > 0 {
-		return ep[:i]
-	}
-	return ""
-}
-
 // inGroup reports whether node belongs to one of group's nodes: the node
 // itself or a node it spawned ("client/worker.1" belongs to "client").
 func inGroup(node string, group []string) bool {

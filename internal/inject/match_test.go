@@ -41,11 +41,6 @@ func TestTargetMatches(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	for ep, want := range map[string]string{"kv1:listen0": "kv1", "client:main.1:s3": "client", "127.0.0.1:6379": "127.0.0.1", "": "", "x": ""} {
-		if got := endpointNode(ep); got != want {
-			t.Errorf("endpointNode(%q) = %q, want %q", ep, got, want)
-		}
-	}
 	g := []string{"client", "kv2"}
 	for n, want := range map[string]bool{"client": true, "client/worker.1": true, "clientx": false, "kv2": true, "kv1": false} {
 		if inGroup(n, g) != want {

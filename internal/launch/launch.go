@@ -126,6 +126,10 @@ type Options struct {
 	Backend tracer.Backend
 	Stops   *tracer.Stops
 	Meta    map[string]string
+	// Cgroup, when set, gives the folder of the cgroup v2 each node starts
+	// in (its restarts too), or nil: pain-inject's silent partitions
+	// (package netcut) put each node in its own.
+	Cgroup func(node string) *os.File
 }
 
 // Result is what happened. Status values are exit codes (128+n for a
@@ -404,8 +408,12 @@ func (r *runner) startThread(node string, argv []string, split bool, thread stri
 			stdout = os.Stdout
 		}
 	}
+	var cg *os.File
+	if r.o.Cgroup != nil {
+		cg = r.o.Cgroup(node)
+	}
 	return r.tr.Start(tracer.Spec{Node: node, Argv: argv, Dir: r.s.Dir, Env: r.env(),
-		Stdin: stdin, Stdout: stdout, Stderr: out, SplitExec: split, Thread: thread})
+		Stdin: stdin, Stdout: stdout, Stderr: out, SplitExec: split, Thread: thread, Cgroup: cg})
 }
 
 // shell runs a command line with /bin/sh -c. A simple command (no shell

@@ -131,6 +131,10 @@ type Attr struct {
 	Env   []string
 	Dir   string
 	Files []uintptr // stdin, stdout, stderr
+	// Cgroup, when set, is the folder of the cgroup v2 the process is
+	// born in (clone3's CLONE_INTO_CGROUP): in it before it makes any
+	// socket, whose cgroup is fixed when it is made (package netcut).
+	Cgroup *os.File
 }
 
 // StartTraced starts a through the shim on the calling (tracer) thread,
@@ -184,7 +188,7 @@ func startShim(a Attr, mode string, admit func(pid int) error, opts int) (int, e
 	defer w.Close() // closing it lets the shim exec
 	argv := append([]string{shimArg0, a.Path}, a.Argv...)
 	env := append(append([]string(nil), a.Env...), envShim+"="+mode)
-	pid, err := forkShim(argv, env, a.Dir, append(append([]uintptr(nil), a.Files...), r.Fd(), rw.Fd()))
+	pid, err := forkShim(argv, env, a.Dir, append(append([]uintptr(nil), a.Files...), r.Fd(), rw.Fd()), a.Cgroup)
 	r.Close()
 	rw.Close()
 	if err != nil {
@@ -214,7 +218,7 @@ func StartWaker() (int, error) {
 	}
 	defer devnull.Close()
 	fd := devnull.Fd()
-	pid, err := forkShim([]string{wakerArg0}, []string{envShim + "=" + shimWait}, "/", []uintptr{fd, fd, fd})
+	pid, err := forkShim([]string{wakerArg0}, []string{envShim + "=" + shimWait}, "/", []uintptr{fd, fd, fd}, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -256,14 +260,15 @@ func StartPlain(a Attr) (int, error) {
 	return 0, err
 }
 
-func forkShim(argv, env []string, dir string, files []uintptr) (int, error) {
+func forkShim(argv, env []string, dir string, files []uintptr, cgroup *os.File) (int, error) {
 	if !shimReady.Load() {
 		return 0, errNoShim
 	}
-	return syscall.ForkExec("/proc/self/exe", argv, &syscall.ProcAttr{
-		Dir: dir, Env: env, Files: files,
-		Sys: &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
-	})
+	sys := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if cgroup != nil {
+		sys.UseCgroupFD, sys.CgroupFD = true, int(cgroup.Fd())
+	}
+	return syscall.ForkExec("/proc/self/exe", argv, &syscall.ProcAttr{Dir: dir, Env: env, Files: files, Sys: sys})
 }
 
 // SeccompAvailable reports whether this kernel has seccomp filters (the

@@ -11,12 +11,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/cli"
 	"github.com/boxofpain/pain/internal/inject"
 	"github.com/boxofpain/pain/internal/launch"
+	"github.com/boxofpain/pain/internal/netcut"
 	"github.com/boxofpain/pain/internal/verdict"
 )
 
@@ -47,7 +49,20 @@ func Run(sys launch.System, o launch.Options, out, tool, version string, stderr 
 // not be written or the run was interrupted (with that error then).
 func Inject(plan *format.Plan, sys launch.System, o launch.Options, out, tool, version string, stderr io.Writer) (*format.Result, error) {
 	say := func(format string, args ...any) { fmt.Fprintf(stderr, tool+": "+format+"\n", args...) }
-	in, err := inject.New(plan, inject.Options{Log: func(msg string) { say("%s", msg) }})
+	opt := inject.Options{Log: func(msg string) { say("%s", msg) }}
+	if hasPartition(plan) {
+		net, err := netcut.New(nodeNames(sys))
+		if err != nil {
+			return nil, fmt.Errorf("a partition needs a cgroup per node and an eBPF program (root, cgroup v2): %w", err)
+		}
+		defer func() {
+			if err := net.Close(); err != nil {
+				say("%v", err)
+			}
+		}()
+		opt.Net, o.Cgroup = net, net.Dir
+	}
+	in, err := inject.New(plan, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -66,6 +81,34 @@ func Inject(plan *format.Plan, sys launch.System, o launch.Options, out, tool, v
 	result.Trace, result.WallMS, result.Run = out, wall.Milliseconds(), o.Run
 	say("plan %s: %s", plan.ID, result.Verdict)
 	return result, runErr
+}
+
+func hasPartition(p *format.Plan) bool {
+	for _, f := range p.Faults {
+		if f.Kind == format.FaultPartition {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeNames returns the nodes a run of sys starts, each of which gets a
+// cgroup of its own for partitions.
+func nodeNames(sys launch.System) []string {
+	var names []string
+	for _, n := range sys.Nodes {
+		names = append(names, n.Name)
+	}
+	if len(sys.Argv) > 0 {
+		names = append(names, filepath.Base(sys.Argv[0]))
+	}
+	if sys.Workload != "" {
+		names = append(names, format.NodeWorkload)
+	}
+	if sys.Check != "" {
+		names = append(names, format.NodeCheck)
+	}
+	return names
 }
 
 // RunName names an injected run after its plan and its start time, so

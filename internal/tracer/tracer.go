@@ -157,6 +157,10 @@ type Spec struct {
 	// while its earlier rows exist needs a fresh one to keep (node,
 	// thread, seq) unique.
 	Thread string
+	// Cgroup, when set, is the folder of the cgroup v2 the process starts
+	// in (a node's own, for a silent partition: package netcut). Not for
+	// Untraced.
+	Cgroup *os.File
 }
 
 // Proc is a started process.
@@ -371,7 +375,7 @@ func (t *Tracer) Start(s Spec) (*Proc, error) {
 		}
 	}
 	attr := ptrace.Attr{Path: path, Argv: s.Argv, Env: env, Dir: s.Dir,
-		Files: []uintptr{files[0].Fd(), files[1].Fd(), files[2].Fd()}}
+		Files: []uintptr{files[0].Fd(), files[1].Fd(), files[2].Fd()}, Cgroup: s.Cgroup}
 	p := &Proc{Node: s.Node, done: make(chan struct{})}
 	var serr error
 	err = t.do(func() {

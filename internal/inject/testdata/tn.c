@@ -12,8 +12,14 @@
 //                        <ok|ERRNO of the first failed write>".
 //   urecv PORT           receive datagrams until SIGTERM, then those queued;
 //                        print "got <n>: <i> <i> ...".
-//   usend NAME N PORT    send N datagrams with sendto; print "sent <n> ok"
-//                        when every sendto reported the full length.
+//   usend NAME N PORT... send N datagrams with sendto to each port; print
+//                        "sent <n> ok" when every sendto reported the full
+//                        length.
+//   quiet NAME PORT      connect, write 2 messages, connect again, write a
+//                        message on each connection; print "connect2 ok"
+//                        (or its ERRNO) and "wrote <n> ok" (or the ERRNO of
+//                        the first failed write). For a silent partition
+//                        starting at the 2nd write.
 //   serve PORT           forever: accept, read one message, reply "ok".
 //   ping NAME N PORT     N pings (connect, message, wait for "ok"), each
 //                        retried for up to 5s; print "pings <n> ok".
@@ -184,17 +190,46 @@ static int do_urecv(int port) {
 	return 0;
 }
 
-static int do_usend(const char *name, int n, int port) {
+static int do_usend(const char *name, int n, int np, char **ports) {
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in a = addr(port);
 	char b[MSG];
 	int ok = 0;
 	for (int i = 0; i < n; i++) {
 		msg(b, name, i);
-		if (sendto(s, b, MSG, 0, (struct sockaddr *)&a, sizeof a) == MSG) ok++;
+		for (int p = 0; p < np; p++) {
+			struct sockaddr_in a = addr(atoi(ports[p]));
+			if (sendto(s, b, MSG, 0, (struct sockaddr *)&a, sizeof a) == MSG) ok++;
+		}
 		usleep(20000);
 	}
-	printf("sent %d %s\n", ok, ok == n ? "ok" : "short");
+	printf("sent %d %s\n", ok, ok == n * np ? "ok" : "short");
+	return 0;
+}
+
+static int do_quiet(const char *name, int port) {
+	signal(SIGPIPE, SIG_IGN);
+	struct sockaddr_in a = addr(port);
+	int c[2];
+	char b[MSG];
+	int wrote = 0, err = 0;
+	c[0] = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(c[0], (struct sockaddr *)&a, sizeof a) < 0) { printf("connect1 %s\n", ename(errno)); return 1; }
+	for (int i = 0; i < 2 && !err; i++) {
+		msg(b, name, i);
+		if (write(c[0], b, MSG) == MSG) wrote++;
+		else err = errno;
+	}
+	c[1] = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(c[1], (struct sockaddr *)&a, sizeof a) < 0) { printf("connect2 %s\n", ename(errno)); return 1; }
+	printf("connect2 ok\n");
+	for (int k = 0; k < 2 && !err; k++) {
+		msg(b, name, 2 - k * 2);
+		if (write(c[k], b, MSG) == MSG) wrote++;
+		else err = errno;
+	}
+	printf("wrote %d %s\n", wrote, err ? ename(err) : "ok");
+	close(c[0]);
+	close(c[1]);
 	return 0;
 }
 
@@ -349,12 +384,13 @@ int main(int argc, char **argv) {
 	if (argc >= 4 && !strcmp(argv[1], "recv")) return do_recv(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 5 && !strcmp(argv[1], "send")) return do_send(argv[2], atoi(argv[3]), argc - 4, argv + 4);
 	if (argc >= 3 && !strcmp(argv[1], "urecv")) return do_urecv(atoi(argv[2]));
-	if (argc >= 5 && !strcmp(argv[1], "usend")) return do_usend(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 5 && !strcmp(argv[1], "usend")) return do_usend(argv[2], atoi(argv[3]), argc - 4, argv + 4);
+	if (argc >= 4 && !strcmp(argv[1], "quiet")) return do_quiet(argv[2], atoi(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "serve")) return do_serve(atoi(argv[2]));
 	if (argc >= 5 && !strcmp(argv[1], "ping")) return do_ping(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc >= 2 && !strcmp(argv[1], "threads")) return do_threads();
 	if (argc >= 4 && !strcmp(argv[1], "prefork")) return do_prefork(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "disk")) return do_disk(argv[2], argc >= 4 && !strcmp(argv[3], "mmap"));
-	fprintf(stderr, "usage: tn recv|send|urecv|usend|serve|ping|threads|prefork|disk ...\n");
+	fprintf(stderr, "usage: tn recv|send|urecv|usend|quiet|serve|ping|threads|prefork|disk ...\n");
 	return 2;
 }
