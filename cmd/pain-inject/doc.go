@@ -19,7 +19,8 @@
 // sees success; a stream is shut down at that point, as a crashed peer
 // would), a thread is held, a node is killed (and restarted from its
 // Procfile line) or stopped for a while, two sets of nodes are
-// partitioned, one or several nodes lose power (killed at once, their files
+// partitioned (silently: the kernel drops the packets between them, see
+// internal/netcut; this needs root and cgroup v2), one or several nodes lose power (killed at once, their files
 // in the run's folder rolled back to what a power loss leaves, then
 // restarted if asked), a write writes half of what it asks, or a durable
 // byte of a file is flipped. The check runs once the restarts the faults
