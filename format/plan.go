@@ -49,7 +49,7 @@ const (
 	FaultDelay     = "delay"     // hold the calling thread for Duration, then run the call
 	FaultCrash     = "crash"     // SIGKILL the node; Restart brings it back after Duration
 	FaultPause     = "pause"     // SIGSTOP the node for Duration
-	FaultPartition = "partition" // Groups cannot reach each other, silently, from the Target call (the Nth in the window) for Duration, or to the window's end
+	FaultPartition = "partition" // Groups cannot reach each other, silently, for Duration from the Target call, or from the window's start to its end
 	FaultPowerloss = "powerloss" // SIGKILL the Nodes at once and roll their files back to what a power loss leaves; Restart brings them back after Duration
 	FaultShort     = "short"     // a write (write, pwrite64) writes half of what it asks, at least 1 byte
 	FaultCorrupt   = "corrupt"   // SIGKILL the node, flip the bits of one durable byte of Target.File; Restart brings it back after Duration
@@ -82,10 +82,10 @@ type Evidence struct {
 
 // Fault is one fault: what to do, to which system call, and when.
 //
-// A partition starts at the Target call (the Nth in the window; an empty
-// Target: the window's first call) and lasts Duration, or without one to
-// the window's end. It is silent: packets between the groups are dropped
-// (internal/inject, internal/netcut).
+// A partition with Duration starts at the Target call (the Nth in the
+// window) and lasts Duration; without one it holds from the window's start
+// to its end, and Target is not used. It is silent: packets between the
+// groups are dropped (internal/inject, internal/netcut).
 type Fault struct {
 	Kind   string `json:"kind"`
 	Target Target `json:"target"`

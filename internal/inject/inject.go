@@ -55,15 +55,17 @@
 //     included); the note says how many processes it stopped.
 //
 //   - partition: silent, as a real one is (Options.Net, package netcut:
-//     the kernel drops the packets between the two sides). It starts at
-//     the first call matching Target (the Nth) in the window, which runs
-//     as it would (its row marked): from then on no byte, SYN, FIN or RST
-//     gets from a node of Groups[0] to one of Groups[1] or back (a node
-//     includes the processes it spawned). Sends still succeed and their
-//     bytes wait in the sender's kernel, a connect across waits for an
-//     answer, a datagram vanishes. With a Duration it heals that long
-//     after it started, else when the window closes (Before observed) or
-//     the run ends; after the heal TCP delivers what it held by
+//     the kernel drops the packets between the two sides): no byte, SYN,
+//     FIN or RST gets from a node of Groups[0] to one of Groups[1] or back
+//     (a node includes the processes it spawned). Sends still succeed and
+//     their bytes wait in the sender's kernel, a connect across waits for
+//     an answer, a datagram vanishes. With a Duration it starts at the
+//     first call matching Target (the Nth) in the window, which runs as it
+//     would (its row marked), and heals Duration later. Without one it
+//     holds from the window's start (the first call or row after After,
+//     or the run's first; no row is marked, where it fired names that
+//     event) to the window's end (Before observed) or the end of the run;
+//     Target is not used. After the heal TCP delivers what it held by
 //     retransmission, or the kernel has timed the connection out. Without
 //     Options.Net it does not fire. Errno is not used.
 //
@@ -423,6 +425,9 @@ func (in *Injector) Observe(e *format.Event) {
 				in.healLocked(ft)
 			}
 		}
+		if ft.opened && !ft.closed && !ft.spent && windowPartition(ft) {
+			in.startWindow(ft, e, e.TimeNS)
+		}
 		// The row's time, when the call writes one: rows are stamped at
 		// the call's exit, the Clock at its entry.
 		w := &ft.where
@@ -441,6 +446,12 @@ func (in *Injector) enter(ft *fault, c *tracer.Call) (tracer.Action, bool) {
 		return tracer.Action{}, false
 	}
 	e := c.Event
+	if windowPartition(ft) {
+		if !ft.spent {
+			in.startWindow(ft, e, c.TimeNS) // before this call's packets, if it sends any
+		}
+		return tracer.Action{}, false
+	}
 	if !in.targets(ft, c) {
 		return tracer.Action{}, false
 	}
@@ -559,10 +570,29 @@ func (in *Injector) healLocked(ft *fault) {
 // fire notes that ft acts on the call c. Its time is the call's entry
 // until its row is observed (a killed caller's row has none later).
 func (in *Injector) fire(ft *fault, c *tracer.Call) {
-	e := c.Event
+	in.fireAt(ft, c.Event, c.TimeNS)
+}
+
+func (in *Injector) fireAt(ft *fault, e *format.Event, timeNS int64) {
 	ft.fired, ft.spent = true, true
-	ft.where = format.Fired{Fault: ft.idx, Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall, TimeNS: c.TimeNS}
+	ft.where = format.Fired{Fault: ft.idx, Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall, TimeNS: timeNS}
 	in.logf("fault %s fired at %s/%s#%d (%s)", ft.mark, e.Node, e.Thread, e.Seq, e.Syscall)
+}
+
+// windowPartition says whether ft is a partition over its window (no
+// Duration): it holds from the window's start to its end.
+func windowPartition(ft *fault) bool {
+	return ft.f.Kind == format.FaultPartition && ft.dur == 0
+}
+
+// startWindow starts window partition ft as its window opens: at the
+// entry of the first call or the first row after its After event (the
+// run's first, without one), whichever comes first. It acts on no call;
+// where it fired names that event.
+func (in *Injector) startWindow(ft *fault, e *format.Event, timeNS int64) {
+	if in.partition(ft) {
+		in.fireAt(ft, e, timeNS)
+	}
 }
 
 // later runs f after d on a timer goroutine, unless Stop came first.

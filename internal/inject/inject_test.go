@@ -564,6 +564,17 @@ func TestPartition(t *testing.T) {
 	if w := in.Fired(); len(w) != 1 {
 		t.Errorf("fired %+v, want the partition", w)
 	}
+
+	// Over a window: from a's 2nd sendto (it got through) to its 4th (the
+	// Before call is still inside the window: dropped), then healed.
+	nodes := []node{{name: "b", args: []string{"urecv", pb}, server: true}, {name: "a", args: []string{"usend", "a", "6", pb}}}
+	clean := runSystem(t, nil, nodes...)
+	wantOut(t, clean, "b", "got 6: 0 1 2 3 4 5")
+	p = plan(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{"a"}, {"b"}},
+		After: ref(t, clean.rows, "a", "main", "sendto", 2), Before: ref(t, clean.rows, "a", "main", "sendto", 4)})
+	r = runSystem(t, withNet(t, p, &in, "a", "b"), nodes...)
+	wantOut(t, r, "a", "sent 6 ok")
+	wantOut(t, r, "b", "got 4: 0 1 4 5")
 }
 
 // TestSilentPartition: a partition of a from b for 1s starts at a's 2nd

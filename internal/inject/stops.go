@@ -38,8 +38,9 @@ var ErrFullPtrace = errors.New("needs full ptrace")
 //     has: it could act on a file read, which has no row under eBPF.
 //
 // Everything else stops where it acts: the entry of the target's calls
-// (and their exit, for a crash pinned inside a receive's data), and the
-// connects and sends of a partition's nodes.
+// (and their exit, for a crash pinned inside a receive's data); a timed
+// partition at its start, a partition over its window nowhere (the kernel
+// drops its packets, package netcut).
 func Stops(p *format.Plan) (*tracer.Stops, error) {
 	s := &tracer.Stops{Nodes: []string{}}
 	for i := range p.Faults {
@@ -47,24 +48,18 @@ func Stops(p *format.Plan) (*tracer.Stops, error) {
 		if err := stoppable(f); err != nil {
 			return nil, fmt.Errorf("fault %d (%s): %w: %w", i+1, f.Kind, ErrFullPtrace, err)
 		}
-		// A partition over its window cuts connects and sends, its Target
-		// only narrows them; a timed one starts at its Target's call.
-		window := f.Kind == format.FaultPartition && f.Duration == 0
+		// A partition over its window starts and ends with rows (Observe),
+		// the kernel cuts its packets; a timed one starts at its Target's
+		// call.
+		if f.Kind == format.FaultPartition && f.Duration == 0 {
+			continue
+		}
 		nodes := []string{f.Target.Node}
-		if !window {
-			calls, err := targetCalls(&f.Target)
-			if err != nil {
-				return nil, fmt.Errorf("fault %d (%s): %w: %w", i+1, f.Kind, ErrFullPtrace, err)
-			}
-			s.Calls = append(s.Calls, calls...)
+		calls, err := targetCalls(&f.Target)
+		if err != nil {
+			return nil, fmt.Errorf("fault %d (%s): %w: %w", i+1, f.Kind, ErrFullPtrace, err)
 		}
-		if f.Kind == format.FaultPartition {
-			s.Calls = append(s.Calls, cutCalls()...)
-			nodes = append(nodes, slices.Concat(f.Groups...)...)
-		}
-		if window {
-			nodes = nodes[1:]
-		}
+		s.Calls = append(s.Calls, calls...)
 		if s.Nodes != nil && slices.Contains(nodes, "") {
 			s.Nodes = nil // every node
 		}
@@ -142,16 +137,4 @@ func stopOK(e *sysent.Entry) bool {
 		return false
 	}
 	return !fileCall(e)
-}
-
-// cutCalls are the calls a partition cuts: connects and sends.
-func cutCalls() []int {
-	var nrs []int
-	for i := range sysent.Table {
-		e := &sysent.Table[i]
-		if e.Class == sysent.Connect || e.Class == sysent.Send || e.Class == sysent.Transfer {
-			nrs = append(nrs, e.Nr)
-		}
-	}
-	return nrs
 }
