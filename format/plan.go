@@ -534,15 +534,39 @@ type Result struct {
 	// Run (result version 2) is the run name in the trace (pain.run, the
 	// traces' run column), so that results join the trace rows by run.
 	Run string `json:"run,omitempty"`
+	// RolledBack (result version 2) is what the plan's power losses took
+	// from the nodes' files, file by file; the note says it in words.
+	RolledBack []RolledBack `json:"rolled_back,omitempty"`
+}
+
+// RolledBack is what a power loss took from one file of a node.
+type RolledBack struct {
+	Node   string   `json:"node"`
+	File   string   `json:"file"`             // the file's name
+	Writes int      `json:"writes,omitempty"` // writes undone, whole or in part
+	Bytes  int64    `json:"bytes,omitempty"`  // their bytes
+	Torn   bool     `json:"torn,omitempty"`   // the oldest of them torn, a prefix kept
+	Sizes  int      `json:"sizes,omitempty"`  // truncations and extensions undone
+	Names  []string `json:"names,omitempty"`  // name changes undone, in words
+	Gone   bool     `json:"gone,omitempty"`   // the name is gone after the loss
 }
 
 // CheckOutputMax bounds a result's check_output.
 const CheckOutputMax = 4096
 
-// ResultVersionCheckOutput is the version of a result with a check_output
-// (result version 1 otherwise). Result versions share the numbers of plan
-// versions: a reader takes results up to planVersionMax.
+// ResultVersionCheckOutput is result version 2: version 1 plus
+// check_output, run and rolled_back. Result versions share the numbers of
+// plan versions: a reader takes results up to planVersionMax.
 const ResultVersionCheckOutput = 2
+
+// ResultVersionFor returns the version a result is written with: the
+// lowest that holds its fields.
+func ResultVersionFor(r *Result) int {
+	if r.CheckOutput != "" || r.Run != "" || len(r.RolledBack) > 0 {
+		return ResultVersionCheckOutput
+	}
+	return PlanVersion
+}
 
 // Fired is where a fault acted.
 type Fired struct {

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/durable"
 )
 
@@ -104,6 +105,23 @@ func plural(n int, what string) string {
 		return "1 " + what
 	}
 	return strconv.Itoa(n) + " " + what + "s"
+}
+
+// Files says what the loss took, file by file, as a result holds it.
+func (l Loss) Files() []format.RolledBack {
+	var out []format.RolledBack
+	for _, fi := range l.Image.Files {
+		lo := fi.Lost
+		if lo.Writes == 0 && !lo.Torn && lo.Sizes == 0 && len(lo.Names) == 0 {
+			continue
+		}
+		out = append(out, format.RolledBack{Node: l.Node, File: fi.Path, Writes: lo.Writes, Bytes: lo.Bytes,
+			Torn: lo.Torn, Sizes: lo.Sizes, Names: slices.Clone(lo.Names)})
+	}
+	for _, p := range l.Image.Gone {
+		out = append(out, format.RolledBack{Node: l.Node, File: p, Gone: true})
+	}
+	return out
 }
 
 // PowerLoss rewrites the files of node, whose processes are all gone, to

@@ -105,6 +105,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -140,8 +141,9 @@ type Injector struct {
 	timers []*time.Timer
 	stop   bool
 	notes  []string
-	cls    *msgClasses // names messages, when a target is pinned to a class
-	disk   *disk.Disk  // follows the nodes' files, when a fault is a power loss
+	rolled []format.RolledBack // what power losses took, file by file
+	cls    *msgClasses         // names messages, when a target is pinned to a class
+	disk   *disk.Disk          // follows the nodes' files, when a fault is a power loss
 }
 
 type fault struct {
@@ -329,6 +331,7 @@ func (in *Injector) powerloss(ft *fault) (tracer.Action, bool) {
 			return err
 		}
 		in.noteLocked(loss.String())
+		in.rolled = append(in.rolled, loss.Files()...)
 		return nil
 	}
 	then := &tracer.Later{Restart: ft.f.Restart, Gone: gone}
@@ -644,6 +647,13 @@ func (in *Injector) Fired() []format.Fired {
 		}
 	}
 	return w
+}
+
+// RolledBack returns what the power losses took from the nodes' files.
+func (in *Injector) RolledBack() []format.RolledBack {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return slices.Clone(in.rolled)
 }
 
 // Notes returns what went wrong applying the plan besides the faults not

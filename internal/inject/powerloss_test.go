@@ -1,6 +1,7 @@
 package inject
 
 import (
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -168,6 +169,19 @@ func TestPowerloss(t *testing.T) {
 		}
 		if notes := in.Notes(); tc.note != "" && !slices.Contains(notes, tc.note) {
 			t.Errorf("torn %v: notes %q\nwant %q", tc.torn, notes, tc.note)
+		}
+		if tc.note != "" {
+			// The result's rolled_back says what the note says, file by file.
+			want := []format.RolledBack{
+				{Node: "w", File: "$D/d/data.tmp", Writes: 2, Bytes: 5, Sizes: 1, Names: []string{"rename $D/d/data.tmp -> $D/d/data"}},
+				{Node: "w", File: "$D/d/log", Writes: 1, Bytes: 12, Torn: tc.torn},
+				{Node: "w", File: "$D/d/old", Names: []string{"unlink of $D/d/old"}},
+				{Node: "w", File: "$D/d/data", Gone: true},
+				{Node: "w", File: "$D/d/new", Gone: true},
+			}
+			if got := in.RolledBack(); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("torn %v: rolled back %+v\nwant %+v", tc.torn, got, want)
+			}
 		}
 	}
 }

@@ -74,11 +74,13 @@ func Inject(plan *format.Plan, sys launch.System, o launch.Options, out, tool, v
 	o.Hook, o.Plan = in, plan
 	res, wall, runErr := Run(sys, o, out, tool, version, stderr)
 	in.Stop()
-	result, err := verdict.Judge(verdict.Run{System: sys, Result: res, Err: runErr, Plan: plan, Fired: in.Fired(), Notes: in.Notes()})
+	result, err := verdict.Judge(verdict.Run{System: sys, Result: res, Err: runErr, Plan: plan, Fired: in.Fired(), Notes: in.Notes(),
+		RolledBack: in.RolledBack()})
 	if err != nil {
 		return nil, err
 	}
 	result.Trace, result.WallMS, result.Run = out, wall.Milliseconds(), o.Run
+	result.V = format.ResultVersionFor(result)
 	say("plan %s: %s", plan.ID, result.Verdict)
 	return result, runErr
 }

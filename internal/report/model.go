@@ -107,7 +107,11 @@ type PlanRow struct {
 	Subset    string // "2 of the 3 faults of pX": a plan made by pain-plan -shrink
 	SubsetOf  string
 	Smallest  string // for a bug: the smallest failing subset found
-	TakenAway []string
+	// What power losses rolled back (result rolled_back): a line per
+	// file, and the writes and bytes in all.
+	Rolled       []string
+	RolledWrites int
+	RolledBytes  int64
 }
 
 // Bug is a plan whose verdict is bug, with its run drawn.

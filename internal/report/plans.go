@@ -82,6 +82,11 @@ func (m *Model) fill(row *PlanRow, r *format.Result, src *Sources) {
 		row.Check = strconv.Itoa(*r.Check)
 	}
 	row.CheckOut = r.CheckOutput
+	for _, rb := range r.RolledBack {
+		row.Rolled = append(row.Rolled, rolledLine(rb))
+		row.RolledWrites += rb.Writes
+		row.RolledBytes += rb.Bytes
+	}
 	var where []string
 	for _, w := range r.Where {
 		where = append(where, fmt.Sprintf("%s/%s#%d (%s) at %.1f ms", w.Node, w.Thread, w.Seq, w.Syscall, float64(w.TimeNS)/1e6))
@@ -97,6 +102,25 @@ func (m *Model) fill(row *PlanRow, r *format.Result, src *Sources) {
 		}
 	}
 	row.Command = rerun(plansFile, row.ID, max(r.Runs, 1), flags)
+}
+
+// rolledLine says what a power loss took from one file.
+func rolledLine(rb format.RolledBack) string {
+	var what []string
+	if rb.Writes > 0 {
+		what = append(what, fmt.Sprintf("%d writes (%d bytes)", rb.Writes, rb.Bytes))
+	}
+	if rb.Torn {
+		what = append(what, "the oldest torn")
+	}
+	if rb.Sizes > 0 {
+		what = append(what, fmt.Sprintf("%d size changes", rb.Sizes))
+	}
+	what = append(what, rb.Names...)
+	if rb.Gone {
+		what = append(what, "gone")
+	}
+	return fmt.Sprintf("%s %s: %s", rb.Node, rb.File, strings.Join(what, ", "))
 }
 
 // rerun is the pain-inject command line that runs a plan again.

@@ -89,7 +89,9 @@ func TestPlans(t *testing.T) {
 		Results: []format.Result{
 			{V: 1, Plan: "pboth", Fired: true, Check: &one, Verdict: "bug", Runs: 5, FiredRuns: 5, Bugs: 3, CheckOutput: "lost k1"},
 			{V: 1, Plan: "pcrash", Fired: true, Check: &two, Verdict: "survived"},
-			{V: 1, Plan: "pdrop", Fired: true, Check: &one, Verdict: "bug"},
+			{V: 2, Plan: "pdrop", Fired: true, Check: &one, Verdict: "bug", RolledBack: []format.RolledBack{
+				{Node: "a", File: "$PAIN_RUN_DIR/a/wal", Writes: 2, Bytes: 10, Torn: true},
+				{Node: "a", File: "$PAIN_RUN_DIR/a/new", Gone: true}}},
 			{V: 1, Plan: "pother", Verdict: "not-fired", Faults: []string{"pause node c"}},
 		},
 	}
@@ -114,6 +116,9 @@ func TestPlans(t *testing.T) {
 		t.Errorf("row of a result with no plan: %+v", other)
 	case len(m.Bugs) != 2 || m.Bugs[0].DiagNote == "":
 		t.Errorf("bugs %+v", m.Bugs)
+	case m.Plans[2].RolledBytes != 10 || m.Plans[2].RolledWrites != 2 ||
+		strings.Join(m.Plans[2].Rolled, "|") != "a $PAIN_RUN_DIR/a/wal: 2 writes (10 bytes), the oldest torn|a $PAIN_RUN_DIR/a/new: gone":
+		t.Errorf("rolled back: %q, %d writes, %d bytes", m.Plans[2].Rolled, m.Plans[2].RolledWrites, m.Plans[2].RolledBytes)
 	case m.Glance.Bugs != 2 || m.Glance.Tried != 4 || m.Glance.Fired != 3 || m.Glance.NotFired != 1:
 		t.Errorf("glance %+v", m.Glance)
 	}

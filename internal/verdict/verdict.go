@@ -29,6 +29,8 @@ type Run struct {
 	Plan   *format.Plan // the plan applied; nil for a fault-free run
 	Fired  []format.Fired
 	Notes  []string // the injector's notes
+	// RolledBack is what the plan's power losses took (the injector's).
+	RolledBack []format.RolledBack
 }
 
 // Judge returns the result of a run (without its trace and wall time), or
@@ -61,10 +63,8 @@ func Judge(r Run) (*format.Result, error) {
 		notes = append(notes, fmt.Sprintf("node %s ended during the run (status %d)", c.Node, c.Status))
 	}
 	result := &format.Result{V: format.PlanVersion, Fired: fired && r.Plan != nil, Where: r.Fired,
-		Check: checkStatus(sys, res), Note: strings.Join(notes, "; "), CheckOutput: res.CheckOutput}
-	if result.CheckOutput != "" {
-		result.V = format.ResultVersionCheckOutput
-	}
+		Check: checkStatus(sys, res), Note: strings.Join(notes, "; "), CheckOutput: res.CheckOutput, RolledBack: r.RolledBack}
+	result.V = format.ResultVersionFor(result)
 	result.Verdict = verdict(fired, result.Check, hung)
 	if res.Cut {
 		result.Verdict, result.Check = format.VerdictInterrupted, nil
