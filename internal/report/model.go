@@ -88,25 +88,25 @@ type Sched struct {
 
 // PlanRow is one plan, tried or not.
 type PlanRow struct {
-	Rank      int
-	ID        string
-	Words     []string // one per fault
-	Kinds     string
-	Why       string
-	Round     int
-	Tried     bool
-	Verdict   string
-	Where     string
-	Check     string // the check's exit status, "-" when none ran
-	CheckOut  string // the check's own output (result check_output)
-	Repro     string // bugs/runs with -repeat
-	Note      string
-	Command   string // pain-inject command line that reruns it
-	Trace     string // link to the trace
-	WallMS    int64
-	Subset    string // "2 of the 3 faults of pX": a plan made by pain-plan -shrink
-	SubsetOf  string
-	Smallest  string // for a bug: the smallest failing subset found
+	Rank     int
+	ID       string
+	Words    []string // one per fault
+	Kinds    string
+	Why      string
+	Round    int
+	Tried    bool
+	Verdict  string
+	Where    string
+	Check    string // the check's exit status, "-" when none ran
+	CheckOut string // the check's own output (result check_output)
+	Repro    string // bugs/runs with -repeat
+	Note     string
+	Command  string // pain-inject command line that reruns it
+	Trace    string // link to the trace
+	WallMS   int64
+	Subset   string // "2 of the 3 faults of pX": a plan made by pain-plan -shrink
+	SubsetOf string
+	Smallest string // for a bug: the smallest failing subset found
 	// What power losses rolled back (result rolled_back): a line per
 	// file, and the writes and bytes in all.
 	Rolled       []string
