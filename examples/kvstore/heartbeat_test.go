@@ -46,7 +46,7 @@ type trackSummary struct {
 // kvnode keeps its main goroutine on the main thread, so its per-thread
 // names are stable and keep the heartbeat goroutine apart. With the default
 // for Go programs (-threads auto, a process is one thread) pings tied to a
-// write in flight are left out as timer traffic (hb.dropTimers) and 5 runs
+// write in flight are untied as timer traffic (package msgclass) and 5 runs
 // are one class schedule most of the time, but not always (2 in about 17
 // tries gave 2: once the primary's reply to write 4 was tied to write 3).
 func TestHeartbeatClasses(t *testing.T) {

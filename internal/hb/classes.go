@@ -42,7 +42,7 @@ func (g *Graph) analyze() (idx []int, a *msgclass.Analysis) {
 		}
 		evs = append(evs, msgclass.Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Kind: k,
 			Conn: e.Conn, Local: e.Local, Peer: e.Peer, Pipe: e.FDKind == format.KindPipe,
-			Offset: e.Offset, Len: max(e.Ret, 0), Workload: e.Role == RoleWorkload, TimeNS: e.TimeNS})
+			Offset: e.Offset, Len: max(e.Ret, 0), Workload: e.Role == RoleWorkload, TimeNS: e.TimeNS, Hash: e.PayloadHash})
 		idx = append(idx, i)
 	}
 	return idx, msgclass.Analyze(evs)
@@ -58,7 +58,8 @@ func (g *Graph) analyze() (idx []int, a *msgclass.Analysis) {
 // workload's own, replication), not those a tie reaches now and then when
 // a node answered a timer in the same breath as a request (a Sentinel's
 // probe of a primary). Left out as well: untied messages (timers,
-// heartbeats, start-up), byte offsets and sizes, thread names, and the
+// heartbeats, start-up, and pings a thread tied to the request in flight:
+// package msgclass unties them), byte offsets and sizes, thread names, and the
 // order in which a node's threads handled messages of the same request; so
 // runs that differ only in those have the same schedule.
 func classGraph(m *Graph) *Graph {
@@ -153,7 +154,7 @@ func classLanes(m *Graph) map[string][]classItem {
 		}
 	}
 	lanes := map[string][]classItem{}
-	for _, it := range dropTimers(items, untiedSends(m, idx, a)) {
+	for _, it := range items {
 		if it.msg.Ordinal > 0 && 2*len(tags[it.msg.Class.Conn]) < requests {
 			continue // off the data path
 		}
@@ -176,89 +177,6 @@ func classLanes(m *Graph) map[string][]classItem {
 		})
 	}
 	return lanes
-}
-
-// timerKey is what a request a node sends on a connection class looks
-// like: its class and its bytes (the payload hash of its first call).
-type timerKey struct {
-	conn string
-	back bool
-	hash uint64
-}
-
-// untiedSends returns the keys of the untied messages sent on m's
-// connections, both ways.
-func untiedSends(m *Graph, idx []int, a *msgclass.Analysis) map[timerKey]bool {
-	out := map[timerKey]bool{}
-	for j, msg := range a.Msgs {
-		if e := &m.Events[idx[j]]; msg.Ordinal > 0 && !msg.Cont && !msg.Class.Tied() && e.PayloadHash != 0 {
-			out[timerKey{msg.Class.Conn, msg.Class.Back, e.PayloadHash}] = true
-		}
-	}
-	return out
-}
-
-// dropTimers leaves out of a class graph the timer traffic that a process
-// whose threads are one sequence of calls (a Go program, -threads auto)
-// ties to the request in flight: a request a system node sends from the
-// connecting end whose bytes are those of an untied one, or of one tied to
-// another request (a ping is the same bytes every time, a replicated write
-// is not), and the answer to it or any answer whose bytes are those of an
-// untied one (a pong to an untied ping that a follower, one thread too,
-// tied to the write it handled before). The messages left are numbered again, per
-// class, in the order they were sent, so a schedule does not depend on
-// how many pings went out while a request was in flight.
-func dropTimers(items []classItem, untied map[timerKey]bool) []classItem {
-	reqs := map[timerKey]map[int]bool{}
-	for _, it := range items {
-		if k, ok := requestKey(it); ok {
-			if reqs[k] == nil {
-				reqs[k] = map[int]bool{}
-			}
-			reqs[k][it.msg.Class.Request()] = true
-		}
-	}
-	renamed := map[string]string{}
-	count := map[msgclass.Class]int{}
-	answer := map[string]int{} // per raw connection, the timer requests not answered yet
-	var out []classItem
-	for _, it := range items {
-		if it.msg.Ordinal == 0 {
-			out = append(out, it)
-			continue
-		}
-		if it.sys == "send" {
-			k, ok := requestKey(it)
-			switch {
-			case ok && (untied[k] || len(reqs[k]) > 1):
-				answer[it.ev.Conn]++
-				continue
-			case it.msg.Class.Back && answer[it.ev.Conn] > 0:
-				answer[it.ev.Conn]--
-				continue
-			case it.msg.Class.Back && it.ev.PayloadHash != 0 && untied[timerKey{it.msg.Class.Conn, true, it.ev.PayloadHash}]:
-				continue
-			}
-			count[it.msg.Class]++
-			renamed[it.arg] = msgclass.Msg{Class: it.msg.Class, Ordinal: count[it.msg.Class]}.String()
-		}
-		name, ok := renamed[it.arg]
-		if !ok {
-			continue // the receive of a message left out
-		}
-		it.arg = name
-		out = append(out, it)
-	}
-	return out
-}
-
-// requestKey is the timerKey of a send by a system node from the
-// connecting end of a connection, ok false for any other item.
-func requestKey(it classItem) (timerKey, bool) {
-	if it.sys != "send" || it.msg.Class.Back || it.ev.Role == RoleWorkload || it.ev.PayloadHash == 0 {
-		return timerKey{}, false
-	}
-	return timerKey{it.msg.Class.Conn, false, it.ev.PayloadHash}, true
 }
 
 // TiedClasses counts the distinct message classes tied to workload

@@ -5,6 +5,7 @@ package inject
 import (
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/msgclass"
+	"github.com/boxofpain/pain/internal/tracer"
 )
 
 // classes names the messages of the run as it goes, for targets pinned to a
@@ -18,17 +19,20 @@ type msgClasses struct {
 func classEvent(e *format.Event) msgclass.Event {
 	return msgclass.Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Kind: msgclass.KindOf(e.Syscall, e.Arg),
 		Conn: e.Conn, Local: e.Local, Peer: e.Peer, Pipe: e.FDKind == format.KindPipe,
-		Offset: e.Offset, Len: max(e.Ret, 0), Workload: msgclass.Workload(e.Node), TimeNS: e.TimeNS}
+		Offset: e.Offset, Len: max(e.Ret, 0), Workload: msgclass.Workload(e.Node), TimeNS: e.TimeNS, Hash: e.PayloadHash}
 }
 
-// enter notes a call's entry: a send starts or continues a message.
-func (c *msgClasses) enter(e *format.Event) {
+// enter notes a call's entry: a send starts or continues a message, told
+// from timer traffic by the hash of the bytes it asks to send.
+func (c *msgClasses) enter(call *tracer.Call) {
 	c.cur = msgclass.Msg{}
+	e := call.Event
 	if msgclass.KindOf(e.Syscall, e.Arg) != msgclass.Send || !msgclass.Transfers(e.FDKind) {
 		return
 	}
 	ev := classEvent(e)
 	ev.Len = 0 // known at the exit
+	ev.Hash = call.Hash
 	c.cur = c.tr.Send(&ev)
 }
 

@@ -215,7 +215,7 @@ func (in *Injector) Enter(c *tracer.Call) tracer.Action {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	if in.cls != nil {
-		in.cls.enter(c.Event)
+		in.cls.enter(c)
 	}
 	act := tracer.Action{}
 	for _, ft := range in.faults {

@@ -29,6 +29,10 @@
 // a connection after the first tied message, without receiving anything in
 // between (a timer's ping in the replication stream), is untied.
 //
+// A send that repeats the bytes of a timer's ping, tied to the request in
+// flight only because its thread handled both in one breath, is untied,
+// with its answer (timers.go).
+//
 // Both sides use this package, so they never disagree: offline, Classify
 // names the messages of a traced run (pain-track, pain-plan); online, a
 // Tracker fed the calls of a run as they happen tells the injector whether
@@ -136,6 +140,7 @@ type Event struct {
 	Offset       int64  // stream offset of the first byte; -1 for datagrams
 	Len          int64  // bytes moved (a send at its entry: bytes asked)
 	Workload     bool   // the node is the workload (or one it started)
+	Hash         uint64 // a send's payload hash: of its bytes sent, or at its entry of those it asks to send (timers.go)
 	TimeNS       int64  // orders calls of different threads in Classify
 }
 

@@ -19,6 +19,7 @@ type Tracker struct {
 	ordinals map[Class]int        // messages per class so far
 	spans    map[stream]*spanList // where each message starts, per stream
 	starts   map[classKey]start   // where each stream message starts
+	timers   timers               // timer traffic tied by chance (timers.go)
 }
 
 type threadKey struct{ node, thread string }
@@ -76,6 +77,7 @@ type undo struct {
 	request bool   // the send started a workload request
 	newMsg  bool
 	st      stream
+	timer   timerUndo
 }
 
 // span is a message's bytes on a stream.
@@ -90,7 +92,7 @@ type spanList struct{ s []span } // sorted by off
 // New returns an empty Tracker.
 func New() *Tracker {
 	return &Tracker{threads: map[threadKey]*thread{}, nodes: map[string]*nodeState{},
-		ordinals: map[Class]int{}, spans: map[stream]*spanList{}, starts: map[classKey]start{}}
+		ordinals: map[Class]int{}, spans: map[stream]*spanList{}, starts: map[classKey]start{}, timers: newTimers()}
 }
 
 // ConnName returns the name classes give the connection a call of the run
@@ -171,6 +173,10 @@ func (t *Tracker) Send(e *Event) Msg {
 	before := t.requests
 	tag := t.tagOf(sc, e)
 	u.request = t.requests != before
+	timer := t.timers.timer(e, tag, &u.timer)
+	if timer {
+		tag = 0
+	}
 	if tag > 0 && !e.Workload {
 		// One tied message per connection per batch: what the thread
 		// sends on it later without receiving anything (a timer's ping
@@ -181,6 +187,9 @@ func (t *Tracker) Send(e *Event) Msg {
 			sc.used = append(sc.used, e.Conn)
 			u.used = e.Conn
 		}
+	}
+	if tag == 0 {
+		t.timers.sentUntied(e, &u.timer)
 	}
 	c := Class{Conn: ConnClass(e.Conn), Back: listening(e), Tag: tagName(tag)}
 	t.ordinals[c]++
@@ -193,7 +202,9 @@ func (t *Tracker) Send(e *Event) Msg {
 	}
 	ce := *e
 	th.last, th.lastMsg, th.recvs = &ce, m, sc.recvs
-	sc.inBatch = false
+	if !timer {
+		sc.inBatch = false // a timer's send leaves the batch open (timers.go)
+	}
 	return m
 }
 
@@ -262,6 +273,7 @@ func (t *Tracker) Unsent(e *Event) {
 	// Only what the send changed: in a shared scope other threads' calls
 	// may have come since.
 	sc := th.sc
+	t.timers.undo(&u.timer)
 	if u.request {
 		t.requests--
 	}

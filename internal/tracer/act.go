@@ -28,6 +28,11 @@ func (t *Tracer) hookCall(th *thread, c *call) *Call {
 	if h.Dir != sysent.NoDir {
 		h.Len = t.callLen(th.tid, c)
 	}
+	if h.Dir == sysent.Out && c.ent.Class == sysent.Send && c.ep != nil && c.ep.stream() {
+		if spans, ok := t.bufSpans(th.tid, c, h.Len); ok && spans != nil {
+			h.Hash, _ = t.hashSpans(th.tid, spans, h.Len, 0)
+		}
+	}
 	h.FileOffset = -1
 	if ep := c.ep; ep != nil && ep.kind == format.KindFile {
 		h.File = ep.name

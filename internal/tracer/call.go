@@ -336,19 +336,11 @@ func (t *Tracer) payload(th *thread, c *call, n int64) int64 {
 		return n
 	}
 	a := c.args
-	var spans []ptrace.Span
-	switch c.ent.Buf {
-	case sysent.BufPlain:
-		spans = []ptrace.Span{{Addr: a[1], Len: uint64(n)}}
-	case sysent.BufIovec:
-		spans = t.iovecs(th.tid, a[1], a[2])
-	case sysent.BufMsg:
-		var h [56]byte
-		if _, err := t.readMem(th.tid, a[1], h[:]); err != nil {
-			return n
-		}
-		spans = t.iovecs(th.tid, binary.LittleEndian.Uint64(h[16:]), binary.LittleEndian.Uint64(h[24:]))
-	case sysent.BufMmsg:
+	spans, ok := t.bufSpans(th.tid, c, n)
+	if !ok {
+		return n
+	}
+	if c.ent.Buf == sysent.BufMmsg {
 		total := int64(0)
 		for i := int64(0); i < n && i < 1024; i++ {
 			var h [64]byte
@@ -369,10 +361,30 @@ func (t *Tracer) payload(th *thread, c *call, n int64) int64 {
 		}
 		n = total
 	}
-	h, prefix := t.hashSpans(th.tid, spans, n)
+	h, prefix := t.hashSpans(th.tid, spans, n, t.cfg.Payload)
 	c.ev.PayloadHash = h
 	c.ev.Payload = prefix
 	return n
+}
+
+// bufSpans returns the buffer of a send or receive c that moves n bytes
+// (nil for sendmmsg and recvmmsg, whose lengths are known at exit only);
+// ok false if it cannot be read.
+func (t *Tracer) bufSpans(tid int, c *call, n int64) (spans []ptrace.Span, ok bool) {
+	a := c.args
+	switch c.ent.Buf {
+	case sysent.BufPlain:
+		spans = []ptrace.Span{{Addr: a[1], Len: uint64(n)}}
+	case sysent.BufIovec:
+		spans = t.iovecs(tid, a[1], a[2])
+	case sysent.BufMsg:
+		var h [56]byte
+		if _, err := t.readMem(tid, a[1], h[:]); err != nil {
+			return nil, false
+		}
+		spans = t.iovecs(tid, binary.LittleEndian.Uint64(h[16:]), binary.LittleEndian.Uint64(h[24:]))
+	}
+	return spans, true
 }
 
 func (t *Tracer) iovecs(tid int, addr, cnt uint64) []ptrace.Span {
@@ -397,8 +409,8 @@ const (
 )
 
 // hashSpans returns the FNV-1a hash of the first n bytes of spans, and a
-// copy of the first cfg.Payload of them.
-func (t *Tracer) hashSpans(tid int, spans []ptrace.Span, n int64) (uint64, []byte) {
+// copy of the first keep of them.
+func (t *Tracer) hashSpans(tid int, spans []ptrace.Span, n int64, keep int) (uint64, []byte) {
 	if n <= 0 {
 		return 0, nil
 	}
@@ -416,8 +428,8 @@ func (t *Tracer) hashSpans(tid int, spans []ptrace.Span, n int64) (uint64, []byt
 		if got <= 0 {
 			break
 		}
-		if prefix == nil && t.cfg.Payload > 0 {
-			prefix = append([]byte(nil), chunk[:min(got, t.cfg.Payload)]...)
+		if prefix == nil && keep > 0 {
+			prefix = append([]byte(nil), chunk[:min(got, keep)]...)
 		}
 		for _, b := range chunk[:got] {
 			h ^= uint64(b)

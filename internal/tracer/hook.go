@@ -59,6 +59,10 @@ type Call struct {
 	// TimeNS is the time of this stop, as time_ns counts: at entry, when
 	// the call started (a killed caller's row has no later time).
 	TimeNS int64
+	// Hash, for a send on a stream, is the payload hash of the bytes it
+	// asks to send, read at its entry: its row's payload_hash if it sends
+	// them all (a send cut short hashes fewer). 0 for other calls.
+	Hash uint64
 	// File is the stable name of the file a call on a followed file acts
 	// on (the row's local), and FileOffset where a read or write will
 	// start, known at entry (the end of the file for O_APPEND), so that a

@@ -27,6 +27,15 @@
 //                        50ms apart; main reads both pipes to the end.
 //   prefork PORT K       listen, fork K workers that serve as serve does,
 //                        and wait for them.
+//   relay PORT FPORT N   connect twice to FPORT (a heartbeat's connection, then
+//                        the data's) and send a beat on the first, answered
+//                        "ok"; then listen on PORT and serve N pings as serve
+//                        does, each after a beat and with the ping's message
+//                        forwarded on the data connection (and echoed back);
+//                        print "relayed <n>" (messages echoed).
+//   follow PORT          accept two connections and answer every message read
+//                        on them, "ok" to a beat, the message itself to any
+//                        other, until both end.
 //   disk DIR [mmap]      file calls under DIR (see do_disk), a line for
 //                        each that fails or writes short, then "done";
 //                        with mmap, a shared writable mapping of the log
@@ -37,6 +46,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -295,6 +305,65 @@ static int do_ping(const char *name, int n, int port) {
 	return ok == n ? 0 : 1;
 }
 
+static int do_relay(int port, int fport, int n) {
+	signal(SIGPIPE, SIG_IGN);
+	int f[2];
+	struct sockaddr_in fa = addr(fport);
+	for (int i = 0; i < 2; i++) {
+		f[i] = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(f[i], (struct sockaddr *)&fa, sizeof fa) < 0) die("connect");
+	}
+	char beat[MSG], b[MSG], echo[MSG];
+	msg(beat, "beat", 0); // the same bytes every time, as a timer's ping
+	write(f[0], beat, MSG);
+	readn(f[0], echo, 2);
+	int l = listener(port), done = 0;
+	for (int i = 0; i < n; i++) {
+		int s = accept(l, NULL, NULL);
+		if (s < 0) die("accept");
+		if (readn(s, b, MSG) == MSG) {
+			write(f[0], beat, MSG);
+			readn(f[0], echo, 2);
+			write(f[1], b, MSG);
+			if (readn(f[1], echo, MSG) == MSG) done++;
+			write(s, "ok", 2);
+		}
+		close(s);
+	}
+	printf("relayed %d\n", done);
+	return 0;
+}
+
+static int do_follow(int port) {
+	int l = listener(port);
+	struct pollfd p[2];
+	for (int i = 0; i < 2; i++) {
+		p[i].fd = accept(l, NULL, NULL);
+		if (p[i].fd < 0) die("accept");
+		p[i].events = POLLIN;
+	}
+	for (int open = 2; open > 0;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR) continue;
+			die("poll");
+		}
+		for (int i = 0; i < 2; i++) {
+			char b[MSG];
+			if (p[i].fd < 0 || !p[i].revents) continue;
+			if (readn(p[i].fd, b, MSG) != MSG) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				open--;
+			} else if (!strncmp(b, "beat ", 5)) {
+				write(p[i].fd, "ok", 2);
+			} else {
+				write(p[i].fd, b, MSG);
+			}
+		}
+	}
+	return 0;
+}
+
 static int pipes[2][2];
 
 static void *one(void *arg) {
@@ -389,8 +458,10 @@ int main(int argc, char **argv) {
 	if (argc >= 3 && !strcmp(argv[1], "serve")) return do_serve(atoi(argv[2]));
 	if (argc >= 5 && !strcmp(argv[1], "ping")) return do_ping(argv[2], atoi(argv[3]), atoi(argv[4]));
 	if (argc >= 2 && !strcmp(argv[1], "threads")) return do_threads();
+	if (argc >= 5 && !strcmp(argv[1], "relay")) return do_relay(atoi(argv[2]), atoi(argv[3]), atoi(argv[4]));
+	if (argc >= 3 && !strcmp(argv[1], "follow")) return do_follow(atoi(argv[2]));
 	if (argc >= 4 && !strcmp(argv[1], "prefork")) return do_prefork(atoi(argv[2]), atoi(argv[3]));
 	if (argc >= 3 && !strcmp(argv[1], "disk")) return do_disk(argv[2], argc >= 4 && !strcmp(argv[3], "mmap"));
-	fprintf(stderr, "usage: tn recv|send|urecv|usend|quiet|serve|ping|threads|prefork|disk ...\n");
+	fprintf(stderr, "usage: tn recv|send|urecv|usend|quiet|serve|ping|threads|relay|follow|prefork|disk ...\n");
 	return 2;
 }
