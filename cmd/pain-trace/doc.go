@@ -37,7 +37,7 @@
 // payload=hex otherwise; dur= is the time from the call's entry to its exit.
 //
 // With -as, the trace is exported for analysis tools instead, to -o (written
-// whole or not at all) or stdout: parquet (Arrow Go's pqarrow, zstd; the
+// whole or not at all) or stdout: parquet (Arrow Go's column writer, zstd; the
 // trace's metadata in the Parquet key-value metadata), csv or jsonl, each
 // with a run column first, then start_ns (the call's entry) and the trace
 // columns. Many runs then read as one table:

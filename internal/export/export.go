@@ -11,7 +11,8 @@
 // them itself), payload as bytes in Parquet and as hex in CSV and JSON.
 // Parquet files also keep the trace's metadata (pain.run, pain.host,
 // pain.cmd.*, ...) as key-value metadata, plus pain.source, the file the
-// rows came from.
+// rows came from. A round's results, plans and schedules files export as
+// tables of their own (round.go); Parquet is written by pq.go.
 package export
 
 import (
@@ -23,13 +24,6 @@ import (
 	"io"
 	"path/filepath"
 	"strconv"
-
-	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/apache/arrow/go/v17/parquet"
-	"github.com/apache/arrow/go/v17/parquet/compress"
-	"github.com/apache/arrow/go/v17/parquet/pqarrow"
 
 	"github.com/boxofpain/pain/format"
 )
@@ -120,34 +114,34 @@ type table interface {
 	close() error
 }
 
-// column is one exported column: its name, Parquet/Arrow type and value.
+// column is one exported column: its name, Parquet type and value.
 type column struct {
 	name string
-	typ  arrow.DataType
+	kind kind
 	str  func(e *format.Event) string // CSV text
 	val  func(e *format.Event) any    // JSON value
-	put  func(b array.Builder, e *format.Event)
+	put  func(c *pqCol, e *format.Event)
 }
 
 func i64Col(name string, f func(*format.Event) int64) column {
-	return column{name, arrow.PrimitiveTypes.Int64,
+	return column{name, kInt64,
 		func(e *format.Event) string { return strconv.FormatInt(f(e), 10) },
 		func(e *format.Event) any { return f(e) },
-		func(b array.Builder, e *format.Event) { b.(*array.Int64Builder).Append(f(e)) }}
+		func(c *pqCol, e *format.Event) { c.int64(f(e)) }}
 }
 
 func i32Col(name string, f func(*format.Event) int32) column {
-	return column{name, arrow.PrimitiveTypes.Int32,
+	return column{name, kInt32,
 		func(e *format.Event) string { return strconv.FormatInt(int64(f(e)), 10) },
 		func(e *format.Event) any { return f(e) },
-		func(b array.Builder, e *format.Event) { b.(*array.Int32Builder).Append(f(e)) }}
+		func(c *pqCol, e *format.Event) { c.int32(f(e)) }}
 }
 
 func strCol(name string, f func(*format.Event) string) column {
-	return column{name, arrow.BinaryTypes.String,
+	return column{name, kString,
 		f,
 		func(e *format.Event) any { return f(e) },
-		func(b array.Builder, e *format.Event) { b.(*array.StringBuilder).Append(f(e)) }}
+		func(c *pqCol, e *format.Event) { c.str(f(e)) }}
 }
 
 // columns are the exported columns after run, in order.
@@ -171,11 +165,11 @@ var columns = []column{
 	i64Col("offset", func(e *format.Event) int64 { return e.Offset }),
 	i64Col("ret", func(e *format.Event) int64 { return e.Ret }),
 	strCol("errno", func(e *format.Event) string { return e.Errno }),
-	{"payload_hash", arrow.PrimitiveTypes.Uint64,
+	{"payload_hash", kUint64,
 		func(e *format.Event) string { return strconv.FormatUint(e.PayloadHash, 10) },
 		func(e *format.Event) any { return e.PayloadHash },
-		func(b array.Builder, e *format.Event) { b.(*array.Uint64Builder).Append(e.PayloadHash) }},
-	{"payload", arrow.BinaryTypes.Binary,
+		func(c *pqCol, e *format.Event) { c.int64(int64(e.PayloadHash)) }},
+	{"payload", kBytes,
 		func(e *format.Event) string { return hex.EncodeToString(e.Payload) },
 		func(e *format.Event) any {
 			if e.Payload == nil {
@@ -183,12 +177,12 @@ var columns = []column{
 			}
 			return hex.EncodeToString(e.Payload)
 		},
-		func(b array.Builder, e *format.Event) {
+		func(c *pqCol, e *format.Event) {
 			if e.Payload == nil {
-				b.AppendNull()
+				c.null()
 				return
 			}
-			b.(*array.BinaryBuilder).Append(e.Payload)
+			c.raw(e.Payload)
 		}},
 	strCol("arg", func(e *format.Event) string { return e.Arg }),
 	strCol("fault", func(e *format.Event) string { return e.Fault }),
@@ -207,69 +201,40 @@ func Columns() []string {
 const rowGroupRows = 64 << 10
 
 type parquetTable struct {
-	fw   *pqarrow.FileWriter
-	b    *array.RecordBuilder
-	run  string
-	rows int
-	err  error
+	pq  *pqFile
+	run string
+	err error
 }
 
 func newParquet(w io.Writer, src Source, run string) *parquetTable {
-	fields := []arrow.Field{{Name: "run", Type: arrow.BinaryTypes.String}}
+	fields := []pqField{{name: "run", kind: kString}}
 	for _, c := range columns {
-		fields = append(fields, arrow.Field{Name: c.name, Type: c.typ, Nullable: c.name == "payload"})
+		fields = append(fields, pqField{name: c.name, kind: c.kind, nullable: c.name == "payload"})
 	}
 	keys, values := format.MetaPairs(src.Meta())
 	keys, values = append(keys, "pain.source"), append(values, filepath.Base(src.Name()))
-	md := arrow.NewMetadata(keys, values)
-	schema := arrow.NewSchema(fields, &md)
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd),
-		parquet.WithDictionaryDefault(true), parquet.WithMaxRowGroupLength(rowGroupRows))
-	// The Parquet writer closes a sink that has a Close: hide it, the
-	// caller owns w.
-	sink := struct{ io.Writer }{w}
-	fw, err := pqarrow.NewFileWriter(schema, sink, props, pqarrow.DefaultWriterProps())
-	t := &parquetTable{fw: fw, run: run, err: err}
-	if err == nil {
-		t.b = array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	}
-	return t
+	pq, err := newPQ(w, fields, keys, values)
+	return &parquetTable{pq: pq, run: run, err: err}
 }
 
 func (t *parquetTable) add(e *format.Event) error {
 	if t.err != nil {
 		return t.err
 	}
-	t.b.Field(0).(*array.StringBuilder).Append(t.run)
+	t.pq.cols[0].str(t.run)
 	for i, c := range columns {
-		c.put(t.b.Field(i+1), e)
+		c.put(t.pq.cols[i+1], e)
 	}
-	if t.rows++; t.rows >= rowGroupRows {
-		t.flush()
-	}
+	t.err = t.pq.row()
 	return t.err
 }
 
-func (t *parquetTable) flush() {
-	if t.rows == 0 || t.err != nil {
-		return
-	}
-	rec := t.b.NewRecord()
-	defer rec.Release()
-	t.rows = 0
-	t.err = t.fw.Write(rec)
-}
-
 func (t *parquetTable) close() error {
-	if t.fw == nil {
+	if t.pq == nil {
 		return t.err
 	}
-	t.flush()
-	if err := t.fw.Close(); t.err == nil {
+	if err := t.pq.close(); t.err == nil {
 		t.err = err
-	}
-	if t.b != nil {
-		t.b.Release()
 	}
 	return t.err
 }

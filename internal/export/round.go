@@ -8,13 +8,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/apache/arrow/go/v17/arrow"
-	"github.com/apache/arrow/go/v17/arrow/array"
-	"github.com/apache/arrow/go/v17/arrow/memory"
-	"github.com/apache/arrow/go/v17/parquet"
-	"github.com/apache/arrow/go/v17/parquet/compress"
-	"github.com/apache/arrow/go/v17/parquet/pqarrow"
-
 	"github.com/boxofpain/pain/format"
 )
 
@@ -37,14 +30,14 @@ type Table struct {
 // Col is a column of a Table.
 type Col struct {
 	Name string
-	Type arrow.DataType
+	Type kind
 }
 
-var (
-	tStr   = arrow.BinaryTypes.String
-	tInt   = arrow.PrimitiveTypes.Int64
-	tFloat = arrow.PrimitiveTypes.Float64
-	tBool  = arrow.FixedWidthTypes.Boolean
+const (
+	tStr   = kString
+	tInt   = kInt64
+	tFloat = kFloat64
+	tBool  = kBool
 )
 
 // orNull is s, or nil (null) when empty.
@@ -201,47 +194,40 @@ func csvText(v any) string {
 // writeParquetTable writes t as one Parquet row group, every column
 // nullable.
 func writeParquetTable(w io.Writer, t *Table, source string) error {
-	fields := make([]arrow.Field, len(t.Cols))
+	fields := make([]pqField, len(t.Cols))
 	for i, c := range t.Cols {
-		fields[i] = arrow.Field{Name: c.Name, Type: c.Type, Nullable: true}
+		fields[i] = pqField{name: c.Name, kind: c.Type, nullable: true}
 	}
 	keys := append(append([]string{}, t.Keys...), "pain.kind", "pain.source")
 	values := append(append([]string{}, t.Values...), t.Kind, source)
-	md := arrow.NewMetadata(keys, values)
-	schema := arrow.NewSchema(fields, &md)
-	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-	defer b.Release()
-	for _, row := range t.Rows {
-		for i, v := range row {
-			appendValue(b.Field(i), v)
-		}
-	}
-	rec := b.NewRecord()
-	defer rec.Release()
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd), parquet.WithDictionaryDefault(true))
-	fw, err := pqarrow.NewFileWriter(schema, struct{ io.Writer }{w}, props, pqarrow.DefaultWriterProps())
+	pq, err := newPQ(w, fields, keys, values)
 	if err != nil {
 		return err
 	}
-	if err := fw.Write(rec); err != nil {
-		fw.Close()
-		return err
+	for _, row := range t.Rows {
+		for i, v := range row {
+			appendValue(pq.cols[i], v)
+		}
+		if err := pq.row(); err != nil {
+			pq.close()
+			return err
+		}
 	}
-	return fw.Close()
+	return pq.close()
 }
 
-func appendValue(b array.Builder, v any) {
+func appendValue(c *pqCol, v any) {
 	switch v := v.(type) {
 	case nil:
-		b.AppendNull()
+		c.null()
 	case string:
-		b.(*array.StringBuilder).Append(v)
+		c.str(v)
 	case int64:
-		b.(*array.Int64Builder).Append(v)
+		c.int64(v)
 	case float64:
-		b.(*array.Float64Builder).Append(v)
+		c.float64(v)
 	case bool:
-		b.(*array.BooleanBuilder).Append(v)
+		c.bool(v)
 	default:
 		panic(fmt.Sprintf("export: a table value of type %T", v))
 	}
