@@ -600,9 +600,9 @@ func TestSilentPartition(t *testing.T) {
 		t.Fatalf("marked %+v, want a's 2nd write, which wrote its 100 bytes", m)
 	}
 	// Rows are stamped at the call's exit; the cut began at the write's
-	// entry, just before.
-	cut := m[0].TimeNS
-	slack := int64(100 * time.Millisecond)
+	// entry, its duration before. A connect's row is stamped at its exit.
+	cut := m[0].TimeNS - m[0].DurNS
+	slack := int64(10 * time.Millisecond) // the heal's timer starts just after the cut
 	connects := 0
 	for _, e := range r.rows {
 		switch {
