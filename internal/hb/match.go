@@ -75,7 +75,9 @@ func streamOf(e *Event, send bool) stream {
 
 // shutByFault reports whether an injected fault replaced e, a call on a
 // stream socket, by a shutdown of the stream (a drop, or a partition
-// cutting it): the send then fails with EPIPE, the receive returns 0.
+// cutting it in traces from before partitions were silent): the send then
+// fails with EPIPE, the receive returns 0. A silent partition's marked
+// call ran as it would have: it returns what it moved.
 func shutByFault(e *Event) bool {
 	if !strings.HasSuffix(e.Fault, ":drop") && !strings.HasSuffix(e.Fault, ":partition") {
 		return false
