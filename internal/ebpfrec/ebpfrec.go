@@ -41,6 +41,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
@@ -60,11 +61,15 @@ const Limits = "payload: not recorded; payload_hash: 32 iovecs per call, 8 messa
 var ErrNoBTF = errors.New("eBPF recorder: the kernel has no BTF (/sys/kernel/btf/vmlinux)")
 
 // Available reports why the recorder cannot run here, or nil.
-func Available() error {
+func Available() error { return available(btf.NewCache()) }
+
+// available is Available with the cache Open then loads the programs
+// with: the kernel's BTF is read once.
+func available(c *btf.Cache) error {
 	if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
 		return ErrNoBTF
 	}
-	if _, err := btf.LoadKernelSpec(); err != nil {
+	if _, err := c.Kernel(); err != nil {
 		return fmt.Errorf("%w: %v", ErrNoBTF, err)
 	}
 	return nil
@@ -91,16 +96,20 @@ const (
 // Open loads the programs, fills the call table from sysent, attaches the
 // programs and opens the ring buffer. warn receives warnings (nil: none).
 func Open(warn func(string)) (*Recorder, error) {
-	if err := Available(); err != nil {
+	kernel := btf.NewCache()
+	if err := available(kernel); err != nil {
 		return nil, err
 	}
 	if err := rlimit.RemoveMemlock(); err != nil {
 		return nil, fmt.Errorf("eBPF recorder: %w", err)
 	}
 	r := &Recorder{warn: warn}
-	if err := loadRecorderObjects(&r.objs, nil); err != nil {
+	if err := loadRecorderObjects(&r.objs, &ebpf.CollectionOptions{Cache: kernel}); err != nil {
 		return nil, fmt.Errorf("eBPF recorder: load: %w", err)
 	}
+	// The call table in one bpf() call.
+	var nrs []uint32
+	var modes []uint8
 	for i := range sysent.Table {
 		e := &sysent.Table[i]
 		if files(e) {
@@ -110,10 +119,11 @@ func Open(warn func(string)) (*Recorder, error) {
 		if tracer.EnterFirst(e) {
 			m = modeEnter
 		}
-		if err := r.objs.Calls.Put(uint32(e.Nr), m); err != nil {
-			r.Close()
-			return nil, fmt.Errorf("eBPF recorder: call table: %w", err)
-		}
+		nrs, modes = append(nrs, uint32(e.Nr)), append(modes, m)
+	}
+	if _, err := r.objs.Calls.BatchUpdate(nrs, modes, nil); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("eBPF recorder: call table: %w", err)
 	}
 	attach := []func() (link.Link, error){
 		func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: r.objs.SysEnter}) },
@@ -177,6 +187,10 @@ const (
 	fPath    = 16
 	fHold    = 32
 )
+
+// shortHead is the size of a record's head without the addresses: the
+// kernel half sends no more where it has none.
+const shortHead = int(unsafe.Offsetof(recorderHead{}.Local))
 
 // evHold is the kind of a record that only marks a call's place (order.go).
 const evHold = 6
@@ -268,10 +282,15 @@ func (r *Recorder) drainRing() error {
 // that it goes to the tracer (an EV_HOLD does not).
 func (r *Recorder) decode(raw []byte, t *tracer.Record) (mark, keep bool, err error) {
 	var h recorderHead
-	if len(raw) < int(unsafe.Sizeof(h)) {
+	if len(raw) < shortHead {
 		return false, false, fmt.Errorf("eBPF recorder: short record (%d bytes)", len(raw))
 	}
-	h = *(*recorderHead)(unsafe.Pointer(&raw[0]))
+	if len(raw) >= int(unsafe.Sizeof(h)) {
+		h = *(*recorderHead)(unsafe.Pointer(&raw[0]))
+	} else {
+		// A head without the addresses (no fLocal).
+		copy(unsafe.Slice((*byte)(unsafe.Pointer(&h)), unsafe.Sizeof(h)), raw)
+	}
 	mark, keep = h.Flags&fHold != 0, h.Kind != evHold
 	*t = tracer.Record{
 		Kind: tracer.RecordKind(h.Kind), Mono: int64(h.Ts), EnterMono: int64(h.EnterTs), TGID: int(h.Tgid), TID: int(h.Tid),

@@ -2,7 +2,11 @@
 
 package ebpfrec
 
-import "github.com/boxofpain/pain/internal/tracer"
+import (
+	"slices"
+
+	"github.com/boxofpain/pain/internal/tracer"
+)
 
 // The ring buffer keeps records in the order they were made, and a call's
 // record is made as it returns; but other threads may see what some calls
@@ -72,7 +76,8 @@ func (o *order) add(r *tracer.Record, mark, keep bool) {
 }
 
 // pop appends to out the records no mark holds back, in order, giving up
-// the marks older than maxHold at now.
+// the marks older than maxHold at now. It grows out once, to its size:
+// the tracer keeps the slice.
 func (o *order) pop(now int64, out []tracer.Record) []tracer.Record {
 	for tid, i := range o.held {
 		if s := &o.q[i-o.base]; now-s.since > maxHold {
@@ -80,10 +85,16 @@ func (o *order) pop(now int64, out []tracer.Record) []tracer.Record {
 			delete(o.held, tid)
 		}
 	}
-	n := 0
+	n, ready := 0, 0
 	for ; n < len(o.q) && o.q[n].state != slotWaiting; n++ {
 		if o.q[n].state == slotReady {
-			out = append(out, o.q[n].rec)
+			ready++
+		}
+	}
+	out = slices.Grow(out, ready)
+	for _, s := range o.q[:n] {
+		if s.state == slotReady {
+			out = append(out, s.rec)
 		}
 	}
 	rest := copy(o.q, o.q[n:])
