@@ -261,7 +261,11 @@ func coverageSVG(ps []point) string {
 		fmt.Fprintf(&b, `<circle class="pt" cx="%.1f" cy="%.1f" r="2.5"><title>after %d runs: %.3f</title></circle>`, px(p.N), py(p.Unseen), p.N, p.Unseen)
 	}
 	last := ps[len(ps)-1]
-	fmt.Fprintf(&b, `<text class="val" x="%.1f" y="%.1f" text-anchor="end">%.3f</text>`, px(last.N), py(last.Unseen)-8, last.Unseen)
+	ly := py(last.Unseen) - 8
+	if ly < t+4 {
+		ly = py(last.Unseen) + 16 // under the point: above it is outside the chart
+	}
+	fmt.Fprintf(&b, `<text class="val" x="%.1f" y="%.1f" text-anchor="end">%.3f</text>`, px(last.N), ly, last.Unseen)
 	b.WriteString(`</svg>`)
 	return b.String()
 }
