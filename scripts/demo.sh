@@ -96,6 +96,20 @@ for id in $(jq -r .id "$OUT/plans.jsonl"); do
 	fi
 done
 
+# Everything as Parquet for SQL (the README's queries): a table per trace
+# under parquet/runs/, and the schedules, plans and results, joined by run
+# and plan.
+say "exporting the traces, schedules, plans and results to $OUT/parquet/"
+mkdir -p "$OUT/parquet/runs"
+for f in "$OUT"/runs/*.arrows "$OUT"/inject/*.arrows; do
+	[ -e "$f" ] || continue
+	"$BIN/pain-trace" -r "$f" -as parquet -o "$OUT/parquet/runs/$(basename "$f" .arrows).parquet"
+done
+for f in schedules.arrows plans.jsonl results.jsonl; do
+	[ -s "$OUT/$f" ] || continue
+	"$BIN/pain-trace" -r "$OUT/$f" -as parquet -o "$OUT/parquet/${f%.*}.parquet"
+done
+
 # The round's page: schedules, plans, verdicts and the bugs drawn (pain-report).
 report="$OUT/report.html"
 "$BIN/pain-report" -o "$report" -title "make demo: $variant" -plans "$OUT/plans.jsonl" \

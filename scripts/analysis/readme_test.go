@@ -1,6 +1,8 @@
-// Package analysis runs the SQL queries the README shows over traces of the
-// demo exported to Parquet (testdata/runs: six fault-free runs and twelve
-// injected ones of examples/kvstore, written by pain-trace -r -as parquet),
+// Package analysis runs the SQL queries the README shows over a demo
+// exported to Parquet (testdata, written by make demo RUNS=6 PLANS=12 into
+// out/demo/parquet: runs/ holds the traces of six fault-free runs and
+// twelve injected ones of examples/kvstore, beside them the schedules,
+// plans and results, all written by pain-trace -r -as parquet),
 // with DuckDB's own Go library, and checks that the README shows their real
 // output. It is a module of its own so that the main module does not need
 // cgo or DuckDB's libraries: run it with make analysis.
@@ -26,8 +28,8 @@ func TestREADMEQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	pairs := block.FindAllStringSubmatch(string(readme), -1)
-	if len(pairs) < 3 {
-		t.Fatalf("the README shows %d queries with their output, want 3", len(pairs))
+	if len(pairs) < 4 {
+		t.Fatalf("the README shows %d queries with their output, want 4", len(pairs))
 	}
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
