@@ -3,6 +3,7 @@
 package tracer
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 
@@ -59,7 +60,9 @@ func (t *Tracer) stopAt(tid int, ws ptrace.WaitStatus) bool {
 	t.drainRecords()
 	th := t.threads[tid]
 	if th == nil {
-		ptrace.Cont(tid, 0) // not the run's (none should be)
+		// No record made it known: its call is let go undecided.
+		t.warn(fmt.Sprintf("stop of unknown thread %d: its call runs without the plan's decision", tid))
+		ptrace.Cont(tid, 0)
 		return true
 	}
 	t.mono = ptrace.Monotonic()
