@@ -155,14 +155,9 @@ func (t *Tracer) loopBackend(errc chan<- error) {
 		case <-poll:
 			t.drainRecords()
 		case r := <-reaped:
-			if r.ws.Stopped() {
-				if t.cfg.Stops == nil || !t.stopAt(r.pid, r.ws) {
-					leashStop(r.pid, r.ws)
-				}
-			} else if p := t.untraced[r.pid]; p != nil {
-				t.gone(r.pid, r.ws)
-			}
+			t.reaped(r)
 		case <-tick.C:
+			t.endReaped()
 			t.flush()
 		}
 	}
@@ -216,6 +211,57 @@ func leashStop(tid int, ws ptrace.WaitStatus) {
 type reap struct {
 	pid int
 	ws  ptrace.WaitStatus
+}
+
+// reaped handles what the reaper saw under a Backend: a stop, the end of
+// an untraced process, or the end of a traced thread, whose Backend record
+// should follow (endReaped).
+func (t *Tracer) reaped(r reap) {
+	switch {
+	case r.ws.Stopped():
+		if t.cfg.Stops == nil || !t.stopAt(r.pid, r.ws) {
+			leashStop(r.pid, r.ws)
+		}
+	case t.untraced[r.pid] != nil:
+		t.gone(r.pid, r.ws)
+	default:
+		if th := t.threads[r.pid]; th != nil {
+			t.ended[r.pid] = ending{th: th, ws: r.ws, at: time.Now()}
+		}
+	}
+}
+
+// ending is a traced thread the reaper saw end before its Backend record
+// came.
+type ending struct {
+	th *thread
+	ws ptrace.WaitStatus
+	at time.Time
+}
+
+// reapGrace is how long a thread's Backend record of its end may come
+// after the reaper saw it end: the record is made before the kernel
+// reports the end, but a Backend may hold it back (ebpfrec: 200 ms at
+// most) and hands it over later.
+const reapGrace = 500 * time.Millisecond
+
+// endReaped ends the threads whose Backend record of their end has not
+// come reapGrace after the reaper saw them end, from their wait status:
+// the eBPF recorder loses one when a thread of an exiting process reaches
+// sched_process_exit after the thread that found the process empty and
+// stopped following it (a leader exiting last, under load), and without
+// this the tracer waited for that thread for ever.
+func (t *Tracer) endReaped() {
+	for tid, e := range t.ended {
+		if time.Since(e.at) < reapGrace {
+			continue
+		}
+		delete(t.ended, tid)
+		if t.threads[tid] == e.th {
+			t.warn(fmt.Sprintf("eBPF recorder: no record of the end of %s (tid %d): ended from its wait status", e.th.id(), tid))
+			t.gone(tid, e.ws)
+		}
+	}
 }
 
 // reaper waits for the tracer's children (and orphans it adopted as
@@ -306,6 +352,7 @@ func (t *Tracer) newBackend(cfg Config) (*Tracer, error) {
 		return nil, errors.New("payload prefixes are recorded under ptrace only")
 	}
 	t.be = cfg.Backend
+	t.ended = map[int]ending{}
 	t.wakerGone.Store(true)
 	t.children = make(chan struct{}, 1)
 	t.monoStart = ptrace.Monotonic()

@@ -228,6 +228,7 @@ type Tracer struct {
 	// clock at start, and a signal to the reaper that a child was started.
 	be        Backend
 	rec       *Record
+	ended     map[int]ending // threads the reaper saw end, their records awaited
 	mono      int64
 	monoStart int64
 	children  chan struct{}
