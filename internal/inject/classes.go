@@ -14,6 +14,12 @@ import (
 type msgClasses struct {
 	tr  *msgclass.Tracker
 	cur msgclass.Msg // the message the send entering now starts or continues
+	// With calls recorded by a Backend: the bytes sent so far on each
+	// direction of each stream, and the threads whose calls are held
+	// until the bytes one of their receives got are sent (order.go).
+	unordered bool
+	sent      map[dirKey]int64
+	held      map[string]*heldCalls
 }
 
 func classEvent(e *format.Event) msgclass.Event {
@@ -26,18 +32,32 @@ func classEvent(e *format.Event) msgclass.Event {
 // from timer traffic by the hash of the bytes it asks to send.
 func (c *msgClasses) enter(call *tracer.Call) {
 	c.cur = msgclass.Msg{}
-	e := call.Event
+	if c.hold(call.Event, call.Hash, true, call.Recorded) {
+		return
+	}
+	c.enterNow(call.Event, call.Hash)
+}
+
+func (c *msgClasses) enterNow(e *format.Event, hash uint64) {
+	c.cur = msgclass.Msg{}
 	if msgclass.KindOf(e.Syscall, e.Arg) != msgclass.Send || !msgclass.Transfers(e.FDKind) {
 		return
 	}
 	ev := classEvent(e)
 	ev.Len = 0 // known at the exit
-	ev.Hash = call.Hash
+	ev.Hash = hash
 	c.cur = c.tr.Send(&ev)
 }
 
 // exit notes a call's end.
-func (c *msgClasses) exit(e *format.Event) {
+func (c *msgClasses) exit(call *tracer.Call) {
+	if !c.hold(call.Event, 0, false, call.Recorded) {
+		c.exitNow(call.Event)
+	}
+}
+
+func (c *msgClasses) exitNow(e *format.Event) {
+	c.noteSent(e)
 	ev := classEvent(e)
 	switch {
 	case !msgclass.Transfers(e.FDKind) && ev.Kind != msgclass.Other:

@@ -124,6 +124,10 @@ type Options struct {
 	// Net carries out partitions (package netcut); nil: a partition does
 	// not fire.
 	Net Partitioner
+	// Recorded says calls may reach the Injector as a Backend records
+	// them (tracer.Call.Recorded): in the order they returned, so a
+	// receive may come before the send of its bytes (order.go).
+	Recorded bool
 }
 
 // Partitioner cuts the network between two groups of nodes, and heals it.
@@ -191,6 +195,7 @@ func New(p *format.Plan, opt Options) (*Injector, error) {
 		in.faults = append(in.faults, ft)
 		if f.Target.Class != "" && in.cls == nil {
 			in.cls = &msgClasses{tr: msgclass.New()}
+			in.cls.unordered = opt.Recorded
 		}
 		if (f.Kind == format.FaultPowerloss || f.Kind == format.FaultCorrupt) && in.disk == nil {
 			mode, err := durable.ParseMode(cmp.Or(f.Mode, "ordered"))
@@ -258,7 +263,7 @@ func (in *Injector) Exit(c *tracer.Call) tracer.Action {
 	defer in.mu.Unlock()
 	e := c.Event
 	if in.cls != nil {
-		in.cls.exit(e)
+		in.cls.exit(c)
 	}
 	if in.disk != nil {
 		in.disk.Exit(c)

@@ -101,7 +101,7 @@ func runSystem(t *testing.T, mk func(*system) tracer.Hook, nodes ...node) (r run
 		cfg.Hook = mk(s)
 	}
 	if in, ok := cfg.Hook.(*Injector); ok && os.Getenv("PAIN_INJECT_BACKEND") == "ebpf" {
-		defer withEBPF(t, &cfg, in.plan)()
+		defer withEBPF(t, &cfg, in)()
 	}
 	tr, err := tracer.New(cfg)
 	if err != nil {
@@ -685,9 +685,9 @@ func TestWindow(t *testing.T) {
 // plan can act (Stops), as pain-inject -backend ebpf does, when the plan
 // allows it; it returns what closes the recorder. The package's tests run
 // so with PAIN_INJECT_BACKEND=ebpf (TestBackends).
-func withEBPF(t *testing.T, cfg *tracer.Config, plan *format.Plan) func() {
+func withEBPF(t *testing.T, cfg *tracer.Config, in *Injector) func() {
 	t.Helper()
-	stops, err := Stops(plan)
+	stops, err := Stops(in.plan)
 	if err != nil {
 		t.Logf("full ptrace: %v", err)
 		return func() {}
@@ -697,6 +697,10 @@ func withEBPF(t *testing.T, cfg *tracer.Config, plan *format.Plan) func() {
 		t.Fatal(err)
 	}
 	cfg.Backend, cfg.Stops = rec, stops
+	in.opt.Recorded = true
+	if in.cls != nil {
+		in.cls.unordered = true
+	}
 	return func() {
 		if n := rec.Lost(); n > 0 {
 			t.Errorf("%d records lost", n)

@@ -49,7 +49,7 @@ func Run(sys launch.System, o launch.Options, out, tool, version string, stderr 
 // not be written or the run was interrupted (with that error then).
 func Inject(plan *format.Plan, sys launch.System, o launch.Options, out, tool, version string, stderr io.Writer) (*format.Result, error) {
 	say := func(format string, args ...any) { fmt.Fprintf(stderr, tool+": "+format+"\n", args...) }
-	opt := inject.Options{Log: func(msg string) { say("%s", msg) }}
+	opt := inject.Options{Log: func(msg string) { say("%s", msg) }, Recorded: o.Stops != nil}
 	if hasPartition(plan) {
 		net, err := netcut.New(nodeNames(sys))
 		if err != nil {

@@ -18,7 +18,7 @@ import (
 // hookCall fills what the Hook sees of th's call at its entry.
 func (t *Tracer) hookCall(th *thread, c *call) *Call {
 	h := &c.hook
-	*h = Call{Event: &c.ev, Args: c.args, TimeNS: c.entryNS}
+	*h = Call{Event: &c.ev, Args: c.args, TimeNS: c.entryNS, Recorded: t.rec != nil}
 	switch {
 	case c.ent.Class == sysent.Send || c.ent.Class == sysent.Transfer && c.dir == dirSend:
 		h.Dir = sysent.Out
@@ -28,7 +28,10 @@ func (t *Tracer) hookCall(th *thread, c *call) *Call {
 	if h.Dir != sysent.NoDir {
 		h.Len = t.callLen(th.tid, c)
 	}
-	if h.Dir == sysent.Out && c.ent.Class == sysent.Send && c.ep != nil && c.ep.stream() {
+	switch r := t.rec; {
+	case r != nil && r.Hashed && h.Dir == sysent.Out && c.ent.Class == sysent.Send && c.ep != nil && c.ep.stream():
+		h.Hash = r.Hash // of the bytes it sent: a record comes at the exit
+	case h.Dir == sysent.Out && c.ent.Class == sysent.Send && c.ep != nil && c.ep.stream():
 		if spans, ok := t.bufSpans(th.tid, c, h.Len); ok && spans != nil {
 			h.Hash, _ = t.hashSpans(th.tid, spans, h.Len, 0)
 		}

@@ -59,6 +59,10 @@ type Call struct {
 	// TimeNS is the time of this stop, as time_ns counts: at entry, when
 	// the call started (a killed caller's row has no later time).
 	TimeNS int64
+	// Recorded says the call did not stop: a Backend recorded it (with
+	// Config.Stops), it ran already, its Exit follows at once, and no
+	// Action can act on it. Such calls come in the order they returned.
+	Recorded bool
 	// Hash, for a send on a stream, is the payload hash of the bytes it
 	// asks to send, read at its entry: its row's payload_hash if it sends
 	// them all (a send cut short hashes fewer). 0 for other calls.
