@@ -13,6 +13,11 @@ package format
 //	pain.x.plans         when runs were injected: the plans applied, as
 //	                     JSON {"plans": [plan, ...], "runs": {run: plan
 //	                     id}}, each plan read with its version checked
+//	pain.x.traces        where the runs' traces were: JSON {run: [file,
+//	                     ...]}, paths relative to the schedules file's
+//	                     folder, so that pictures drawn from the file later
+//	                     place calls at their real times while the traces
+//	                     are there (no part of any schedule)
 //
 // It is one table of records; the rec column says what each row is and
 // which other columns it uses (the others hold their empty value):
@@ -109,6 +114,9 @@ type Schedules struct {
 	// Injected holds the plan applied in each injected run, by run name
 	// (the trace's Meta.Plan); fault-free runs are not in it.
 	Injected map[string]*Plan
+	// Traces holds each run's trace files (pain.x.traces), as the writer
+	// gives them; nil when not known.
+	Traces map[string][]string
 }
 
 // Schedule is one schedule: its id, rank, runs and happens-before graph.
@@ -288,6 +296,13 @@ func NewSchedulesWriter(w io.Writer, head *Schedules) *SchedulesWriter {
 	if len(head.Injected) > 0 {
 		extra[plansKey] = encodeInjected(head.Injected)
 	}
+	if len(head.Traces) > 0 {
+		b, err := MarshalJSON(head.Traces) // keys sorted
+		if err != nil {
+			panic(err) // strings always marshal
+		}
+		extra[tracesKey] = string(b)
+	}
 	m.Extra = extra
 	schema := schedulesSchema(m)
 	mem := memory.NewGoAllocator()
@@ -393,8 +408,14 @@ func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 			return nil, fmt.Errorf("%s: pain.x.%s: %w", name, plansKey, err)
 		}
 	}
+	if v, ok := meta.Extra[tracesKey]; ok {
+		if err := json.Unmarshal([]byte(v), &s.Traces); err != nil {
+			return nil, fmt.Errorf("%s: pain.x.%s: %w", name, tracesKey, errorf(ErrCorrupt, "bad JSON: %v", err))
+		}
+	}
 	delete(s.Meta.Extra, "granularity")
 	delete(s.Meta.Extra, plansKey)
+	delete(s.Meta.Extra, tracesKey)
 	if len(s.Meta.Extra) == 0 {
 		s.Meta.Extra = nil
 	}
@@ -535,6 +556,13 @@ func WriteSchedulesText(w io.Writer, s *Schedules) error {
 	for _, run := range slices.Sorted(maps.Keys(s.Injected)) {
 		fmt.Fprintf(&b, "# injected %s: %s\n", strconv.Quote(run), s.Injected[run].ID)
 	}
+	for _, run := range slices.Sorted(maps.Keys(s.Traces)) {
+		fmt.Fprintf(&b, "# traces %s:", strconv.Quote(run))
+		for _, f := range s.Traces[run] {
+			fmt.Fprintf(&b, " %s", strconv.Quote(f))
+		}
+		b.WriteString("\n")
+	}
 	for _, sc := range s.Schedules {
 		fmt.Fprintf(&b, "schedule %d %s runs=%d\n", sc.Rank, sc.ID, len(sc.Runs))
 		for _, r := range sc.Runs {
@@ -565,8 +593,12 @@ func WriteSchedulesText(w io.Writer, s *Schedules) error {
 	return err
 }
 
-// plansKey is the pain.x key of a schedules file's injected plans.
-const plansKey = "plans"
+// plansKey is the pain.x key of a schedules file's injected plans,
+// tracesKey that of its runs' trace files.
+const (
+	plansKey  = "plans"
+	tracesKey = "traces"
+)
 
 // injected is the JSON of pain.x.plans: each plan once, and the plan id of
 // each injected run.

@@ -221,3 +221,24 @@ func TestSchedulesInjected(t *testing.T) {
 		t.Errorf("a run of a missing plan: err = %v, want ErrCorrupt", err)
 	}
 }
+
+// The runs' trace files (pain.x.traces) read back as written, and the text
+// form lists them.
+func TestSchedulesTraces(t *testing.T) {
+	want := sampleSchedules()
+	want.Traces = map[string][]string{"run-1": {"runs/run-1.arrows"}, "run 2": {"a/run 2.arrows", "b/run 2.arrows"}}
+	got, err := ReadSchedulesFrom(bytes.NewReader(encodeSchedules(t, want)), "s.arrows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip differs:\ngot  %+v\nwant %+v", got.Traces, want.Traces)
+	}
+	var b bytes.Buffer
+	if err := WriteSchedulesText(&b, got); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "# traces \"run 2\": \"a/run 2.arrows\" \"b/run 2.arrows\"\n# traces \"run-1\": \"runs/run-1.arrows\"\n") {
+		t.Errorf("text form:\n%s", b.String())
+	}
+}

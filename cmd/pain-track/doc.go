@@ -30,7 +30,8 @@
 // one a line, blank lines skipped (find runs -name '*.arrows' | pain-track
 // -). A text trace without its "# pain" header is taken for a list.
 //
-//	-o FILE        write the schedules file (format/schedules.go documents it)
+//	-o FILE        write the schedules file (format/schedules.go documents it;
+//	               it names each run's trace files relative to its folder)
 //	-json          print the summary as one JSON object instead of text:
 //	               granularity, runs, distinct, singletons, unseen,
 //	               schedules [{id, rank, runs, share, run_names, threads,
@@ -47,7 +48,8 @@
 //	               and a Chrome/Perfetto trace-event file of the top one
 //	               (schedule-1-ID.trace.json: each call a slice over its
 //	               real entry and exit when the run's traces are among the
-//	               inputs, each message a flow arrow from the send's slice
+//	               inputs, or named by a schedules file among them and
+//	               still there, each message a flow arrow from the send's slice
 //	               to the receive's; open it in ui.perfetto.dev or
 //	               chrome://tracing)
 //	-q             no progress line on stderr (there is none either when

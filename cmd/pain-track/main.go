@@ -55,11 +55,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case o.Top < 0:
 		return fmt.Errorf("-top must not be negative")
 	}
-	paths, cleanup, err := track.Inputs(fs.Args(), stdin)
+	paths, spooled, cleanup, err := track.Inputs(fs.Args(), stdin)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
+	o.Temp = spooled
 	if o.Out != "" {
 		if err := cli.NotInput(o.Out, append([]string{*cpuprofile}, paths...)...); err != nil {
 			return err

@@ -39,7 +39,8 @@ func (s *Set) WriteFile(w io.Writer, m format.Meta) error {
 
 // head is a schedules file's content but its schedules and support.
 func (s *Set) head(m format.Meta) *format.Schedules {
-	return &format.Schedules{Meta: withCanon(m), Granularity: s.gran.String(), Injected: maps.Clone(s.injected)}
+	return &format.Schedules{Meta: withCanon(m), Granularity: s.gran.String(), Injected: maps.Clone(s.injected),
+		Traces: maps.Clone(s.traces)}
 }
 
 // canonKey is the metadata key (pain.x.canon) of the canonical form the
@@ -101,6 +102,9 @@ func (s *Set) AddFile(f *format.Schedules) error {
 	o := New(gran)
 	for run, p := range f.Injected {
 		o.Injected(run, p)
+	}
+	for run, files := range f.Traces {
+		o.Traced(run, files)
 	}
 	for _, fs := range f.Schedules {
 		if len(fs.Runs) == 0 {

@@ -36,6 +36,8 @@ type Set struct {
 	buf     []byte // scratch for edge keys
 	// injected holds the plan applied in each injected run, by run name.
 	injected map[string]*format.Plan
+	// traces holds each run's trace files, by run name, as given.
+	traces map[string][]string
 }
 
 type entry struct {
@@ -190,6 +192,9 @@ func (s *Set) Merge(o *Set) error {
 	for run, p := range o.injected {
 		s.Injected(run, p)
 	}
+	for run, files := range o.traces {
+		s.Traced(run, files)
+	}
 	for id, e := range o.byID {
 		s.addEntry(id, e)
 	}
@@ -214,6 +219,19 @@ func (s *Set) Injected(run string, p *format.Plan) {
 		s.injected = map[string]*format.Plan{}
 	}
 	s.injected[run] = p
+}
+
+// Traced notes where run's trace files are; the schedules file keeps them
+// (pain.x.traces), so that pictures drawn from it later can place calls
+// at their real times while the traces are still there.
+func (s *Set) Traced(run string, files []string) {
+	if len(files) == 0 {
+		return
+	}
+	if s.traces == nil {
+		s.traces = map[string][]string{}
+	}
+	s.traces[run] = slices.Clone(files)
 }
 
 // Schedule is one schedule of a Set, as Schedules and Ranking return it.

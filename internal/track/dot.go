@@ -1,6 +1,7 @@
 package track
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,8 +17,9 @@ import (
 // writeDot writes a Graphviz diagram of each of the top schedules and a
 // trace-event file of the first one into dir.
 // files names the trace files of each run, for the times of the Perfetto
-// slices (nil: times from the graph alone).
-func writeDot(dir string, set *schedule.Set, top int, files map[string][]string) error {
+// slices (nil: times from the graph alone); a schedules file's runs name
+// theirs too, which may be gone since (warn says so).
+func writeDot(dir string, set *schedule.Set, top int, files map[string][]string, warn func(string)) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -32,7 +34,7 @@ func writeDot(dir string, set *schedule.Set, top int, files map[string][]string)
 		}
 		if s.Rank == 1 {
 			name := filepath.Join(dir, fmt.Sprintf("schedule-1-%s.trace.json", s.ID))
-			spans, err := eventSpans(g, files[g.Run])
+			spans, err := eventSpans(g, present(files[g.Run], g.Run, warn))
 			if err != nil {
 				return err
 			}
@@ -222,3 +224,17 @@ func syncsOf(g *hb.Graph, node string) string {
 }
 
 func quote(s string) string { return strconv.Quote(s) }
+
+// present returns the trace files of run that are still there, warning of
+// the others: the pictures then place those calls at the schedule's times.
+func present(files []string, run string, warn func(string)) []string {
+	var out []string
+	for _, f := range files {
+		if _, err := os.Stat(f); err != nil {
+			warn(fmt.Sprintf("%s: trace of run %s is gone (%v); its calls are placed at the schedule's times", f, run, errors.Unwrap(err)))
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package track
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime/debug"
 	"time"
 
@@ -28,6 +29,9 @@ type Options struct {
 	Gran  hb.Granularity
 	// Version is the tool version written into the schedules file.
 	Version string
+	// Temp is a temporary copy of stdin among the inputs: read like the
+	// others, but no run's trace to remember in the schedules file.
+	Temp string
 }
 
 // Run tracks the traces and schedules files at paths and writes what o
@@ -40,6 +44,10 @@ func Run(o Options, paths []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "pain-track: warning: %s\n", msg)
 	})
 	t.progress = func(done, total int) { progress.Update(done, total, "runs") }
+	t.temp, t.outDir = o.Temp, "."
+	if o.Out != "" {
+		t.outDir = filepath.Dir(o.Out)
+	}
 	start := time.Now()
 	err := t.addFiles(paths)
 	progress.Done()
@@ -57,7 +65,7 @@ func Run(o Options, paths []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if o.Dot != "" {
-		if err := writeDot(o.Dot, set, o.Top, t.files); err != nil {
+		if err := writeDot(o.Dot, set, o.Top, t.files, t.warn); err != nil {
 			return err
 		}
 	}

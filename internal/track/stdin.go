@@ -21,8 +21,9 @@ import (
 // cleanup removes it. Anything else is a list: one file name a line, blank
 // lines skipped (find ... | pain-track -). Binary input that is no Arrow
 // stream is taken for a stream too, so that the reader says what is wrong
-// with it rather than a file name made of its bytes.
-func Inputs(args []string, stdin io.Reader) (paths []string, cleanup func(), err error) {
+// with it rather than a file name made of its bytes. spooled is the
+// temporary copy of stdin, if any (Options.Temp).
+func Inputs(args []string, stdin io.Reader) (paths []string, spooled string, cleanup func(), err error) {
 	cleanup = func() {}
 	dashes := 0
 	for _, a := range args {
@@ -32,33 +33,33 @@ func Inputs(args []string, stdin io.Reader) (paths []string, cleanup func(), err
 	}
 	switch {
 	case dashes == 0:
-		return args, cleanup, nil
+		return args, "", cleanup, nil
 	case dashes > 1:
-		return nil, cleanup, errors.New("- (stdin) given more than once")
+		return nil, "", cleanup, errors.New("- (stdin) given more than once")
 	}
 	br := bufio.NewReaderSize(stdin, 1<<16)
 	head, err := br.Peek(512)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
-		return nil, cleanup, fmt.Errorf("stdin: %v", err)
+		return nil, "", cleanup, fmt.Errorf("stdin: %v", err)
 	}
 	if len(head) == 0 {
-		return nil, cleanup, errors.New("stdin: empty: want a trace, or file names one a line")
+		return nil, "", cleanup, errors.New("stdin: empty: want a trace, or file names one a line")
 	}
 	var got []string
 	if isStream(head) {
 		dir, err := os.MkdirTemp("", "pain-track-")
 		if err != nil {
-			return nil, cleanup, err
+			return nil, "", cleanup, err
 		}
 		cleanup = func() { os.RemoveAll(dir) }
-		path := filepath.Join(dir, "stdin")
-		if err := spool(path, br); err != nil {
+		spooled = filepath.Join(dir, "stdin")
+		if err := spool(spooled, br); err != nil {
 			cleanup()
-			return nil, func() {}, err
+			return nil, "", func() {}, err
 		}
-		got = []string{path}
+		got = []string{spooled}
 	} else if got, err = readList(br); err != nil {
-		return nil, cleanup, err
+		return nil, "", cleanup, err
 	}
 	for _, a := range args {
 		if a == "-" {
@@ -67,7 +68,7 @@ func Inputs(args []string, stdin io.Reader) (paths []string, cleanup func(), err
 			paths = append(paths, a)
 		}
 	}
-	return paths, cleanup, nil
+	return paths, spooled, cleanup, nil
 }
 
 // isStream says whether stdin's first bytes are a file's rather than a

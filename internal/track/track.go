@@ -39,6 +39,9 @@ type tracker struct {
 	files map[string][]string // run name -> its trace files
 	// progress, when set, hears of each run tracked: done of total.
 	progress func(done, total int)
+	// outDir is the folder the schedules file goes to: it names the runs'
+	// trace files relative to it; temp is a copy of stdin it does not name.
+	outDir, temp string
 }
 
 // part is one trace file of a run.
@@ -128,6 +131,7 @@ func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 	if err != nil {
 		return "", false, err
 	}
+	t.resolveTraces(path, s)
 	for _, sc := range s.Schedules {
 		for _, run := range sc.Runs {
 			t.note(run, path)
@@ -137,6 +141,49 @@ func (t *tracker) sniff(path string) (run string, isTrace bool, err error) {
 		return "", false, fmt.Errorf("%s: %v", path, err)
 	}
 	return "", false, nil
+}
+
+// resolveTraces reads where the runs of schedules file path had their
+// traces (named relative to its folder; to the current one for a copy of
+// stdin): for the pictures, and named again for the file written.
+func (t *tracker) resolveTraces(path string, s *format.Schedules) {
+	base := filepath.Dir(path)
+	if path == t.temp {
+		base = ""
+	}
+	for run, files := range s.Traces {
+		var resolved []string
+		for _, f := range files {
+			f = filepath.FromSlash(f)
+			if !filepath.IsAbs(f) {
+				f = filepath.Join(base, f)
+			}
+			resolved = append(resolved, f)
+		}
+		if _, ok := t.files[run]; !ok {
+			t.files[run] = resolved
+		}
+		s.Traces[run] = t.recorded(resolved)
+	}
+}
+
+// recorded names trace files as the schedules file keeps them: relative to
+// its folder where they can be, with slashes; the copy of stdin not at all.
+func (t *tracker) recorded(paths []string) []string {
+	var out []string
+	dir, derr := filepath.Abs(t.outDir)
+	for _, p := range paths {
+		if p == t.temp {
+			continue
+		}
+		if abs, err := filepath.Abs(p); err == nil && derr == nil {
+			if rel, err := filepath.Rel(dir, abs); err == nil {
+				p = rel
+			}
+		}
+		out = append(out, filepath.ToSlash(p))
+	}
+	return out
 }
 
 // addRun builds the graph of one run from the files that hold its parts.
@@ -164,6 +211,7 @@ func (t *tracker) addRun(run string, paths []string) error {
 		return nil
 	}
 	t.note(run, paths[0])
+	t.set.Traced(run, t.recorded(paths))
 	t.runs++
 	for _, p := range paths {
 		t.set.Injected(run, t.parts[p].plan)
