@@ -169,7 +169,10 @@ type fault struct {
 	where  format.Fired
 }
 
-var _ tracer.FileRootsHook = (*Injector)(nil)
+var (
+	_ tracer.FileRootsHook = (*Injector)(nil)
+	_ tracer.Awaiter       = (*Injector)(nil)
+)
 
 // New builds the hook for plan p.
 func New(p *format.Plan, opt Options) (*Injector, error) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/tracer"
 )
 
 // Calls a Backend records (Options.Recorded) reach the Injector as their
@@ -140,4 +141,14 @@ func (c *msgClasses) release(k string, force bool) {
 			c.exitNow(&hc.e)
 		}
 	}
+}
+
+// Await says whether the receive c stopped at the exit of got bytes whose
+// send has not been recorded yet: the tracer then waits for that record,
+// so a fault pinned to a message there (a crash inside a receive's data)
+// knows where the message starts, as under ptrace.
+func (in *Injector) Await(c *tracer.Call) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.cls != nil && in.cls.unordered && in.cls.unsent(c.Event)
 }

@@ -131,6 +131,7 @@ func noRow(c *call, rval int64) bool {
 func (t *Tracer) finish(th *thread, c *call) {
 	if t.cfg.Hook != nil {
 		c.hook.Event, c.hook.TimeNS = &c.ev, t.now()
+		t.await(&c.hook)
 		t.applyExit(th, t.cfg.Hook.Exit(&c.hook))
 	}
 	t.emit(th, &c.ev)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/boxofpain/pain/internal/ptrace"
 )
@@ -96,6 +97,29 @@ func (th *thread) stoppedAt(mono int64) bool {
 		}
 	}
 	return false
+}
+
+// An Awaiter is a Hook that may need the records of other calls before it
+// decides on a call at its exit stop (Stops): the send of the bytes a
+// receive got, whose call may return after the receive's.
+type Awaiter interface {
+	Await(c *Call) bool
+}
+
+// awaitMax bounds how long a stop waits for the records an Awaiter asks.
+const awaitMax = 200 * time.Millisecond
+
+// await handles the Backend's records until the Hook needs no more to
+// decide on the call c stopped at (at most awaitMax).
+func (t *Tracer) await(c *Call) {
+	a, ok := t.cfg.Hook.(Awaiter)
+	if !ok || t.be == nil || t.rec != nil {
+		return
+	}
+	for end := time.Now().Add(awaitMax); a.Await(c) && time.Now().Before(end); {
+		time.Sleep(100 * time.Microsecond)
+		t.drainRecords()
+	}
 }
 
 // drainRecords handles the records the Backend holds now.
