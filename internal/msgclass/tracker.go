@@ -20,6 +20,8 @@ type Tracker struct {
 	spans    map[stream]*spanList // where each message starts, per stream
 	starts   map[classKey]start   // where each stream message starts
 	timers   timers               // timer traffic tied by chance (timers.go)
+	asked    map[string]int       // per connection (raw name), the highest tag its listening end got since it last sent on it
+	carried  map[stream]bool      // streams that carried a tied message of a system node
 }
 
 type threadKey struct{ node, thread string }
@@ -61,6 +63,7 @@ type scope struct {
 	inBatch bool     // the last transfer was a receive (or none yet)
 	used    []string // connections a tied message went out on since the batch began
 	recvs   int      // receives so far: a receive by another thread ends a message too
+	high    int      // the highest tag received so far
 }
 
 type nodeState struct {
@@ -78,6 +81,8 @@ type undo struct {
 	newMsg  bool
 	st      stream
 	timer   timerUndo
+	asked   int  // asked[conn] before a reply cleared it
+	carried bool // the send made st carried
 }
 
 // span is a message's bytes on a stream.
@@ -92,7 +97,7 @@ type spanList struct{ s []span } // sorted by off
 // New returns an empty Tracker.
 func New() *Tracker {
 	return &Tracker{threads: map[threadKey]*thread{}, nodes: map[string]*nodeState{},
-		ordinals: map[Class]int{}, spans: map[stream]*spanList{}, starts: map[classKey]start{}, timers: newTimers()}
+		ordinals: map[Class]int{}, spans: map[stream]*spanList{}, starts: map[classKey]start{}, timers: newTimers(), asked: map[string]int{}, carried: map[stream]bool{}}
 }
 
 // ConnName returns the name classes give the connection a call of the run
@@ -173,6 +178,10 @@ func (t *Tracker) Send(e *Event) Msg {
 	before := t.requests
 	tag := t.tagOf(sc, e)
 	u.request = t.requests != before
+	if listening(e) {
+		u.asked = t.asked[e.Conn]
+		delete(t.asked, e.Conn)
+	}
 	timer := t.timers.timer(e, tag, &u.timer)
 	if timer {
 		tag = 0
@@ -190,6 +199,9 @@ func (t *Tracker) Send(e *Event) Msg {
 	}
 	if tag == 0 {
 		t.timers.sentUntied(e, &u.timer)
+	}
+	if tag > 0 && !e.Workload && !t.carried[st] {
+		t.carried[st], u.carried = true, true
 	}
 	c := Class{Conn: ConnClass(e.Conn), Back: listening(e), Tag: tagName(tag)}
 	t.ordinals[c]++
@@ -211,6 +223,9 @@ func (t *Tracker) Send(e *Event) Msg {
 // tagOf decides the request a new message sent in scope sc is tied to.
 func (t *Tracker) tagOf(sc *scope, e *Event) int {
 	if e.Workload {
+		if e.Pipe {
+			return 0 // the workload's own plumbing (a shell's pipes), no request to the system
+		}
 		if sc.inBatch {
 			t.requests++
 		}
@@ -229,7 +244,21 @@ func (t *Tracker) tagOf(sc *scope, e *Event) int {
 	if reply && answered {
 		return on
 	}
-	return other
+	tag := other
+	if reply {
+		// What the connection brought since the last reply on it, when
+		// the batch no longer holds it: the threads of a Go process,
+		// one scope, sent other messages between request and reply.
+		tag = max(tag, t.asked[e.Conn])
+	}
+	if t.carried[streamOf(e, true)] {
+		// A stream on the data path (it carried tied messages before)
+		// carries the request the scope last heard of, when the batch
+		// no longer holds it: a Go raft leader's append to its second
+		// follower, sent after a heartbeat's answer came in.
+		tag = max(tag, sc.high)
+	}
+	return tag
 }
 
 // Sent completes the send in progress of e's thread: n bytes went out. A
@@ -274,6 +303,12 @@ func (t *Tracker) Unsent(e *Event) {
 	// may have come since.
 	sc := th.sc
 	t.timers.undo(&u.timer)
+	if u.carried {
+		delete(t.carried, u.st)
+	}
+	if u.asked > 0 {
+		t.asked[e.Conn] = u.asked
+	}
 	if u.request {
 		t.requests--
 	}
@@ -311,6 +346,10 @@ func (t *Tracker) Recv(e *Event) Msg {
 	}
 	sc.batch = append(sc.batch, got{conn: e.Conn, tag: tag})
 	sc.recvs++
+	sc.high = max(sc.high, tag)
+	if tag > 0 && listening(e) {
+		t.asked[e.Conn] = max(t.asked[e.Conn], tag)
+	}
 	return m
 }
 
