@@ -2,8 +2,12 @@ package hb
 
 import (
 	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/boxofpain/pain/format"
@@ -198,4 +202,64 @@ func (g *Graph) TiedClasses() int {
 		}
 	}
 	return len(seen)
+}
+
+// classCanon computes the id of a class schedule (see canon) from what
+// makes it: per node, its start and end and the workload's requests and
+// replies, each message of a request once, in the lane's order; and the set
+// of connection classes, with their directions, that carried messages tied
+// to requests between system nodes. Which request a message between system
+// nodes is tied to, and how many messages carried it, is a guess from the
+// order of calls in a process whose threads are one sequence of calls (a
+// Go runtime: a raft leader's append is tied to the next request when a
+// heartbeat went out between), and batching moves it from run to run; the
+// graph keeps those names, for plans and message support, but two runs
+// that differ only in them have one schedule. Edges follow from the names.
+func (g *Graph) classCanon(buf []byte) []byte {
+	h := sha256.New()
+	str := func(s string) {
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		buf = append(buf, s...)
+	}
+	for _, l := range g.Lanes {
+		str(l.Node)
+		seen := map[string]bool{}
+		var internal []string
+		for i := l.First; i < l.First+l.N; i++ {
+			e := &g.Events[i]
+			tok := e.Syscall + " " + e.Arg
+			if c, _, err := msgclass.ParseMsg(e.Arg); err == nil && g.IsTransfer(i) {
+				if systemConn(c.Conn) {
+					c.Tag = ""
+					internal = append(internal, e.Syscall+" "+c.String())
+					continue
+				}
+				tok = e.Syscall + " " + c.String()
+			} else {
+				tok += " " + e.FDKind + " " + strconv.FormatInt(e.Ret, 10) + " " + e.Errno
+			}
+			if !seen[tok] {
+				seen[tok] = true
+				str(tok)
+			}
+		}
+		slices.Sort(internal)
+		str("")
+		for _, t := range slices.Compact(internal) {
+			str(t)
+		}
+		str("")
+		h.Write(buf)
+		buf = buf[:0]
+	}
+	var sum [sha256.Size]byte
+	g.id = hex.EncodeToString(h.Sum(sum[:0])[:6])
+	return buf[:0]
+}
+
+// systemConn reports whether a connection class joins two system nodes.
+func systemConn(conn string) bool {
+	from, to, ok := strings.Cut(conn, ">")
+	to, _, _ = strings.Cut(to, ":")
+	return ok && RoleOf(from) == RoleSystem && RoleOf(to) == RoleSystem
 }

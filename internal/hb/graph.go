@@ -155,7 +155,7 @@ func (g *Graph) index() {
 // CanonVersion numbers the canonical form that ID hashes. Schedule ids of
 // different versions are not comparable; a change to canon (or to what
 // Builder reduces a run to) must increase it.
-const CanonVersion = 1
+const CanonVersion = 2
 
 // canon computes the schedule id: a hash of everything that makes the
 // schedule, and nothing that differs between runs of the same schedule
@@ -167,6 +167,9 @@ func (g *Graph) canon(buf []byte) []byte {
 		buf = append(buf, s...)
 	}
 	buf = append(buf, byte(g.Granularity))
+	if g.Granularity == Class {
+		return g.classCanon(buf)
+	}
 	buf = binary.AppendUvarint(buf, uint64(len(g.Lanes)))
 	for _, l := range g.Lanes {
 		str(l.Node)

@@ -114,10 +114,17 @@ func (s *Set) Add(g *hb.Graph) error {
 		e.runs = append(e.runs, g.Run)
 		e.sorted = false
 	}
-	if e.edges == nil {
+	edges := e.edges
+	switch {
+	case g.Granularity == hb.Class:
+		// Runs of one class schedule may name the messages between
+		// system nodes differently (hb's classCanon): each its own.
+		edges = s.edgeStats(g)
+	case e.edges == nil:
 		e.edges = s.edgeStats(g) // any run of the schedule has the same edge keys
+		edges = e.edges
 	}
-	for _, st := range e.edges {
+	for _, st := range edges {
 		if st.gen != s.gen {
 			st.gen = s.gen
 			st.runs++
