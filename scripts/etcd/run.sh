@@ -19,7 +19,10 @@ for i in $(seq -f %04g "$RUNS"); do
 		-w "./load.sh $N" -check ./check.sh -timeout 60s 2>>"$OUT/trace.log" || true
 done
 "$BIN/pain-track" -o "$OUT/schedules.arrows" "$OUT"/runs/*.arrows >"$OUT/summary.txt"
-head -6 "$OUT/summary.txt"
+# Schedules are counted at class granularity (the data path); plans come
+# from the message graphs.
+"$BIN/pain-track" -granularity class -o "$OUT/classes.arrows" "$OUT"/runs/*.arrows >"$OUT/summary-class.txt"
+head -6 "$OUT/summary-class.txt"
 "$BIN/pain-plan" -max "$PLANS" -pause 3s -restart 1s -o "$OUT/plans.jsonl" "$OUT/schedules.arrows" 2>>"$OUT/plan.log"
 for id in $(jq -r .id "$OUT/plans.jsonl"); do
 	"$BIN/pain-inject" -plan "$OUT/plans.jsonl" -id "$id" -o "$OUT/inject/$id.arrows" -f Procfile -ready "$ready" \
