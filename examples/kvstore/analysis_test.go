@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v17/arrow/array"
@@ -19,9 +17,10 @@ import (
 
 // demoFiles checks the files of a demo run as analysis tools see them: its
 // Perfetto files bind every message flow from the send's slice to the
-// receive's, none ending before it starts, and its traces, exported to
-// Parquet one file per run, read back by glob as one table with the run
-// column telling the runs apart.
+// receive's, none ending before it starts; its traces, exported to Parquet
+// one file per run, read back by glob as one table with the run column
+// telling the runs apart; and its results and schedules, exported too,
+// name by run the runs those traces hold.
 func demoFiles(t *testing.T, tools, out string) {
 	perfetto, _ := filepath.Glob(filepath.Join(out, "*", "*.trace.json"))
 	if len(perfetto) < 2 {
@@ -31,29 +30,37 @@ func demoFiles(t *testing.T, tools, out string) {
 		n := checkFlows(t, p)
 		t.Logf("%s: %d flows, none ending before it starts", filepath.Base(p), n)
 	}
+	// The demo exports every trace, and its schedules, plans and results,
+	// under parquet/: the run column of each table names runs the traces
+	// hold.
 	traces, _ := filepath.Glob(filepath.Join(out, "runs", "*.arrows"))
 	injected, _ := filepath.Glob(filepath.Join(out, "inject", "*.arrows"))
 	pq := filepath.Join(out, "parquet")
-	os.MkdirAll(pq, 0o755)
 	want := map[string]bool{}
 	for _, tr := range append(traces, injected...) {
-		dst := filepath.Join(pq, strings.TrimSuffix(filepath.Base(tr), ".arrows")+".parquet")
-		cmd := exec.Command(filepath.Join(tools, "pain-trace"), "-r", tr, "-as", "parquet", "-o", dst)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("pain-trace -r %s -as parquet: %v\n%s", tr, err, b)
-		}
 		want[runName(t, tr)] = true
 	}
-	rows := readParquetRuns(t, filepath.Join(pq, "*.parquet"))
+	rows := readParquetRuns(t, filepath.Join(pq, "runs", "*.parquet"))
 	if len(rows) != len(want) {
-		t.Errorf("%d runs in the run column of %s/*.parquet, want %d", len(rows), pq, len(want))
+		t.Errorf("%d runs in the run column of %s/runs/*.parquet, want %d", len(rows), pq, len(want))
 	}
 	for run := range want {
 		if rows[run] == 0 {
 			t.Errorf("run %s has no rows in the Parquet files", run)
 		}
 	}
-	t.Logf("%d traces exported; the glob reads back %d runs", len(want), len(rows))
+	for _, table := range []string{"results", "schedules"} {
+		runs := readParquetRuns(t, filepath.Join(pq, table+".parquet"))
+		if len(runs) == 0 {
+			t.Errorf("%s.parquet names no run", table)
+		}
+		for run := range runs {
+			if !want[run] {
+				t.Errorf("%s.parquet names run %q, which no trace holds", table, run)
+			}
+		}
+	}
+	t.Logf("%d traces exported; the glob reads back %d runs; results and schedules join them by run", len(want), len(rows))
 }
 
 // runName is the run name a trace's metadata holds.
