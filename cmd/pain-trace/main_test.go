@@ -396,6 +396,40 @@ func TestGoProcessThreads(t *testing.T) {
 	}
 }
 
+// TestJVMProcessThreads: a JVM moves work between its threads as Go's
+// runtime does, and -threads auto names its threads as one (the java
+// launcher needs libjli.so); -threads os names them one by one.
+func TestJVMProcessThreads(t *testing.T) {
+	if err := ptrace.Probe(); err != nil {
+		prereq.Missing(t, "ptrace unavailable: %v", err)
+	}
+	java := prereq.Command(t, "java")
+	dir := t.TempDir()
+	for _, mode := range []string{"os", "auto"} {
+		if _, stderr, code := painTrace(t, dir, "-o", mode+".arrows", "-threads", mode, "--", java, "-version"); code != 0 {
+			t.Fatalf("-threads %s: exit %d: %s", mode, code, stderr)
+		}
+		m, rows, err := format.ReadFile(filepath.Join(dir, mode+".arrows"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		threads := map[string]bool{}
+		for _, e := range rows {
+			if e.Syscall != format.EventTeardown {
+				threads[e.Thread] = true
+			}
+		}
+		switch {
+		case m.Extra["threads"] != mode:
+			t.Errorf("-threads %s: the trace says %q", mode, m.Extra["threads"])
+		case mode == "os" && len(threads) < 2:
+			t.Errorf("-threads os: the JVM's rows name threads %v, want several", threads)
+		case mode == "auto" && len(threads) != 1:
+			t.Errorf("-threads auto: the JVM's rows name threads %v, want one", threads)
+		}
+	}
+}
+
 // awaitGone waits until no process carries mark and we have no zombie
 // child, and fails t if that takes a minute: what dies with a killed
 // tracer dies at once, but a busy machine may take its time to show it.

@@ -133,9 +133,9 @@ type Config struct {
 	// scheduling: the rows of a process are then in the order the tracer
 	// saw them, each thread's own order kept.
 	ProcessThreads bool
-	// AutoThreads does the same for the processes of Go programs alone
-	// (detected at their exec: goRuntime), whose scheduler moves work
-	// between OS threads at will.
+	// AutoThreads does the same for the processes of Go programs and
+	// JVMs alone (detected at their exec: goRuntime), whose schedulers
+	// move work between OS threads at will.
 	AutoThreads bool
 }
 
