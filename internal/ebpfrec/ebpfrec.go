@@ -131,6 +131,7 @@ func Open(warn func(string)) (*Recorder, error) {
 		func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: r.objs.ProcFork}) },
 		func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: r.objs.ProcExec}) },
 		func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: r.objs.ProcExit}) },
+		func() (link.Link, error) { return link.AttachTracing(link.TracingOptions{Program: r.objs.ProcFree}) },
 	}
 	for _, a := range attach {
 		l, err := a()

@@ -108,6 +108,7 @@ struct scratch {
 #define MAX_PROCS 8192
 #define MAX_CALLS 8192
 
+/* pids: the run's processes, by tgid. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MAX_PROCS);
@@ -684,9 +685,16 @@ int BPF_PROG(proc_exec, struct task_struct *p, pid_t old_pid, struct linux_binpr
 	return 0;
 }
 
+#define PF_IO_WORKER 0x00000010
+#define PF_USER_WORKER 0x00004000
+
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(proc_exit, struct task_struct *p)
 {
+	/* Kernel workers of a process (io_uring's, vhost's) are made without
+	 * sched_process_fork: neither counted nor reported. */
+	if (BPF_CORE_READ(p, flags) & (PF_IO_WORKER | PF_USER_WORKER))
+		return 0;
 	__u32 tgid = BPF_CORE_READ(p, tgid);
 	if (!tracked(tgid))
 		return 0;
@@ -696,10 +704,21 @@ int BPF_PROG(proc_exit, struct task_struct *p)
 	if (!e)
 		return 0;
 	e->h.aux = BPF_CORE_READ(p, exit_code);
-	/* The last thread of the process: stop following its pid. */
-	struct signal_struct *sig = BPF_CORE_READ(p, signal);
-	if (BPF_CORE_READ(sig, live.counter) == 0)
-		bpf_map_delete_elem(&pids, &tgid);
 	send(e);
+	return 0;
+}
+
+/* A process is followed until its leader is freed, after every thread
+ * of it has exited (and been reported above) and it was reaped. Not when
+ * a thread finds signal->live at zero, as before: live falls as each
+ * thread begins to exit, so a thread could see zero and take the process
+ * out before another one that exited at the same time was reported, whose
+ * end the tracer then waited for forever. */
+SEC("tp_btf/sched_process_free")
+int BPF_PROG(proc_free, struct task_struct *p)
+{
+	__u32 tgid = BPF_CORE_READ(p, tgid);
+	if (BPF_CORE_READ(p, pid) == tgid)
+		bpf_map_delete_elem(&pids, &tgid);
 	return 0;
 }

@@ -73,6 +73,7 @@ const (
 	recorderProgProcExec   = "proc_exec"
 	recorderProgProcExit   = "proc_exit"
 	recorderProgProcFork   = "proc_fork"
+	recorderProgProcFree   = "proc_free"
 	recorderProgSysEnter   = "sys_enter"
 	recorderProgSysExit    = "sys_exit"
 	recorderVarUnusedEvent = "unused_event"
@@ -123,6 +124,7 @@ type recorderProgramSpecs struct {
 	ProcExec *ebpf.ProgramSpec `ebpf:"proc_exec"`
 	ProcExit *ebpf.ProgramSpec `ebpf:"proc_exit"`
 	ProcFork *ebpf.ProgramSpec `ebpf:"proc_fork"`
+	ProcFree *ebpf.ProgramSpec `ebpf:"proc_free"`
 	SysEnter *ebpf.ProgramSpec `ebpf:"sys_enter"`
 	SysExit  *ebpf.ProgramSpec `ebpf:"sys_exit"`
 }
@@ -202,6 +204,7 @@ type recorderPrograms struct {
 	ProcExec *ebpf.Program `ebpf:"proc_exec"`
 	ProcExit *ebpf.Program `ebpf:"proc_exit"`
 	ProcFork *ebpf.Program `ebpf:"proc_fork"`
+	ProcFree *ebpf.Program `ebpf:"proc_free"`
 	SysEnter *ebpf.Program `ebpf:"sys_enter"`
 	SysExit  *ebpf.Program `ebpf:"sys_exit"`
 }
@@ -211,6 +214,7 @@ func (p *recorderPrograms) Close() error {
 		p.ProcExec,
 		p.ProcExit,
 		p.ProcFork,
+		p.ProcFree,
 		p.SysEnter,
 		p.SysExit,
 	)
