@@ -225,8 +225,9 @@ func (t *Tracer) reaped(r reap) {
 	case t.untraced[r.pid] != nil:
 		t.gone(r.pid, r.ws)
 	default:
-		if th := t.threads[r.pid]; th != nil {
-			t.ended[r.pid] = ending{th: th, ws: r.ws, at: time.Now()}
+		th, p := t.threads[r.pid], t.procs[r.pid]
+		if th != nil || p != nil {
+			t.ended[r.pid] = ending{th: th, proc: p, ws: r.ws, at: time.Now()}
 		}
 	}
 }
@@ -234,9 +235,10 @@ func (t *Tracer) reaped(r reap) {
 // ending is a traced thread the reaper saw end before its Backend record
 // came.
 type ending struct {
-	th *thread
-	ws ptrace.WaitStatus
-	at time.Time
+	th   *thread
+	proc *process // the process, when the reaper saw its leader end: all of it is gone
+	ws   ptrace.WaitStatus
+	at   time.Time
 }
 
 // reapGrace is how long a thread's Backend record of its end may come
@@ -257,10 +259,33 @@ func (t *Tracer) endReaped() {
 			continue
 		}
 		delete(t.ended, tid)
-		if t.threads[tid] == e.th {
+		if e.th != nil && t.threads[tid] == e.th {
 			t.warn(fmt.Sprintf("eBPF recorder: no record of the end of %s (tid %d): ended from its wait status", e.th.id(), tid))
 			t.gone(tid, e.ws)
 		}
+		if p := e.proc; p != nil && t.procs[p.tgid] == p {
+			t.warn(fmt.Sprintf("eBPF recorder: no record of the end of some threads of process %d (node %s): ended from its wait status", p.tgid, p.node.name))
+			t.procEnded(p, e.ws)
+		}
+	}
+}
+
+// procEnded ends process p, whose leader the reaper saw end (so every
+// thread of it is gone), with the threads the model still has.
+func (t *Tracer) procEnded(p *process, ws ptrace.WaitStatus) {
+	for tid, th := range t.threads {
+		if th.proc == p {
+			t.gone(tid, ws)
+		}
+	}
+	if t.procs[p.tgid] != p {
+		return
+	}
+	t.procGone(p, &thread{tid: p.tgid, proc: p, name: "main"})
+	if p.root != nil {
+		p.root.status = ws
+		close(p.root.done)
+		p.root = nil
 	}
 }
 
