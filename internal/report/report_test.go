@@ -14,8 +14,9 @@ import (
 var update = flag.Bool("update", false, "rewrite golden files")
 
 // TestGolden makes the page of a real round of the embedded store (4
-// traced runs, 4 plans, the partition of rank 3 a bug; testdata/round,
-// written by scripts/demo.sh with RUNS=4 PLANS=4), its results naming
+// traced runs, 8 plans, the pause of backup1 at rank 8 a bug;
+// testdata/round, written by scripts/demo.sh with RUNS=4 PLANS=8 OUT=out/dev,
+// two of its traced runs kept), its results naming
 // their traces as the demo wrote them (out/dev/inject/...), from the
 // round's folder moved.
 func TestGolden(t *testing.T) {
@@ -40,7 +41,7 @@ func TestGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := m.Glance
-	if g.Runs != 4 || g.Tried != 4 || g.Fired != 4 || g.Bugs != 1 || len(m.Bugs) != 1 || m.Bugs[0].Diagram == "" {
+	if g.Runs != 4 || g.Tried != 8 || g.Fired != 8 || g.Bugs != 1 || len(m.Bugs) != 1 || m.Bugs[0].Diagram == "" {
 		t.Errorf("glance %+v, %d bugs drawn", g, len(m.Bugs))
 	}
 	if b := m.Bugs[0]; b.Trace != "inject/"+b.ID+".arrows" || b.Lost == 0 || b.Perfetto == "" {
