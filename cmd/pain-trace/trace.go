@@ -5,6 +5,10 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"runtime/pprof"
+	"syscall"
+	"time"
 
 	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/launch"
@@ -15,6 +19,11 @@ import (
 // trace runs sys, recording it into the file out (with the eBPF recorder
 // when ebpf), and says what the run showed (verdict.Report).
 func trace(sys launch.System, o launch.Options, out string, ebpf bool, stderr io.Writer) error {
+	stop, err := profile(os.Getenv(envCPUProfile), stderr)
+	if err != nil {
+		return err
+	}
+	defer stop()
 	if ebpf {
 		rec, err := ebpfrec.Open(func(m string) { fmt.Fprintf(stderr, "%s: warning: %s\n", tool, m) })
 		if err != nil {
@@ -34,4 +43,35 @@ func trace(sys launch.System, o launch.Options, out string, ebpf bool, stderr io
 		return err
 	}
 	return verdict.Report(stderr, tool, sys, res)
+}
+
+// envCPUProfile names a file for a CPU profile of the recording (go tool
+// pprof), for measuring what recording costs; not a flag, as users need
+// none. pain-trace then also says the CPU time it used itself (its traced
+// processes, which it reaps, are left out).
+const envCPUProfile = "PAIN_CPUPROFILE"
+
+// profile starts a CPU profile into the file path (none when empty) and
+// returns what stops it and says the CPU time used on stderr.
+func profile(path string, stderr io.Writer) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		var ru syscall.Rusage
+		if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+			fmt.Fprintf(stderr, "%s: cpu: user %.3fs sys %.3fs\n", tool,
+				time.Duration(ru.Utime.Nano()).Seconds(), time.Duration(ru.Stime.Nano()).Seconds())
+		}
+	}, nil
 }

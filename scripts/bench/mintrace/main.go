@@ -11,7 +11,7 @@
 // Usage: mintrace COMMAND [ARGS...]
 //
 // Its exit status is the command's (128+signal when killed). On stderr it
-// prints the number of calls it saw.
+// prints the number of calls it saw and the CPU time it used itself.
 package main
 
 import (
@@ -102,5 +102,10 @@ func run(argv []string) (int, error) {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "mintrace: %d calls\n", calls)
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		fmt.Fprintf(os.Stderr, "mintrace: cpu: user %.3fs sys %.3fs\n",
+			float64(ru.Utime.Nano())/1e9, float64(ru.Stime.Nano())/1e9)
+	}
 	return code, nil
 }
