@@ -10,10 +10,14 @@ import (
 	"github.com/apache/arrow/go/v17/arrow/memory"
 )
 
-// BatchRows is how many rows the writer gathers before it writes a record
-// batch: large enough for zstd to find the repetition in names and sizes,
-// small enough that a run cut short loses little.
-const BatchRows = 4096
+// BatchRows is how many rows the writer gathers at most before it writes
+// a record batch: large enough for zstd to find the repetition in names
+// and sizes, and for the headers of a batch and its dictionaries (about
+// 1.5 KB for a trace) to cost little per row; small enough that a run cut
+// short loses little (pain-trace also flushes four times a second, which
+// bounds a batch first at more than 16,000 rows a second), and below the
+// 32,767 names a batch's 16-bit dictionary indices can hold.
+const BatchRows = 16384
 
 // Writer writes a trace as an Arrow IPC stream with zstd-compressed batches.
 // Rows are buffered; a batch goes out when BatchRows are pending or on Flush.
