@@ -359,6 +359,7 @@ func (r *runner) write(tr *tracer.Tracer, fail func(error)) error {
 					failed(werr)
 				}
 			}
+			tr.Recycle(batch) // the writer keeps no reference into it
 		case <-tick.C:
 			if err != nil {
 				continue

@@ -189,6 +189,7 @@ func (p *Proc) ExitCode() int {
 type Tracer struct {
 	cfg     Config
 	events  chan []format.Event
+	free    chan []format.Event // batches the consumer is done with (Recycle)
 	cmds    chan func()
 	waker   atomic.Int32 // pid of the wake-up child
 	start   time.Time
@@ -239,6 +240,7 @@ func New(cfg Config) (*Tracer, error) {
 	t := &Tracer{
 		cfg:       cfg,
 		events:    make(chan []format.Event, 16),
+		free:      make(chan []format.Event, 4),
 		pending:   make([]format.Event, 0, batchRows),
 		cmds:      make(chan func(), 64),
 		start:     time.Now(),
@@ -298,6 +300,17 @@ func (t *Tracer) StartTime() time.Time { return t.start }
 // the tracer (and so the traced system) waits: memory stays bounded.
 func (t *Tracer) Events() <-chan []format.Event { return t.events }
 
+// Recycle gives back a batch received from Events that the caller is done
+// with (it keeps no reference into it): the tracer fills it again instead
+// of allocating a new one, which spares the garbage collector a batch
+// (about 300 KB) every 1,024 rows.
+func (t *Tracer) Recycle(batch []format.Event) {
+	select {
+	case t.free <- batch[:0]:
+	default:
+	}
+}
+
 // Rows returns how many rows have been emitted so far.
 func (t *Tracer) Rows() int64 { return t.rows.Load() }
 
@@ -313,7 +326,11 @@ func (t *Tracer) flush() {
 	}
 	t.events <- t.pending
 	t.flushed.Store(t.rows.Load())
-	t.pending = make([]format.Event, 0, batchRows)
+	select {
+	case t.pending = <-t.free:
+	default:
+		t.pending = make([]format.Event, 0, batchRows)
+	}
 }
 
 // do runs f on the ptrace thread and waits for it.
