@@ -118,7 +118,11 @@
 // are reported on stderr; the trace stays valid up to its last batch.
 //
 // Progress and problems go to stderr as "pain-trace: ..." lines; the nodes'
-// own output goes to stderr too. With -- CMD ARGS, the command has
+// own output goes to stderr too. With PAIN_CPUPROFILE=FILE in its
+// environment, pain-trace writes a CPU profile of the run to FILE (go tool
+// pprof) and says on stderr the CPU time it used itself, its traced
+// processes left out: what recording costs (scripts/bench/mintrace says
+// the same of the ptrace floor). With -- CMD ARGS, the command has
 // pain-trace's stdin and stdout.
 //
 // The run is package launch's, judged by package verdict; -r is package
