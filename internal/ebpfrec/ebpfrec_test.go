@@ -37,8 +37,15 @@ func TestMain(m *testing.M) {
 	if err != nil {
 		binErr = fmt.Errorf("go build: %v\n%s", err, out)
 	}
-	defer os.RemoveAll(dir)
-	tracee.Main(m, &progs, "../tracer/testdata/*.c", "../../scripts/bench/pingpong.c", "testdata/*.c")
+	// As tracee.Main, whose os.Exit would leave dir behind (55 MB a run).
+	progs.Dir = filepath.Join(dir, "progs")
+	if err := os.Mkdir(progs.Dir, 0o755); err != nil {
+		panic(err)
+	}
+	progs = *tracee.New(progs.Dir, "../tracer/testdata/*.c", "../../scripts/bench/pingpong.c", "testdata/*.c")
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // need stops a test (a skip on a laptop, a failure in CI) where the
