@@ -18,6 +18,12 @@ package format
 //	                     folder, so that pictures drawn from the file later
 //	                     place calls at their real times while the traces
 //	                     are there (no part of any schedule)
+//	pain.x.untied        at class granularity, the messages tied to no
+//	                     workload request per schedule and message class:
+//	                     JSON {id: [{"class", "min", "max"}, ...]}, the
+//	                     fewest and the most of the schedule's runs (a
+//	                     class a run did not use counts 0); no part of
+//	                     the schedule's id. Readers before it ignore it
 //
 // It is one table of records; the rec column says what each row is and
 // which other columns it uses (the others hold their empty value):
@@ -117,6 +123,19 @@ type Schedules struct {
 	// Traces holds each run's trace files (pain.x.traces), as the writer
 	// gives them; nil when not known.
 	Traces map[string][]string
+	// Untied holds, by schedule id, the messages tied to no workload
+	// request (timers, heartbeats, start-up) that each connection class
+	// carried in the schedule's runs (pain.x.untied), sorted by class.
+	Untied map[string][]UntiedCount
+}
+
+// UntiedCount is how many messages tied to no workload request a message
+// class (package msgclass's name, its tag "-") carried in a run: the
+// fewest and the most over a schedule's runs.
+type UntiedCount struct {
+	Class string `json:"class"`
+	Min   int    `json:"min"`
+	Max   int    `json:"max"`
 }
 
 // Schedule is one schedule: its id, rank, runs and happens-before graph.
@@ -303,6 +322,13 @@ func NewSchedulesWriter(w io.Writer, head *Schedules) *SchedulesWriter {
 		}
 		extra[tracesKey] = string(b)
 	}
+	if len(head.Untied) > 0 {
+		b, err := MarshalJSON(head.Untied)
+		if err != nil {
+			panic(err) // strings and ints always marshal
+		}
+		extra[untiedKey] = string(b)
+	}
 	m.Extra = extra
 	schema := schedulesSchema(m)
 	mem := memory.NewGoAllocator()
@@ -413,9 +439,15 @@ func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 			return nil, fmt.Errorf("%s: pain.x.%s: %w", name, tracesKey, errorf(ErrCorrupt, "bad JSON: %v", err))
 		}
 	}
+	if v, ok := meta.Extra[untiedKey]; ok {
+		if err := decodeUntied(v, &s.Untied); err != nil {
+			return nil, fmt.Errorf("%s: pain.x.%s: %w", name, untiedKey, err)
+		}
+	}
 	delete(s.Meta.Extra, "granularity")
 	delete(s.Meta.Extra, plansKey)
 	delete(s.Meta.Extra, tracesKey)
+	delete(s.Meta.Extra, untiedKey)
 	if len(s.Meta.Extra) == 0 {
 		s.Meta.Extra = nil
 	}
@@ -580,6 +612,9 @@ func WriteSchedulesText(w io.Writer, s *Schedules) error {
 		for _, f := range sc.Syncs {
 			fmt.Fprintf(&b, "  syncs %s %s %s x%d\n", appendValue(nil, f.Node), appendValue(nil, f.File), f.Call, f.Syncs)
 		}
+		for _, u := range s.Untied[sc.ID] {
+			fmt.Fprintf(&b, "  untied %s %d-%d\n", strconv.Quote(u.Class), u.Min, u.Max)
+		}
 		for _, d := range sc.Edges {
 			if d.Kind != "program" {
 				fmt.Fprintf(&b, "  edge %d -> %d %s\n", d.From, d.To, d.Kind)
@@ -594,11 +629,28 @@ func WriteSchedulesText(w io.Writer, s *Schedules) error {
 }
 
 // plansKey is the pain.x key of a schedules file's injected plans,
-// tracesKey that of its runs' trace files.
+// tracesKey that of its runs' trace files, untiedKey that of their
+// untied traffic.
 const (
 	plansKey  = "plans"
 	tracesKey = "traces"
+	untiedKey = "untied"
 )
+
+// decodeUntied reads pain.x.untied into *out.
+func decodeUntied(v string, out *map[string][]UntiedCount) error {
+	if err := json.Unmarshal([]byte(v), out); err != nil {
+		return errorf(ErrCorrupt, "bad JSON: %v", err)
+	}
+	for id, us := range *out {
+		for _, u := range us {
+			if u.Class == "" || u.Min < 0 || u.Max < u.Min {
+				return errorf(ErrCorrupt, "schedule %s: untied count %+v", id, u)
+			}
+		}
+	}
+	return nil
+}
 
 // injected is the JSON of pain.x.plans: each plan once, and the plan id of
 // each injected run.

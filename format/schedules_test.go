@@ -242,3 +242,30 @@ func TestSchedulesTraces(t *testing.T) {
 		t.Errorf("text form:\n%s", b.String())
 	}
 }
+
+// The untied traffic of each schedule (pain.x.untied) reads back as
+// written, the text form lists it under its schedule, and a count whose
+// fewest exceeds its most is corrupt.
+func TestSchedulesUntied(t *testing.T) {
+	want := sampleSchedules()
+	id := want.Schedules[0].ID
+	want.Untied = map[string][]UntiedCount{id: {{Class: "n1>n2:listen0 -> -", Min: 2, Max: 5}}}
+	got, err := ReadSchedulesFrom(bytes.NewReader(encodeSchedules(t, want)), "s.arrows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("round trip differs:\ngot  %+v\nwant %+v", got.Untied, want.Untied)
+	}
+	var b bytes.Buffer
+	if err := WriteSchedulesText(&b, got); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "  untied \"n1>n2:listen0 -> -\" 2-5\n") {
+		t.Errorf("text form:\n%s", b.String())
+	}
+	var out map[string][]UntiedCount
+	if err := decodeUntied(`{"a":[{"class":"c","min":3,"max":1}]}`, &out); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("min above max: err = %v, want ErrCorrupt", err)
+	}
+}

@@ -35,9 +35,11 @@
 //	-json          print the summary as one JSON object instead of text:
 //	               granularity, runs, distinct, singletons, unseen,
 //	               schedules [{id, rank, runs, share, run_names, threads,
-//	               messages, classes, events}], edges [{key, kind, runs,
-//	               share}]; classes counts the message classes tied to
-//	               workload requests that the schedule saw
+//	               messages, classes, events, untied}], edges [{key, kind,
+//	               runs, share}]; classes counts the message classes tied
+//	               to workload requests that the schedule saw; untied (class
+//	               granularity) the messages tied to none, per class of a
+//	               socket, [{class, min, max}] over the schedule's runs
 //	-text          print the text form of the schedules file instead
 //	-dot DIR       write a Graphviz space-time diagram of each of the top
 //	               schedules (schedule-RANK-ID.dot: one lane per thread,
@@ -64,7 +66,9 @@
 //	               replication of the workload's 5th request), one lane
 //	               per node, so heartbeats and other timer traffic, byte
 //	               offsets and thread timing make no new schedules and
-//	               message support adds up across runs (package msgclass)
+//	               message support adds up across runs (package msgclass);
+//	               the summary gives each schedule's untied messages per
+//	               class, the fewest and the most of its runs
 //	-cpuprofile F  write a CPU profile (go tool pprof) to F
 //
 // The summary goes to stdout; stderr gets warnings and, at the end, how

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,7 +68,7 @@ func (g *Graph) analyze() (idx []int, a *msgclass.Analysis) {
 // order in which a node's threads handled messages of the same request; so
 // runs that differ only in those have the same schedule.
 func classGraph(m *Graph) *Graph {
-	lanes := classLanes(m)
+	lanes, untied := classLanes(m)
 	nodes := make([]string, 0, len(lanes))
 	for n := range lanes {
 		nodes = append(nodes, n)
@@ -116,6 +117,7 @@ func classGraph(m *Graph) *Graph {
 		panic(fmt.Sprintf("hb: the class graph of run %s is inconsistent: %v", m.Run, err))
 	}
 	g.Syncs = slices.Clone(m.Syncs)
+	g.Untied = untied
 	return g
 }
 
@@ -127,10 +129,12 @@ type classItem struct {
 }
 
 // classLanes gathers the events of m's class graph by node, each lane in
-// its order (see classGraph).
-func classLanes(m *Graph) map[string][]classItem {
+// its order (see classGraph), and counts the messages of each untied class
+// of a socket.
+func classLanes(m *Graph) (map[string][]classItem, []format.UntiedCount) {
 	idx, a := m.analyze()
 	var items []classItem
+	untied := map[string]int{}
 	tags := map[string]map[int]bool{} // per connection, the requests its messages are tied to
 	requests := 0
 	for _, j := range a.Order {
@@ -140,7 +144,12 @@ func classLanes(m *Graph) map[string][]classItem {
 		case (c == cStart || c == cEnd) && e.Thread == "main":
 			items = append(items, classItem{ev: e, sys: e.Syscall, arg: e.Arg})
 		case c == cSend:
-			if msg := a.Msgs[j]; msg.Ordinal > 0 && !msg.Cont && msg.Class.Tied() {
+			if msg := a.Msgs[j]; msg.Ordinal > 0 && !msg.Cont && msg.Class.Tag == msgclass.Untied {
+				if e.FDKind == format.KindPipe {
+					continue // a process's own plumbing, no connection
+				}
+				untied[msg.Class.String()]++
+			} else if msg.Ordinal > 0 && !msg.Cont && msg.Class.Tied() {
 				items = append(items, classItem{ev: e, sys: "send", arg: msg.String(), msg: msg})
 				k := msg.Class.Request()
 				if tags[msg.Class.Conn] == nil {
@@ -180,7 +189,11 @@ func classLanes(m *Graph) map[string][]classItem {
 			return cmp.Or(cmp.Compare(rank(x), rank(y)), strings.Compare(x.sys, y.sys), strings.Compare(x.arg, y.arg))
 		})
 	}
-	return lanes
+	var counts []format.UntiedCount
+	for _, c := range slices.Sorted(maps.Keys(untied)) {
+		counts = append(counts, format.UntiedCount{Class: c, Min: untied[c], Max: untied[c]})
+	}
+	return lanes, counts
 }
 
 // TiedClasses counts the distinct message classes tied to workload

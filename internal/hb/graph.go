@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/boxofpain/pain/format"
 )
 
 // Edge says that event From happens before event To (indices into
@@ -39,6 +41,11 @@ type Graph struct {
 	// Syncs are the file syncs of the run, by node and file, sorted: not
 	// part of the schedule.
 	Syncs []FileSyncs
+	// Untied counts, in a class graph, the messages tied to no workload
+	// request that each message class carried in the run (Min = Max), by
+	// class name, sorted: not part of the schedule, whose runs differ in
+	// how often a timer fired. Compact does not keep them.
+	Untied []format.UntiedCount
 
 	id       string
 	cls      []class
@@ -228,6 +235,7 @@ func (g *Graph) Clone() *Graph {
 	c := *g
 	c.Events, c.Edges, c.Lanes, c.cls = slices.Clone(g.Events), slices.Clone(g.Edges), slices.Clone(g.Lanes), slices.Clone(g.cls)
 	c.Syncs = slices.Clone(g.Syncs)
+	c.Untied = slices.Clone(g.Untied)
 	c.inStart, c.inEdge = slices.Clone(g.inStart), slices.Clone(g.inEdge)
 	c.outStart, c.outEdge = slices.Clone(g.outStart), slices.Clone(g.outEdge)
 	return &c

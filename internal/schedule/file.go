@@ -39,8 +39,17 @@ func (s *Set) WriteFile(w io.Writer, m format.Meta) error {
 
 // head is a schedules file's content but its schedules and support.
 func (s *Set) head(m format.Meta) *format.Schedules {
-	return &format.Schedules{Meta: withCanon(m), Granularity: s.gran.String(), Injected: maps.Clone(s.injected),
+	f := &format.Schedules{Meta: withCanon(m), Granularity: s.gran.String(), Injected: maps.Clone(s.injected),
 		Traces: maps.Clone(s.traces)}
+	for id, e := range s.byID {
+		if len(e.untied) > 0 {
+			if f.Untied == nil {
+				f.Untied = map[string][]format.UntiedCount{}
+			}
+			f.Untied[id] = slices.Clone(e.untied)
+		}
+	}
+	return f
 }
 
 // canonKey is the metadata key (pain.x.canon) of the canonical form the
@@ -138,6 +147,7 @@ func (s *Set) AddFile(f *format.Schedules) error {
 			return fmt.Errorf("schedule %s: its graph hashes to %s (corrupt, or made by an earlier pain-track: track its traces again)", fs.ID, g.ID())
 		}
 		g.Syncs = slices.Clone(fs.Syncs)
+		g.Untied = f.Untied[fs.ID]
 		o.byID[fs.ID] = newEntry(slices.Clone(fs.Runs), g)
 		o.runs += len(fs.Runs)
 	}

@@ -19,6 +19,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -50,15 +51,42 @@ type entry struct {
 	graph                     []byte
 	events, threads, messages int
 	classes                   int // message classes tied to workload requests
+	// untied is, per message class, the fewest and the most messages tied
+	// to no request that a run of the schedule sent on it (hb.Graph.Untied);
+	// a class a run did not use counts 0 there.
+	untied []format.UntiedCount
 	// The support entries of the schedule's message edges, found once: every
 	// run of a schedule has the same message edges, with the same keys.
 	edges []*edgeStat
 }
 
 func newEntry(runs []string, g *hb.Graph) *entry {
-	e := &entry{runs: runs, sorted: len(runs) < 2}
+	e := &entry{runs: runs, sorted: len(runs) < 2, untied: slices.Clone(g.Untied)}
 	e.represent(g)
 	return e
+}
+
+// mergeUntied returns the ranges of a and b, each over some runs, as the
+// ranges over all their runs: a class missing from one side was not used
+// in its runs, so its fewest is 0.
+func mergeUntied(a, b []format.UntiedCount) []format.UntiedCount {
+	byClass := func(us []format.UntiedCount) map[string]format.UntiedCount {
+		m := make(map[string]format.UntiedCount, len(us))
+		for _, u := range us {
+			m[u.Class] = u
+		}
+		return m
+	}
+	ma, mb := byClass(a), byClass(b)
+	classes := slices.Collect(maps.Keys(ma))
+	classes = append(classes, slices.Collect(maps.Keys(mb))...)
+	slices.Sort(classes)
+	var out []format.UntiedCount
+	for _, c := range slices.Compact(classes) {
+		x, y := ma[c], mb[c] // zero if the class is missing: 0 messages
+		out = append(out, format.UntiedCount{Class: c, Min: min(x.Min, y.Min), Max: max(x.Max, y.Max)})
+	}
+	return out
 }
 
 func (e *entry) represent(g *hb.Graph) {
@@ -113,6 +141,7 @@ func (s *Set) Add(g *hb.Graph) error {
 	default:
 		e.runs = append(e.runs, g.Run)
 		e.sorted = false
+		e.untied = mergeUntied(e.untied, g.Untied)
 	}
 	edges := e.edges
 	switch {
@@ -157,10 +186,12 @@ func (s *Set) addEntry(id string, o *entry) {
 	if e == nil {
 		c := *o
 		c.runs, c.edges = slices.Clone(o.runs), nil // edges are found when needed
+		c.untied = slices.Clone(o.untied)
 		s.byID[id] = &c
 		return
 	}
 	e.runs = append(e.runs, o.runs...)
+	e.untied = mergeUntied(e.untied, o.untied)
 	e.sorted = false
 	if better(o.rep, e.rep, func() [32]byte { return details(o.Graph()) }, func() [32]byte { return details(e.Graph()) }) {
 		e.rep, e.graph = o.rep, o.graph
@@ -250,6 +281,9 @@ type Schedule struct {
 	// The size of its graph: events, threads, message edges, and the
 	// message classes tied to workload requests (package msgclass) it saw.
 	Events, Threads, Messages, Classes int
+	// Untied is, per message class, the fewest and the most messages tied
+	// to no workload request that one of its runs sent (class granularity).
+	Untied []format.UntiedCount
 	// Graph is the graph of one of its runs (the one whose name sorts
 	// first); nil from Ranking.
 	Graph *hb.Graph
@@ -271,7 +305,8 @@ func (s *Set) Ranking() []Schedule {
 	out := make([]Schedule, 0, len(s.byID))
 	for id, e := range s.byID {
 		out = append(out, Schedule{ID: id, Runs: e.runs, Share: float64(len(e.runs)) / float64(s.runs),
-			Events: e.events, Threads: e.threads, Messages: e.messages, Classes: e.classes})
+			Events: e.events, Threads: e.threads, Messages: e.messages, Classes: e.classes,
+			Untied: slices.Clone(e.untied)})
 	}
 	slices.SortFunc(out, func(a, b Schedule) int {
 		return cmp.Or(cmp.Compare(len(b.Runs), len(a.Runs)), strings.Compare(a.ID, b.ID))

@@ -240,3 +240,52 @@ func TestWriteFile(t *testing.T) {
 		t.Errorf("Graph of an unknown id is not nil")
 	}
 }
+
+// A class schedule carries, per class, the fewest and the most untied
+// messages of its runs (a class a run did not use counts 0), through
+// merges and files alike.
+func TestUntiedRanges(t *testing.T) {
+	exchange := readText(t, "../hb/testdata/exchange.txt")
+	counts := [][]format.UntiedCount{
+		{{Class: "a -> -", Min: 2, Max: 2}},
+		{{Class: "a -> -", Min: 5, Max: 5}, {Class: "b <- -", Min: 1, Max: 1}},
+		nil,
+	}
+	add := func(s *Set, i int) {
+		b := hb.NewBuilder(hb.Class)
+		for k := range exchange {
+			b.Add(&exchange[k])
+		}
+		g := b.Graph(fmt.Sprintf("run-%d", i))
+		g.Untied = counts[i]
+		if err := s.Add(g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := New(hb.Class)
+	for i := range counts {
+		add(all, i)
+	}
+	want := []format.UntiedCount{{Class: "a -> -", Min: 0, Max: 5}, {Class: "b <- -", Min: 0, Max: 1}}
+	if r := all.Ranking(); len(r) != 1 || !reflect.DeepEqual(r[0].Untied, want) {
+		t.Fatalf("ranking %+v, want one schedule with untied %+v", r, want)
+	}
+	first, second := New(hb.Class), New(hb.Class)
+	add(first, 0)
+	add(second, 1)
+	add(second, 2)
+	var buf bytes.Buffer
+	if err := format.WriteSchedules(&buf, second.File(format.Meta{})); err != nil {
+		t.Fatal(err)
+	}
+	f, err := format.ReadSchedulesFrom(&buf, "second.arrows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := first.AddFile(f); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := first.File(format.Meta{}), all.File(format.Meta{}); !reflect.DeepEqual(got.Untied, want.Untied) || len(got.Untied) != 1 {
+		t.Errorf("merged through a file: untied %+v, want %+v", got.Untied, want.Untied)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/hb"
 	"github.com/boxofpain/pain/internal/schedule"
 )
@@ -42,6 +43,16 @@ func writeSummary(w io.Writer, set *schedule.Set, top int) error {
 		b.WriteString("\n")
 		if out := outcome(set.Graph(s.ID)); out != "" {
 			fmt.Fprintf(&b, "  outcome: %s\n", out)
+		}
+		if len(s.Untied) > 0 {
+			b.WriteString("  untied messages per class, fewest-most of its runs:\n")
+			for _, u := range s.Untied {
+				fmt.Fprintf(&b, "    %s  %d", u.Class, u.Min)
+				if u.Max > u.Min {
+					fmt.Fprintf(&b, "-%d", u.Max)
+				}
+				b.WriteString("\n")
+			}
 		}
 	}
 	sup := set.Support()
@@ -113,6 +124,9 @@ type SummarySchedule struct {
 	Messages int      `json:"messages"`
 	Classes  int      `json:"classes"`
 	Events   int      `json:"events"`
+	// Untied: per message class, the fewest and the most messages tied to
+	// no workload request one of its runs sent (class granularity).
+	Untied []format.UntiedCount `json:"untied,omitempty"`
 }
 
 // SummaryEdge is one message edge of the JSON summary with its support.
@@ -141,7 +155,7 @@ func writeJSON(w io.Writer, set *schedule.Set) error {
 		Singletons: c.Singletons, Unseen: c.Unseen, Schedules: []SummarySchedule{}, Edges: []SummaryEdge{}}
 	for _, s := range set.Ranking() {
 		out.Schedules = append(out.Schedules, SummarySchedule{ID: s.ID, Rank: s.Rank, Runs: len(s.Runs), Share: s.Share,
-			RunNames: s.Runs, Threads: s.Threads, Messages: s.Messages, Classes: s.Classes, Events: s.Events})
+			RunNames: s.Runs, Threads: s.Threads, Messages: s.Messages, Classes: s.Classes, Events: s.Events, Untied: s.Untied})
 	}
 	for _, e := range set.Support() {
 		out.Edges = append(out.Edges, SummaryEdge{Key: e.Key, Kind: e.Kind.String(), Runs: e.Runs, Share: e.Share})
