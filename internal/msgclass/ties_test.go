@@ -78,3 +78,53 @@ func TestGoTies(t *testing.T) {
 		t.Errorf("got\n%q\nwant\n%q", got, want)
 	}
 }
+
+// TestPongKeepsTheRequest: a primary whose process is one sequence of
+// calls (a Go runtime) replicates request 1 to backup 1, which crashed and
+// never answers; the pong to its heartbeat comes in before it replicates
+// to backup 2. The pong answers the node's own untied ping, so the
+// replication to backup 2 is still request 1's (before, it opened a new
+// batch of nothing tied and the replication went untied: a plan for
+// "p>b2:listen0 -> w1" #1 never fired).
+func TestPongKeepsTheRequest(t *testing.T) {
+	const (
+		client = "workload:main:s0>p:listen0"
+		beat   = "p:main:s1>b2:listen0"
+		b1     = "p:main:s2>b1:listen0"
+		b2     = "p:main:s3>b2:listen0"
+	)
+	tr := New()
+	seq := map[string]int64{}
+	off := map[string]int64{}
+	ev := func(node string, k Kind, conn string, fwd bool, hash uint64) *Event {
+		local := node + ":main:s9" // the listening end
+		if n, _, _ := strings.Cut(conn, ":"); n == node {
+			local, _, _ = strings.Cut(conn, ">")
+		}
+		key := fmt.Sprint(conn, fwd, k)
+		e := &Event{Node: node, Thread: "main", Seq: seq[node], Kind: k, Conn: conn, Local: local,
+			Offset: off[key], Len: 5, Workload: node == "workload", Hash: hash}
+		seq[node]++
+		off[key] += 5
+		return e
+	}
+	send := func(node, conn string, fwd bool, hash uint64) Msg { return tr.Send(ev(node, Send, conn, fwd, hash)) }
+	recv := func(node, conn string, fwd bool) { tr.Recv(ev(node, Recv, conn, fwd, 0)) }
+	ping := func() {
+		send("p", beat, true, 7)
+		recv("b2", beat, true)
+		send("b2", beat, false, 8)
+	}
+	ping()
+	recv("p", beat, false)
+	send("workload", client, true, 1)
+	recv("p", client, true)
+	ping()
+	if m := send("p", b1, true, 2); m.String() != "p>b1:listen0 -> w1 #1" {
+		t.Errorf("replication to b1: %s", m)
+	}
+	recv("p", beat, false) // the pong; b1 never answers
+	if m := send("p", b2, true, 3); m.String() != "p>b2:listen0 -> w1 #1" {
+		t.Errorf("replication to b2 after the pong: %s, want p>b2:listen0 -> w1 #1", m)
+	}
+}

@@ -22,6 +22,7 @@ type Tracker struct {
 	timers   timers               // timer traffic tied by chance (timers.go)
 	asked    map[string]int       // per connection (raw name), the highest tag its listening end got since it last sent on it
 	carried  map[stream]bool      // streams that carried a tied message of a system node
+	pinged   map[string]int       // per connection (raw name), untied requests a system node sent from its connecting end, not answered yet
 }
 
 type threadKey struct{ node, thread string }
@@ -83,6 +84,7 @@ type undo struct {
 	timer   timerUndo
 	asked   int  // asked[conn] before a reply cleared it
 	carried bool // the send made st carried
+	pinged  bool // the send added to pinged[conn]
 }
 
 // span is a message's bytes on a stream.
@@ -97,7 +99,7 @@ type spanList struct{ s []span } // sorted by off
 // New returns an empty Tracker.
 func New() *Tracker {
 	return &Tracker{threads: map[threadKey]*thread{}, nodes: map[string]*nodeState{},
-		ordinals: map[Class]int{}, spans: map[stream]*spanList{}, starts: map[classKey]start{}, timers: newTimers(), asked: map[string]int{}, carried: map[stream]bool{}}
+		ordinals: map[Class]int{}, spans: map[stream]*spanList{}, starts: map[classKey]start{}, timers: newTimers(), asked: map[string]int{}, carried: map[stream]bool{}, pinged: map[string]int{}}
 }
 
 // ConnName returns the name classes give the connection a call of the run
@@ -199,6 +201,10 @@ func (t *Tracker) Send(e *Event) Msg {
 	}
 	if tag == 0 {
 		t.timers.sentUntied(e, &u.timer)
+		if !e.Workload && !listening(e) {
+			t.pinged[e.Conn]++
+			u.pinged = true
+		}
 	}
 	if tag > 0 && !e.Workload && !t.carried[st] {
 		t.carried[st], u.carried = true, true
@@ -309,6 +315,9 @@ func (t *Tracker) Unsent(e *Event) {
 	if u.asked > 0 {
 		t.asked[e.Conn] = u.asked
 	}
+	if u.pinged {
+		t.pinged[e.Conn]--
+	}
 	if u.request {
 		t.requests--
 	}
@@ -334,17 +343,30 @@ func (t *Tracker) Recv(e *Event) Msg {
 	th.settle(t)
 	th.last = nil
 	sc := th.sc
-	if !sc.inBatch {
-		sc.batch, sc.used = sc.batch[:0], sc.used[:0]
-		sc.inBatch = true
-	}
 	tag, m := 0, Msg{}
 	if e.Conn != "" && e.Offset >= 0 && e.Len > 0 {
 		if l := t.spans[streamOf(e, false)]; l != nil {
 			tag, m = l.over(e.Offset, e.Offset+e.Len)
 		}
 	}
-	sc.batch = append(sc.batch, got{conn: e.Conn, tag: tag})
+	// The untied answer to an untied request of the node's own (a
+	// heartbeat's pong) leaves a closed batch as it was: in a Go process,
+	// one scope, it comes in between a request's replication to one
+	// backup and to the next when the first backup's answer never comes
+	// (it crashed), and the replication to the next is still the request's.
+	answer := tag == 0 && m.Ordinal > 0 && !listening(e) && t.pinged[e.Conn] > 0
+	if answer {
+		t.pinged[e.Conn]--
+	}
+	switch {
+	case answer && !sc.inBatch:
+	case !sc.inBatch:
+		sc.batch, sc.used = sc.batch[:0], sc.used[:0]
+		sc.inBatch = true
+		fallthrough
+	default:
+		sc.batch = append(sc.batch, got{conn: e.Conn, tag: tag})
+	}
 	sc.recvs++
 	sc.high = max(sc.high, tag)
 	if tag > 0 && listening(e) {
