@@ -14,12 +14,23 @@ import (
 // Abort (or a Close without Commit) removes it.
 type File struct {
 	*os.File
-	path string
-	done bool
+	path   string
+	done   bool
+	direct bool // written in place: path is no regular file
 }
 
-// Create starts writing path.
+// Create starts writing path. A path that exists and is no regular file
+// (/dev/null, /dev/stdout, a FIFO) is written in place: renaming a
+// temporary file over it would replace the device with a plain file, as
+// `pain-plan -o /dev/null` once did to this machine's /dev/null.
 func Create(path string) (*File, error) {
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return nil, err
+		}
+		return &File{File: f, path: path, direct: true}, nil
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return nil, err
@@ -33,6 +44,9 @@ func (f *File) Commit() error {
 		return nil
 	}
 	f.done = true
+	if f.direct {
+		return f.File.Close()
+	}
 	err := f.Sync()
 	if cerr := f.File.Close(); err == nil {
 		err = cerr
@@ -56,7 +70,9 @@ func (f *File) Abort() {
 	}
 	f.done = true
 	f.File.Close()
-	os.Remove(f.Name())
+	if !f.direct {
+		os.Remove(f.Name())
+	}
 }
 
 // Write writes data to path whole or not at all.

@@ -36,3 +36,27 @@ func TestWholeOrNothing(t *testing.T) {
 		t.Errorf("temporary files left behind: %v", ents)
 	}
 }
+
+// TestDevice: an output that names a device is written in place, and the
+// device stays a device (a rename over /dev/null would make it a file).
+func TestDevice(t *testing.T) {
+	if err := Write(os.DevNull, []byte("gone")); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Create(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("gone too")
+	f.Abort()
+	fi, err := os.Stat(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode()&os.ModeCharDevice == 0 {
+		t.Fatalf("%s is now %v, want a character device", os.DevNull, fi.Mode())
+	}
+	if err := Write(t.TempDir(), []byte("x")); err == nil {
+		t.Errorf("writing over a directory: no error")
+	}
+}
