@@ -75,6 +75,9 @@ func tcpClient() {
 		if m, _ := io.ReadFull(c, b[:6]); m != 6 {
 			os.Exit(1)
 		}
+		// Wait for the server's close, so that it comes before the
+		// workload ends and the run's teardown begins, in every run.
+		io.Copy(io.Discard, c)
 		c.Close()
 	}
 }
