@@ -70,12 +70,15 @@ func run(args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logger.Printf("listening")
 	// Nodes exit at once on SIGTERM, so a stopped cluster races: a backup
 	// may read its primary's end of file before its own SIGTERM, or not.
 	// The tracer's teardown mark keeps that race out of the schedules
-	// (TestTeardownOneSchedule).
-	go exitOnSignal(logger)
+	// (TestTeardownOneSchedule). The handler is in place before the node
+	// says it listens: a SIGTERM right after would otherwise kill it.
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, syscall.SIGINT)
+	logger.Printf("listening")
+	go exitOnSignal(stop, logger)
 	if *role == "backup" {
 		return serveBackup(l, s, logger)
 	}
@@ -92,9 +95,7 @@ func run(args []string, stderr io.Writer) error {
 // exitOnSignal ends the node on SIGTERM or SIGINT. The store lives in
 // memory or, with -data, in a log synced as it goes, so there is nothing to flush:
 // exiting 0 is the clean shutdown.
-func exitOnSignal(logger *log.Logger) {
-	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT)
+func exitOnSignal(c <-chan os.Signal, logger *log.Logger) {
 	sig := <-c
 	logger.Printf("%v, exiting", sig)
 	os.Exit(0)
