@@ -35,7 +35,9 @@
 // since names repeat from row to row: a loopback ping-pong takes under 6
 // bytes a row.
 //
-//	time_ns       int64   nanoseconds since the run started, at syscall exit
+//	time_ns       int64   nanoseconds since the run started, at syscall exit;
+//	                      to the microsecond under ptrace, to the nanosecond
+//	                      under eBPF (pain.x.resolution_ns: 1000 or 1)
 //	node          utf8    stable node name: Procfile name, workload, check, or
 //	                      derived from the process tree (parent/basename.k)
 //	thread        utf8    stable thread name: main, then P.k for the k-th

@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -324,6 +325,7 @@ func (r *runner) write(tr *tracer.Tracer, fail func(error)) error {
 		extra = map[string]string{}
 	}
 	extra["threads"] = cmp.Or(r.o.Threads, ThreadsOS)
+	extra["resolution_ns"] = strconv.FormatInt(tr.Resolution().Nanoseconds(), 10)
 	if r.o.Backend == nil {
 		extra["files"] = fileRootName // whose files have rows (tracer.Config.Files)
 	}
