@@ -33,7 +33,7 @@ func (t *Tracer) hookCall(th *thread, c *call) *Call {
 		h.Hash = r.Hash // of the bytes it sent: a record comes at the exit
 	case h.Dir == sysent.Out && c.ent.Class == sysent.Send && c.ep != nil && c.ep.stream():
 		if spans, ok := t.bufSpans(th.tid, c, h.Len); ok && spans != nil {
-			h.Hash, _ = t.hashSpans(th.tid, spans, h.Len, 0)
+			h.Hash, _ = t.hashSpans(th.tid, spans, h.Len, 0, nil)
 		}
 	}
 	h.FileOffset = -1

@@ -225,7 +225,11 @@ func (t *Tracer) acceptExit(th *thread, c *call, nfd int32) {
 			ep.peer, ep.conn = pep.name, pep.conn
 		}
 	} else {
-		ep.peer, ep.conn, _ = t.peerName(l.kind, addr)
+		var pep *endpoint
+		ep.peer, ep.conn, pep = t.peerName(l.kind, addr)
+		if pep != nil && l.kind == format.KindTCP && pep.localAddr == addr && pep.link == nil {
+			linkEnds(ep, pep)
+		}
 	}
 	if ep.conn == "" {
 		ep.conn = ep.peer + ">" + l.name
@@ -269,17 +273,8 @@ func (t *Tracer) transferExit(th *thread, c *call, rval int64) {
 		bytes = t.payload(th, c, rval)
 	}
 	if ep.stream() {
-		peek := false
-		if c.dir == dirRecv {
-			switch c.ent.Name {
-			case "recvfrom":
-				peek = c.args[3]&ptrace.MsgPeek != 0
-			case "recvmsg":
-				peek = c.args[2]&ptrace.MsgPeek != 0
-			}
-		}
 		c.ev.Offset = ep.off[c.dir]
-		if !peek {
+		if c.dir == dirSend || !peeking(c) {
 			ep.off[c.dir] += bytes
 		}
 		return
@@ -337,6 +332,24 @@ func (t *Tracer) payload(th *thread, c *call, n int64) int64 {
 		return n
 	}
 	a := c.args
+	var sink *[]byte
+	if l := c.ep.link; l != nil && c.ent.Buf != sysent.BufMmsg && t.flights() {
+		if c.dir == dirRecv {
+			if b := l.flight.covers(c.ep.off[dirRecv], n); b != nil {
+				t.flightHits++
+				c.ev.PayloadHash = fnv(fnvOffset, b)
+				if t.cfg.Payload > 0 {
+					c.ev.Payload = append([]byte(nil), b[:min(len(b), t.cfg.Payload)]...)
+				}
+				if !peeking(c) {
+					l.flight.received(c.ep.off[dirRecv] + n)
+				}
+				return n
+			}
+		} else {
+			sink = c.ep.flight.from(c.ep.off[dirSend], n)
+		}
+	}
 	spans, ok := t.bufSpans(th.tid, c, n)
 	if !ok {
 		return n
@@ -362,10 +375,28 @@ func (t *Tracer) payload(th *thread, c *call, n int64) int64 {
 		}
 		n = total
 	}
-	h, prefix := t.hashSpans(th.tid, spans, n, t.cfg.Payload)
+	kept := 0
+	if sink != nil {
+		kept = len(*sink)
+	}
+	h, prefix := t.hashSpans(th.tid, spans, n, t.cfg.Payload, sink)
+	if sink != nil && int64(len(*sink)-kept) != n {
+		c.ep.flight.cut(c.ep.off[dirSend])
+	}
 	c.ev.PayloadHash = h
 	c.ev.Payload = prefix
 	return n
+}
+
+// peeking reports whether the receive c leaves its bytes queued (MSG_PEEK).
+func peeking(c *call) bool {
+	switch c.ent.Name {
+	case "recvfrom":
+		return c.args[3]&ptrace.MsgPeek != 0
+	case "recvmsg":
+		return c.args[2]&ptrace.MsgPeek != 0
+	}
+	return false
 }
 
 // bufSpans returns the buffer of a send or receive c that moves n bytes
@@ -384,6 +415,13 @@ func (t *Tracer) bufSpans(tid int, c *call, n int64) (spans []ptrace.Span, ok bo
 			return nil, false
 		}
 		spans = t.iovecs(tid, binary.LittleEndian.Uint64(h[16:]), binary.LittleEndian.Uint64(h[24:]))
+		if c.dir == dirSend && c.ep.kind == format.KindUnix && binary.LittleEndian.Uint64(h[40:]) > 0 {
+			t.unseen = true // control data, maybe descriptors (flight.go)
+		}
+	case sysent.BufMmsg:
+		if c.dir == dirSend && c.ep.kind == format.KindUnix {
+			t.unseen = true // not read: maybe descriptors (flight.go)
+		}
 	}
 	return spans, true
 }
@@ -410,8 +448,9 @@ const (
 )
 
 // hashSpans returns the FNV-1a hash of the first n bytes of spans, and a
-// copy of the first keep of them.
-func (t *Tracer) hashSpans(tid int, spans []ptrace.Span, n int64, keep int) (uint64, []byte) {
+// copy of the first keep of them; sink, when set, gets every byte read
+// appended.
+func (t *Tracer) hashSpans(tid int, spans []ptrace.Span, n int64, keep int, sink *[]byte) (uint64, []byte) {
 	if n <= 0 {
 		return 0, nil
 	}
@@ -432,9 +471,9 @@ func (t *Tracer) hashSpans(tid int, spans []ptrace.Span, n int64, keep int) (uin
 		if prefix == nil && keep > 0 {
 			prefix = append([]byte(nil), chunk[:min(got, keep)]...)
 		}
-		for _, b := range chunk[:got] {
-			h ^= uint64(b)
-			h *= fnvPrime
+		h = fnv(h, chunk[:got])
+		if sink != nil {
+			*sink = append(*sink, chunk[:got]...)
 		}
 		n -= int64(got)
 		spans = advance(spans, uint64(got))

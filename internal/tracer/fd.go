@@ -47,6 +47,11 @@ type endpoint struct {
 	// has no source address (recvfrom without one, unnamed unix senders),
 	// and of one whose address a newer socket took over (fromAddr).
 	inbox []dgram
+
+	// For streams whose both ends are traced: the other end, and the
+	// bytes sent here it has not received yet (flight.go).
+	link   *endpoint
+	flight flight
 }
 
 // queued is a unix stream connector waiting on a listener. Its process and

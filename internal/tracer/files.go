@@ -282,6 +282,9 @@ func (t *Tracer) enterRename(th *thread, c *call) verdict {
 // shared writable mapping of a followed file (its writes are no calls),
 // io_uring (its calls are no system calls).
 func (t *Tracer) enterUnfollow(th *thread, c *call) verdict {
+	if c.ent.Name == "io_uring_setup" {
+		t.unseen = true // its writes to sockets too (flight.go)
+	}
 	if t.be != nil || len(t.cfg.Files) == 0 {
 		return skip
 	}

@@ -323,6 +323,9 @@ func (t *Tracer) exitPair(th *thread, c *call, rval int64, failed bool) {
 		eps[i] = &endpoint{kind: kind, family: ptrace.AFUnix, stype: stype, name: base + "." + strconv.Itoa(i), conn: base, resolved: true}
 	}
 	eps[0].peer, eps[1].peer = eps[1].name, eps[0].name
+	if stype == ptrace.SockStream {
+		linkEnds(eps[0], eps[1])
+	}
 	for i, ep := range eps {
 		t.fdSet(th.proc, th.fds, int32(binary.LittleEndian.Uint32(b[4*i:])), ep, cloexec)
 	}

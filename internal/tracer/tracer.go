@@ -223,6 +223,8 @@ type Tracer struct {
 	unfollow   map[string]bool           // writes seen that the trace cannot show
 	pending    []format.Event
 	buf        []byte
+	unseen     bool  // a traced process may write where the tracer cannot see (flight.go)
+	flightHits int64 // receives hashed from their sender's bytes
 	si         ptrace.SyscallInfo
 
 	// With a Backend: the record being handled, its time, the monotonic
