@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"github.com/boxofpain/pain/format"
@@ -14,11 +13,6 @@ import (
 )
 
 func main() { cli.Main("pain-plan", run) }
-
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("pain-plan", flag.ContinueOnError)
@@ -34,7 +28,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		shrink  = fs.String("shrink", "", "print the plans made of subsets of a plan's faults in `FILE` (-id), smallest first")
 		id      = fs.String("id", "", "with -r: only the plan with this `ID`; with -shrink: the plan to shrink")
 		text    = fs.Bool("text", false, "print the plans ranked, in words, on stdout (beside -o's file, or instead of the JSON Lines)")
-		results listFlag
+		results cli.List
 	)
 	fs.Var(&results, "results", "pain-inject results `FILE` (repeatable)")
 	fs.Usage = func() {

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/boxofpain/pain/internal/atomicfile"
 	"github.com/boxofpain/pain/internal/cli"
@@ -16,11 +15,6 @@ const tool = "pain-report"
 
 func main() { cli.Main(tool, run) }
 
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
-
 func run(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(tool, flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -29,7 +23,7 @@ func run(args []string, _ io.Reader, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	var f report.Files
-	var plans, results listFlag
+	var plans, results cli.List
 	fs.StringVar(&f.Out, "o", "", "write the page to `FILE` (default stdout)")
 	fs.Var(&plans, "plans", "plans `FILE` of pain-plan, -o or -shrink (repeatable)")
 	fs.Var(&results, "results", "results `FILE` of pain-inject (repeatable)")

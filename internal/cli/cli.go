@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -72,6 +73,13 @@ func Usage(fs *flag.FlagSet, tool, msg string) error {
 	fs.Usage()
 	return ExitStatus(2)
 }
+
+// List is a repeatable flag (-results FILE, given once per file): each use
+// appends its value.
+type List []string
+
+func (l *List) String() string     { return strings.Join(*l, ",") }
+func (l *List) Set(s string) error { *l = append(*l, s); return nil }
 
 // Open opens a file the tool reads; "-" is stdin. name is what errors call
 // it ("stdin" for "-").
