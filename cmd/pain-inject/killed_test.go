@@ -14,7 +14,7 @@ import (
 
 	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/prereq"
-	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/tracee"
 )
 
 // TestKilled SIGKILLs pain-inject, under each backend, while a plan waits
@@ -22,9 +22,7 @@ import (
 // with it (under -backend ebpf the node stops at its sends: both leashes
 // hold, the ptrace stops and the recorder's).
 func TestKilled(t *testing.T) {
-	if err := ptrace.Probe(); err != nil {
-		prereq.Missing(t, "ptrace unavailable: %v", err)
-	}
+	tracee.NeedPtrace(t)
 	exe := filepath.Join(t.TempDir(), "pain-inject")
 	if out, err := exec.Command("go", "build", "-o", exe, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)

@@ -20,6 +20,7 @@ import (
 	"github.com/boxofpain/pain/internal/launch"
 	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/tracee"
 )
 
 // The test binary doubles as pain-trace and as two small helper programs,
@@ -150,9 +151,7 @@ func helper(t *testing.T, name string, args ...string) string {
 // command line, the exit code it must give, and patterns its stdout and
 // stderr must (or, with a leading !, must not) match.
 func TestCommandLine(t *testing.T) {
-	if err := ptrace.Probe(); err != nil {
-		prereq.Missing(t, "ptrace unavailable: %v", err)
-	}
+	tracee.NeedPtrace(t)
 	dir := t.TempDir()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	os.WriteFile(filepath.Join(dir, "Procfile"), []byte("# one echo server\nsrv: "+helper(t, "tcpserve", addr)+"\n"), 0o666)
@@ -233,9 +232,7 @@ func match(t *testing.T, name, what, text string, patterns []string) {
 // TestKilled SIGKILLs pain-trace in the middle of a run: every process of
 // the run must be gone, and the trace must read up to its last batch.
 func TestKilled(t *testing.T) {
-	if err := ptrace.Probe(); err != nil {
-		prereq.Missing(t, "ptrace unavailable: %v", err)
-	}
+	tracee.NeedPtrace(t)
 	// Orphans of the killed run become our children, so we can tell
 	// that none is left as a zombie either.
 	if err := ptrace.SetChildSubreaper(); err != nil {
@@ -350,9 +347,7 @@ func zombies() []string {
 // goroutines between OS threads, so per-OS-thread names would vary), and
 // the trace says which naming it used.
 func TestGoProcessThreads(t *testing.T) {
-	if err := ptrace.Probe(); err != nil {
-		prereq.Missing(t, "ptrace unavailable: %v", err)
-	}
+	tracee.NeedPtrace(t)
 	dir := t.TempDir()
 	for _, mode := range []string{"process", "auto"} {
 		var runs [2][]string
@@ -403,9 +398,7 @@ func TestGoProcessThreads(t *testing.T) {
 // runtime does, and -threads auto names its threads as one (the java
 // launcher needs libjli.so); -threads os names them one by one.
 func TestJVMProcessThreads(t *testing.T) {
-	if err := ptrace.Probe(); err != nil {
-		prereq.Missing(t, "ptrace unavailable: %v", err)
-	}
+	tracee.NeedPtrace(t)
 	java := prereq.Command(t, "java")
 	dir := t.TempDir()
 	for _, mode := range []string{"os", "auto"} {
@@ -476,9 +469,7 @@ func waitFile(t *testing.T, cmd *exec.Cmd, path string) {
 // ready command and what it started (here in the background) must die
 // with it.
 func TestKilledReady(t *testing.T) {
-	if err := ptrace.Probe(); err != nil {
-		prereq.Missing(t, "ptrace unavailable: %v", err)
-	}
+	tracee.NeedPtrace(t)
 	if err := ptrace.SetChildSubreaper(); err != nil {
 		prereq.Missing(t, "cannot become subreaper: %v", err)
 	}
@@ -505,9 +496,7 @@ func TestKilledReady(t *testing.T) {
 // TestInterrupt sends SIGTERM to pain-trace while the workload runs: it
 // says "interrupted", exits 2, and never starts the check.
 func TestInterrupt(t *testing.T) {
-	if err := ptrace.Probe(); err != nil {
-		prereq.Missing(t, "ptrace unavailable: %v", err)
-	}
+	tracee.NeedPtrace(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

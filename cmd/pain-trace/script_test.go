@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -16,12 +16,7 @@ import (
 // real TCP echo server, $CLIENT a real client of it, and the damaged trace
 // of package format's testdata as corrupt.arrows.
 func TestScript(t *testing.T) {
-	if err := ptrace.Probe(); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ptrace unavailable in CI: %v", err)
-		}
-		t.Skipf("ptrace unavailable: %v", err)
-	}
+	tracee.NeedPtrace(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/boxofpain/pain/internal/prereq"
-	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/track"
 )
 
@@ -28,9 +28,7 @@ func buildTools(t *testing.T) string {
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		prereq.Missing(t, "pain-trace runs on linux/amd64 only")
 	}
-	if err := ptrace.Probe(); err != nil {
-		prereq.Missing(t, "ptrace unavailable: %v", err)
-	}
+	tracee.NeedPtrace(t)
 	bin := t.TempDir()
 	cmd := exec.Command("go", "build", "-o", bin+"/", "./cmd/pain-trace", "./examples/kvstore/cmd/...")
 	cmd.Dir = "../.."

@@ -1,7 +1,8 @@
 //go:build linux && amd64
 
 // Package tracee builds the small test programs the tracer tests run: C
-// sources with gcc, Java sources with javac. It is used only by tests.
+// sources with gcc, Java sources with javac; NeedPtrace stops a test that
+// cannot trace here. It is used only by tests.
 package tracee
 
 import (
@@ -100,6 +101,13 @@ func (p *Programs) Need(t testing.TB) {
 	if p.Err != nil {
 		t.Fatal(p.Err)
 	}
+	NeedPtrace(t)
+}
+
+// NeedPtrace skips t when this process may not trace (ptrace.Probe), and
+// fails it in CI (see package prereq): for every test that runs a tracer.
+func NeedPtrace(t testing.TB) {
+	t.Helper()
 	if err := ptrace.Probe(); err != nil {
 		prereq.Missing(t, "ptrace unavailable: %v", err)
 	}
