@@ -14,6 +14,7 @@ import (
 
 	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/prereq"
+	"github.com/boxofpain/pain/internal/testenv"
 	"github.com/boxofpain/pain/internal/tracee"
 )
 
@@ -23,10 +24,7 @@ import (
 // hold, the ptrace stops and the recorder's).
 func TestKilled(t *testing.T) {
 	tracee.NeedPtrace(t)
-	exe := filepath.Join(t.TempDir(), "pain-inject")
-	if out, err := exec.Command("go", "build", "-o", exe, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	exe := filepath.Join(testenv.Tools(t, "./cmd/pain-inject"), "pain-inject")
 	for _, backend := range []string{"ptrace", "ebpf"} {
 		t.Run(backend, func(t *testing.T) {
 			if backend == "ebpf" {

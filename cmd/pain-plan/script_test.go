@@ -2,13 +2,13 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/testenv"
 	"github.com/rogpeppe/go-internal/testscript"
 )
 
@@ -20,10 +20,7 @@ func TestMain(m *testing.M) {
 // schedules come from the real pain-track, built here, reading a real trace
 // of examples/kvstore in text form (testdata/kvstore-run.txt).
 func TestScript(t *testing.T) {
-	bin := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", bin+"/", "../pain-track").CombinedOutput(); err != nil {
-		t.Fatalf("go build pain-track: %v\n%s", err, out)
-	}
+	bin := testenv.Tools(t, "./cmd/pain-track")
 	run, err := filepath.Abs("testdata/kvstore-run.txt")
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/prereq"
+	"github.com/boxofpain/pain/internal/testenv"
 )
 
 // TestBrowser runs a small real round of the embedded store as make demo
@@ -37,14 +37,10 @@ func TestBrowser(t *testing.T) {
 			prereq.Missing(t, "ptrace is not allowed here (kernel.yama.ptrace_scope > 1)")
 		}
 	}
-	tools := t.TempDir()
-	build := exec.Command("go", "build", "-o", tools+"/", "../../cmd/...", "../../examples/kvstore/cmd/...")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	tools := testenv.Tools(t, "./cmd/...", "./examples/kvstore/cmd/...")
 	out := filepath.Join(t.TempDir(), "demo")
 	demo := exec.Command("bash", "../../scripts/demo.sh")
-	demo.Env = append(os.Environ(), "OUT="+out, "BIN="+tools, "RUNS=3", "PLANS=8", "PORTS="+freePorts(t, 3))
+	demo.Env = append(os.Environ(), "OUT="+out, "BIN="+tools, "RUNS=3", "PLANS=8", "PORTS="+ports(t, 3))
 	var stdout, stderr bytes.Buffer
 	demo.Stdout, demo.Stderr = &stdout, &stderr
 	if err := demo.Run(); err != nil {
@@ -150,16 +146,12 @@ func checkCounts(t *testing.T, dom, resultsFile string) {
 	t.Logf("page and results agree: %v", want)
 }
 
-func freePorts(t *testing.T, n int) string {
+// ports returns n free ports as demo.sh takes them: "P1 P2 P3".
+func ports(t *testing.T, n int) string {
 	t.Helper()
-	var ports []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+	var ps []string
+	for _, p := range testenv.FreePorts(t, n) {
+		ps = append(ps, strconv.Itoa(p))
 	}
-	return strings.Join(ports, " ")
+	return strings.Join(ps, " ")
 }

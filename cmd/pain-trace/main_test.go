@@ -20,6 +20,7 @@ import (
 	"github.com/boxofpain/pain/internal/launch"
 	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/testenv"
 	"github.com/boxofpain/pain/internal/tracee"
 )
 
@@ -83,15 +84,6 @@ func tcpClient() {
 	}
 }
 
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // dieWithTest makes a pain-trace the test starts die with the test binary,
 // whatever ends that (its -timeout, a SIGKILL): orphaned, a hung one ran on
 // for minutes.
@@ -153,7 +145,7 @@ func helper(t *testing.T, name string, args ...string) string {
 func TestCommandLine(t *testing.T) {
 	tracee.NeedPtrace(t)
 	dir := t.TempDir()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	os.WriteFile(filepath.Join(dir, "Procfile"), []byte("# one echo server\nsrv: "+helper(t, "tcpserve", addr)+"\n"), 0o666)
 	os.WriteFile(filepath.Join(dir, "Never"), []byte("lazy: sleep 30\n"), 0o666)
 	if err := os.Symlink("Never", filepath.Join(dir, "NeverLink")); err != nil {
@@ -352,7 +344,7 @@ func TestGoProcessThreads(t *testing.T) {
 	for _, mode := range []string{"process", "auto"} {
 		var runs [2][]string
 		for i := range runs {
-			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 			os.WriteFile(filepath.Join(dir, "Procfile"), []byte("srv: "+helper(t, "tcpserve", addr)+"\n"), 0o666)
 			out := fmt.Sprintf("run%d.arrows", i)
 			args := []string{"-o", out, "-f", "Procfile", "-w", helper(t, "tcpclient", addr, "3"), "-grace", "300ms"}

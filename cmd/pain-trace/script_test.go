@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/boxofpain/pain/internal/testenv"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/rogpeppe/go-internal/testscript"
 )
@@ -33,7 +34,7 @@ func TestScript(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup: func(env *testscript.Env) error {
-			addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+			addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 			env.Setenv("PATH", bin+string(os.PathListSeparator)+env.Getenv("PATH"))
 			env.Setenv(envAs, "pain-trace")
 			env.Setenv("CLIENT", fmt.Sprintf("env %s=tcpclient %s %s", envAs, exe, addr))

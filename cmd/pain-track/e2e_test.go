@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/boxofpain/pain/internal/prereq"
+	"github.com/boxofpain/pain/internal/testenv"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/track"
 )
@@ -29,31 +29,7 @@ func buildTools(t *testing.T) string {
 		prereq.Missing(t, "pain-trace runs on linux/amd64 only")
 	}
 	tracee.NeedPtrace(t)
-	bin := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", bin+"/", "./cmd/pain-trace", "./examples/kvstore/cmd/...")
-	cmd.Dir = "../.."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("cannot build pain-trace and the kvstore example: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// freePorts returns n TCP ports on 127.0.0.1 that were free a moment ago.
-func freePorts(t *testing.T, n int) []int {
-	var ports []int
-	var ls []net.Listener
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	for _, l := range ls {
-		l.Close()
-	}
-	return ports
+	return testenv.Tools(t, "./cmd/pain-trace", "./examples/kvstore/cmd/...")
 }
 
 type kvSystem struct {
@@ -61,7 +37,7 @@ type kvSystem struct {
 }
 
 func newKVSystem(t *testing.T, bin string) *kvSystem {
-	p := freePorts(t, 3)
+	p := testenv.FreePorts(t, 3)
 	s := &kvSystem{bin: bin, dir: t.TempDir()}
 	s.primary = fmt.Sprintf("127.0.0.1:%d", p[0])
 	s.backups = fmt.Sprintf("127.0.0.1:%d,127.0.0.1:%d", p[1], p[2])

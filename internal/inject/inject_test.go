@@ -2,9 +2,9 @@ package inject
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +14,7 @@ import (
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/netcut"
+	"github.com/boxofpain/pain/internal/testenv"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/tracer"
 )
@@ -23,15 +24,8 @@ var progs tracee.Programs
 
 func TestMain(m *testing.M) { tracee.Main(m, &progs, "testdata/tn.c") }
 
-func freePort(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return fmt.Sprint(l.Addr().(*net.TCPAddr).Port)
-}
+// freePort returns a free loopback port as the test node takes it.
+func freePort(t testing.TB) string { return strconv.Itoa(testenv.FreePort(t)) }
 
 // node is one process of a test system: servers print "ready" on stdout
 // when they accept, clients start after every server is ready.

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/testenv"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/tracer"
 )
@@ -24,15 +25,6 @@ import (
 var progs tracee.Programs
 
 func TestMain(m *testing.M) { tracee.Main(m, &progs, "testdata/node.c") }
-
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // runSystem runs s and returns the result, the error, the rows of the trace
 // and the progress text.
@@ -63,7 +55,7 @@ func runSystem(t *testing.T, s System) (Result, []format.Event, string, error) {
 
 func TestProcfileRun(t *testing.T) {
 	progs.Need(t)
-	p1, p2 := freePort(t), freePort(t)
+	p1, p2 := testenv.FreePort(t), testenv.FreePort(t)
 	nodes, err := ParseProcfile(strings.NewReader(fmt.Sprintf("# two servers\nkv1: exec %s serve %d\n\nkv2: %s serve %d\n", progs.Path("node"), p1, progs.Path("node"), p2)))
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +124,7 @@ func TestNodeCrashBeforeReady(t *testing.T) {
 
 func TestWorkloadHangs(t *testing.T) {
 	progs.Need(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	res, _, _, err := runSystem(t, System{
 		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
 		Workload: "sleep 30",
@@ -146,7 +138,7 @@ func TestWorkloadHangs(t *testing.T) {
 
 func TestReadyCommand(t *testing.T) {
 	progs.Need(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	res, _, _, err := runSystem(t, System{
 		Nodes:    []Node{{Name: "srv", Command: fmt.Sprintf("sleep 0.2; exec %s serve %d", progs.Path("node"), port)}},
 		Ready:    fmt.Sprintf("%s client %d 1", progs.Path("node"), port),
@@ -163,7 +155,7 @@ func TestReadyCommand(t *testing.T) {
 func TestNoSurvivors(t *testing.T) {
 	progs.Need(t)
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	res, _, progress, err := runSystem(t, System{
 		Nodes:   []Node{{Name: "stub", Command: fmt.Sprintf("%s stubborn %d", progs.Path("node"), port)}},
 		Env:     append(os.Environ(), mark),
@@ -206,7 +198,7 @@ func (h *crashOnce) Acted(r tracer.Report) {
 
 func TestRestart(t *testing.T) {
 	progs.Need(t)
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	h := &crashOnce{restarted: filepath.Join(t.TempDir(), "restarted")}
 	var trace, progress bytes.Buffer
 	// The second client waits for the restart, then until the new srv
@@ -331,7 +323,7 @@ func runWatched(t *testing.T, ctx context.Context, s System, o Options, mark str
 func TestReadyChildDies(t *testing.T) {
 	progs.Need(t)
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	res, _, err := runWatched(t, context.Background(), System{
 		Nodes:   []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
 		Ready:   "sleep 3600 & true",
@@ -352,7 +344,7 @@ func TestReadyChildDies(t *testing.T) {
 func TestReadyBounded(t *testing.T) {
 	progs.Need(t)
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	_, _, err := runWatched(t, context.Background(), System{
 		Nodes:   []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
 		Ready:   "sleep 3600; true",
@@ -375,7 +367,7 @@ func TestInterrupted(t *testing.T) {
 	progs.Need(t)
 	dir := t.TempDir()
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() {
@@ -407,7 +399,7 @@ func TestInterrupted(t *testing.T) {
 func TestAbort(t *testing.T) {
 	progs.Need(t)
 	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
-	port := freePort(t)
+	port := testenv.FreePort(t)
 	// Interrupt only once the node listens: it ignores SIGTERM from then on
 	// (a SIGTERM before that kills it at once, with no grace to cut short).
 	ctx, cancel := context.WithCancel(context.Background())

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +19,7 @@ import (
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/launch"
 	"github.com/boxofpain/pain/internal/prereq"
+	"github.com/boxofpain/pain/internal/testenv"
 )
 
 // The repository root (round.sh runs from it) and the tools, built once.
@@ -45,11 +45,9 @@ func TestMain(m *testing.M) {
 	bin = dir
 	// munged, slurmctld and slurmd live in /usr/sbin, not always in PATH.
 	os.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
-	build := exec.Command("go", "build", "-o", dir+"/", "./cmd/...", "./examples/kvstore/cmd/...")
-	build.Dir = root
 	code := 2
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+	if err := testenv.Build(dir, "./cmd/...", "./examples/kvstore/cmd/..."); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	} else {
 		code = m.Run()
 	}
@@ -263,21 +261,6 @@ func TestRoundSlurm(t *testing.T) {
 	sameRound(t, got, want)
 }
 
-// freePorts returns n TCP ports free on loopback at the moment.
-func freePorts(t testing.TB, n int) []int {
-	t.Helper()
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports
-}
-
 const slurmConf = `ClusterName=pain
 SlurmctldHost=localhost
 SlurmctldPort=%[2]d
@@ -333,7 +316,7 @@ func startSlurm(t testing.TB) string {
 		t.Fatal(err)
 	}
 	conf := filepath.Join(dir, "slurm.conf")
-	ports := freePorts(t, 2)
+	ports := testenv.FreePorts(t, 2)
 	text := fmt.Sprintf(slurmConf, dir, ports[0], ports[1], runtime.NumCPU())
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)

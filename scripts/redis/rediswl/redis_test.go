@@ -17,6 +17,7 @@ import (
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/prereq"
+	"github.com/boxofpain/pain/internal/testenv"
 )
 
 func TestReadReply(t *testing.T) {
@@ -76,24 +77,6 @@ func TestInfoAndFields(t *testing.T) {
 	}
 }
 
-// root is the repository's top folder (where go.mod is).
-func root(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the test's folder")
-		}
-		dir = parent
-	}
-}
-
 // freeBase finds a port base such that base, base+1, base+2 (servers) and
 // base+10..12 (Sentinels) are free on loopback, away from the defaults that
 // `make redis` uses.
@@ -134,16 +117,14 @@ func newSystem(t *testing.T, tool string, env ...string) *system {
 	for _, c := range []string{"redis-server", "redis-sentinel"} {
 		prereq.Command(t, c)
 	}
-	top := root(t)
-	tmp := t.TempDir()
-	bin, rwl := filepath.Join(tmp, tool), filepath.Join(tmp, "rediswl")
-	for _, b := range [][2]string{{bin, filepath.Join(top, "cmd", tool)}, {rwl, "."}} {
-		if out, err := exec.Command("go", "build", "-o", b[0], b[1]).CombinedOutput(); err != nil {
-			t.Fatalf("go build %s: %v\n%s", b[1], err, out)
-		}
+	top, err := testenv.Root()
+	if err != nil {
+		t.Fatal(err)
 	}
+	tools := testenv.Tools(t, "./cmd/"+tool, "./scripts/redis/rediswl")
+	bin, rwl := filepath.Join(tools, tool), filepath.Join(tools, "rediswl")
 	base := freeBase(t)
-	dir := filepath.Join(tmp, "sys")
+	dir := filepath.Join(t.TempDir(), "sys")
 	gen := exec.Command(filepath.Join(top, "scripts", "redis", "gen.sh"), dir)
 	gen.Env = append(os.Environ(), fmt.Sprintf("PORT=%d", base), fmt.Sprintf("SPORT=%d", base+10), "RWL="+rwl, "SETTLE=10s")
 	gen.Env = append(gen.Env, env...)

@@ -1,0 +1,84 @@
+// Package testenv is what the tests that run this module's commands as a
+// user would share: the commands built from this tree with go build, and
+// free loopback ports for the systems they run. It is used only by tests.
+package testenv
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Root returns the module's top folder, where go.mod is, found upwards from
+// the working directory (a test runs in its package's folder).
+func Root() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the test's folder")
+		}
+		dir = parent
+	}
+}
+
+// Build builds the packages pkgs, named from the module's top folder
+// ("./cmd/pain-trace", "./cmd/..."), into dir: each command is
+// dir/<its folder's name>. For a TestMain, which has no t; tests call
+// Tools.
+func Build(dir string, pkgs ...string) error {
+	root, err := Root()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command("go", append([]string{"build", "-o", dir + string(filepath.Separator)}, pkgs...)...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %v\n%s", strings.Join(pkgs, " "), err, out)
+	}
+	return nil
+}
+
+// Tools builds pkgs (see Build) into a temporary folder that t removes,
+// and returns the folder; a build that fails fails t.
+func Tools(t testing.TB, pkgs ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := Build(dir, pkgs...); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// FreePorts returns n distinct TCP ports on 127.0.0.1 that were free a
+// moment ago: each is held until all are found.
+func FreePorts(t testing.TB, n int) []int {
+	t.Helper()
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	return FreePorts(t, 1)[0]
+}
