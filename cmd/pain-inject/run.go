@@ -5,13 +5,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"strings"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/cli"
-	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/inject"
 	"github.com/boxofpain/pain/internal/launch"
 	"github.com/boxofpain/pain/internal/record"
@@ -70,20 +68,14 @@ func injectAll(plan *format.Plan, sys launch.System, o launch.Options, out strin
 // o.Stops. A record lost (ring buffer full) makes the trace incomplete: a
 // tool error after the result.
 func injectEBPF(plan *format.Plan, sys launch.System, o launch.Options, trace string, stderr io.Writer) (*format.Result, error) {
-	rec, err := ebpfrec.Open(func(m string) { fmt.Fprintf(stderr, "%s: warning: %s\n", tool, m) })
+	rec, err := record.EBPF(&o, tool, stderr)
 	if err != nil {
 		return nil, err
 	}
 	defer rec.Close()
-	o.Backend = rec
-	meta := map[string]string{"backend": "ebpf", "ebpf.limits": ebpfrec.Limits, "ebpf.stops": stopsText(o.Stops)}
-	maps.Copy(meta, o.Meta) // the system's flags (pain.x.system)
-	o.Meta = meta
+	o.Meta["ebpf.stops"] = stopsText(o.Stops)
 	res, err := record.Inject(plan, sys, o, trace, tool, version, stderr)
-	if n := rec.Lost(); n > 0 && err == nil {
-		err = fmt.Errorf("the eBPF recorder lost %d records (ring buffer full): the trace is incomplete", n)
-	}
-	return res, err
+	return res, record.Incomplete(rec, err)
 }
 
 // stopsText says where a run stops, for the trace's metadata: "kv1,kv2:

@@ -24,22 +24,15 @@ func trace(sys launch.System, o launch.Options, out string, ebpf bool, stderr io
 		return err
 	}
 	defer stop()
+	var rec *ebpfrec.Recorder
 	if ebpf {
-		rec, err := ebpfrec.Open(func(m string) { fmt.Fprintf(stderr, "%s: warning: %s\n", tool, m) })
-		if err != nil {
+		if rec, err = record.EBPF(&o, tool, stderr); err != nil {
 			return err
 		}
 		defer rec.Close()
-		o.Backend = rec
-		o.Meta["backend"], o.Meta["ebpf.limits"] = "ebpf", ebpfrec.Limits
 	}
 	res, _, err := record.Run(sys, o, out, tool, version, stderr)
-	if rec, ok := o.Backend.(*ebpfrec.Recorder); ok && err == nil {
-		if n := rec.Lost(); n > 0 {
-			err = fmt.Errorf("the eBPF recorder lost %d records (ring buffer full): the trace is incomplete", n)
-		}
-	}
-	if err != nil {
+	if err := record.Incomplete(rec, err); err != nil {
 		return err
 	}
 	return verdict.Report(stderr, tool, sys, res)

@@ -10,12 +10,14 @@ package record
 import (
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/cli"
+	"github.com/boxofpain/pain/internal/ebpfrec"
 	"github.com/boxofpain/pain/internal/inject"
 	"github.com/boxofpain/pain/internal/launch"
 	"github.com/boxofpain/pain/internal/netcut"
@@ -83,6 +85,35 @@ func Inject(plan *format.Plan, sys launch.System, o launch.Options, out, tool, v
 	result.V = format.ResultVersionFor(result)
 	say("plan %s: %s", plan.ID, result.Verdict)
 	return result, runErr
+}
+
+// EBPF opens the eBPF recorder as the Backend of one run with o, its
+// warnings said on stderr as tool's; the trace's metadata names it
+// (backend, ebpf.limits) beside a copy of o.Meta, so that runs do not share
+// one map. The caller closes it after the run, and passes the run's error
+// through Incomplete.
+func EBPF(o *launch.Options, tool string, stderr io.Writer) (*ebpfrec.Recorder, error) {
+	rec, err := ebpfrec.Open(func(m string) { fmt.Fprintf(stderr, "%s: warning: %s\n", tool, m) })
+	if err != nil {
+		return nil, err
+	}
+	meta := map[string]string{"backend": "ebpf", "ebpf.limits": ebpfrec.Limits}
+	maps.Copy(meta, o.Meta) // the system's flags (pain.x.system)
+	o.Backend, o.Meta = rec, meta
+	return rec, nil
+}
+
+// Incomplete returns err, the error of a run recorded by rec (nil: under
+// ptrace); when the run went well but rec lost records (its ring buffer
+// full), the error that says the trace is incomplete: a tool error.
+func Incomplete(rec *ebpfrec.Recorder, err error) error {
+	if rec == nil || err != nil {
+		return err
+	}
+	if n := rec.Lost(); n > 0 {
+		return fmt.Errorf("the eBPF recorder lost %d records (ring buffer full): the trace is incomplete", n)
+	}
+	return nil
 }
 
 func hasPartition(p *format.Plan) bool {
