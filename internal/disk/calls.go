@@ -24,7 +24,7 @@ func (d *Disk) Enter(c *tracer.Call) {
 	if mc.refuse != "" {
 		return // nothing more to follow: a power loss is refused
 	}
-	ent, err := d.enter(mc, c)
+	ent, err := d.enter(c)
 	if err != nil {
 		mc.cannot(fmt.Sprintf("%s %s: %v", e.Syscall, e.Local, err))
 		return
@@ -42,7 +42,7 @@ func (d *Disk) Enter(c *tracer.Call) {
 }
 
 // enter works out the op a call will be (nil: none the model needs).
-func (d *Disk) enter(mc *machine, c *tracer.Call) (*entered, error) {
+func (d *Disk) enter(c *tracer.Call) (*entered, error) {
 	e := c.Event
 	switch e.Syscall {
 	case "open", "openat", "creat":
@@ -63,11 +63,12 @@ func (d *Disk) enter(mc *machine, c *tracer.Call) (*entered, error) {
 	case "fallocate":
 		return d.enterFallocate(e)
 	case "truncate":
-		ino, size, _, ok := stat(d.abs(e.Local), true)
+		src := d.abs(e.Local)
+		ino, size, _, ok := stat(src, true)
 		if !ok {
 			return nil, nil // fails
 		}
-		return &entered{op: durable.Op{Kind: durable.Truncate, File: ino, Path: e.Local, Off: e.Offset, Size: size}, src: d.abs(e.Local)}, nil
+		return &entered{op: durable.Op{Kind: durable.Truncate, File: ino, Path: e.Local, Off: e.Offset, Size: size}, src: src}, nil
 	case "mkdir", "mkdirat":
 		return &entered{op: durable.Op{Kind: durable.Mkdir, Path: e.Local}}, nil
 	case "unlink", "unlinkat":
@@ -94,7 +95,8 @@ func (d *Disk) enter(mc *machine, c *tracer.Call) (*entered, error) {
 
 // onFD completes an op on the file behind the call's descriptor.
 func (d *Disk) onFD(e *format.Event, op durable.Op) (*entered, error) {
-	ino, size, _, ok := stat(fdPath(e, int64(e.FD)), true)
+	src := fdPath(e, int64(e.FD))
+	ino, size, _, ok := stat(src, true)
 	if !ok {
 		return nil, fmt.Errorf("cannot stat descriptor %d", e.FD)
 	}
@@ -102,7 +104,7 @@ func (d *Disk) onFD(e *format.Event, op durable.Op) (*entered, error) {
 	if op.Path == "" {
 		op.Path = e.Local
 	}
-	return &entered{op: op, src: fdPath(e, int64(e.FD))}, nil
+	return &entered{op: op, src: src}, nil
 }
 
 func (d *Disk) enterOpen(e *format.Event) (*entered, error) {
