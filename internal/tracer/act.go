@@ -257,6 +257,11 @@ func (t *Tracer) apply(th *thread, act Action) {
 	switch {
 	case act.Kind == ActFail:
 		c.ev.Ret, c.ev.Errno = -1, sysent.ErrnoName(int(act.Errno))
+		if c.ent.Class == sysent.Connect && c.ep != nil && !connecting(int64(act.Errno)) {
+			// The node sees a refusal like the kernel's, and its next
+			// dial is named as it would be then.
+			t.connectFailed(c, c.ep)
+		}
 		t.skipped(th)
 	case act.Kind == ActReturn:
 		setRet(&c.ev, act.Ret)

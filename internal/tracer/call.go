@@ -139,9 +139,7 @@ func (t *Tracer) finish(th *thread, c *call) {
 }
 
 func (t *Tracer) sockName(th *thread) string {
-	k := th.socks
-	th.socks++
-	return th.proc.node.name + ":" + th.name + ":s" + strconv.Itoa(k)
+	return sockBase(th) + ":s" + strconv.Itoa(th.takeSock())
 }
 
 func (t *Tracer) dupExit(th *thread, c *call, rval int64) {

@@ -4,6 +4,7 @@ package tracer
 
 import (
 	"slices"
+	"strconv"
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/ptrace"
@@ -27,6 +28,10 @@ type endpoint struct {
 	listening bool
 	resolved  bool   // localAddr known (or needs no resolution)
 	key       string // key in Tracer.byAddr, if registered
+	// The s<k> ordinal of a socket made by socket() that has not yet
+	// connected, listened or carried a byte; nil once it has (or for a
+	// socket made otherwise). See unconnected.
+	ord *sockOrd
 
 	// For files: the path it was opened at and the open's flags.
 	path   string
@@ -436,4 +441,75 @@ func (tr *Tracer) orderBacklog(l *endpoint) {
 		}
 		return 1
 	})
+}
+
+// sockOrd is the ordinal a fresh socket holds in the counters of the
+// thread that made it.
+type sockOrd struct {
+	c    *counters
+	base string // node:thread of the thread that made it
+	k    int    // -1: given back
+}
+
+// sockBase is the node:thread part of the names of th's sockets.
+func sockBase(th *thread) string { return th.proc.node.name + ":" + th.name }
+
+// takeSock returns the next socket ordinal: the lowest one given back, or
+// a new one.
+func (c *counters) takeSock() int {
+	if len(c.freeSocks) > 0 {
+		k := c.freeSocks[0]
+		c.freeSocks = c.freeSocks[1:]
+		return k
+	}
+	k := c.socks
+	c.socks++
+	return k
+}
+
+// giveBackSock returns ordinal k for the next socket to take.
+func (c *counters) giveBackSock(k int) {
+	i, _ := slices.BinarySearch(c.freeSocks, k)
+	c.freeSocks = slices.Insert(c.freeSocks, i, k)
+	// Trailing ordinals shrink the counter, so a thread whose last
+	// socket was refused numbers on as if it had never made it.
+	for n := len(c.freeSocks); n > 0 && c.freeSocks[n-1] == c.socks-1; n-- {
+		c.freeSocks = c.freeSocks[:n-1]
+		c.socks--
+	}
+}
+
+// unconnectedName is the name of a socket whose connect failed before it
+// ever connected: it has no ordinal.
+const unconnectedName = "unconnected"
+
+// unconnected handles the outright failure of ep's connect (refused, no
+// such listener, unreachable). A socket that has never connected,
+// listened or carried a byte gives its ordinal back, and its rows from
+// this connect on name it node:thread:unconnected: whether a dial finds
+// its peer up depends on timing (a heartbeat that dials a backup not yet
+// listening is refused a different number of times in each run), so a
+// refused socket taking a number would shift the names of every socket
+// its thread opens after it, and a plan naming one of those would not
+// fire in a run with another count of refusals. Its socket row keeps the
+// number it was made with (rows are written as calls return); only its
+// later rows know it was refused.
+func (ep *endpoint) unconnected() {
+	o := ep.ord
+	if o == nil || o.k < 0 {
+		return
+	}
+	o.c.giveBackSock(o.k)
+	o.k = -1
+	ep.name = o.base + ":" + unconnectedName
+	ep.conn = ep.name + ">" + ep.peer
+}
+
+// renumber gives a socket that gave its ordinal back a new one as it
+// connects again.
+func (ep *endpoint) renumber() {
+	if o := ep.ord; o != nil && o.k < 0 {
+		o.k = o.c.takeSock()
+		ep.name = o.base + ":s" + strconv.Itoa(o.k)
+	}
 }

@@ -183,6 +183,7 @@ func (t *Tracer) enterConnect(th *thread, c *call) verdict {
 		return skip
 	}
 	fd, ep := int32(c.args[0]), c.ep
+	ep.renumber()
 	c.addr = t.readSockaddr(th.tid, c.args[1], c.args[2])
 	name, _, _ := t.peerName(ep.kind, c.addr)
 	ep.peer, ep.peerAddr, ep.conn = name, c.addr, ep.name+">"+name
@@ -285,6 +286,7 @@ func (t *Tracer) enterKill(th *thread, c *call) verdict {
 // that moved bytes.
 func (t *Tracer) exitTransfer(th *thread, c *call, rval int64, failed bool) {
 	if !failed {
+		c.ep.ord = nil // it carried bytes: its name is in use
 		t.transferExit(th, c, rval)
 	}
 }
@@ -294,7 +296,9 @@ func (t *Tracer) exitSocket(th *thread, c *call, rval int64, failed bool) {
 		return
 	}
 	family, stype := int(c.args[0]), int(c.args[1])
-	ep := &endpoint{kind: sockKind(family, stype), family: family, stype: stype & 0xf, name: t.sockName(th)}
+	o := &sockOrd{c: th.counters, base: sockBase(th), k: th.takeSock()}
+	ep := &endpoint{kind: sockKind(family, stype), family: family, stype: stype & 0xf,
+		name: o.base + ":s" + strconv.Itoa(o.k), ord: o}
 	ep.resolved = ep.kind == format.KindUnix || ep.kind == format.KindOther
 	t.fdSet(th.proc, th.fds, int32(rval), ep, stype&ptrace.SockCloexec != 0)
 	fillFD(&c.ev, int32(rval), ep)
@@ -351,6 +355,7 @@ func (t *Tracer) exitBind(th *thread, c *call, rval int64, failed bool) {
 		n := th.proc.node
 		ep.name = n.name + ":bind" + strconv.Itoa(n.binds)
 		n.binds++
+		ep.ord = nil
 	}
 	if ep.kind != format.KindUnix || ep.localAddr != "" {
 		t.register(ep)
@@ -366,6 +371,7 @@ func (t *Tracer) exitListen(th *thread, c *call, rval int64, failed bool) {
 	}
 	ep := c.ep
 	ep.listening = true
+	ep.ord = nil
 	if ep.kind != format.KindUnix && !ep.resolved {
 		t.resolve(ep)
 	}
@@ -390,27 +396,44 @@ func (t *Tracer) exitListen(th *thread, c *call, rval int64, failed bool) {
 
 func (t *Tracer) exitConnect(th *thread, c *call, rval int64, failed bool) {
 	ep := c.ep
-	if failed && rval != -int64(syscall.EINPROGRESS) {
-		if ep.kind != format.KindUnix {
-			return
-		}
-		// Never queued at the listener after all.
-		if l := t.lookup(format.KindUnix, c.addr); l != nil {
-			for i, q := range l.backlog {
-				if q.ep == ep {
-					l.backlog = append(l.backlog[:i:i], l.backlog[i+1:]...)
-					break
-				}
-			}
-		}
+	if failed && !connecting(-rval) {
+		t.connectFailed(c, ep)
 		return
 	}
+	ep.ord = nil
 	if ep.kind != format.KindUnix {
 		t.resolve(ep)
 	} else if l := t.lookup(format.KindUnix, c.addr); l != nil && ep.stype != ptrace.SockDgram {
 		t.orderBacklog(l)
 	}
 	fillFD(&c.ev, c.ev.FD, ep)
+}
+
+// connecting reports whether a connect that failed with errno goes on in
+// the background: in progress, or interrupted. Any other failure
+// connected nothing.
+func connecting(errno int64) bool {
+	return errno == int64(syscall.EINPROGRESS) || errno == int64(syscall.EINTR)
+}
+
+// connectFailed handles a connect that failed outright, in the kernel or
+// by a Hook's ActFail: the socket is no connection end (see
+// endpoint.unconnected), and a unix connector was never queued at the
+// listener after all.
+func (t *Tracer) connectFailed(c *call, ep *endpoint) {
+	ep.unconnected()
+	fillFD(&c.ev, c.ev.FD, ep)
+	if ep.kind != format.KindUnix {
+		return
+	}
+	if l := t.lookup(format.KindUnix, c.addr); l != nil {
+		for i, q := range l.backlog {
+			if q.ep == ep {
+				l.backlog = append(l.backlog[:i:i], l.backlog[i+1:]...)
+				break
+			}
+		}
+	}
 }
 
 func (t *Tracer) exitAccept(th *thread, c *call, rval int64, failed bool) {

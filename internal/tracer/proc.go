@@ -63,6 +63,9 @@ type counters struct {
 	seq   int64
 	kids  int // clone ordinal counter
 	socks int // s<k> counter
+	// Ordinals below socks that sockets whose first connect failed gave
+	// back (giveBackSock), lowest first: the next sockets take them.
+	freeSocks []int
 }
 
 // call is a recorded call between its entry and exit stops.

@@ -306,7 +306,9 @@ func TestHookFailConnect(t *testing.T) {
 	for _, e := range rows {
 		if e.Syscall == "connect" {
 			found = true
-			if e.Ret != -1 || e.Errno != "ECONNREFUSED" || e.Fault != "refuse" || e.Conn != "peer:main:s1>peer:listen0" {
+			// Refused by the hook as by the kernel: no number (see
+			// TestRefusedDialTakesNoNumber).
+			if e.Ret != -1 || e.Errno != "ECONNREFUSED" || e.Fault != "refuse" || e.Conn != "peer:main:unconnected>peer:listen0" {
 				t.Errorf("connect row: ret %d errno %q fault %q conn %q", e.Ret, e.Errno, e.Fault, e.Conn)
 			}
 		}
@@ -314,6 +316,88 @@ func TestHookFailConnect(t *testing.T) {
 	if !found {
 		t.Error("no connect row")
 	}
+}
+
+// TestRefusedDialTakesNoNumber: a node whose dials are refused before
+// its peer listens (a timer's dial racing a peer's start) names the
+// socket that connects as it would have without them: a refused socket
+// gives its number back and is named node:thread:unconnected from its
+// refusal on.
+func TestRefusedDialTakesNoNumber(t *testing.T) {
+	progs.Need(t)
+	for _, family := range []string{"tcp", "unix"} {
+		t.Run(family, func(t *testing.T) {
+			var runs [2][]string
+			for i, refusals := range []int{0, 3} {
+				rows, code := trace(t, Config{}, "peer", "peer", "redial", family, strconv.Itoa(refusals))
+				if code != 0 {
+					dump(t, rows)
+					t.Fatalf("exit %d", code)
+				}
+				runs[i] = withoutRefused(t, rows, refusals)
+			}
+			if !slices.Equal(runs[0], runs[1]) {
+				t.Errorf("names change with refused dials before:\n%s\n----\n%s", strings.Join(runs[0], "\n"), strings.Join(runs[1], "\n"))
+			}
+			for _, want := range []string{"connect peer:main:s1 peer:listen0 peer:main:s1>peer:listen0", "accept peer:main:s2 peer:main:s1 peer:main:s1>peer:listen0"} {
+				if !slices.Contains(runs[1], want) {
+					t.Errorf("no row %q in\n%s", want, strings.Join(runs[1], "\n"))
+				}
+			}
+		})
+	}
+}
+
+// withoutRefused checks that rows have n refused connects, each named
+// peer:main:unconnected from its connect on, and returns the names of the
+// other rows (syscall, local, peer, conn), leaving out the socket rows of
+// the refused sockets.
+func withoutRefused(t *testing.T, rows []format.Event, n int) []string {
+	t.Helper()
+	const unconnected = "peer:main:unconnected"
+	refusedFD := map[int32]bool{}
+	for _, e := range rows {
+		if e.Syscall == "connect" && e.Errno != "" {
+			refusedFD[e.FD] = true
+		}
+	}
+	var names []string
+	refused := 0
+	for i, e := range rows {
+		switch {
+		case e.Syscall == "socket" && refusedFD[e.FD] && nextOnFD(rows[i+1:], e.FD).Errno == "ECONNREFUSED":
+			continue
+		case e.Syscall == "connect" && e.Errno != "":
+			refused++
+			if e.Errno != "ECONNREFUSED" || e.Local != unconnected || !strings.HasPrefix(e.Conn, unconnected+">") {
+				t.Errorf("refused connect: errno %q local %q conn %q, want ECONNREFUSED on %s", e.Errno, e.Local, e.Conn, unconnected)
+			}
+			continue
+		case e.Local == unconnected:
+			if e.Syscall != "close" {
+				t.Errorf("%s on an unconnected socket", e.Syscall)
+			}
+			continue
+		case e.FDKind != format.KindTCP && e.FDKind != format.KindUnix:
+			continue
+		}
+		names = append(names, strings.Join([]string{e.Syscall, e.Local, e.Peer, e.Conn}, " "))
+	}
+	if refused != n {
+		dump(t, rows)
+		t.Errorf("%d refused connects, want %d", refused, n)
+	}
+	return names
+}
+
+// nextOnFD returns the first of rows on descriptor fd.
+func nextOnFD(rows []format.Event, fd int32) format.Event {
+	for _, e := range rows {
+		if e.FD == fd {
+			return e
+		}
+	}
+	return format.Event{}
 }
 
 func TestEpollThreads(t *testing.T) {
@@ -999,5 +1083,31 @@ func TestDatagramPortReused(t *testing.T) {
 	if n != 2 || len(sender) != 2 {
 		dump(t, rows)
 		t.Fatalf("%d receives, %d senders, want 2 and 2", n, len(sender))
+	}
+}
+
+// TestGiveBackSock: the ordinal a refused socket gives back goes to the
+// next socket; one given back while a later socket holds its own (two
+// threads of a Go process dialling at once) is taken first.
+func TestGiveBackSock(t *testing.T) {
+	var c counters
+	take := func(want int) {
+		t.Helper()
+		if k := c.takeSock(); k != want {
+			t.Fatalf("took s%d, want s%d (next %d, free %v)", k, want, c.socks, c.freeSocks)
+		}
+	}
+	take(0)
+	take(1)
+	c.giveBackSock(1) // the last one: as if never taken
+	take(1)
+	take(2)
+	c.giveBackSock(1) // s2 still open
+	take(1)
+	take(3)
+	c.giveBackSock(2)
+	c.giveBackSock(3)
+	if c.socks != 2 || len(c.freeSocks) != 0 {
+		t.Fatalf("next %d, free %v after giving back the last two; want 2, none", c.socks, c.freeSocks)
 	}
 }

@@ -11,6 +11,9 @@
 //     "pingpong tcp 3".
 //   refused: connect to a port nobody listens on (for fault tests, the
 //     listener exists but the hook fails the connect); exits 3 on failure.
+//   redial tcp|unix N: N connects refused by a bound socket that does not
+//     listen yet (each on a socket of its own, closed after), then it
+//     listens, and one connect that it accepts carries 5 bytes.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -311,9 +314,53 @@ static int refused(void) {
 	return 0;
 }
 
+static int redial(int family, int n) {
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	memset(&ss, 0, sizeof ss);
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		sl = sizeof *sin;
+	} else {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		sun->sun_family = AF_UNIX;
+		snprintf(sun->sun_path, sizeof sun->sun_path, "/tmp/pain-redial-%d.sock", getpid());
+		unlink(sun->sun_path);
+		sl = sizeof *sun;
+	}
+	int l = socket(family, SOCK_STREAM, 0);
+	if (l < 0) die("socket");
+	if (bind(l, (struct sockaddr *)&ss, sl) < 0) die("bind");
+	sl = sizeof ss;
+	getsockname(l, (struct sockaddr *)&ss, &sl);
+	for (int i = 0; i < n; i++) {
+		int c = socket(family, SOCK_STREAM, 0);
+		if (connect(c, (struct sockaddr *)&ss, sl) == 0 || errno != ECONNREFUSED) {
+			fprintf(stderr, "peer: connect %d not refused\n", i);
+			return 2;
+		}
+		close(c);
+	}
+	if (listen(l, 8) < 0) die("listen");
+	int c = socket(family, SOCK_STREAM, 0);
+	if (connect(c, (struct sockaddr *)&ss, sl) < 0) die("connect");
+	writeall(c, "hello", 5);
+	int a = accept(l, NULL, NULL);
+	if (a < 0) die("accept");
+	char buf[5];
+	int ok = readn(a, buf, sizeof buf);
+	close(a);
+	close(c);
+	close(l);
+	if (family == AF_UNIX) unlink(((struct sockaddr_un *)&ss)->sun_path);
+	return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IONBF, 0);
-	if (argc < 2) { fprintf(stderr, "usage: peer tcp|unix|udp|pipe|chain N|refused\n"); return 2; }
+	if (argc < 2) { fprintf(stderr, "usage: peer tcp|unix|udp|pipe|chain N|refused|redial tcp|unix N\n"); return 2; }
 	const char *m = argv[1];
 	if (!strcmp(m, "tcp")) return stream(AF_INET);
 	if (!strcmp(m, "tcp6")) return stream(AF_INET6);
@@ -321,6 +368,8 @@ int main(int argc, char **argv) {
 	if (!strcmp(m, "udp")) return udp();
 	if (!strcmp(m, "pipe")) return piped();
 	if (!strcmp(m, "refused")) return refused();
+	if (!strcmp(m, "redial") && argc > 3)
+		return redial(!strcmp(argv[2], "unix") ? AF_UNIX : AF_INET, atoi(argv[3]));
 	if (!strcmp(m, "misc")) return misc();
 	if (!strcmp(m, "pingpong")) {
 		int fam = argc > 2 && !strcmp(argv[2], "unix") ? AF_UNIX : AF_INET;
