@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
-	"github.com/boxofpain/pain/internal/launch"
 	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/ptrace"
 	"github.com/boxofpain/pain/internal/testenv"
@@ -236,7 +235,7 @@ func TestKilled(t *testing.T) {
 	}
 	dir := t.TempDir()
 	out := filepath.Join(dir, "run.arrows")
-	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	mark := testenv.Mark()
 	cmd := exec.Command(exe, "-o", out, "--", "sh", "-c",
 		"sleep 60 & (trap '' TERM; sleep 60) & while :; do echo x | cat >/dev/null; sleep 0.02; done")
 	cmd.SysProcAttr = dieWithTest()
@@ -246,7 +245,7 @@ func TestKilled(t *testing.T) {
 	}
 	// Wait until at least one batch is on disk (a row reads back) and the
 	// run's processes run: pain-trace, sh, the sleeps, the subshell.
-	for deadline := time.Now().Add(time.Minute); rowsIn(out) == 0 || len(launch.Marked(mark)) < 4; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); rowsIn(out) == 0 || len(testenv.Marked(mark)) < 4; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			cmd.Process.Kill()
 			cmd.Wait()
@@ -427,7 +426,7 @@ func awaitGone(t *testing.T, mark string) {
 	var z []string
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		reap()
-		left, z = launch.Marked(mark), zombies()
+		left, z = testenv.Marked(mark), zombies()
 		if len(left) == 0 && len(z) == 0 {
 			return
 		}
@@ -471,7 +470,7 @@ func TestKilledReady(t *testing.T) {
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Procfile"), []byte("lazy: sleep 3600\n"), 0o666)
-	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	mark := testenv.Mark()
 	cmd := exec.Command(exe, "-o", "run.arrows", "-f", "Procfile", "-ready", "sleep 3600 & touch probing; sleep 3600; true", "-timeout", "1h")
 	cmd.Dir = dir
 	cmd.SysProcAttr = dieWithTest()

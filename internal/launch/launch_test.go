@@ -154,7 +154,7 @@ func TestReadyCommand(t *testing.T) {
 // child behind: after Run nothing of the run may be left.
 func TestNoSurvivors(t *testing.T) {
 	progs.Need(t)
-	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	mark := testenv.Mark()
 	port := testenv.FreePort(t)
 	res, _, progress, err := runSystem(t, System{
 		Nodes:   []Node{{Name: "stub", Command: fmt.Sprintf("%s stubborn %d", progs.Path("node"), port)}},
@@ -168,7 +168,7 @@ func TestNoSurvivors(t *testing.T) {
 	if !strings.Contains(progress, "killing them") {
 		t.Errorf("progress does not say it killed stragglers:\n%s", progress)
 	}
-	if pids := Marked(mark); len(pids) > 0 {
+	if pids := testenv.Marked(mark); len(pids) > 0 {
 		t.Errorf("processes left after the run: %v", pids)
 	}
 }
@@ -309,10 +309,10 @@ func runWatched(t *testing.T, ctx context.Context, s System, o Options, mark str
 		t.Logf("progress:\n%s", progress.String())
 		return r.res, progress.String(), r.err
 	case <-time.After(time.Minute):
-		for _, pid := range Marked(mark) {
+		for _, pid := range testenv.Marked(mark) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
-		t.Fatalf("Run still running after a minute; left: %v", Marked(mark))
+		t.Fatalf("Run still running after a minute; left: %v", testenv.Marked(mark))
 	}
 	panic("unreachable")
 }
@@ -322,7 +322,7 @@ func runWatched(t *testing.T, ctx context.Context, s System, o Options, mark str
 // nor keep Run waiting for it.
 func TestReadyChildDies(t *testing.T) {
 	progs.Need(t)
-	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	mark := testenv.Mark()
 	port := testenv.FreePort(t)
 	res, _, err := runWatched(t, context.Background(), System{
 		Nodes:   []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
@@ -334,7 +334,7 @@ func TestReadyChildDies(t *testing.T) {
 	if err != nil || !res.Ready {
 		t.Fatalf("err %v result %+v", err, res)
 	}
-	if pids := Marked(mark); len(pids) > 0 {
+	if pids := testenv.Marked(mark); len(pids) > 0 {
 		t.Errorf("processes left after the run: %v", pids)
 	}
 }
@@ -343,7 +343,7 @@ func TestReadyChildDies(t *testing.T) {
 // timeout, and killed.
 func TestReadyBounded(t *testing.T) {
 	progs.Need(t)
-	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	mark := testenv.Mark()
 	port := testenv.FreePort(t)
 	_, _, err := runWatched(t, context.Background(), System{
 		Nodes:   []Node{{Name: "srv", Command: fmt.Sprintf("%s serve %d", progs.Path("node"), port)}},
@@ -355,7 +355,7 @@ func TestReadyBounded(t *testing.T) {
 	if !errors.Is(err, ErrNotReady) || !strings.Contains(err.Error(), "ready command") {
 		t.Fatalf("err %v, want ErrNotReady about the ready command", err)
 	}
-	if pids := Marked(mark); len(pids) > 0 {
+	if pids := testenv.Marked(mark); len(pids) > 0 {
 		t.Errorf("processes left after the run: %v", pids)
 	}
 }
@@ -366,7 +366,7 @@ func TestReadyBounded(t *testing.T) {
 func TestInterrupted(t *testing.T) {
 	progs.Need(t)
 	dir := t.TempDir()
-	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	mark := testenv.Mark()
 	port := testenv.FreePort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -398,7 +398,7 @@ func TestInterrupted(t *testing.T) {
 // grace period of a node that ignores SIGTERM.
 func TestAbort(t *testing.T) {
 	progs.Need(t)
-	mark := fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano())
+	mark := testenv.Mark()
 	port := testenv.FreePort(t)
 	// Interrupt only once the node listens: it ignores SIGTERM from then on
 	// (a SIGTERM before that kills it at once, with no grace to cut short).
@@ -426,7 +426,7 @@ func TestAbort(t *testing.T) {
 	if !errors.Is(err, ErrInterrupted) || !strings.Contains(progress, "interrupted again") {
 		t.Fatalf("err %v, want ErrInterrupted and the abort said", err)
 	}
-	if pids := Marked(mark); len(pids) > 0 {
+	if pids := testenv.Marked(mark); len(pids) > 0 {
 		t.Errorf("processes left after the run: %v", pids)
 	}
 }

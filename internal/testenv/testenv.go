@@ -1,17 +1,21 @@
 // Package testenv is what the tests that run this module's commands as a
-// user would share: the commands built from this tree with go build, and
-// free loopback ports for the systems they run. It is used only by tests.
+// user would share: the commands built from this tree with go build, free
+// loopback ports for the systems they run, and marks that find what a run
+// left behind. It is used only by tests.
 package testenv
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Root returns the module's top folder, where go.mod is, found upwards from
@@ -81,4 +85,30 @@ func FreePorts(t testing.TB, n int) []int {
 func FreePort(t testing.TB) int {
 	t.Helper()
 	return FreePorts(t, 1)[0]
+}
+
+// Mark returns a line for a run's environment ("PAIN_TEST_MARK=<ns>")
+// that no other run carries: Marked finds the processes the run left.
+func Mark() string { return fmt.Sprintf("PAIN_TEST_MARK=%d", time.Now().UnixNano()) }
+
+// Marked returns the pids of the processes whose environment holds the
+// line mark ("KEY=value"): the tests tag a run's environment with a unique
+// mark to find anything it left behind.
+func Marked(mark string) []int {
+	var pids []int
+	dirs, _ := filepath.Glob("/proc/[0-9]*")
+	for _, d := range dirs {
+		env, err := os.ReadFile(d + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, kv := range bytes.Split(env, []byte{0}) {
+			if string(kv) == mark {
+				pid, _ := strconv.Atoi(filepath.Base(d))
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
 }

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/format"
-	"github.com/boxofpain/pain/internal/launch"
 	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/testenv"
 )
@@ -132,12 +131,12 @@ func read(t testing.TB, path string) string {
 func waitNone(t testing.TB, mark string) {
 	t.Helper()
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); {
-		if len(launch.Marked(mark)) == 0 {
+		if len(testenv.Marked(mark)) == 0 {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	pids := launch.Marked(mark)
+	pids := testenv.Marked(mark)
 	for _, pid := range pids {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
