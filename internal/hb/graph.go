@@ -318,18 +318,6 @@ func (g *Graph) DependsOn(i int) []int {
 	return out
 }
 
-// Roots returns the events nothing happens before.
-func (g *Graph) Roots() []int {
-	g.adjacency()
-	var out []int
-	for i := range g.Events {
-		if g.inStart[i] == g.inStart[i+1] {
-			out = append(out, i)
-		}
-	}
-	return out
-}
-
 // Last returns the last event of each thread of the given role: for the
 // check, the events whose outcome the check reports.
 func (g *Graph) Last(r Role) []int {
