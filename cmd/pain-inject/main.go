@@ -32,11 +32,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		id       = fs.String("id", "", "plan `id` to apply (default: the first)")
 		out      = fs.String("o", "", "trace output `file` (default: <plan id>.arrows)")
 		repeats  = fs.Int("repeat", 1, "run the plan `N` times (traces FILE, FILE-2, ...); the result line counts fired runs and bugs")
-		backend  = fs.String("backend", "ptrace", "recorder: `ptrace` or ebpf (stops only where the plan acts; see the README)")
 	)
 	// The system, exactly as pain-trace takes it.
 	var sf launch.Flags
-	sf.Register(fs, "the plan id and the start time")
+	sf.Register(fs, "the plan id and the start time", "stops only where the plan acts; see the README")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: %s -plan FILE|- [-id ID] [-o injected.arrows] -f Procfile [-w CMD] [-check CMD] [-ready CMD] [-timeout D] [-grace D]\n", tool)
 		fmt.Fprintf(fs.Output(), "       %s -plan FILE|- [-id ID] [-o injected.arrows] [-check CMD] -- CMD ARGS...\n", tool)
@@ -51,11 +50,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return usage("-plan is required")
 	case *repeats < 1:
 		return usage(fmt.Sprintf("-repeat %d: want at least 1", *repeats))
-	case *backend != "ptrace" && *backend != "ebpf":
-		return usage("-backend must be ptrace or ebpf")
-	case *backend == "ebpf" && sf.Payload > 0:
-		return usage("-payload needs -backend ptrace")
-	case *backend == "ebpf" && !sf.Seccomp:
+	case sf.Backend == launch.BackendEBPF && !sf.Seccomp:
 		return usage("-backend ebpf needs -seccomp (it stops only where the plan acts)")
 	}
 	if err := sf.Validate(fs.Args()); err != nil {
@@ -78,5 +73,5 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := cli.NotInput(*out, *planFile, sf.Procfile); err != nil {
 		return err
 	}
-	return injectAll(plan, sys, sf.Options(fs.Args()), *out, *repeats, *backend == "ebpf", stdout, stderr)
+	return injectAll(plan, sys, sf.Options(fs.Args()), *out, *repeats, sf.Backend == launch.BackendEBPF, stdout, stderr)
 }

@@ -29,11 +29,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet(tool, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var sf launch.Flags
-	sf.Register(fs, "output file name")
+	sf.Register(fs, "output file name", "no stops; see the README for what it cannot fill")
 	var (
 		out      = fs.String("o", "", "trace output `file`")
 		read     = fs.String("r", "", "print trace `file` as text (- for stdin), or export it with -as")
-		backend  = fs.String("backend", "ptrace", "recorder: `ptrace` or ebpf (no stops; see the README for what it cannot fill)")
 		rf       export.Flags
 		compress = fs.String("compress", "zstd", "trace batch compression: zstd, or none for readers without zstd")
 	)
@@ -54,10 +53,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return rf.Read(tool, *read, *out, stdin, stdout, stderr)
 	case *out == "":
 		return usage("-o is required")
-	case *backend != "ptrace" && *backend != "ebpf":
-		return usage("-backend must be ptrace or ebpf")
-	case *backend == "ebpf" && sf.Payload > 0:
-		return usage("-payload needs -backend ptrace")
 	}
 	sys, err := sf.System(fs.Args())
 	if uerr := launch.UsageError(""); errors.As(err, &uerr) {
@@ -75,5 +70,5 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if o.Compression, err = format.ParseCompression(*compress); err != nil {
 		return usage(err.Error())
 	}
-	return trace(sys, o, *out, *backend == "ebpf", stderr)
+	return trace(sys, o, *out, sf.Backend == launch.BackendEBPF, stderr)
 }

@@ -24,11 +24,19 @@ type Flags struct {
 	Threads                          string // "os" or "process"
 	Netns                            bool
 	RunDir                           string
+	Backend                          string // BackendPtrace or BackendEBPF
 }
 
+// The recorders -backend names.
+const (
+	BackendPtrace = "ptrace"
+	BackendEBPF   = "ebpf"
+)
+
 // Register defines the flags on fs. runDefault says in the help what -run
-// defaults to ("output file name").
-func (f *Flags) Register(fs *flag.FlagSet, runDefault string) {
+// defaults to ("output file name"), ebpf what -backend ebpf does in this
+// tool.
+func (f *Flags) Register(fs *flag.FlagSet, runDefault, ebpf string) {
 	fs.StringVar(&f.Procfile, "f", "", "Procfile")
 	fs.StringVar(&f.Workload, "w", "", "workload `command`")
 	fs.StringVar(&f.Check, "check", "", "check `command`")
@@ -42,6 +50,7 @@ func (f *Flags) Register(fs *flag.FlagSet, runDefault string) {
 	fs.StringVar(&f.Threads, "threads", ThreadsAuto, "thread naming: `auto` (a Go program's threads as one, others' each), os (each OS thread) or process (all threads of a process as one)")
 	fs.BoolVar(&f.Netns, "netns", false, "run the system in a network namespace of its own (loopback only; needs root)")
 	fs.StringVar(&f.RunDir, "rundir", "", "the run's scratch `folder`, $PAIN_RUN_DIR, kept (default: a temporary one, removed)")
+	fs.StringVar(&f.Backend, "backend", BackendPtrace, "recorder: `ptrace` or ebpf ("+ebpf+")")
 }
 
 // UsageError is a command line that does not describe a system; tools
@@ -64,6 +73,10 @@ func (f *Flags) Validate(args []string) error {
 		return UsageError("-payload must be >= 0")
 	case f.Threads != ThreadsOS && f.Threads != ThreadsProcess && f.Threads != ThreadsAuto:
 		return UsageError("-threads must be auto, os or process")
+	case f.Backend != BackendPtrace && f.Backend != BackendEBPF:
+		return UsageError("-backend must be ptrace or ebpf")
+	case f.Backend == BackendEBPF && f.Payload > 0:
+		return UsageError("-payload needs -backend ptrace") // the eBPF recorder keeps no payload
 	case f.Procfile == "" && (f.Workload != "" || f.Ready != ""):
 		return UsageError("-w and -ready need -f Procfile")
 	case f.Hold != "" && (f.Procfile == "" || f.Workload != "" || f.Check != ""):

@@ -37,6 +37,10 @@ func TestFlags(t *testing.T) {
 		{args: []string{"-f", good, "--", "cmd"}, usage: "give either -f Procfile or -- CMD ARGS"},
 		{args: []string{"-payload", "-1", "--", "cmd"}, usage: "-payload must be >= 0"},
 		{args: []string{"-threads", "go", "--", "cmd"}, usage: "-threads must be auto, os or process"},
+		{args: []string{"-backend", "bpf", "--", "cmd"}, usage: "-backend must be ptrace or ebpf"},
+		{args: []string{"-backend", "ebpf", "-payload", "16", "--", "cmd"}, usage: "-payload needs -backend ptrace"},
+		{args: []string{"-backend", "ebpf", "--", "cmd"},
+			sys: System{Argv: []string{"cmd"}, Timeout: DefaultTimeout, Grace: DefaultGrace}, opts: Options{Threads: ThreadsAuto}},
 		{args: []string{"-w", "load", "--", "cmd"}, usage: "-w and -ready need -f Procfile"},
 		{args: []string{"-ready", "rdy", "--", "cmd"}, usage: "-w and -ready need -f Procfile"},
 		{args: []string{"-f", good, "-hold", "wait", "-netns", "-rundir", "d"},
@@ -52,7 +56,7 @@ func TestFlags(t *testing.T) {
 		fs := flag.NewFlagSet("test", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
 		var f Flags
-		f.Register(fs, "x")
+		f.Register(fs, "x", "y")
 		if err := fs.Parse(c.args); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -101,7 +105,7 @@ func TestLine(t *testing.T) {
 	} {
 		fs := flag.NewFlagSet("test", flag.ContinueOnError)
 		var f Flags
-		f.Register(fs, "x")
+		f.Register(fs, "x", "y")
 		if err := fs.Parse(c.args); err != nil {
 			t.Fatal(err)
 		}
@@ -119,7 +123,7 @@ func TestLine(t *testing.T) {
 		}
 		fs2 := flag.NewFlagSet("test", flag.ContinueOnError)
 		var f2 Flags
-		f2.Register(fs2, "x")
+		f2.Register(fs2, "x", "y")
 		if err := fs2.Parse(strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")); err != nil {
 			t.Fatalf("%s: %v", got, err)
 		}
