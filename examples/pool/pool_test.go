@@ -66,9 +66,11 @@ func TestPlansFire(t *testing.T) {
 }
 
 func pipeline(t *testing.T, bin, dir, acked string, system []string) {
+	var stderr bytes.Buffer // of the last tool run
 	run := func(tool string, args ...string) []byte {
 		t.Helper()
-		var stdout, stderr bytes.Buffer
+		var stdout bytes.Buffer
+		stderr.Reset()
 		cmd := exec.Command(filepath.Join(bin, tool), args...)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		if err := cmd.Run(); err != nil {
@@ -118,6 +120,12 @@ func pipeline(t *testing.T, bin, dir, acked string, system []string) {
 			classes++
 		}
 		t.Logf("%s: fired %v, %s", p.String(), r.Fired, r.Verdict)
+		if !r.Fired {
+			// A plan can miss its message because the system did not send
+			// it (the leader forgot a follower that answered a ping late on
+			// a loaded machine) or because it was named otherwise: say which.
+			t.Logf("the nodes' failures in that run:\n%s", failures(stderr.String()))
+		}
 	}
 	t.Logf("%d of 12 plans fired, %d found the bug, %d pinned to a message class", fired, bugs, classes)
 	if classes == 0 {
@@ -129,4 +137,19 @@ func pipeline(t *testing.T, bin, dir, acked string, system []string) {
 	if bugs == 0 {
 		t.Errorf("no plan found the bug")
 	}
+}
+
+// failures returns the lines of a run's output where the leader forgot a
+// follower, or "none".
+func failures(out string) string {
+	var lines []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "going on without it") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) == 0 {
+		return "none"
+	}
+	return strings.Join(lines, "\n")
 }
