@@ -81,6 +81,16 @@ type List []string
 func (l *List) String() string     { return strings.Join(*l, ",") }
 func (l *List) Set(s string) error { *l = append(*l, s); return nil }
 
+// ShellQuote quotes s for sh when it needs it: the command lines the tools
+// print or store (a trace's system flags, a round page's rerun command)
+// paste into a shell as they are.
+func ShellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
 // Open opens a file the tool reads; "-" is stdin. name is what errors call
 // it ("stdin" for "-").
 func Open(path string, stdin io.Reader) (r io.ReadCloser, name string, err error) {

@@ -175,3 +175,20 @@ func TestProgressLines(t *testing.T) {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
+
+// TestShellQuote: words sh takes as they are stay bare; anything else is
+// quoted so that sh reads back exactly s.
+func TestShellQuote(t *testing.T) {
+	for s, want := range map[string]string{
+		"kvnode":                 "kvnode",
+		"-listen=127.0.0.1:7101": "-listen=127.0.0.1:7101",
+		"":                       "''",
+		"a b":                    "'a b'",
+		"it's":                   `'it'\''s'`,
+		"$HOME":                  "'$HOME'",
+	} {
+		if got := ShellQuote(s); got != want {
+			t.Errorf("ShellQuote(%q) = %s, want %s", s, got, want)
+		}
+	}
+}

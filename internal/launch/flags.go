@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/boxofpain/pain/internal/cli"
 )
 
 // Flags are the command-line flags that describe a system and how to trace
@@ -124,7 +126,7 @@ func (f *Flags) Line(args []string) string {
 	var w []string
 	add := func(flag, v string) {
 		if v != "" {
-			w = append(w, flag, shellQuote(v))
+			w = append(w, flag, cli.ShellQuote(v))
 		}
 	}
 	add("-f", f.Procfile)
@@ -154,16 +156,8 @@ func (f *Flags) Line(args []string) string {
 	if len(args) > 0 {
 		w = append(w, "--")
 		for _, a := range args {
-			w = append(w, shellQuote(a))
+			w = append(w, cli.ShellQuote(a))
 		}
 	}
 	return strings.Join(w, " ")
-}
-
-// shellQuote quotes s for sh when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/cli"
 )
 
 func mapsKeys[V any](m map[string]V) func(func(string) bool) { return maps.Keys(m) }
@@ -125,7 +126,7 @@ func rolledLine(rb format.RolledBack) string {
 
 // rerun is the pain-inject command line that runs a plan again.
 func rerun(plans, id string, repeat int, flags string) string {
-	c := "pain-inject -plan " + shellQuote(plans) + " -id " + id
+	c := "pain-inject -plan " + cli.ShellQuote(plans) + " -id " + id
 	if repeat > 1 {
 		c += fmt.Sprintf(" -repeat %d", repeat)
 	}
@@ -134,14 +135,6 @@ func rerun(plans, id string, repeat int, flags string) string {
 		flags = "SYSTEM-FLAGS (as pain-trace took them)"
 	}
 	return c + " " + flags
-}
-
-// shellQuote quotes s for sh when it needs it.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=@%+,") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // smallest gives each bug its smallest failing subset, where -shrink ran
