@@ -41,17 +41,9 @@ type FDInfo struct {
 // Inspect copies descriptor fd of the process behind pidfd into the tracer
 // (pidfd_getfd), reads its type and addresses, and closes the copy.
 func Inspect(pidfd, fd int, info *FDInfo) error {
-	var dup int
-	for {
-		d, err := unix.PidfdGetfd(pidfd, fd, 0)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		dup = d
-		break
+	dup, err := getfd(pidfd, fd)
+	if err != nil {
+		return err
 	}
 	defer unix.Close(dup)
 	*info = FDInfo{}
@@ -79,6 +71,28 @@ func Inspect(pidfd, fd int, info *FDInfo) error {
 		}
 	}
 	return nil
+}
+
+// Listening reports whether descriptor fd of the process behind pidfd is
+// a listening socket (SO_ACCEPTCONN): its listen has run in the kernel.
+func Listening(pidfd, fd int) bool {
+	dup, err := getfd(pidfd, fd)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(dup)
+	v, err := unix.GetsockoptInt(dup, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+	return err == nil && v != 0
+}
+
+// getfd copies descriptor fd of the process behind pidfd into the tracer.
+func getfd(pidfd, fd int) (int, error) {
+	for {
+		d, err := unix.PidfdGetfd(pidfd, fd, 0)
+		if err != unix.EINTR {
+			return d, err
+		}
+	}
 }
 
 func sockname(fd int, nr uintptr) string {

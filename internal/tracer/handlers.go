@@ -185,7 +185,10 @@ func (t *Tracer) enterConnect(th *thread, c *call) verdict {
 	fd, ep := int32(c.args[0]), c.ep
 	ep.renumber()
 	c.addr = t.readSockaddr(th.tid, c.args[1], c.args[2])
-	name, _, _ := t.peerName(ep.kind, c.addr)
+	name, _, l := t.peerName(ep.kind, c.addr)
+	if l != nil && t.earlyListener(ep, l) {
+		name = l.name
+	}
 	ep.peer, ep.peerAddr, ep.conn = name, c.addr, ep.name+">"+name
 	fillFD(&c.ev, fd, ep)
 	if !ep.resolved && ep.kind != format.KindUnix {
@@ -363,35 +366,16 @@ func (t *Tracer) exitBind(th *thread, c *call, rval int64, failed bool) {
 	fillFD(&c.ev, c.ev.FD, ep)
 }
 
-// exitListen names a listener <node>:listen<k>, and tells Config.OnListen
-// of a node's first.
+// exitListen names a listener <node>:listen<k> (see listens), unless a
+// peer's connect found it listening first.
 func (t *Tracer) exitListen(th *thread, c *call, rval int64, failed bool) {
-	if failed || c.ep.listening {
+	if failed {
 		return
 	}
-	ep := c.ep
-	ep.listening = true
-	ep.ord = nil
-	if ep.kind != format.KindUnix && !ep.resolved {
-		t.resolve(ep)
+	if !c.ep.listening {
+		t.listens(th.proc, c.ev.FD, c.ep)
 	}
-	if ep.kind == format.KindUnix {
-		var info ptrace.FDInfo
-		if t.inspect(th.proc, c.ev.FD, &info) == nil {
-			ep.ino = info.Ino
-		}
-	}
-	n := th.proc.node
-	ep.name = n.name + ":listen" + strconv.Itoa(n.listens)
-	n.listens++
-	t.register(ep)
-	fillFD(&c.ev, c.ev.FD, ep)
-	if !n.listened {
-		n.listened = true
-		if t.cfg.OnListen != nil {
-			t.cfg.OnListen(n.name)
-		}
-	}
+	fillFD(&c.ev, c.ev.FD, c.ep)
 }
 
 func (t *Tracer) exitConnect(th *thread, c *call, rval int64, failed bool) {
@@ -401,6 +385,11 @@ func (t *Tracer) exitConnect(th *thread, c *call, rval int64, failed bool) {
 		return
 	}
 	ep.ord = nil
+	if l := t.lookup(ep.kind, c.addr); rval == 0 && t.be == nil && l != nil && !l.listening && l.streamSock() && ep.streamSock() && l.owner != nil {
+		// Connected: it listens, its exit stop not yet handled (see
+		// earlyListener).
+		t.listens(l.owner, l.ownerFD, l)
+	}
 	if ep.kind != format.KindUnix {
 		t.resolve(ep)
 	} else if l := t.lookup(format.KindUnix, c.addr); l != nil && ep.stype != ptrace.SockDgram {

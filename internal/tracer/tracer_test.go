@@ -1111,3 +1111,57 @@ func TestGiveBackSock(t *testing.T) {
 		t.Fatalf("next %d, free %v after giving back the last two; want 2, none", c.socks, c.freeSocks)
 	}
 }
+
+// TestEarlyListener: a connect seen after a node's listen returned in the
+// kernel and before its exit stop was handled names the listener
+// node:listen0, not the bound socket it was (node:main:s0); one seen before
+// the listen ran is renamed when the listen is seen.
+func TestEarlyListener(t *testing.T) {
+	for _, listenFirst := range []bool{true, false} {
+		t.Run(fmt.Sprintf("listening=%v", listenFirst), func(t *testing.T) {
+			fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer syscall.Close(fd)
+			if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+				t.Fatal(err)
+			}
+			listen := func() {
+				if err := syscall.Listen(fd, 1); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if listenFirst {
+				listen()
+			}
+			var told []string
+			tr := &Tracer{cfg: Config{OnListen: func(n string) { told = append(told, n) }}, byAddr: map[string]*endpoint{}}
+			p := &process{tgid: os.Getpid(), node: &node{name: "b"}, pidfd: -1}
+			defer func() {
+				if p.pidfd >= 0 {
+					syscall.Close(p.pidfd)
+				}
+			}()
+			l := &endpoint{kind: format.KindTCP, family: syscall.AF_INET, stype: syscall.SOCK_STREAM, name: "b:main:s0", owner: p, ownerFD: int32(fd)}
+			c := &endpoint{kind: format.KindTCP, family: syscall.AF_INET, stype: syscall.SOCK_STREAM, name: "a:main:s0", peer: l.name}
+			c.conn = c.name + ">" + c.peer
+			if got := tr.earlyListener(c, l); got != listenFirst {
+				t.Fatalf("named a listener at the connect: %v, want %v", got, listenFirst)
+			}
+			if !listenFirst {
+				if l.name != "b:main:s0" {
+					t.Errorf("a socket that does not listen yet is named %q", l.name)
+				}
+				listen()
+				tr.listens(p, int32(fd), l) // its exit stop
+				if c.conn != "a:main:s0>b:listen0" {
+					t.Errorf("connector's conn %q after the listen, want a:main:s0>b:listen0", c.conn)
+				}
+			}
+			if l.name != "b:listen0" || !l.listening || len(told) != 1 {
+				t.Errorf("listener %q listening %v, OnListen told %v; want b:listen0, once", l.name, l.listening, told)
+			}
+		})
+	}
+}
