@@ -1,5 +1,7 @@
 package format
 
+import "strings"
+
 // Event is one row of a trace: a system call with its entry and exit folded
 // together, or a process event (start, exited, signaled, teardown). The field comments
 // name the Arrow column each one is stored in; doc.go says what they mean.
@@ -65,6 +67,14 @@ const (
 	NodeCheck    = "check"
 	RoleSystem   = "system"
 )
+
+// TopNode returns the node of the Procfile (or workload, or check) that
+// node is or was started by: "client/worker.1" belongs to "client". Its
+// spawned nodes share its machine: its disk, its network group.
+func TopNode(node string) string {
+	top, _, _ := strings.Cut(node, "/")
+	return top
+}
 
 // NodeRole returns the role of a node: NodeWorkload for the workload and
 // the nodes it started, NodeCheck likewise, RoleSystem for the others.

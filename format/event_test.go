@@ -10,3 +10,11 @@ func TestNodeRole(t *testing.T) {
 		}
 	}
 }
+
+func TestTopNode(t *testing.T) {
+	for n, want := range map[string]string{"kv1": "kv1", "client/worker.1": "client", "workload/sh.2/kvload.3": "workload", "": ""} {
+		if got := TopNode(n); got != want {
+			t.Errorf("TopNode(%q) = %q, want %q", n, got, want)
+		}
+	}
+}

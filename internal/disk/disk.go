@@ -78,7 +78,7 @@ func (d *Disk) Close() {
 // machineOf is the disk of the node a row belongs to: a node's spawned
 // nodes ("client/worker.1") share its disk.
 func (d *Disk) machineOf(node string) *machine {
-	name, _, _ := strings.Cut(node, "/")
+	name := format.TopNode(node)
 	mc := d.nodes[name]
 	if mc == nil {
 		mc = &machine{open: map[int32]*entered{}}

@@ -127,7 +127,7 @@ func (l Loss) Files() []format.RolledBack {
 // PowerLoss rewrites the files of node, whose processes are all gone, to
 // what a power loss now leaves, and starts its model afresh from them.
 func (d *Disk) PowerLoss(node string, torn bool) (Loss, error) {
-	name, _, _ := strings.Cut(node, "/")
+	name := format.TopNode(node)
 	mc := d.machineOf(name)
 	if mc.refuse != "" {
 		return Loss{Node: name}, fmt.Errorf("power loss of %s cannot be modelled: %s", name, mc.refuse)

@@ -43,7 +43,7 @@ func NewRows(mode Mode) *Rows {
 }
 
 func (r *Rows) node(name string) *rowNode {
-	name, _, _ = strings.Cut(name, "/")
+	name = format.TopNode(name)
 	n := r.nodes[name]
 	if n == nil {
 		n = &rowNode{m: New(r.mode), fds: map[[2]int32]fdFile{}}
@@ -54,7 +54,7 @@ func (r *Rows) node(name string) *rowNode {
 
 // Pending is what a power loss of node now would take from it (Model.Pending).
 func (r *Rows) Pending(node string) []Risk {
-	name, _, _ := strings.Cut(node, "/")
+	name := format.TopNode(node)
 	n := r.nodes[name]
 	if n == nil || n.writes == 0 {
 		return nil
@@ -113,7 +113,7 @@ func (r *Rows) onFD(n *rowNode, e *format.Event) {
 		if e.Syscall == "fdatasync" {
 			op.Kind = Fdatasync
 		}
-		r.Syncs[NodeFile{topNode(e.Node), e.Local, e.Syscall}]++
+		r.Syncs[NodeFile{format.TopNode(e.Node), e.Local, e.Syscall}]++
 	case "sync_file_range":
 		op.Kind, op.Off = SyncRange, e.Offset
 		op.Len, _ = strconv.ParseInt(e.Arg, 10, 64)
@@ -157,9 +157,4 @@ func (r *Rows) open(n *rowNode, e *format.Event) {
 		fd.sync = Fdatasync
 	}
 	n.fds[[2]int32{e.PID, int32(e.Ret)}] = fd
-}
-
-func topNode(n string) string {
-	n, _, _ = strings.Cut(n, "/")
-	return n
 }

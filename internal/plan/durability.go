@@ -57,7 +57,7 @@ func (k *kit) durability(base []*Schedule, total int) []proposal {
 }
 
 func (k *kit) durableProp(f format.Fault, node string, ev format.Evidence, why string, ord int64) proposal {
-	return proposal{faults: []format.Fault{f}, why: why, ev: ev, kind: kindOf(&f), node: topNode(node),
+	return proposal{faults: []format.Fault{f}, why: why, ev: ev, kind: kindOf(&f), node: format.TopNode(node),
 		tier: tierDurable, size: 1, nodeRank: k.rank[node], runs: ev.Runs, ord: ord}
 }
 
@@ -92,7 +92,7 @@ func (k *kit) lastUnsynced(s *Schedule, a int) []int {
 		if !in || k.outcome(e.Node) {
 			continue
 		}
-		n := topNode(e.Node)
+		n := format.TopNode(e.Node)
 		if l, ok := last[n]; !ok || e.TimeNS > s.Events[l].TimeNS {
 			last[n] = j
 		}
@@ -115,7 +115,7 @@ func (k *kit) majority(s *Schedule, acks []int, ev format.Evidence, restart form
 	keep := map[string]bool{}
 	for j := range s.Graph.Events {
 		if len(s.Graph.Events[j].Unsynced) > 0 {
-			keep[topNode(s.Events[j].Node)] = true
+			keep[format.TopNode(s.Events[j].Node)] = true
 		}
 	}
 	for _, f := range s.Graph.Syncs {
@@ -188,5 +188,5 @@ func lossWords(node string, us []hb.Unsynced) string {
 		}
 		parts[i] = fmt.Sprintf("%d %s (%d bytes) to %s", u.Writes, w, u.Bytes, u.File)
 	}
-	return fmt.Sprintf("%s loses %s not yet synced (ordered mode, so posix too)", topNode(node), strings.Join(parts, " and "))
+	return fmt.Sprintf("%s loses %s not yet synced (ordered mode, so posix too)", format.TopNode(node), strings.Join(parts, " and "))
 }

@@ -112,7 +112,7 @@ func (k *kit) faultsFor(m *message) []nodeFault {
 			fs = append(fs, at(format.Fault{Kind: format.FaultCrash, Restart: true, Duration: restart}))
 			fs = append(fs, at(format.Fault{Kind: format.FaultPause, Duration: pause}))
 			if rest := k.others(n); len(rest) > 0 {
-				fs = append(fs, at(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{topNode(n)}, rest}, Duration: pause}))
+				fs = append(fs, at(format.Fault{Kind: format.FaultPartition, Groups: [][]string{{format.TopNode(n)}, rest}, Duration: pause}))
 			}
 		}
 		fs = append(fs, at(format.Fault{Kind: format.FaultCrash}))
@@ -173,7 +173,7 @@ func targets(m *message) (sendT, recvT format.Target, after, before, recvAfter *
 // that cuts n off. The workload and the check stay connected to both
 // sides, as clients of a partitioned system do.
 func (k *kit) others(n string) []string {
-	n = topNode(n)
+	n = format.TopNode(n)
 	var rest []string
 	for _, o := range k.nodes {
 		if o != n {
@@ -181,13 +181,6 @@ func (k *kit) others(n string) []string {
 		}
 	}
 	return rest
-}
-
-// topNode is the Procfile node a spawned node belongs to ("client/worker.1"
-// belongs to "client").
-func topNode(n string) string {
-	top, _, _ := strings.Cut(n, "/")
-	return top
 }
 
 // nodeWide reports whether a fault kind acts on a whole node (crash,

@@ -174,7 +174,7 @@ func collect(base []*Schedule, outcome func(string) bool) *collection {
 		c.total += s.Runs
 		c.timers = c.timers || hasTimers(s, outcome)
 		for _, e := range s.Events {
-			if n := topNode(e.Node); !outcome(n) {
+			if n := format.TopNode(e.Node); !outcome(n) {
 				nodes[n] = true
 			}
 		}
