@@ -13,7 +13,12 @@
 // The tie follows the bytes. Every message the workload sends carries the
 // tag w<k> of the request it belongs to: k counts the workload's requests,
 // a request being the sends of a workload thread between two of its
-// receives. A receive takes the highest tag among the bytes it read. A
+// receives that answer one: a receive does not answer the request when
+// its bytes were sent before their sender had read the request's opening
+// (its sends before its first receive) on that connection, as an HTTP/2
+// server's SETTINGS, written while the client's preface and first request
+// come in; what the workload sends after it (the acknowledgement) is part
+// of the request. A receive takes the highest tag among the bytes it read. A
 // thread's receives since its last send (a receive batch) decide the tag of
 // its next sends:
 //

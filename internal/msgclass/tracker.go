@@ -1,6 +1,7 @@
 package msgclass
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -23,6 +24,7 @@ type Tracker struct {
 	asked    map[string]int       // per connection (raw name), the highest tag its listening end got since it last sent on it
 	carried  map[stream]bool      // streams that carried a tied message of a system node
 	pinged   map[string]int       // per connection (raw name), untied requests a system node sent from its connecting end, not answered yet
+	recvd    map[stream]int64     // per stream, how far its receiving end has read it
 }
 
 type threadKey struct{ node, thread string }
@@ -65,6 +67,13 @@ type scope struct {
 	used    []string // connections a tied message went out on since the batch began
 	recvs   int      // receives so far: a receive by another thread ends a message too
 	high    int      // the highest tag received so far
+	// A workload's scope: whether a receive since its last send answered
+	// its current request (or it made none yet), whether that request is
+	// still opening (no receive since it began), and how far its opening
+	// went on each connection (raw name; see answers).
+	answered bool
+	opening  bool
+	open     map[string]int64
 }
 
 type nodeState struct {
@@ -85,13 +94,23 @@ type undo struct {
 	asked   int  // asked[conn] before a reply cleared it
 	carried bool // the send made st carried
 	pinged  bool // the send added to pinged[conn]
+	// A workload send: the opening before a request it began (open: its
+	// map; answered, opening: true, false before), and the end on its
+	// connection the send moved (opened: it is part of an opening).
+	open    map[string]int64
+	openWas int64
+	openHad bool
+	opened  bool
+	wasOpen bool // the scope's opening before the send
 }
 
 // span is a message's bytes on a stream.
 type span struct {
-	off int64
-	tag int
-	msg Msg
+	off  int64
+	tag  int
+	msg  Msg
+	seen int64 // how far its sender had read the other direction of the connection when it sent it
+	end  int64 // where its bytes end, as far as known (off: not known yet)
 }
 
 type spanList struct{ s []span } // sorted by off
@@ -99,7 +118,8 @@ type spanList struct{ s []span } // sorted by off
 // New returns an empty Tracker.
 func New() *Tracker {
 	return &Tracker{threads: map[threadKey]*thread{}, nodes: map[string]*nodeState{},
-		ordinals: map[Class]int{}, spans: map[stream]*spanList{}, starts: map[classKey]start{}, timers: newTimers(), asked: map[string]int{}, carried: map[stream]bool{}, pinged: map[string]int{}}
+		ordinals: map[Class]int{}, spans: map[stream]*spanList{}, starts: map[classKey]start{}, timers: newTimers(), asked: map[string]int{}, carried: map[stream]bool{}, pinged: map[string]int{},
+		recvd: map[stream]int64{}}
 }
 
 // ConnName returns the name classes give the connection a call of the run
@@ -133,7 +153,7 @@ func (t *Tracker) thread(e *Event) *thread {
 	k := threadKey{e.Node, e.Thread}
 	th := t.threads[k]
 	if th == nil {
-		th = &thread{sc: &scope{inBatch: true}}
+		th = &thread{sc: &scope{inBatch: true, answered: true, open: map[string]int64{}}}
 		t.threads[k] = th
 	}
 	n := t.nodes[e.Node]
@@ -146,6 +166,7 @@ func (t *Tracker) thread(e *Event) *thread {
 			n.owner[e.Conn] = e.Thread
 		} else if o != e.Thread {
 			c := *th.sc
+			c.open = maps.Clone(c.open)
 			n.shared = &c
 		}
 	}
@@ -174,12 +195,18 @@ func (t *Tracker) Send(e *Event) Msg {
 		c := *e
 		th.last = &c
 		th.lastMsg = m
+		th.sc.noteOpening(e, e.Len, u)
+		if m.Start >= 0 {
+			t.spansOf(st).extend(m.Start, e.Offset, e.Len)
+		}
 		return m
 	}
 	sc := th.sc
+	u.wasOpen = sc.opening
 	before := t.requests
-	tag := t.tagOf(sc, e)
+	tag := t.tagOf(sc, e, u)
 	u.request = t.requests != before
+	sc.noteOpening(e, e.Len, u)
 	if listening(e) {
 		u.asked = t.asked[e.Conn]
 		delete(t.asked, e.Conn)
@@ -216,7 +243,7 @@ func (t *Tracker) Send(e *Event) Msg {
 	if e.Offset >= 0 {
 		m.Start = e.Offset
 		t.starts[classKey{c, m.Ordinal}] = start{st, e.Offset}
-		t.spansOf(st).add(span{off: e.Offset, tag: tag, msg: m})
+		t.spansOf(st).add(span{off: e.Offset, tag: tag, msg: m, seen: t.recvd[streamOf(e, false)], end: e.Offset + max(e.Len, 0)})
 	}
 	ce := *e
 	th.last, th.lastMsg, th.recvs = &ce, m, sc.recvs
@@ -227,13 +254,15 @@ func (t *Tracker) Send(e *Event) Msg {
 }
 
 // tagOf decides the request a new message sent in scope sc is tied to.
-func (t *Tracker) tagOf(sc *scope, e *Event) int {
+func (t *Tracker) tagOf(sc *scope, e *Event, u *undo) int {
 	if e.Workload {
 		if e.Pipe {
 			return 0 // the workload's own plumbing (a shell's pipes), no request to the system
 		}
-		if sc.inBatch {
+		if sc.inBatch && sc.answered {
 			t.requests++
+			u.open = sc.open
+			sc.answered, sc.opening, sc.open = false, true, map[string]int64{}
 		}
 		return t.requests
 	}
@@ -286,7 +315,27 @@ func (t *Tracker) Sent(e *Event, n int64, retry bool) {
 	if th.last != nil {
 		th.last.Len = n
 	}
+	if u := th.undo; u.opened {
+		th.sc.open[e.Conn] = max(th.sc.open[e.Conn], e.Offset+n)
+	}
+	if m := th.lastMsg; m.Ordinal > 0 && m.Start >= 0 {
+		t.spansOf(th.undo.st).extend(m.Start, e.Offset, n)
+	}
 	th.undo = nil
+}
+
+// noteOpening notes that the workload's send e, of n bytes (0 when not yet
+// known: Sent notes them), is part of its request's opening, if the
+// request is still opening.
+func (sc *scope) noteOpening(e *Event, n int64, u *undo) {
+	if !e.Workload || e.Pipe || e.Offset < 0 || !sc.opening {
+		return
+	}
+	if !u.opened {
+		u.openWas, u.openHad = sc.open[e.Conn]
+		u.opened = true
+	}
+	sc.open[e.Conn] = max(sc.open[e.Conn], e.Offset+n)
 }
 
 // Unsent takes back the send in progress of e's thread: the call failed
@@ -318,8 +367,16 @@ func (t *Tracker) Unsent(e *Event) {
 	if u.pinged {
 		t.pinged[e.Conn]--
 	}
+	if u.opened {
+		if u.openHad {
+			sc.open[e.Conn] = u.openWas
+		} else {
+			delete(sc.open, e.Conn)
+		}
+	}
 	if u.request {
 		t.requests--
+		sc.answered, sc.opening, sc.open = true, u.wasOpen, u.open
 	}
 	if u.used != "" {
 		if i := slices.Index(sc.used, u.used); i >= 0 {
@@ -343,11 +400,16 @@ func (t *Tracker) Recv(e *Event) Msg {
 	th.settle(t)
 	th.last = nil
 	sc := th.sc
-	tag, m := 0, Msg{}
+	tag, m, seen := 0, Msg{}, int64(-1)
 	if e.Conn != "" && e.Offset >= 0 && e.Len > 0 {
-		if l := t.spans[streamOf(e, false)]; l != nil {
-			tag, m = l.over(e.Offset, e.Offset+e.Len)
+		st := streamOf(e, false)
+		if l := t.spans[st]; l != nil {
+			tag, m, seen = l.over(e.Offset, e.Offset+e.Len)
 		}
+		t.recvd[st] = max(t.recvd[st], e.Offset+e.Len)
+	}
+	if e.Workload {
+		sc.answers(e, seen)
 	}
 	// The untied answer to an untied request of the node's own (a
 	// heartbeat's pong) leaves a closed batch as it was: in a Go process,
@@ -373,6 +435,27 @@ func (t *Tracker) Recv(e *Event) Msg {
 		t.asked[e.Conn] = max(t.asked[e.Conn], tag)
 	}
 	return m
+}
+
+// answers notes the workload's receive e, whose bytes their sender sent
+// when it had read seen bytes of e's connection the other way (-1: not
+// known). It answers the current request, so that the workload's next send
+// begins a new one, unless its connection carried part of the request's
+// opening (the request's sends before its first receive) and the sender
+// sent the bytes before it had read all of that: they come from the
+// sender's side of the protocol, not from the request (an HTTP/2 server's
+// SETTINGS, written as its client's preface and first request come in),
+// and what the workload sends in return (the SETTINGS' acknowledgement)
+// is part of the request. A request-response protocol (HTTP/1.1, RESP, a
+// line protocol) answers a request after it read it, so its numbering is
+// as it was: a request is the sends of a workload thread between two of
+// its receives.
+func (sc *scope) answers(e *Event, seen int64) {
+	end, ok := sc.open[e.Conn]
+	sc.opening = false
+	if !ok || seen < 0 || seen >= end {
+		sc.answered = true
+	}
 }
 
 // Other notes a call of e's thread that is neither a send nor a receive
@@ -430,6 +513,20 @@ func (l *spanList) add(s span) {
 	l.s = slices.Insert(l.s, i, s)
 }
 
+// extend notes that the message starting at start goes on with n bytes
+// at off (n 0: not known yet, at a send's entry).
+func (l *spanList) extend(start, off, n int64) {
+	i := sort.Search(len(l.s), func(i int) bool { return l.s[i].off >= start })
+	if i == len(l.s) || l.s[i].off != start {
+		return
+	}
+	if n > 0 {
+		l.s[i].end = max(l.s[i].end, off+n)
+	} else {
+		l.s[i].end = start
+	}
+}
+
 func (l *spanList) remove(off int64) {
 	i := sort.Search(len(l.s), func(i int) bool { return l.s[i].off >= off })
 	if i < len(l.s) && l.s[i].off == off {
@@ -444,16 +541,24 @@ func (l *spanList) find(off int64) int {
 }
 
 // over returns the highest tag among the spans that bytes [off, end) touch,
-// and the message holding byte off.
-func (l *spanList) over(off, end int64) (int, Msg) {
+// the message holding byte off, and the most any of them had seen (-1
+// when they touch none, or when byte off comes after the known end of the
+// message before it: Classify fed the receive before the send of its
+// bytes, the threads of a Go process being one lane whose order it
+// could not keep).
+func (l *spanList) over(off, end int64) (int, Msg, int64) {
 	i := l.find(off)
 	var m Msg
 	if i >= 0 {
 		m = l.s[i].msg
 	}
-	tag := 0
+	tag, seen := 0, int64(-1)
 	for j := max(i, 0); j < len(l.s) && l.s[j].off < end; j++ {
 		tag = max(tag, l.s[j].tag)
+		seen = max(seen, l.s[j].seen)
 	}
-	return tag, m
+	if i >= 0 && l.s[i].end > l.s[i].off && off >= l.s[i].end {
+		seen = -1
+	}
+	return tag, m, seen
 }
