@@ -168,6 +168,16 @@ func streamOf(e *Event, send bool) stream {
 	return stream{conn: e.Conn, from: e.Peer}
 }
 
+// carriedKey is the stream a send of e goes on, by its connection class:
+// the members of a pool are alike, so one that never carried data before
+// (opened last, or free when the write came) is on the data path as soon
+// as another member is.
+func carriedKey(e *Event) stream {
+	st := streamOf(e, true)
+	st.conn = ConnClass(st.conn)
+	return st
+}
+
 // listening reports whether a send of e goes from a connection's listening
 // end: a reply, in request-response protocols.
 func listening(e *Event) bool {

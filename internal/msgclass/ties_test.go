@@ -128,3 +128,53 @@ func TestPongKeepsTheRequest(t *testing.T) {
 		t.Errorf("replication to b2 after the pong: %s, want p>b2:listen0 -> w1 #1", m)
 	}
 }
+
+// TestPoolMemberCarries: a Go leader (one scope) replicates write 2 to f1
+// on a member of its pool that carried nothing yet, right after it read
+// the pong to a ping it had tied to write 1 (its first ping: nothing told
+// it from data yet). Its batch then holds only write 1's tie, but the
+// connection class carried write 1's data on another member, so the write
+// carries the request the leader last heard of, as on the member that
+// carried data: the members of a pool are alike. (Before, the write and
+// its acknowledgement were named "w1 #2", and no message was "w2 #1" on
+// that class for a plan to fire at.)
+func TestPoolMemberCarries(t *testing.T) {
+	const (
+		client = "workload:main:s0>leader:listen0"
+		a      = "leader:main:s1>f1:listen0" // two members of the pool to f1
+		b      = "leader:main:s2>f1:listen0"
+		d      = "leader:main:s4>f2:listen0" // two to f2
+		e      = "leader:main:s5>f2:listen0"
+	)
+	const ping, pong, ok, put = 1, 2, 3, 10
+	replay(t, []step{
+		{"workload", true, client, true, put + 1, "workload>leader:listen0 -> w1 #1"},
+		{"leader", false, client, true, 0, ""},
+		{"leader", true, a, true, put + 1, "leader>f1:listen0 -> w1 #1"},
+		{"leader", true, d, true, put + 1, "leader>f2:listen0 -> w1 #1"},
+		{"f1", false, a, true, 0, ""},
+		{"f1", true, a, false, ok, "leader>f1:listen0 <- w1 #1"},
+		{"f2", false, d, true, 0, ""},
+		{"f2", true, d, false, ok, "leader>f2:listen0 <- w1 #1"},
+		{"leader", false, a, false, 0, ""},
+		{"leader", false, d, false, 0, ""},
+		{"leader", true, client, false, ok, "workload>leader:listen0 <- w1 #1"},
+		{"workload", false, client, false, 0, ""},
+		{"leader", true, e, true, ping, "leader>f2:listen0 -> w1 #2"}, // the first ping: tied by chance
+
+		{"workload", true, client, true, put + 2, "workload>leader:listen0 -> w2 #1"},
+		{"leader", false, client, true, 0, ""},
+		{"leader", true, d, true, put + 2, "leader>f2:listen0 -> w2 #1"},
+		{"f2", false, e, true, 0, ""},
+		{"f2", true, e, false, pong, "leader>f2:listen0 <- w1 #2"},
+		{"leader", false, e, false, 0, ""}, // the batch holds write 1's tie only
+		{"leader", true, b, true, put + 2, "leader>f1:listen0 -> w2 #1"},
+		{"f1", false, b, true, 0, ""},
+		{"f1", true, b, false, ok, "leader>f1:listen0 <- w2 #1"},
+		{"leader", false, b, false, 0, ""},
+		{"f2", false, d, true, 0, ""},
+		{"f2", true, d, false, ok, "leader>f2:listen0 <- w2 #1"},
+		{"leader", false, d, false, 0, ""},
+		{"leader", true, client, false, ok, "workload>leader:listen0 <- w2 #1"},
+	})
+}

@@ -22,7 +22,7 @@ type Tracker struct {
 	starts   map[classKey]start   // where each stream message starts
 	timers   timers               // timer traffic tied by chance (timers.go)
 	asked    map[string]int       // per connection (raw name), the highest tag its listening end got since it last sent on it
-	carried  map[stream]bool      // streams that carried a tied message of a system node
+	carried  map[stream]bool      // streams that carried a tied message of a system node, by connection class (carriedKey)
 	pinged   map[string]int       // per connection (raw name), untied requests a system node sent from its connecting end, not answered yet
 	recvd    map[stream]int64     // per stream, how far its receiving end has read it
 }
@@ -233,8 +233,8 @@ func (t *Tracker) Send(e *Event) Msg {
 			u.pinged = true
 		}
 	}
-	if tag > 0 && !e.Workload && !t.carried[st] {
-		t.carried[st], u.carried = true, true
+	if ck := carriedKey(e); tag > 0 && !e.Workload && !t.carried[ck] {
+		t.carried[ck], u.carried = true, true
 	}
 	c := Class{Conn: ConnClass(e.Conn), Back: listening(e), Tag: tagName(tag)}
 	t.ordinals[c]++
@@ -286,7 +286,7 @@ func (t *Tracker) tagOf(sc *scope, e *Event, u *undo) int {
 		// one scope, sent other messages between request and reply.
 		tag = max(tag, t.asked[e.Conn])
 	}
-	if t.carried[streamOf(e, true)] {
+	if t.carried[carriedKey(e)] {
 		// A stream on the data path (it carried tied messages before)
 		// carries the request the scope last heard of, when the batch
 		// no longer holds it: a Go raft leader's append to its second
@@ -359,7 +359,7 @@ func (t *Tracker) Unsent(e *Event) {
 	sc := th.sc
 	t.timers.undo(&u.timer)
 	if u.carried {
-		delete(t.carried, u.st)
+		delete(t.carried, carriedKey(e))
 	}
 	if u.asked > 0 {
 		t.asked[e.Conn] = u.asked
