@@ -153,7 +153,7 @@ func TestOneRequestPerPut(t *testing.T) {
 			t.Fatalf("pain-trace: %v\n%s", err, out)
 		}
 		n, early := requests(t, trace)
-		t.Logf("run %d: %d requests for %d PUTs (client answered before its first PUT: %v)", i, n, puts, early)
+		t.Logf("run %d: %d requests for %d PUTs (client read before its first PUT: %v)", i, n, puts, early)
 		switch {
 		case n == puts:
 			exact = append(exact, trace)
