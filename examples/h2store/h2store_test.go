@@ -120,7 +120,7 @@ func TestPlansFire(t *testing.T) {
 // SETTINGS or acknowledgement, sent after it read the whole preface)
 // before it wrote the first PUT may number six: the preface was then an
 // exchange of its own, which no rule that does not parse HTTP/2 can tell
-// from a request (2 runs in 40 at load 3 to 9 on 2 cores).
+// from a request (3 runs in 71 at load 3 to 9 on 2 cores).
 func TestOneRequestPerPut(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces 5 runs")
