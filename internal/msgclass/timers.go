@@ -24,9 +24,9 @@ import "slices"
 //
 // Answers in the same bytes are not all timer traffic: a follower
 // acknowledges every write with "OK\n". Once one write went out tied to
-// nothing (a Go leader whose one scope had just read a pong sends the
-// replication on a pool member that never carried data), its
-// acknowledgement went out untied, and the bytes rule alone would untie
+// nothing by chance (a Go leader, one scope, that read another node's
+// untied message just before it sent the write on a connection class
+// that carried no data yet), its acknowledgement went out untied, and the bytes rule alone would untie
 // the acknowledgement of every later write, tied though it is by the
 // write it answers: the names of the data path would change with one
 // chance untie. So an answer in untied bytes is timer traffic only when
@@ -47,11 +47,11 @@ type timers struct {
 	untied map[timerKey]bool     // bytes sent untied
 	tiedTo map[timerKey]int      // requests sent from the connecting end: the request they were first tied to
 	answer map[string]int        // per connection (raw name), timer requests not answered yet
-	asked  map[string][]timerKey // per connection (raw name), the requests sent on it since its last answer
+	asks   map[string][]timerKey // per connection (raw name), the distinct requests sent on it since its last answer
 }
 
 func newTimers() timers {
-	return timers{untied: map[timerKey]bool{}, tiedTo: map[timerKey]int{}, answer: map[string]int{}, asked: map[string][]timerKey{}}
+	return timers{untied: map[timerKey]bool{}, tiedTo: map[timerKey]int{}, answer: map[string]int{}, asks: map[string][]timerKey{}}
 }
 
 // timerUndo is what the rule changed for one send.
@@ -59,8 +59,8 @@ type timerUndo struct {
 	untied, tied *timerKey
 	conn         string
 	answer       int        // +1 or -1 on answer[conn]
-	asked        bool       // the send added to asked[conn]
-	answered     []timerKey // asked[conn] before the send, an answer, cleared it
+	asked        bool       // the send added to asks[conn]
+	answered     []timerKey // asks[conn] before the send, an answer, cleared it
 }
 
 // timer decides whether the new message e, tied to request tag by its
@@ -97,9 +97,9 @@ const maxAsked = 16
 
 // ask notes the request k sent on conn.
 func (ts *timers) ask(conn string, k timerKey, u *timerUndo) {
-	q := ts.asked[conn]
+	q := ts.asks[conn]
 	if len(q) < maxAsked && !slices.Contains(q, k) {
-		ts.asked[conn] = append(q, k)
+		ts.asks[conn] = append(q, k)
 		u.asked = true
 	}
 }
@@ -108,9 +108,9 @@ func (ts *timers) ask(conn string, k timerKey, u *timerUndo) {
 // tag, is timer traffic: the first answer to a timer request, or an answer
 // in untied bytes to requests in untied bytes (see above).
 func (ts *timers) timerAnswer(conn string, k timerKey, tag int, u *timerUndo) bool {
-	reqs := ts.asked[conn]
+	reqs := ts.asks[conn]
 	u.answered = reqs
-	delete(ts.asked, conn)
+	delete(ts.asks, conn)
 	if ts.answer[conn] > 0 {
 		ts.answer[conn]--
 		u.answer = -1
@@ -151,11 +151,11 @@ func (ts *timers) undo(u *timerUndo) {
 		ts.answer[u.conn] -= u.answer
 	}
 	if u.asked {
-		if q := ts.asked[u.conn]; len(q) > 0 {
-			ts.asked[u.conn] = q[:len(q)-1]
+		if q := ts.asks[u.conn]; len(q) > 0 {
+			ts.asks[u.conn] = q[:len(q)-1]
 		}
 	}
 	if u.answered != nil {
-		ts.asked[u.conn] = u.answered
+		ts.asks[u.conn] = u.answered
 	}
 }
