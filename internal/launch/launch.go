@@ -215,6 +215,7 @@ type runner struct {
 
 	mu       sync.Mutex
 	listened map[string]bool
+	current  map[string]*tracer.Proc // each Procfile node's latest incarnation (restarts.go)
 	changed  chan struct{}
 
 	checkOut  checkOutput
@@ -458,9 +459,10 @@ func (r *runner) run(ctx context.Context) error {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 		nodes[n.Name] = p
+		r.incarnation(n.Name, p)
 	}
 	r.say("started %d nodes", len(nodes))
-	if err := r.ready(ctx, nodes); err != nil {
+	if err := r.ready(ctx); err != nil {
 		return err
 	}
 	r.res.Ready = true
@@ -552,9 +554,22 @@ func (r *runner) await(ctx context.Context, p *tracer.Proc, what string) int {
 	return -1
 }
 
+// incarnation notes p as the latest process of Procfile node name.
+func (r *runner) incarnation(name string, p *tracer.Proc) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.current == nil {
+		r.current = map[string]*tracer.Proc{}
+	}
+	r.current[name] = p
+}
+
 // ready waits until every node has listened (or the ready command
-// succeeds), a node ends, or the timeout passes.
-func (r *runner) ready(ctx context.Context, nodes map[string]*tracer.Proc) error {
+// succeeds), a node ends, or the timeout passes. A node a fault killed is
+// no node that ended: the system goes on without it when it stays down,
+// and when a restart is under way (a crash or power loss with restart
+// before the system was ready) its next incarnation is waited for.
+func (r *runner) ready(ctx context.Context) error {
 	deadline := time.NewTimer(r.s.Timeout)
 	defer deadline.Stop()
 	poll := time.NewTicker(100 * time.Millisecond)
@@ -563,10 +578,20 @@ func (r *runner) ready(ctx context.Context, nodes map[string]*tracer.Proc) error
 	killed := r.tr.Killed
 	for {
 		for _, n := range r.s.Nodes {
+			r.mu.Lock()
+			p := r.current[n.Name]
+			r.mu.Unlock()
 			select {
-			case <-nodes[n.Name].Done():
-				if !killed(n.Name) {
-					return fmt.Errorf("%w: node %s exited with status %d before it was ready", ErrNotReady, n.Name, nodes[n.Name].ExitCode())
+			case <-p.Done():
+				if !killed(n.Name) && r.tr.Restarting() == 0 {
+					// Asked after Done: a restart that started a new
+					// incarnation noted it before it stopped counting.
+					r.mu.Lock()
+					now := r.current[n.Name]
+					r.mu.Unlock()
+					if now == p {
+						return fmt.Errorf("%w: node %s exited with status %d before it was ready", ErrNotReady, n.Name, p.ExitCode())
+					}
 				}
 			default:
 			}

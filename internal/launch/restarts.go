@@ -64,10 +64,14 @@ func (s *restarts) restart(name string) error {
 			s.r.listened[name] = false
 			s.r.mu.Unlock()
 			p, err := s.r.startThread(n.Name, shell(n.Command), false, fmt.Sprintf("main@%d", k))
-			if err == nil && listened {
+			if err != nil {
+				return err
+			}
+			s.r.incarnation(name, p)
+			if listened {
 				s.relisten(name, p)
 			}
-			return err
+			return nil
 		}
 	}
 	return fmt.Errorf("restart %s: not a Procfile node", name)
