@@ -123,7 +123,7 @@ var traceColumns = []column{
 	str("syscall", "system call name (sendto, accept4, ...) or process event (start, exited, signaled, teardown)", func(e *Event) *string { return &e.Syscall }),
 	i32("fd", "file descriptor the call acted on, -1 for none", func(e *Event) *int32 { return &e.FD }),
 	str("fd_kind", "what the fd is: tcp, udp, unix, pipe, file, other; empty for none", func(e *Event) *string { return &e.FDKind }),
-	str("local", "stable name of this end: node:listenK, node:bindK, node:thread:sK, or a raw address", func(e *Event) *string { return &e.Local }),
+	str("local", "stable name of this end: node:listenK, node:bindK, node:thread:sK, node:thread:unconnected, or a raw address", func(e *Event) *string { return &e.Local }),
 	str("peer", "stable name of the other end (for clone, wait4, kill: the other thread as node/thread)", func(e *Event) *string { return &e.Peer }),
 	str("local_addr", "raw local address: 127.0.0.1:7001, [::1]:7001, @abstract or /path for unix", func(e *Event) *string { return &e.LocalAddr }),
 	str("peer_addr", "raw peer address, same forms", func(e *Event) *string { return &e.PeerAddr }),

@@ -58,9 +58,11 @@
 //	local         utf8    stable name of this end of the fd: node:listenK for
 //	                      a listening socket, node:bindK for a bound datagram
 //	                      socket, node:thread:sK for the K-th socket or pipe
-//	                      made by that thread, or the raw address where no
-//	                      traced process owns it; for a file, its stable name
-//	                      (see Files below)
+//	                      made by that thread (node:thread:unconnected from
+//	                      a connect that failed before the socket ever
+//	                      connected, listened or carried a byte), or the raw
+//	                      address where no traced process owns it; for a
+//	                      file, its stable name (see Files below)
 //	peer          utf8    stable name of the other end; for clone, fork,
 //	                      wait4 and kill the other thread as node/thread; for
 //	                      rename and link the new name
