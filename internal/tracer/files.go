@@ -129,7 +129,7 @@ var openFlagNames = []struct {
 // enterFileIO starts the row of a read or write of a followed file: its
 // offset is the call's own (pwrite64, ...) or, known at the exit, the
 // descriptor's position.
-func (t *Tracer) enterFileIO(th *thread, c *call) verdict {
+func enterFileIO(c *call) verdict {
 	if c.ent.Off != 0 {
 		c.ev.Offset = int64(c.args[c.ent.Off])
 	}

@@ -73,7 +73,7 @@ func (t *Tracer) enterSendRecv(th *thread, c *call) verdict {
 	}
 	fillFD(&c.ev, fd, ep)
 	if ep.kind == format.KindFile {
-		return t.enterFileIO(th, c)
+		return enterFileIO(c)
 	}
 	if ep.stream() {
 		c.ev.Offset = ep.off[c.dir]
