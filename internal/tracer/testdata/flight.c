@@ -1,20 +1,23 @@
 #define _GNU_SOURCE
 // flight: one process sends a known byte stream to another, for the test
 // of receives hashed from their sender's bytes (flight.go). Usage:
-//   flight tcp|pipe|pair
+//   flight tcp|pipe|pair|scm
 // Byte i of the stream is pattern(i). Phase 1: the sender writes sends of
 // 1, 100, 1000, 3000, 20000 and 30000 bytes, then a byte on a second pipe;
 // the receiver waits for that byte, so every send's exit comes before the
 // receives, then reads the 54101 bytes in reads of 37 (with a MSG_PEEK of
 // 50 first, on sockets). Phase 2: the sender writes 100000 bytes in one
 // write while the receiver reads them: more than the tracer keeps. Exits 0
-// when the receiver got the stream byte for byte.
+// when the receiver got the stream byte for byte. scm is pair, but first
+// the process sends a descriptor over a unix socket (SCM_RIGHTS), after
+// which the tracer keeps no sent bytes.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,18 +48,39 @@ static long readcheck(int fd, long from, long n, int chunk) {
 	return n;
 }
 
+// passfd sends descriptor fd over a new unix socketpair and closes what it
+// got back.
+static void passfd(int fd) {
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0) die("socketpair");
+	char c = 'f', cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = &c, .iov_len = 1};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	cm->cmsg_level = SOL_SOCKET, cm->cmsg_type = SCM_RIGHTS, cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	if (sendmsg(sp[0], &m, 0) != 1) die("sendmsg");
+	m.msg_controllen = sizeof cbuf;
+	if (recvmsg(sp[1], &m, 0) != 1) die("recvmsg");
+	int got;
+	memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&m)), sizeof got);
+	close(got), close(sp[0]), close(sp[1]);
+}
+
 int main(int argc, char **argv) {
-	if (argc != 2) { fprintf(stderr, "usage: flight tcp|pipe|pair\n"); return 2; }
+	if (argc != 2) { fprintf(stderr, "usage: flight tcp|pipe|pair|scm\n"); return 2; }
 	int rd, wr, sock = 1, sync[2];
 	if (pipe(sync) < 0) die("pipe");
 	if (!strcmp(argv[1], "pipe")) {
 		int p[2];
 		if (pipe(p) < 0) die("pipe");
 		rd = p[0], wr = p[1], sock = 0;
-	} else if (!strcmp(argv[1], "pair")) {
+	} else if (!strcmp(argv[1], "pair") || !strcmp(argv[1], "scm")) {
 		int p[2];
 		if (socketpair(AF_UNIX, SOCK_STREAM, 0, p) < 0) die("socketpair");
 		rd = p[0], wr = p[1];
+		if (!strcmp(argv[1], "scm"))
+			passfd(wr);
 	} else {
 		int l = socket(AF_INET, SOCK_STREAM, 0);
 		struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
