@@ -344,7 +344,11 @@ func (t *Tracer) payload(th *thread, c *call, n int64) int64 {
 				}
 				return n
 			}
+			l.flight.received(c.ep.off[dirRecv]) // read before its send's exit: gone
 		} else {
+			// What the other end has read is no longer needed: a run a
+			// send broke ends once it is all received.
+			c.ep.flight.received(l.off[dirRecv])
 			sink = c.ep.flight.from(c.ep.off[dirSend], n)
 		}
 	}
