@@ -330,27 +330,9 @@ func (t *Tracer) payload(th *thread, c *call, n int64) int64 {
 		return n
 	}
 	a := c.args
-	var sink *[]byte
-	if l := c.ep.link; l != nil && c.ent.Buf != sysent.BufMmsg && t.flights() {
-		if c.dir == dirRecv {
-			if b := l.flight.covers(c.ep.off[dirRecv], n); b != nil {
-				t.flightHits++
-				c.ev.PayloadHash = fnv(fnvOffset, b)
-				if t.cfg.Payload > 0 {
-					c.ev.Payload = append([]byte(nil), b[:min(len(b), t.cfg.Payload)]...)
-				}
-				if !peeking(c) {
-					l.flight.received(c.ep.off[dirRecv] + n)
-				}
-				return n
-			}
-			l.flight.received(c.ep.off[dirRecv]) // read before its send's exit: gone
-		} else {
-			// What the other end has read is no longer needed: a run a
-			// send broke ends once it is all received.
-			c.ep.flight.received(l.off[dirRecv])
-			sink = c.ep.flight.from(c.ep.off[dirSend], n)
-		}
+	sink, hashed := t.flightHash(c, n)
+	if hashed {
+		return n
 	}
 	spans, ok := t.bufSpans(th.tid, c, n)
 	if !ok {

@@ -2,6 +2,8 @@
 
 package tracer
 
+import "github.com/boxofpain/pain/internal/sysent"
+
 // A receive on a stream whose sending end is traced moves bytes the tracer
 // has already read: it read them to hash the send. Kept until received,
 // they hash the receive too, without a second process_vm_readv into the
@@ -75,6 +77,37 @@ func (f *flight) received(off int64) {
 	}
 	f.b = f.b[:copy(f.b, f.b[k:])]
 	f.start += k
+}
+
+// flightHash hashes the receive c of n bytes from the bytes its sender
+// kept (hashed), or returns where the send c's bytes are to be kept as
+// they are read (sink, nil for none).
+func (t *Tracer) flightHash(c *call, n int64) (sink *[]byte, hashed bool) {
+	l := c.ep.link
+	if l == nil || c.ent.Buf == sysent.BufMmsg || !t.flights() {
+		return nil, false
+	}
+	if c.dir == dirSend {
+		// What the other end has read is no longer needed: a run a send
+		// broke ends once it is all received.
+		c.ep.flight.received(l.off[dirRecv])
+		return c.ep.flight.from(c.ep.off[dirSend], n), false
+	}
+	off := c.ep.off[dirRecv]
+	b := l.flight.covers(off, n)
+	if b == nil {
+		l.flight.received(off) // read before its send's exit: gone
+		return nil, false
+	}
+	t.flightHits++
+	c.ev.PayloadHash = fnv(fnvOffset, b)
+	if t.cfg.Payload > 0 {
+		c.ev.Payload = append([]byte(nil), b[:min(len(b), t.cfg.Payload)]...)
+	}
+	if !peeking(c) {
+		l.flight.received(off + n)
+	}
+	return nil, true
 }
 
 // linkEnds makes a and b each other's link: every byte one sends, the
