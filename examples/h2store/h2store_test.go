@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +15,22 @@ import (
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/hb"
 	"github.com/boxofpain/pain/internal/msgclass"
+	"github.com/boxofpain/pain/internal/testenv"
 )
+
+// bin holds the pipeline's commands and the HTTP/2 server and client,
+// built once by TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	flag.Parse() // for testing.Short
+	var pkgs []string
+	if !testing.Short() { // else both tests skip
+		pkgs = []string{"./cmd/pain-trace", "./cmd/pain-track", "./cmd/pain-plan", "./cmd/pain-inject",
+			"./examples/h2store/cmd/h2server", "./examples/h2store/cmd/h2client"}
+	}
+	testenv.Main(m, &bin, pkgs...)
+}
 
 // TestPlansFire traces a Go client speaking HTTP/2 without TLS to a Go
 // server (stream offsets move from run to run: the runtime's goroutines
@@ -28,18 +43,7 @@ func TestPlansFire(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces and injects 35 runs")
 	}
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+"/", "../../cmd/pain-trace", "../../cmd/pain-track", "../../cmd/pain-plan",
-		"../../cmd/pain-inject", "./cmd/h2server", "./cmd/h2client")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	dir := t.TempDir()
 	procfile := filepath.Join(dir, "Procfile")
 	os.WriteFile(procfile, []byte(fmt.Sprintf("server: %s/h2server -listen %s\n", bin, addr)), 0o644)
@@ -126,18 +130,7 @@ func TestOneRequestPerPut(t *testing.T) {
 		t.Skip("traces 5 runs")
 	}
 	const puts = 5
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+"/", "../../cmd/pain-trace", "../../cmd/pain-track",
-		"./cmd/h2server", "./cmd/h2client")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	dir := t.TempDir()
 	procfile := filepath.Join(dir, "Procfile")
 	os.WriteFile(procfile, []byte(fmt.Sprintf("server: %s/h2server -listen %s\n", bin, addr)), 0o644)

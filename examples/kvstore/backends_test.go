@@ -39,7 +39,6 @@ func TestInjectBackends(t *testing.T) {
 	if os.Getenv("PAIN_DIFF_QUICK") != "" {
 		runs, top = 6, 8
 	}
-	tools := buildTools(t, "pain-trace", "pain-track", "pain-plan", "pain-inject")
 	dir := t.TempDir()
 	procfile, addr := freeStore(t, dir, "")
 	system := func(acked string) []string {
@@ -50,7 +49,7 @@ func TestInjectBackends(t *testing.T) {
 	}
 	tool := func(name string, args ...string) (stdout, stderr []byte) {
 		var o, e bytes.Buffer
-		cmd := exec.Command(filepath.Join(tools, name), args...)
+		cmd := exec.Command(filepath.Join(bin, name), args...)
 		cmd.Stdout, cmd.Stderr = &o, &e
 		err := cmd.Run()
 		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() != 2 {

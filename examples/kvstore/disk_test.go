@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/testenv"
 )
 
 // TestPipelineFindsTheDiskBug runs the pipeline on the store with a disk
@@ -28,13 +29,12 @@ func TestPipelineFindsTheDiskBug(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the whole pipeline")
 	}
-	tools := buildTools(t, "pain-trace", "pain-track", "pain-plan", "pain-inject")
 	for _, tc := range []struct {
 		name, sync string
 		bug        bool
 	}{{"sync-after", "-sync after", true}, {"sync-before", "", false}} {
 		t.Run(tc.name, func(t *testing.T) {
-			bugs, fired, tried, checks := diskPipeline(t, tools, tc.sync, 4)
+			bugs, fired, tried, checks := diskPipeline(t, bin, tc.sync, 4)
 			t.Logf("%d plans tried, %d fired, bug verdicts:\n%s", tried, fired, strings.Join(checks, "\n"))
 			switch {
 			case tc.bug && bugs == 0:
@@ -53,8 +53,8 @@ func TestPipelineFindsTheDiskBug(t *testing.T) {
 // tried, and for each bug the plan and what the check said.
 func diskPipeline(t *testing.T, tools, sync string, top int) (bugs, fired, tried int, checks []string) {
 	dir := t.TempDir()
-	p := freePorts(t, 3)
-	addr := func(i int) string { return "127.0.0.1:" + p[i] }
+	p := testenv.FreePorts(t, 3)
+	addr := func(i int) string { return loopback(p[i]) }
 	procfile := filepath.Join(dir, "Procfile")
 	os.WriteFile(procfile, []byte(fmt.Sprintf("primary: %[1]s/kvnode -role primary -listen %[2]s -backups %[3]s,%[4]s -fixed\n"+
 		"backup1: exec %[1]s/kvnode -role backup -listen %[3]s -data \"$PAIN_RUN_DIR/backup1\" %[5]s\n"+

@@ -3,27 +3,11 @@ package kvstore_test
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-// freePorts returns n loopback ports free right now.
-func freePorts(t *testing.T, n int) []string {
-	t.Helper()
-	var ports []string
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		ports = append(ports, fmt.Sprint(l.Addr().(*net.TCPAddr).Port))
-	}
-	return ports
-}
 
 type trackSummary struct {
 	Distinct  int `json:"distinct"`
@@ -51,7 +35,6 @@ func TestHeartbeatClasses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces several runs")
 	}
-	tools := buildTools(t, "pain-trace", "pain-track")
 	dir := t.TempDir()
 	procfile, addr := freeStore(t, dir, " -heartbeat 3ms")
 	const runs = 5
@@ -59,7 +42,7 @@ func TestHeartbeatClasses(t *testing.T) {
 	for i := 1; i <= runs; i++ {
 		acked := filepath.Join(dir, fmt.Sprintf("acked-%d.txt", i))
 		trace := filepath.Join(dir, fmt.Sprintf("run-%d.arrows", i))
-		cmd := exec.Command(filepath.Join(tools, "pain-trace"), "-run", fmt.Sprintf("run-%d", i), "-o", trace, "-f", procfile,
+		cmd := exec.Command(filepath.Join(bin, "pain-trace"), "-run", fmt.Sprintf("run-%d", i), "-o", trace, "-f", procfile,
 			"-w", fmt.Sprintf("%s/kvload -primary %s -n 5 -interval 15ms -acked %s", bin, addr(0), acked),
 			"-check", fmt.Sprintf("%s/kvcheck -backups %s,%s -acked %s", bin, addr(1), addr(2), acked),
 			"-timeout", "30s", "-grace", "2s")
@@ -70,7 +53,7 @@ func TestHeartbeatClasses(t *testing.T) {
 	}
 	track := func(gran string) trackSummary {
 		t.Helper()
-		cmd := exec.Command(filepath.Join(tools, "pain-track"), append([]string{"-json", "-granularity", gran}, traces...)...)
+		cmd := exec.Command(filepath.Join(bin, "pain-track"), append([]string{"-json", "-granularity", gran}, traces...)...)
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("pain-track -granularity %s: %v", gran, err)

@@ -127,8 +127,7 @@ func TestHostsAsNamespaces(t *testing.T) {
 	for _, p := range []string{"unshare", "nsenter", "ip"} {
 		prereq.Command(t, p)
 	}
-	tools := buildTools(t, "pain-trace", "pain-track")
-	trace := filepath.Join(tools, "pain-trace")
+	trace := filepath.Join(bin, "pain-trace")
 	dir := t.TempDir()
 	t.Setenv("BIN", bin)
 	t.Setenv("TMPDIR", t.TempDir())
@@ -161,7 +160,7 @@ func TestHostsAsNamespaces(t *testing.T) {
 			"-w", workload, "-check", check).CombinedOutput(); err != nil {
 			t.Fatalf("one host: %v\n%s", err, o)
 		}
-		_, _, id := track(t, tools, out)
+		_, _, id := track(t, bin, out)
 		singles[id] = true
 	}
 	var cross string
@@ -177,7 +176,7 @@ func TestHostsAsNamespaces(t *testing.T) {
 			}
 		}
 		var runs, schedules string
-		runs, schedules, cross = track(t, tools, partA, partB)
+		runs, schedules, cross = track(t, bin, partA, partB)
 		if runs != "1" || schedules != "1" {
 			t.Errorf("the two parts tracked as %s runs, %s schedules; want 1 run", runs, schedules)
 		}

@@ -36,7 +36,6 @@ func TestEveryKindFires(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces and injects several runs")
 	}
-	tools := buildTools(t, "pain-trace", "pain-track", "pain-plan", "pain-inject")
 	dir := t.TempDir()
 	procfile, addr := freeStore(t, dir, " -heartbeat 3ms")
 	system := func(acked string) []string {
@@ -47,7 +46,7 @@ func TestEveryKindFires(t *testing.T) {
 	}
 	tool := func(name string, args ...string) ([]byte, error) {
 		var stdout, stderr bytes.Buffer
-		cmd := exec.Command(filepath.Join(tools, name), args...)
+		cmd := exec.Command(filepath.Join(bin, name), args...)
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
 		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) && ee.ExitCode() != 2 {

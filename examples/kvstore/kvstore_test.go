@@ -2,9 +2,9 @@ package kvstore_test
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,27 +13,23 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/boxofpain/pain/internal/testenv"
 )
 
-// bin holds kvnode, kvload and kvcheck, built once by TestMain.
+// bin holds kvnode, kvload and kvcheck and the module's commands, built
+// once by TestMain: all of them, where the tests that skip in a -short run
+// need pain-plan, pain-inject and pain-report too; else pain-trace and
+// pain-track, which the namespace tests run.
 var bin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "kvstore-bin")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
+	flag.Parse() // for testing.Short
+	pkgs := []string{"./examples/kvstore/cmd/...", "./cmd/..."}
+	if testing.Short() {
+		pkgs = []string{"./examples/kvstore/cmd/...", "./cmd/pain-trace", "./cmd/pain-track"}
 	}
-	bin = dir
-	out, err := exec.Command("go", "build", "-o", dir+"/", "./cmd/...").CombinedOutput()
-	code := 2
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-	} else {
-		code = m.Run()
-	}
-	os.RemoveAll(dir)
-	os.Exit(code)
+	testenv.Main(m, &bin, pkgs...)
 }
 
 // logBuf collects a process's stderr and lets a test wait for a line in it.
@@ -123,15 +119,14 @@ func (n *node) signal(t *testing.T, sig syscall.Signal) {
 	}
 }
 
+// freeAddr returns a loopback address on a port free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return loopback(testenv.FreePort(t))
 }
+
+// loopback is port's address on 127.0.0.1.
+func loopback(port int) string { return fmt.Sprintf("127.0.0.1:%d", port) }
 
 // cluster is a primary and two backups on free loopback ports.
 type cluster struct {
@@ -140,7 +135,8 @@ type cluster struct {
 }
 
 func startCluster(t *testing.T, fixed bool) *cluster {
-	c := &cluster{addrs: [3]string{freeAddr(t), freeAddr(t), freeAddr(t)}}
+	p := testenv.FreePorts(t, 3)
+	c := &cluster{addrs: [3]string{loopback(p[0]), loopback(p[1]), loopback(p[2])}}
 	c.backup1 = startNode(t, "backup1", "-role", "backup", "-listen", c.addrs[1])
 	c.backup2 = startNode(t, "backup2", "-role", "backup", "-listen", c.addrs[2])
 	args := []string{"-role", "primary", "-listen", c.addrs[0], "-backups", c.addrs[1] + "," + c.addrs[2], "-timeout", "1s"}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/boxofpain/pain/internal/prereq"
+	"github.com/boxofpain/pain/internal/testenv"
 )
 
 // needRoot skips where network namespaces cannot be made, but fails in CI.
@@ -20,33 +21,13 @@ func needRoot(t *testing.T) {
 	prereq.Root(t, "-netns (CAP_SYS_ADMIN)")
 }
 
-// buildTrace builds pain-trace into a folder of the test.
-func buildTrace(t *testing.T) string {
-	t.Helper()
-	return filepath.Join(buildTools(t, "pain-trace"), "pain-trace")
-}
-
-// buildTools builds the named commands into a folder of the test.
-func buildTools(t *testing.T, names ...string) string {
-	t.Helper()
-	dir := t.TempDir()
-	args := []string{"build", "-o", dir + "/"}
-	for _, n := range names {
-		args = append(args, "../../cmd/"+n)
-	}
-	if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return dir
-}
-
 // freeStore writes into dir a Procfile of the store on three free loopback
 // ports, the primary with extra flags, and returns it with the address of
 // node i (0 the primary, 1 and 2 the backups).
 func freeStore(t *testing.T, dir, primaryFlags string) (procfile string, addr func(int) string) {
 	t.Helper()
-	p := freePorts(t, 3)
-	addr = func(i int) string { return "127.0.0.1:" + p[i] }
+	p := testenv.FreePorts(t, 3)
+	addr = func(i int) string { return loopback(p[i]) }
 	procfile = filepath.Join(dir, "Procfile")
 	text := fmt.Sprintf("primary: %s/kvnode -role primary -listen %s -backups %s,%s%s\n"+
 		"backup1: %[1]s/kvnode -role backup -listen %[3]s\nbackup2: %[1]s/kvnode -role backup -listen %[4]s\n",
@@ -123,7 +104,7 @@ func waitGone(t *testing.T, ns string) {
 // namespace afterwards.
 func TestSamePortsAtOnce(t *testing.T) {
 	needRoot(t)
-	trace, procfile := buildTrace(t), storeProcfile(t)
+	trace, procfile := filepath.Join(bin, "pain-trace"), storeProcfile(t)
 	shared := t.TempDir()
 	t.Setenv("TMPDIR", t.TempDir()) // the runs' temporary folders
 	type run struct {
@@ -178,7 +159,7 @@ func TestSamePortsAtOnce(t *testing.T) {
 // run's processes die with it, and with them its namespace.
 func TestNetnsKilled(t *testing.T) {
 	needRoot(t)
-	trace, procfile := buildTrace(t), storeProcfile(t)
+	trace, procfile := filepath.Join(bin, "pain-trace"), storeProcfile(t)
 	shared := t.TempDir()
 	t.Setenv("TMPDIR", t.TempDir())
 	w := fmt.Sprintf(`readlink /proc/self/ns/net > %[1]s/ns; while :; do sleep 1; done`, shared)

@@ -2,6 +2,7 @@ package kvstore_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/boxofpain/pain/format"
 	"github.com/boxofpain/pain/internal/prereq"
+	"github.com/boxofpain/pain/internal/testenv"
 )
 
 // TestPipelineFindsTheBug runs the whole pipeline, as make demo does, on six
@@ -26,14 +28,6 @@ func TestPipelineFindsTheBug(t *testing.T) {
 		}
 	}
 	prereq.Command(t, "jq") // the demo script needs it
-	tools := t.TempDir()
-	build := exec.Command("go", "build", "-o", tools+"/", "../../cmd/...")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	for _, f := range []string{"kvnode", "kvload", "kvcheck"} {
-		os.Symlink(filepath.Join(bin, f), filepath.Join(tools, f))
-	}
 	for _, tc := range []struct {
 		name  string
 		fixed string
@@ -41,8 +35,9 @@ func TestPipelineFindsTheBug(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "demo")
 			cmd := exec.Command("bash", "../../scripts/demo.sh")
-			ports := strings.Join(freePorts(t, 3), " ") // not the demo's: another run may be using them
-			cmd.Env = append(os.Environ(), "OUT="+out, "BIN="+tools, "RUNS=6", "PLANS=12", "FIXED="+tc.fixed, "PORTS="+ports)
+			p := testenv.FreePorts(t, 3) // not the demo's: another run may be using them
+			ports := fmt.Sprintf("%d %d %d", p[0], p[1], p[2])
+			cmd.Env = append(os.Environ(), "OUT="+out, "BIN="+bin, "RUNS=6", "PLANS=12", "FIXED="+tc.fixed, "PORTS="+ports)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			if err := cmd.Run(); err != nil {
@@ -80,9 +75,9 @@ func TestPipelineFindsTheBug(t *testing.T) {
 				t.Errorf("only %d of %d plans fired on the fixed store", fired, len(results))
 			}
 			if tc.fixed != "" {
-				nextRound(t, tools, out, results)
+				nextRound(t, bin, out, results)
 			} else {
-				demoFiles(t, tools, out)
+				demoFiles(t, bin, out)
 			}
 		})
 	}

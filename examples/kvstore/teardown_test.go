@@ -21,7 +21,6 @@ func TestTeardownOneSchedule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces several runs")
 	}
-	tools := buildTools(t, "pain-trace", "pain-track")
 	dir := t.TempDir()
 	procfile, addr := freeStore(t, dir, "")
 	const runs = 8
@@ -29,7 +28,7 @@ func TestTeardownOneSchedule(t *testing.T) {
 	for i := 1; i <= runs; i++ {
 		acked := filepath.Join(dir, fmt.Sprintf("acked-%d.txt", i))
 		trace := filepath.Join(dir, fmt.Sprintf("run-%d.arrows", i))
-		cmd := exec.Command(filepath.Join(tools, "pain-trace"), "-run", fmt.Sprintf("run-%d", i), "-o", trace, "-f", procfile,
+		cmd := exec.Command(filepath.Join(bin, "pain-trace"), "-run", fmt.Sprintf("run-%d", i), "-o", trace, "-f", procfile,
 			"-w", fmt.Sprintf("%s/kvload -primary %s -n 5 -acked %s", bin, addr(0), acked),
 			"-check", fmt.Sprintf("%s/kvcheck -backups %s,%s -acked %s", bin, addr(1), addr(2), acked),
 			"-timeout", "30s", "-grace", "5s")
@@ -37,7 +36,7 @@ func TestTeardownOneSchedule(t *testing.T) {
 			t.Fatalf("pain-trace run %d: %v\n%s", i, err, out)
 		}
 		traces = append(traces, trace)
-		text, err := exec.Command(filepath.Join(tools, "pain-trace"), "-r", trace).Output()
+		text, err := exec.Command(filepath.Join(bin, "pain-trace"), "-r", trace).Output()
 		if err != nil {
 			t.Fatalf("pain-trace -r: %v", err)
 		}
@@ -56,7 +55,7 @@ func TestTeardownOneSchedule(t *testing.T) {
 	}
 	track := func(files []string) int {
 		t.Helper()
-		out, err := exec.Command(filepath.Join(tools, "pain-track"), append([]string{"-json"}, files...)...).Output()
+		out, err := exec.Command(filepath.Join(bin, "pain-track"), append([]string{"-json"}, files...)...).Output()
 		if err != nil {
 			t.Fatalf("pain-track: %v", err)
 		}

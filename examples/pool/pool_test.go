@@ -2,8 +2,8 @@ package pool_test
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +11,21 @@ import (
 	"testing"
 
 	"github.com/boxofpain/pain/format"
+	"github.com/boxofpain/pain/internal/testenv"
 )
+
+// bin holds the pipeline's commands and the pooled store's, built once by
+// TestMain.
+var bin string
+
+func TestMain(m *testing.M) {
+	flag.Parse() // for testing.Short
+	var pkgs []string
+	if !testing.Short() { // else TestPlansFire, the only test, skips
+		pkgs = []string{"./cmd/pain-trace", "./cmd/pain-track", "./cmd/pain-plan", "./cmd/pain-inject", "./examples/pool/cmd/..."}
+	}
+	testenv.Main(m, &bin, pkgs...)
+}
 
 // TestPlansFire runs the pipeline on the pooled store: five traced runs,
 // tracked at class granularity, the top 12 plans, each injected once. The
@@ -30,20 +44,9 @@ func TestPlansFire(t *testing.T) {
 	if testing.Short() {
 		t.Skip("traces and injects 34 runs")
 	}
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+"/", "../../cmd/pain-trace", "../../cmd/pain-track", "../../cmd/pain-plan",
-		"../../cmd/pain-inject", "./cmd/...")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	var addrs []string
-	for range 3 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addrs = append(addrs, l.Addr().String())
-		l.Close()
+	for _, p := range testenv.FreePorts(t, 3) {
+		addrs = append(addrs, fmt.Sprintf("127.0.0.1:%d", p))
 	}
 	followers := addrs[1] + "," + addrs[2]
 	for _, threads := range []string{"", "process"} {

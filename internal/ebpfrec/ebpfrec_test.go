@@ -16,6 +16,7 @@ import (
 	"github.com/boxofpain/pain/internal/hb"
 	"github.com/boxofpain/pain/internal/prereq"
 	"github.com/boxofpain/pain/internal/ptrace"
+	"github.com/boxofpain/pain/internal/testenv"
 	"github.com/boxofpain/pain/internal/tracee"
 	"github.com/boxofpain/pain/internal/tracer"
 )
@@ -33,10 +34,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	bin = dir
-	out, err := exec.Command("go", "build", "-o", dir+"/", "../../cmd/pain-trace", "../../examples/kvstore/...").CombinedOutput()
-	if err != nil {
-		binErr = fmt.Errorf("go build: %v\n%s", err, out)
-	}
+	binErr = testenv.Build(dir, "./cmd/pain-trace", "./examples/kvstore/cmd/...")
 	// As tracee.Main, whose os.Exit would leave dir behind (55 MB a run).
 	progs.Dir = filepath.Join(dir, "progs")
 	if err := os.Mkdir(progs.Dir, 0o755); err != nil {

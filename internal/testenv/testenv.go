@@ -54,6 +54,35 @@ func Build(dir string, pkgs ...string) error {
 	return nil
 }
 
+// Main is the TestMain of a package whose tests run commands built from
+// this tree: it builds pkgs (see Build) once, into a temporary folder that
+// *bin names while the tests run, and removes the folder after them. One
+// go build of everything the package's tests need, rather than one a test,
+// links each command once. A build that fails ends the run before any test
+// (exit code 2). With no pkgs, as in a -short run whose tests skip those
+// that need the commands, nothing is built.
+func Main(m *testing.M, bin *string, pkgs ...string) {
+	os.Exit(run(m, bin, pkgs))
+}
+
+// run is Main but for the exit: m is a *testing.M, or a test's runner.
+func run(m interface{ Run() int }, bin *string, pkgs []string) int {
+	dir, err := os.MkdirTemp("", "pain-test-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	defer os.RemoveAll(dir)
+	*bin = dir
+	if len(pkgs) > 0 {
+		if err := Build(dir, pkgs...); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+	}
+	return m.Run()
+}
+
 // Tools builds pkgs (see Build) into a temporary folder that t removes,
 // and returns the folder; a build that fails fails t.
 func Tools(t testing.TB, pkgs ...string) string {
