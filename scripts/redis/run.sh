@@ -6,7 +6,10 @@
 #
 #   run-NNNN/            one folder per traced run: configs, data, logs, acked.txt
 #   run-NNNN.arrows      its trace
-#   schedules.arrows, track.txt   pain-track's output and summary
+#   schedules.arrows, track.txt   pain-track's output and summary (message
+#                        granularity: the plans come from these graphs)
+#   classes.arrows, track-class.txt   the schedules at class granularity (the
+#                        data path, with Sentinel's timer traffic counted apart)
 #   plans.jsonl, plans.txt   pain-plan's top PLANS plans, and in words
 #   plans.jsonl          the plans injected
 #   inject-NNNN/, inject-NNNN.arrows   one folder and trace per injected plan
@@ -121,6 +124,11 @@ say "$traced traced runs in $(since "$t0")"
 t=$(now)
 "$BIN/pain-track" -o "$OUT/schedules.arrows" "$OUT"/run-*.arrows >"$OUT/track.txt" || die "pain-track failed"
 head -n 20 "$OUT/track.txt" >&2
+# Every message-granularity schedule is new (Sentinel's timers); how many
+# data paths the runs took is counted at class granularity.
+"$BIN/pain-track" -granularity class -o "$OUT/classes.arrows" "$OUT"/run-*.arrows >"$OUT/track-class.txt" ||
+	die "pain-track -granularity class failed"
+head -n 6 "$OUT/track-class.txt" >&2
 say "tracked in $(since "$t")"
 if [ -n "$DELAY" ] && "$BIN/pain-plan" -h 2>&1 | grep -q -- '-delay'; then
 	PLAN_FLAGS="-delay $DELAY $PLAN_FLAGS"
