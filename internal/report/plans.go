@@ -73,9 +73,9 @@ func (m *Model) fill(row *PlanRow, r *format.Result, src *Sources) {
 	if plansFile == "" {
 		plansFile = "plans.jsonl"
 	}
-	flags := m.System.Flags
+	flags, backend := m.System.Flags, ""
 	if r == nil {
-		row.Command = rerun(plansFile, row.ID, 1, flags)
+		row.Command = rerun(plansFile, row.ID, 1, backend, flags)
 		return
 	}
 	row.Tried, row.Verdict, row.Note, row.WallMS = true, r.Verdict, r.Note, r.WallMS
@@ -101,8 +101,9 @@ func (m *Model) fill(row *PlanRow, r *format.Result, src *Sources) {
 		if f := in.Meta.Extra["system"]; f != "" {
 			flags = f
 		}
+		backend = in.Meta.Extra["backend"]
 	}
-	row.Command = rerun(plansFile, row.ID, max(r.Runs, 1), flags)
+	row.Command = rerun(plansFile, row.ID, max(r.Runs, 1), backend, flags)
 }
 
 // rolledLine says what a power loss took from one file.
@@ -124,11 +125,17 @@ func rolledLine(rb format.RolledBack) string {
 	return fmt.Sprintf("%s %s: %s", rb.Node, rb.File, strings.Join(what, ", "))
 }
 
-// rerun is the pain-inject command line that runs a plan again.
-func rerun(plans, id string, repeat int, flags string) string {
+// rerun is the pain-inject command line that runs a plan again, with the
+// recorder of the run it reruns (backend, empty for ptrace): a run injected
+// under eBPF ran at the speed it needs to show a timing bug, which full
+// ptrace may hide.
+func rerun(plans, id string, repeat int, backend, flags string) string {
 	c := "pain-inject -plan " + cli.ShellQuote(plans) + " -id " + id
 	if repeat > 1 {
 		c += fmt.Sprintf(" -repeat %d", repeat)
+	}
+	if backend != "" && backend != "ptrace" {
+		c += " -backend " + cli.ShellQuote(backend)
 	}
 	c += " -o " + id + ".arrows"
 	if flags == "" {

@@ -87,9 +87,11 @@ func TestPlans(t *testing.T) {
 			mk("pdrop", "1 of the 2 faults of pboth", drop),
 		},
 		PlansFile: "my plans.jsonl",
+		Injected: map[string]*Injected{"pcrash.arrows": {Link: "pcrash.arrows",
+			Meta: format.Meta{Extra: map[string]string{"backend": "ebpf", "system": "-f P"}}}},
 		Results: []format.Result{
 			{V: 1, Plan: "pboth", Fired: true, Check: &one, Verdict: "bug", Runs: 5, FiredRuns: 5, Bugs: 3, CheckOutput: "lost k1"},
-			{V: 1, Plan: "pcrash", Fired: true, Check: &two, Verdict: "survived"},
+			{V: 1, Plan: "pcrash", Fired: true, Check: &two, Verdict: "survived", Trace: "pcrash.arrows"},
 			{V: 2, Plan: "pdrop", Fired: true, Check: &one, Verdict: "bug", RolledBack: []format.RolledBack{
 				{Node: "a", File: "$PAIN_RUN_DIR/a/wal", Writes: 2, Bytes: 10, Torn: true},
 				{Node: "a", File: "$PAIN_RUN_DIR/a/new", Gone: true}}},
@@ -111,6 +113,8 @@ func TestPlans(t *testing.T) {
 		t.Errorf("smallest %q, want pdrop's", both.Smallest)
 	case !strings.HasPrefix(both.Command, "pain-inject -plan 'my plans.jsonl' -id pboth -repeat 5 -o pboth.arrows "):
 		t.Errorf("command %q", both.Command)
+	case m.Plans[1].Command != "pain-inject -plan 'my plans.jsonl' -id pcrash -backend ebpf -o pcrash.arrows -f P":
+		t.Errorf("command of a run injected under eBPF %q, want its backend", m.Plans[1].Command)
 	case both.CheckOut != "lost k1":
 		t.Errorf("check output %q", both.CheckOut)
 	case other.ID != "pother" || other.Words[0] != "pause node c" || other.Verdict != "not-fired":
