@@ -44,8 +44,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	case *shrink != "":
 		return planio.Shrink(*shrink, *id, *out, *text, stdin, stdout, stderr)
 	case fs.NArg() != 1:
-		fs.Usage()
-		return fmt.Errorf("want one schedules file, got %d arguments", fs.NArg())
+		return cli.Usage(fs, "pain-plan", fmt.Sprintf("want one schedules file, got %d arguments", fs.NArg()))
 	case *max < 0:
 		return fmt.Errorf("-max must be >= 0 (0: all), got %d", *max)
 	case *k < 1:

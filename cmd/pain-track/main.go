@@ -43,13 +43,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	var ok bool
 	if o.Gran, ok = hb.ParseGranularity(*gran); !ok {
-		fs.Usage()
-		return fmt.Errorf("-granularity must be message, syscall or class, not %q", *gran)
+		return cli.Usage(fs, "pain-track", fmt.Sprintf("-granularity must be message, syscall or class, not %q", *gran))
 	}
 	switch {
 	case fs.NArg() == 0:
-		fs.Usage()
-		return fmt.Errorf("no input files")
+		return cli.Usage(fs, "pain-track", "no input files")
 	case o.JSON && o.Text:
 		return fmt.Errorf("-json and -text both print to stdout; choose one")
 	case o.Top < 0:
