@@ -5,7 +5,6 @@ package tracer
 import (
 	"encoding/binary"
 	"slices"
-	"strconv"
 	"syscall"
 
 	"github.com/boxofpain/pain/format"
@@ -139,7 +138,7 @@ func (t *Tracer) finish(th *thread, c *call) {
 }
 
 func (t *Tracer) sockName(th *thread) string {
-	return sockBase(th) + ":s" + strconv.Itoa(th.takeSock())
+	return sockOrdName(sockBase(th), th.takeSock())
 }
 
 func (t *Tracer) dupExit(th *thread, c *call, rval int64) {

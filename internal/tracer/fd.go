@@ -467,6 +467,10 @@ type sockOrd struct {
 // sockBase is the node:thread part of the names of th's sockets.
 func sockBase(th *thread) string { return th.proc.node.name + ":" + th.name }
 
+// sockOrdName is the name of the socket or pipe with ordinal k among those
+// of the thread named base: node:thread:s<k>.
+func sockOrdName(base string, k int) string { return base + ":s" + strconv.Itoa(k) }
+
 // takeSock returns the next socket ordinal: the lowest one given back, or
 // a new one.
 func (c *counters) takeSock() int {
@@ -523,12 +527,19 @@ func (ep *endpoint) unconnected() {
 func (ep *endpoint) renumber() {
 	if o := ep.ord; o != nil && o.k < 0 {
 		o.k = o.c.takeSock()
-		ep.name = o.base + ":s" + strconv.Itoa(o.k)
+		ep.name = sockOrdName(o.base, o.k)
 	}
 }
 
 // streamSock reports whether ep is a stream socket: a listener's kind.
 func (ep *endpoint) streamSock() bool { return ep.stream() && ep.kind != format.KindPipe }
+
+// mayListen reports whether l, a socket ep connects to, is a stream socket
+// not yet seen listening that the tracer can ask about (it knows a
+// process and descriptor that hold it): see earlyListener.
+func (l *endpoint) mayListen(ep *endpoint) bool {
+	return !l.listening && l.streamSock() && ep.streamSock() && l.owner != nil
+}
 
 // earlyMax bounds endpoint.early: connects to a bound socket that never
 // listens are refused, and their sockets need no new name of it.
@@ -548,7 +559,7 @@ const earlyMax = 64
 // waits for its last one's exit stop), while a Backend's records come
 // after the fact, when the kernel says how things are now.
 func (t *Tracer) earlyListener(ep, l *endpoint) bool {
-	if l.listening || !l.streamSock() || !ep.streamSock() || l.owner == nil {
+	if !l.mayListen(ep) {
 		return false
 	}
 	if t.be == nil {

@@ -301,7 +301,7 @@ func (t *Tracer) exitSocket(th *thread, c *call, rval int64, failed bool) {
 	family, stype := int(c.args[0]), int(c.args[1])
 	o := &sockOrd{c: th.counters, base: sockBase(th), k: th.takeSock()}
 	ep := &endpoint{kind: sockKind(family, stype), family: family, stype: stype & 0xf,
-		name: o.base + ":s" + strconv.Itoa(o.k), ord: o}
+		name: sockOrdName(o.base, o.k), ord: o}
 	ep.resolved = ep.kind == format.KindUnix || ep.kind == format.KindOther
 	t.fdSet(th.proc, th.fds, int32(rval), ep, stype&ptrace.SockCloexec != 0)
 	fillFD(&c.ev, int32(rval), ep)
@@ -385,14 +385,15 @@ func (t *Tracer) exitConnect(th *thread, c *call, rval int64, failed bool) {
 		return
 	}
 	ep.ord = nil
-	if l := t.lookup(ep.kind, c.addr); rval == 0 && t.be == nil && l != nil && !l.listening && l.streamSock() && ep.streamSock() && l.owner != nil {
+	l := t.lookup(ep.kind, c.addr)
+	if rval == 0 && t.be == nil && l != nil && l.mayListen(ep) {
 		// Connected: it listens, its exit stop not yet handled (see
 		// earlyListener).
 		t.listens(l.owner, l.ownerFD, l)
 	}
 	if ep.kind != format.KindUnix {
 		t.resolve(ep)
-	} else if l := t.lookup(format.KindUnix, c.addr); l != nil && ep.stype != ptrace.SockDgram {
+	} else if l != nil && ep.stype != ptrace.SockDgram {
 		t.orderBacklog(l)
 	}
 	fillFD(&c.ev, c.ev.FD, ep)
