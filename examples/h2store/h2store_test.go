@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -23,13 +22,9 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	flag.Parse() // for testing.Short
-	var pkgs []string
-	if !testing.Short() { // else both tests skip
-		pkgs = []string{"./cmd/pain-trace", "./cmd/pain-track", "./cmd/pain-plan", "./cmd/pain-inject",
-			"./examples/h2store/cmd/h2server", "./examples/h2store/cmd/h2client"}
-	}
-	testenv.Main(m, &bin, pkgs...)
+	// Nothing for -short: both tests skip.
+	testenv.Main(m, &bin, []string{"./cmd/pain-trace", "./cmd/pain-track", "./cmd/pain-plan", "./cmd/pain-inject",
+		"./examples/h2store/cmd/h2server", "./examples/h2store/cmd/h2client"}, nil)
 }
 
 // TestPlansFire traces a Go client speaking HTTP/2 without TLS to a Go

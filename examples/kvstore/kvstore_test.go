@@ -2,7 +2,6 @@ package kvstore_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,12 +23,8 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	flag.Parse() // for testing.Short
-	pkgs := []string{"./examples/kvstore/cmd/...", "./cmd/..."}
-	if testing.Short() {
-		pkgs = []string{"./examples/kvstore/cmd/...", "./cmd/pain-trace", "./cmd/pain-track"}
-	}
-	testenv.Main(m, &bin, pkgs...)
+	testenv.Main(m, &bin, []string{"./examples/kvstore/cmd/...", "./cmd/..."},
+		[]string{"./examples/kvstore/cmd/...", "./cmd/pain-trace", "./cmd/pain-track"})
 }
 
 // logBuf collects a process's stderr and lets a test wait for a line in it.

@@ -2,7 +2,6 @@ package pool_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -19,12 +18,8 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	flag.Parse() // for testing.Short
-	var pkgs []string
-	if !testing.Short() { // else TestPlansFire, the only test, skips
-		pkgs = []string{"./cmd/pain-trace", "./cmd/pain-track", "./cmd/pain-plan", "./cmd/pain-inject", "./examples/pool/cmd/..."}
-	}
-	testenv.Main(m, &bin, pkgs...)
+	// Nothing for -short: TestPlansFire, the only test, skips.
+	testenv.Main(m, &bin, []string{"./cmd/pain-trace", "./cmd/pain-track", "./cmd/pain-plan", "./cmd/pain-inject", "./examples/pool/cmd/..."}, nil)
 }
 
 // TestPlansFire runs the pipeline on the pooled store: five traced runs,

@@ -7,6 +7,7 @@ package testenv
 import (
 	"bytes"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -55,13 +56,17 @@ func Build(dir string, pkgs ...string) error {
 }
 
 // Main is the TestMain of a package whose tests run commands built from
-// this tree: it builds pkgs (see Build) once, into a temporary folder that
-// *bin names while the tests run, and removes the folder after them. One
-// go build of everything the package's tests need, rather than one a test,
-// links each command once. A build that fails ends the run before any test
-// (exit code 2). With no pkgs, as in a -short run whose tests skip those
-// that need the commands, nothing is built.
-func Main(m *testing.M, bin *string, pkgs ...string) {
+// this tree: it builds pkgs (see Build), or short in a -short run (whose
+// tests skip those that need the others; nil: nothing to build), once,
+// into a temporary folder that *bin names while the tests run, and removes
+// the folder after them. One go build of everything the package's tests
+// need, rather than one a test, links each command once. A build that
+// fails ends the run before any test (exit code 2).
+func Main(m *testing.M, bin *string, pkgs, short []string) {
+	flag.Parse() // testing.Short is a flag
+	if testing.Short() {
+		pkgs = short
+	}
 	os.Exit(run(m, bin, pkgs))
 }
 
