@@ -56,29 +56,35 @@ static int waitchild(pid_t pid) {
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
-static int stream(int family) {
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	memset(&ss, 0, sizeof ss);
-	int l = socket(family, SOCK_STREAM, 0);
-	if (l < 0) die("socket");
+// loopback fills ss with a loopback address of family to bind (port 0),
+// for AF_UNIX the path /tmp/pain-NAME-PID.sock, removed first, and returns
+// its length.
+static socklen_t loopback(int family, struct sockaddr_storage *ss, const char *name) {
+	memset(ss, 0, sizeof *ss);
 	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
 		sin->sin_family = AF_INET;
 		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sl = sizeof *sin;
-	} else if (family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		return sizeof *sin;
+	}
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_addr = in6addr_loopback;
-		sl = sizeof *sin6;
-	} else {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-		sun->sun_family = AF_UNIX;
-		snprintf(sun->sun_path, sizeof sun->sun_path, "/tmp/pain-peer-%d.sock", getpid());
-		unlink(sun->sun_path);
-		sl = sizeof *sun;
+		return sizeof *sin6;
 	}
+	struct sockaddr_un *sun = (struct sockaddr_un *)ss;
+	sun->sun_family = AF_UNIX;
+	snprintf(sun->sun_path, sizeof sun->sun_path, "/tmp/pain-%s-%d.sock", name, getpid());
+	unlink(sun->sun_path);
+	return sizeof *sun;
+}
+
+static int stream(int family) {
+	struct sockaddr_storage ss;
+	int l = socket(family, SOCK_STREAM, 0);
+	if (l < 0) die("socket");
+	socklen_t sl = loopback(family, &ss, "peer");
 	if (bind(l, (struct sockaddr *)&ss, sl) < 0) die("bind");
 	if (listen(l, 8) < 0) die("listen");
 	sl = sizeof ss;
@@ -316,20 +322,7 @@ static int refused(void) {
 
 static int redial(int family, int n) {
 	struct sockaddr_storage ss;
-	socklen_t sl;
-	memset(&ss, 0, sizeof ss);
-	if (family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		sin->sin_family = AF_INET;
-		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-		sl = sizeof *sin;
-	} else {
-		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
-		sun->sun_family = AF_UNIX;
-		snprintf(sun->sun_path, sizeof sun->sun_path, "/tmp/pain-redial-%d.sock", getpid());
-		unlink(sun->sun_path);
-		sl = sizeof *sun;
-	}
+	socklen_t sl = loopback(family, &ss, "redial");
 	int l = socket(family, SOCK_STREAM, 0);
 	if (l < 0) die("socket");
 	if (bind(l, (struct sockaddr *)&ss, sl) < 0) die("bind");
