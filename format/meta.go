@@ -13,7 +13,9 @@ import (
 // Version is the format version this package writes. Readers accept every
 // version up to it and refuse newer ones by name. Version 3 added rows, no
 // columns: a trace's file rows and teardown row, a schedules file's
-// unsynced and syncs records; a tool of version 2 would misread them.
+// unsynced and syncs records; a tool of version 2 would misread them. A
+// column added at the end, which a reader that does not know it skips
+// whole (a schedules file's dur_ns), changes no version.
 const Version = 3
 
 // Schema metadata keys. Every pain file carries them, so a file found on disk

@@ -33,8 +33,8 @@ package format
 //	run       schedule, run: one run that showed the schedule
 //	event     schedule, index, node, thread, seq, count, syscall, fd_kind,
 //	          local, peer, conn, offset, ret, errno, payload_hash, arg,
-//	          role, time_ns: event number index (0, 1, ...) of the
-//	          schedule's happens-before graph
+//	          role, time_ns, dur_ns: event number index (0, 1, ...) of
+//	          the schedule's happens-before graph
 //	edge      schedule, from, to, kind: event from happens before event to
 //	support   key, kind, runs: a message edge, named the same in every run
 //	          and schedule, and the number of runs it occurs in
@@ -63,7 +63,10 @@ package format
 // ADDR:ephemeral. role is workload, check or system. seq, payload_hash and
 // time_ns come from one run of the schedule (the one whose name sorts
 // first) and are not part of the schedule: two runs with different values
-// there have the same schedule.
+// there have the same schedule. So does dur_ns, the first call's time in
+// the kernel, with which a reader names messages as the injector does
+// (package msgclass: a send as of its entry); it came after the first
+// version 3 files, which end at time_ns and read with dur_ns 0.
 //
 // Edge kinds: program (the next event of the same thread), clone (clone,
 // fork or vfork -> the child's first event), exec (execve -> the first
@@ -167,6 +170,7 @@ type GraphEvent struct {
 	Arg         string
 	Role        string
 	TimeNS      int64
+	DurNS       int64
 	Unsynced    []Unsynced
 }
 
@@ -266,7 +270,13 @@ var scheduleColumns = []schedColumn{
 	sStr("arg", func(r *schedRow) *string { return &r.E.Arg }),
 	sStr("role", func(r *schedRow) *string { return &r.E.Role }),
 	sI64("time_ns", func(r *schedRow) *int64 { return &r.E.TimeNS }),
+	sI64("dur_ns", func(r *schedRow) *int64 { return &r.E.DurNS }),
 }
+
+// firstScheduleColumns is how many columns schedules files had before
+// dur_ns: a file of version 3 may end there, and then reads with dur_ns 0.
+// A reader that knows only those columns reads a file with dur_ns whole.
+const firstScheduleColumns = 26
 
 func schedulesSchema(m Meta) *arrow.Schema {
 	fields := make([]arrow.Field, len(scheduleColumns))
@@ -454,23 +464,27 @@ func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 	if s.Granularity != "message" && s.Granularity != "syscall" && s.Granularity != "class" {
 		return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "granularity %q is not message, syscall or class", s.Granularity))
 	}
+	cols := scheduleColumns
+	if ir.Schema().NumFields() < len(cols) {
+		cols = cols[:firstScheduleColumns] // checked by checkScheduleSchema
+	}
 	var in interner
 	var rows int64
 	var runs []int64 // declared run count of each schedule
 	for batch := 1; ir.Next(); batch++ {
 		rec := ir.Record()
-		if int(rec.NumCols()) < len(scheduleColumns) {
+		if int(rec.NumCols()) < len(cols) {
 			return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "batch %d has %d columns", batch, rec.NumCols()))
 		}
 		n := int(rec.NumRows())
-		for c := range scheduleColumns {
+		for c := range cols {
 			if rec.Column(c).Len() != n {
-				return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "batch %d column %s is short", batch, scheduleColumns[c].name))
+				return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "batch %d column %s is short", batch, cols[c].name))
 			}
 		}
 		for i := 0; i < n; i++ {
 			var row schedRow
-			for c, col := range scheduleColumns {
+			for c, col := range cols {
 				col.get(rec.Column(c), i, &row, &in)
 			}
 			rows++
@@ -494,7 +508,11 @@ func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 }
 
 func checkScheduleSchema(sc *arrow.Schema, _ Meta) error {
-	return checkFields(sc, len(scheduleColumns), func(i int) (string, arrow.DataType) {
+	n := len(scheduleColumns)
+	if sc.NumFields() < n {
+		n = firstScheduleColumns
+	}
+	return checkFields(sc, n, func(i int) (string, arrow.DataType) {
 		return scheduleColumns[i].name, scheduleColumns[i].typ
 	})
 }
@@ -603,7 +621,7 @@ func WriteSchedulesText(w io.Writer, s *Schedules) error {
 		for i, e := range sc.Events {
 			ev := Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Syscall: e.Syscall, FD: -1, FDKind: e.FDKind,
 				Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
-				PayloadHash: e.PayloadHash, Arg: e.Arg, TimeNS: e.TimeNS}
+				PayloadHash: e.PayloadHash, Arg: e.Arg, TimeNS: e.TimeNS, DurNS: e.DurNS}
 			fmt.Fprintf(&b, "  %d %s count=%d role=%s\n", i, AppendText(nil, &ev), e.Count, e.Role)
 			for _, u := range e.Unsynced {
 				fmt.Fprintf(&b, "    unsynced %s writes=%d bytes=%d\n", appendValue(nil, u.File), u.Writes, u.Bytes)

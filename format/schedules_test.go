@@ -3,7 +3,6 @@ package format
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -40,7 +39,7 @@ func sampleSchedules() *Schedules {
 					e.Unsynced = []Unsynced{{File: "$PAIN_RUN_DIR/kv1/wal.log", Writes: 1, Bytes: 12}}
 				}),
 				ev("workload", "main", 0, "connect", func(e *GraphEvent) { e.FDKind, e.Conn = "tcp", conn }),
-				ev("workload", "main", 1, "write", func(e *GraphEvent) { e.FDKind, e.Conn, e.Offset, e.Ret = "tcp", conn, 0, 12 }),
+				ev("workload", "main", 1, "write", func(e *GraphEvent) { e.FDKind, e.Conn, e.Offset, e.Ret, e.DurNS = "tcp", conn, 0, 12, 250 }),
 				ev("workload", "main", 2, "exited", func(e *GraphEvent) { e.Ret, e.Arg = 1, "" }),
 			},
 			Edges: []GraphEdge{{0, 1, "program"}, {2, 0, "connect"}, {2, 3, "program"}, {3, 1, "stream"}, {3, 4, "program"}},
@@ -137,29 +136,45 @@ func TestSchedulesNewerVersion(t *testing.T) {
 	}
 }
 
-// TestSchedulesGolden keeps a v1 file (never rewritten), a v2 file and the
-// text form in testdata, so a change that breaks old files or the text form
-// fails here.
+// TestSchedulesGolden keeps a file of each shape schedules files have had
+// and the text form in testdata, so a change that breaks old files or the
+// text form fails here. Only the newest shape's file is rewritten by
+// -update.
 func TestSchedulesGolden(t *testing.T) {
 	text := filepath.Join("testdata", "schedules.txt")
 	var buf bytes.Buffer
 	if err := WriteSchedulesText(&buf, sampleSchedules()); err != nil {
 		t.Fatal(err)
 	}
+	golden := []struct {
+		file    string
+		version int
+		lineage bool // unsynced and syncs rows (version 3)
+		dur     bool // the dur_ns column (later in version 3)
+	}{
+		{"schedules-v1.arrows", 1, false, false},
+		{"schedules-v2.arrows", 2, false, false},
+		{"schedules-v3.arrows", 3, true, false},
+		{"schedules-v3-dur.arrows", 3, true, true},
+	}
 	if *update {
-		cur := fmt.Sprintf("schedules-v%d.arrows", Version) // older versions' files are never rewritten
-		os.WriteFile(filepath.Join("testdata", cur), encodeSchedules(t, sampleSchedules()), 0o644)
+		newest := golden[len(golden)-1].file
+		os.WriteFile(filepath.Join("testdata", newest), encodeSchedules(t, sampleSchedules()), 0o644)
 		os.WriteFile(text, buf.Bytes(), 0o644)
 	}
-	for v, file := range []string{"schedules-v1.arrows", "schedules-v2.arrows", "schedules-v3.arrows"} {
+	for _, g := range golden {
+		file := g.file
 		got, err := ReadSchedules(filepath.Join("testdata", file))
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := sampleSchedules()
-		want.Meta.Version = v + 1
-		if v+1 < 3 { // the durability lineage came with version 3
+		want.Meta.Version = g.version
+		if !g.lineage {
 			want.Schedules[0].Events[1].Unsynced, want.Schedules[0].Syncs = nil, nil
+		}
+		if !g.dur {
+			want.Schedules[0].Events[3].DurNS = 0
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("golden schedules file %s reads back differently: %+v", file, got)

@@ -111,7 +111,7 @@ func (b *Builder) Add(e *format.Event) {
 		Syscall: e.Syscall, FDKind: e.FDKind,
 		Local: b.stableName(e.Local), Peer: b.stableName(e.Peer), Conn: b.stableName(e.Conn),
 		Offset: e.Offset, Ret: stableRet(c, e.Ret), Errno: e.Errno, PayloadHash: e.PayloadHash,
-		Role: l.role, TimeNS: e.TimeNS, Fault: e.Fault,
+		Role: l.role, TimeNS: e.TimeNS, DurNS: e.DurNS, Fault: e.Fault,
 	}
 	switch c {
 	case cStart, cEnd, cExec, cKill:

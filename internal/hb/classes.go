@@ -47,7 +47,7 @@ func (g *Graph) analyze() (idx []int, a *msgclass.Analysis) {
 		}
 		evs = append(evs, msgclass.Event{Node: e.Node, Thread: e.Thread, Seq: e.Seq, Kind: k,
 			Conn: e.Conn, Local: e.Local, Peer: e.Peer, Pipe: e.FDKind == format.KindPipe,
-			Offset: e.Offset, Len: max(e.Ret, 0), Workload: e.Role == RoleWorkload, TimeNS: e.TimeNS, Hash: e.PayloadHash})
+			Offset: e.Offset, Len: max(e.Ret, 0), Workload: e.Role == RoleWorkload, TimeNS: e.TimeNS, DurNS: e.DurNS, Hash: e.PayloadHash})
 		idx = append(idx, i)
 	}
 	return idx, msgclass.Analyze(evs)
@@ -84,7 +84,7 @@ func classGraph(m *Graph) *Graph {
 			}
 			e := it.ev
 			ce := Event{Node: e.Node, Thread: "*", Seq: int64(k), Count: 1, Syscall: it.sys, FDKind: e.FDKind,
-				Offset: -1, Arg: it.arg, Role: e.Role, TimeNS: e.TimeNS, Fault: e.Fault, Unsynced: e.Unsynced}
+				Offset: -1, Arg: it.arg, Role: e.Role, TimeNS: e.TimeNS, DurNS: e.DurNS, Fault: e.Fault, Unsynced: e.Unsynced}
 			switch {
 			case it.msg.Ordinal == 0:
 				ce.Ret = e.Ret

@@ -39,6 +39,7 @@ func (g *Graph) Compact() []byte {
 			body = binary.AppendVarint(body, e.Seq-seq)
 			body = binary.AppendVarint(body, e.TimeNS-t)
 			seq, t = e.Seq, e.TimeNS
+			body = binary.AppendVarint(body, e.DurNS)
 			body = binary.AppendVarint(body, e.Count)
 			for _, s := range [...]string{e.Syscall, e.FDKind, e.Local, e.Peer, e.Conn, e.Errno, e.Arg, e.Fault} {
 				body = binary.AppendUvarint(body, ref(s))
@@ -109,7 +110,7 @@ func Uncompact(run string, b []byte) (*Graph, error) {
 		for k := 0; k < n && d.err == nil; k++ {
 			seq += d.varint()
 			t += d.varint()
-			e := Event{Node: node, Thread: thread, Seq: seq, TimeNS: t, Count: d.varint(), Role: role}
+			e := Event{Node: node, Thread: thread, Seq: seq, TimeNS: t, DurNS: d.varint(), Count: d.varint(), Role: role}
 			e.Syscall, e.FDKind, e.Local, e.Peer, e.Conn, e.Errno, e.Arg, e.Fault = str(), str(), str(), str(), str(), str(), str(), str()
 			e.Offset, e.Ret = d.varint(), d.varint()
 			if len(d.b) < 8 {

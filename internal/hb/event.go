@@ -99,7 +99,11 @@ type Event struct {
 	PayloadHash uint64 // of the first call
 	Arg         string // exec path or signal name of process events; "in" or "out" of sendfile and splice
 	Role        Role
-	TimeNS      int64 // of the first call, for display only
+	TimeNS      int64 // of the first call, at its exit, for display only
+	// DurNS is the first call's time in the kernel: package msgclass
+	// names a send as of its entry, TimeNS-DurNS, as the injector does.
+	// From one run, like TimeNS: not part of the schedule.
+	DurNS int64
 	// Fault is the fault mark of an injected run's row (p3:drop), for
 	// display only: it is not part of the schedule.
 	Fault string

@@ -48,7 +48,10 @@ func Analyze(evs []Event) *Analysis {
 
 // Order returns the order in which Classify feeds evs to a Tracker.
 func Order(evs []Event) []int {
-	// Lanes: one per thread, in Seq order.
+	// Lanes: one per thread, in the order the injector feeds its calls
+	// (fedAt; Seq among calls fed at once). A lane whose thread is a
+	// process, or a runtime's many threads under one name, holds calls
+	// of several OS threads, so Seq, given at exit, is not that order.
 	byThread := map[threadKey][]int{}
 	for i := range evs {
 		k := threadKey{evs[i].Node, evs[i].Thread}
@@ -56,7 +59,9 @@ func Order(evs []Event) []int {
 	}
 	lanes := make([][]int, 0, len(byThread))
 	for _, l := range byThread {
-		slices.SortStableFunc(l, func(a, b int) int { return cmp.Compare(evs[a].Seq, evs[b].Seq) })
+		slices.SortFunc(l, func(a, b int) int {
+			return cmp.Or(cmp.Compare(evs[a].fedAt(), evs[b].fedAt()), cmp.Compare(evs[a].Seq, evs[b].Seq))
+		})
 		lanes = append(lanes, l)
 	}
 	slices.SortFunc(lanes, func(a, b []int) int {
@@ -89,7 +94,7 @@ func Order(evs []Event) []int {
 			}
 			e := &evs[lanes[l][h]]
 			r := ready(e)
-			if best < 0 || r && !bestReady || r == bestReady && e.TimeNS < evs[lanes[best][head[best]]].TimeNS {
+			if best < 0 || r && !bestReady || r == bestReady && e.fedAt() < evs[lanes[best][head[best]]].fedAt() {
 				best, bestReady = l, r
 			}
 		}

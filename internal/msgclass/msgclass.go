@@ -146,7 +146,22 @@ type Event struct {
 	Len          int64  // bytes moved (a send at its entry: bytes asked)
 	Workload     bool   // the node is the workload (or one it started)
 	Hash         uint64 // a send's payload hash: of its bytes sent, or at its entry of those it asks to send (timers.go)
-	TimeNS       int64  // orders calls of different threads in Classify
+	TimeNS       int64  // the call's exit: orders calls of different threads in Classify
+	DurNS        int64  // time in the call: Classify feeds a send at its entry, TimeNS-DurNS
+}
+
+// fedAt is when the injector's Tracker hears of e: a send at its entry (it
+// decides the send's tie and whether a fault takes it before the bytes go
+// out), any other call at its exit. Classify feeds calls in this order, so
+// that both name a message alike when a receive on another thread of the
+// node ends while the send is in the kernel: a Go server's write that a
+// loaded tracer saw end after the read of the next request, which the
+// write's reply made the client send.
+func (e *Event) fedAt() int64 {
+	if e.Kind == Send && e.DurNS > 0 {
+		return e.TimeNS - e.DurNS
+	}
+	return e.TimeNS
 }
 
 // stream is one direction of one connection, as package hb names it.

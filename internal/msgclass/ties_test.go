@@ -178,3 +178,60 @@ func TestPoolMemberCarries(t *testing.T) {
 		{"leader", true, client, false, ok, "workload>leader:listen0 <- w2 #1"},
 	})
 }
+
+// TestSendFedAtEntry: a Go server (one thread name, many OS threads)
+// writes its reply to request 1 on one thread while another reads request
+// 2, which the client sent once it had the reply. Under a loaded tracer
+// the write can end after that read, so its row comes after it (Seq is
+// given at exit), but the injector decides the write's tie at its entry,
+// before the read: Classify must feed it there too, or the reply takes
+// request 2's tag, the real reply to request 2 none, and a plan on either
+// never fires.
+func TestSendFedAtEntry(t *testing.T) {
+	const conn = "workload:main:s0>server:listen0"
+	ev := func(node string, seq int64, k Kind, off, n, time, dur int64) Event {
+		local := "workload:main:s0"
+		if node == "server" {
+			local = "server:main:s1"
+		}
+		return Event{Node: node, Thread: "main", Seq: seq, Kind: k, Conn: conn, Local: local,
+			Offset: off, Len: n, Workload: node == "workload", TimeNS: time, DurNS: dur}
+	}
+	evs := []Event{
+		ev("workload", 0, Send, 0, 10, 1, 0), // request 1
+		ev("server", 0, Recv, 0, 10, 2, 0),
+		ev("workload", 1, Recv, 0, 5, 4, 0),   // the reply, sent from 3
+		ev("workload", 2, Send, 10, 10, 5, 0), // request 2
+		ev("server", 1, Recv, 10, 10, 6, 0),
+		ev("server", 2, Send, 0, 5, 7, 4), // the reply to request 1: in the kernel from 3 to 7
+		ev("server", 3, Send, 5, 5, 9, 1), // the reply to request 2
+		ev("workload", 3, Recv, 5, 5, 10, 0),
+	}
+	msgs := Classify(evs)
+	want := map[int]string{
+		0: "workload>server:listen0 -> w1 #1", 3: "workload>server:listen0 -> w2 #1",
+		5: "workload>server:listen0 <- w1 #1", 6: "workload>server:listen0 <- w2 #1",
+	}
+	for i, w := range want {
+		if got := msgs[i].String(); got != w {
+			t.Errorf("call %d: %s, want %s", i, got, w)
+		}
+	}
+	// Online, as the injector feeds them: sends at their entry, their
+	// bytes known at exit.
+	tr := New()
+	for _, i := range []int{0, 1, 5, 2, 3, 4, 6, 7} {
+		e := evs[i]
+		switch e.Kind {
+		case Send:
+			n := e.Len
+			e.Len = 0
+			if m := tr.Send(&e); m != msgs[i] {
+				t.Errorf("call %d: online %s, offline %s", i, m, msgs[i])
+			}
+			tr.Sent(&e, n, false)
+		case Recv:
+			tr.Recv(&e)
+		}
+	}
+}

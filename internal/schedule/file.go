@@ -80,7 +80,7 @@ func toFormat(sc Schedule, g *hb.Graph) format.Schedule {
 		fs.Events[i] = format.GraphEvent{
 			Node: e.Node, Thread: e.Thread, Seq: e.Seq, Count: e.Count, Syscall: e.Syscall, FDKind: e.FDKind,
 			Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
-			PayloadHash: e.PayloadHash, Arg: e.Arg, Role: string(e.Role), TimeNS: e.TimeNS,
+			PayloadHash: e.PayloadHash, Arg: e.Arg, Role: string(e.Role), TimeNS: e.TimeNS, DurNS: e.DurNS,
 		}
 		fs.Events[i].Unsynced = slices.Clone(e.Unsynced)
 	}
@@ -127,7 +127,7 @@ func (s *Set) AddFile(f *format.Schedules) error {
 			evs[i] = hb.Event{
 				Node: e.Node, Thread: e.Thread, Seq: e.Seq, Count: e.Count, Syscall: e.Syscall, FDKind: e.FDKind,
 				Local: e.Local, Peer: e.Peer, Conn: e.Conn, Offset: e.Offset, Ret: e.Ret, Errno: e.Errno,
-				PayloadHash: e.PayloadHash, Arg: e.Arg, Role: hb.Role(e.Role), TimeNS: e.TimeNS,
+				PayloadHash: e.PayloadHash, Arg: e.Arg, Role: hb.Role(e.Role), TimeNS: e.TimeNS, DurNS: e.DurNS,
 			}
 			evs[i].Unsynced = slices.Clone(e.Unsynced)
 		}

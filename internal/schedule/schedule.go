@@ -217,6 +217,7 @@ func details(g *hb.Graph) [sha256.Size]byte {
 		b = binary.AppendVarint(b, e.Count)
 		b = binary.AppendUvarint(b, e.PayloadHash)
 		b = binary.AppendVarint(b, e.TimeNS)
+		b = binary.AppendVarint(b, e.DurNS)
 	}
 	return sha256.Sum256(b)
 }
