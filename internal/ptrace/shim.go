@@ -28,6 +28,12 @@ const (
 	shimExecOnly      = "exec-only:" // + call numbers: install a filter stopping at those only, then exec
 )
 
+// What the shim tells the tracer once it runs (runShim).
+const (
+	shimRuns    = 'r' // on the main thread: seize it
+	shimOffMain = 't' // on another thread: the tracer would seize the wrong one
+)
+
 // The shim's and the waker's argv[0].
 const (
 	shimArg0  = "pain-trace-shim"
@@ -37,6 +43,24 @@ const (
 // shimReady says Shim was called: a program that did not call it would
 // run itself again in place of the shim.
 var shimReady atomic.Bool
+
+// init keeps a program started as the shim on its main thread. The tracer
+// seizes that thread alone (the pid), so the shim must exec from it. The
+// runtime runs package initialization on the main thread, and a lock taken
+// there holds into main.main; once main.main runs unlocked, the scheduler
+// may move it to another thread before Shim's own lock (a preemption does,
+// under load). Run untraced there, the shim's seccomp filter made its
+// exec, its error message and its exit fail with ENOSYS: it spun for good
+// and its node never started.
+func init() {
+	if os.Getenv(envShim) != "" {
+		runtime.LockOSThread()
+	}
+}
+
+// errShimOffMain is returned by the starters when the shim ran off its
+// main thread, which init prevents.
+var errShimOffMain = errors.New("ptrace: the launcher shim ran off its main thread")
 
 // errNoShim is returned by the starters when the program never called Shim.
 var errNoShim = errors.New("ptrace: this program does not call ptrace.Shim from main, so it cannot start traced processes")
@@ -64,8 +88,8 @@ func Shim() {
 		}
 		return
 	}
-	// Stay on the main thread: only it is seized, and exec must come from it.
-	runtime.LockOSThread()
+	// init locked us to the main thread: only it is seized, and exec must
+	// come from it.
 	if mode == shimWait {
 		for {
 			time.Sleep(time.Hour)
@@ -75,10 +99,16 @@ func Shim() {
 }
 
 func runShim(mode string) int {
-	// fd 4: tell the tracer our exec is complete; fd 3: a pipe the tracer
+	// fd 4: tell the tracer our exec is complete, and whether we run on
+	// the main thread, the one it seizes (init); fd 3: a pipe the tracer
 	// closes once it has seized us.
 	var b [1]byte
-	syscall.Write(4, []byte{'r'})
+	if syscall.Gettid() != syscall.Getpid() {
+		syscall.Write(4, []byte{shimOffMain})
+		fmt.Fprintln(os.Stderr, "pain-trace: shim: not on the main thread")
+		return 126
+	}
+	syscall.Write(4, []byte{shimRuns})
 	syscall.Close(4)
 	for {
 		_, err := syscall.Read(3, b[:])
@@ -196,6 +226,10 @@ func startShim(a Attr, mode string, admit func(pid int) error, opts int) (int, e
 	}
 	var b [1]byte
 	rr.Read(b[:])
+	if b[0] == shimOffMain {
+		syscall.Kill(pid, syscall.SIGKILL)
+		return pid, errShimOffMain
+	}
 	if admit != nil {
 		if err := admit(pid); err != nil {
 			syscall.Kill(pid, syscall.SIGKILL)

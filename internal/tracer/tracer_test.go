@@ -24,7 +24,12 @@ import (
 // progs are the tracees of testdata, built before any tracer runs.
 var progs tracee.Programs
 
-func TestMain(m *testing.M) { tracee.Main(m, &progs, "testdata/*.c", "testdata/Echo.java") }
+func TestMain(m *testing.M) {
+	if os.Getenv(envHop) != "" {
+		hopOffMainThread() // started as a shim by TestShimOffMainThread
+	}
+	tracee.Main(m, &progs, "testdata/*.c", "testdata/Echo.java")
+}
 
 // trace runs one command under a new tracer and returns its rows and exit code.
 func trace(t testing.TB, cfg Config, node string, argv ...string) ([]format.Event, int) {

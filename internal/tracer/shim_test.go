@@ -1,0 +1,78 @@
+package tracer
+
+import (
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/boxofpain/pain/format"
+)
+
+// envHop makes this test binary, started as the launcher shim, move its
+// main goroutine off the main thread before it calls ptrace.Shim
+// (TestMain).
+const envHop = "PAIN_TEST_SHIM_HOP"
+
+// hopOffMainThread moves the calling goroutine off the process's main
+// thread where the scheduler lets it, as a preemption under load may do
+// between the runtime's init and main's first call: a goroutine started
+// from it runs on the main thread once the caller blocks (unless another
+// thread takes it first: then it tries again), and locks that thread to
+// itself for good. A goroutine locked to the main thread cannot be moved:
+// the helpers land elsewhere and it stays.
+func hopOffMainThread() {
+	for i := 0; i < 100 && syscall.Gettid() == syscall.Getpid(); i++ {
+		held := make(chan bool)
+		go func() {
+			runtime.LockOSThread()
+			if syscall.Gettid() != syscall.Getpid() {
+				runtime.UnlockOSThread()
+				held <- false
+				return
+			}
+			held <- true
+			select {} // keep the main thread from the caller
+		}()
+		<-held
+	}
+}
+
+// TestShimOffMainThread: a shim whose main goroutine left the main thread
+// before it called ptrace.Shim still runs its command traced. The tracer
+// seizes the main thread only; a shim on another thread ran untraced,
+// where its seccomp filter made its exec, its error message and its exit
+// fail (ENOSYS): it spun for good and the node never started (TestCrash
+// failed so, rarely, under load).
+func TestShimOffMainThread(t *testing.T) {
+	progs.Need(t)
+	tr, err := New(Config{Warn: func(m string) { t.Logf("warning: %s", m) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows []format.Event
+	got := make(chan struct{})
+	go func() {
+		for b := range tr.Events() {
+			rows = append(rows, b...)
+		}
+		close(got)
+	}()
+	p, err := tr.Start(Spec{Node: "n", Argv: []string{"true"}, Env: append(os.Environ(), envHop+"=1")})
+	if err != nil {
+		tr.Close()
+		t.Fatal(err)
+	}
+	select {
+	case <-p.Done():
+	case <-time.After(time.Minute): // a failure bound only
+		t.Errorf("pid %d did not finish", p.Pid)
+	}
+	tr.Close()
+	<-got
+	if len(rows) == 0 || rows[0].Syscall != format.EventStart || p.ExitCode() != 0 {
+		dump(t, rows)
+		t.Fatalf("exit code %d; want a start row and exit code 0", p.ExitCode())
+	}
+}
