@@ -165,8 +165,13 @@ func serialRound(t *testing.T) round {
 // the serial round's, and every plan the two rounds share must have the
 // same result (verdict, check status, and the node, thread and system call
 // where it fired: the seq of a Go program's call varies by a retried read
-// from run to run). Every top plan of the store is an errno, a drop or a
-// crash at a system call, so its result does not depend on timing.
+// from run to run). The verdict of a fault that lasts a while (a pause, a
+// delay, a restart after a crash) depends on timing, which two rounds that
+// share the machine differently do not share: the store's primary waits 2s
+// for a backup, and a backup paused for 6s at its first write was a bug in
+// the parallel round and survived in the serial one (load about 6). Such a
+// plan must fire where the serial round's did, and its verdict is not
+// compared.
 func sameRound(t *testing.T, got, want round) {
 	t.Helper()
 	if got.schedules != got.allAtOnce {
@@ -191,7 +196,11 @@ func sameRound(t *testing.T, got, want round) {
 		if !reflect.DeepEqual(gotFaults[g.Plan], wantFaults[g.Plan]) {
 			t.Errorf("plan %s: faults %+v, in the serial round %+v", g.Plan, gotFaults[g.Plan], wantFaults[g.Plan])
 		}
-		if g := stable(g); !reflect.DeepEqual(g, w) {
+		g := stable(g)
+		if timed(wantFaults[g.Plan]) {
+			g.Verdict, g.Check, w.Verdict, w.Check = "", nil, "", nil
+		}
+		if !reflect.DeepEqual(g, w) {
 			t.Errorf("plan %s: got %+v, the serial round %+v", g.Plan, g, w)
 		}
 	}
@@ -199,6 +208,12 @@ func sameRound(t *testing.T, got, want round) {
 		t.Errorf("only %d of the %d plans of the serial round were planned again:\n%s\nwant:\n%s", shared, len(want.results), got.plans, want.plans)
 	}
 	t.Logf("%d plans shared with the serial round, with the same results: verdicts %v", shared, verdicts)
+}
+
+// timed reports whether a fault of fs lasts a while, so that its verdict
+// depends on timing.
+func timed(fs []format.Fault) bool {
+	return slices.ContainsFunc(fs, func(f format.Fault) bool { return f.Duration != 0 })
 }
 
 var topLine = regexp.MustCompile(`(?m)^ +1  ([0-9a-f]+) `)
