@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"syscall"
@@ -523,5 +524,38 @@ func checkOffsets(t *testing.T, rows []format.Event) {
 			}
 			next += e.Ret
 		}
+	}
+}
+
+// TestNextTracerAfterClose: under the recorder, a goroutine of the tracer
+// (the reaper) waits for every child of the process, wait(-1). Were it
+// still waiting after Close, it would take the next tracer's wait
+// statuses and drop them: the next traced process would stay in a ptrace
+// stop that nobody resumes, and its node never start (2 stalls in 30
+// rounds of package inject's eBPF tests). A child of the test's own
+// outlives the first tracer's Close, so that a reaper still waiting when
+// the next tracer starts its process is there to take its statuses.
+func TestNextTracerAfterClose(t *testing.T) {
+	need(t)
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	fds := []uintptr{null.Fd(), null.Fd(), null.Fd()}
+	sleeper, err := syscall.ForkExec("/bin/sleep", []string{"sleep", "2"}, &syscall.ProcAttr{Files: fds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(sleeper, syscall.SIGKILL) // reaped by the reaper: no zombie stays
+	if _, code := trace(t, true, "/bin/true"); code != 0 {
+		t.Fatalf("under the recorder: exit status %d", code)
+	}
+	buf := make([]byte, 1<<20)
+	if stacks := string(buf[:runtime.Stack(buf, true)]); strings.Contains(stacks, "(*Tracer).reaper") {
+		t.Errorf("the closed tracer's reaper still waits:\n%s", stacks)
+	}
+	if _, code := trace(t, false, "/bin/true"); code != 0 {
+		t.Fatalf("under ptrace after the recorder's tracer closed: exit status %d", code)
 	}
 }

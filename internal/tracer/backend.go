@@ -128,7 +128,8 @@ func (t *Tracer) loopBackend(errc chan<- error) {
 		poll = p.C
 	}
 	reaped := make(chan reap, 64)
-	go t.reaper(reaped)
+	quit, reaperDone := make(chan struct{}), make(chan struct{})
+	go t.reaper(reaped, quit, reaperDone)
 	tick := time.NewTicker(flushEvery)
 	defer tick.Stop()
 	for {
@@ -138,6 +139,11 @@ func (t *Tracer) loopBackend(errc chan<- error) {
 				for range recs {
 				}
 			}
+			// Not done before the reaper is: the records may end a
+			// process before its wait status came, and a reaper still
+			// in wait(-1) after Close would take the next tracer's.
+			close(quit)
+			<-reaperDone
 			return
 		}
 		select {
@@ -293,7 +299,12 @@ func (t *Tracer) procEnded(p *process, ws ptrace.WaitStatus) {
 // subreaper) so none stays a zombie, and for the ptrace stops of the run's
 // processes (wait sees the tracees of every thread of this process); it
 // hands both to the tracer's thread, the only one that may resume them.
-func (t *Tracer) reaper(out chan<- reap) {
+// Once quit is closed (the tracer's thread is done) it reaps what is left
+// and ends when no child is (ECHILD), closing finished: it never waits
+// after its tracer closed, when the children would be another tracer's
+// (a stop taken from it is never resumed: the process stays stopped).
+func (t *Tracer) reaper(out chan<- reap, quit <-chan struct{}, finished chan<- struct{}) {
+	defer close(finished)
 	for {
 		var ws ptrace.WaitStatus
 		pid, err := ptrace.Wait(&ws)
@@ -301,7 +312,7 @@ func (t *Tracer) reaper(out chan<- reap) {
 			select {
 			case <-t.children:
 				continue
-			case <-t.done:
+			case <-quit:
 				return
 			}
 		}
@@ -311,8 +322,7 @@ func (t *Tracer) reaper(out chan<- reap) {
 		}
 		select {
 		case out <- reap{pid, ws}:
-		case <-t.done:
-			return
+		case <-quit: // the run is over: what is left ends unrecorded
 		}
 	}
 }
