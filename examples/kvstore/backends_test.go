@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,7 +25,13 @@ import (
 // ptrace and under -backend ebpf, which records with eBPF and stops only
 // where the plan can act. Each plan must fire at the same events (node,
 // thread, seq, call) and get the same verdict both ways, and no demo plan
-// may fall back to full ptrace. It runs the demo's numbers, the top 20
+// may fall back to full ptrace. A plan whose fault lasts a while (a pause,
+// a timed partition, a restart after a crash) must fire at the same events,
+// but its verdict can depend on timing, so it is not compared: partitioning
+// the primary from both backups for 3s, against the primary's 2s timeout
+// per backup and TCP's retransmissions after the partition heals, was a
+// bug under ptrace and survived under eBPF in one loaded run (load about
+// 4.5), and survived both ways in the other runs. It runs the demo's numbers, the top 20
 // plans of 20 traced runs (about a minute on 2 cores);
 // PAIN_DIFF_QUICK=1 the top 8 of 6.
 func TestInjectBackends(t *testing.T) {
@@ -90,10 +97,16 @@ func TestInjectBackends(t *testing.T) {
 		}
 		a, b := res["ptrace"], res["ebpf"]
 		t.Logf("rank %d %s: %s at %s; ebpf: %s at %s", p.Rank, p.String(), a.Verdict, where(a), b.Verdict, where(b))
-		if a.Verdict != b.Verdict || where(a) != where(b) {
+		if (a.Verdict != b.Verdict && !timed(p.Faults)) || where(a) != where(b) {
 			t.Errorf("plan %s (%s): ptrace %s at %s, ebpf %s at %s", p.ID, p.String(), a.Verdict, where(a), b.Verdict, where(b))
 		}
 	}
+}
+
+// timed reports whether a fault of fs lasts a while, so that its verdict
+// depends on timing.
+func timed(fs []format.Fault) bool {
+	return slices.ContainsFunc(fs, func(f format.Fault) bool { return f.Duration != 0 })
 }
 
 // where names the events a run's faults fired at: node/thread#seq (call).
