@@ -464,10 +464,7 @@ func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 	if s.Granularity != "message" && s.Granularity != "syscall" && s.Granularity != "class" {
 		return nil, fmt.Errorf("%s: %w", name, errorf(ErrCorrupt, "granularity %q is not message, syscall or class", s.Granularity))
 	}
-	cols := scheduleColumns
-	if ir.Schema().NumFields() < len(cols) {
-		cols = cols[:firstScheduleColumns] // checked by checkScheduleSchema
-	}
+	cols := scheduleColumnsIn(ir.Schema()) // checked by checkScheduleSchema
 	var in interner
 	var rows int64
 	var runs []int64 // declared run count of each schedule
@@ -508,13 +505,19 @@ func ReadSchedulesFrom(r io.Reader, name string) (s *Schedules, err error) {
 }
 
 func checkScheduleSchema(sc *arrow.Schema, _ Meta) error {
-	n := len(scheduleColumns)
-	if sc.NumFields() < n {
-		n = firstScheduleColumns
-	}
-	return checkFields(sc, n, func(i int) (string, arrow.DataType) {
-		return scheduleColumns[i].name, scheduleColumns[i].typ
+	cols := scheduleColumnsIn(sc)
+	return checkFields(sc, len(cols), func(i int) (string, arrow.DataType) {
+		return cols[i].name, cols[i].typ
 	})
+}
+
+// scheduleColumnsIn returns the columns a schedules file of schema sc
+// has: all of them, or those before dur_ns.
+func scheduleColumnsIn(sc *arrow.Schema) []schedColumn {
+	if sc.NumFields() < len(scheduleColumns) {
+		return scheduleColumns[:firstScheduleColumns]
+	}
+	return scheduleColumns
 }
 
 // add appends one row, checking that it is where the format says.
