@@ -98,23 +98,36 @@ func TestRequestNumbering(t *testing.T) {
 			if !slices.Equal(got, c.want) {
 				t.Errorf("requests %v, want %v", got, c.want)
 			}
-			// Online, as the injector feeds it: a send's bytes known at
-			// its exit.
-			tr := New()
-			for i := range evs {
-				e := evs[i]
-				switch e.Kind {
-				case Send:
-					n := e.Len
-					e.Len = 0
-					if m := tr.Send(&e); m != msgs[i] {
-						t.Errorf("send %d: online %s, offline %s", i, m, msgs[i])
-					}
-					tr.Sent(&e, n, false)
-				case Recv:
-					tr.Recv(&e)
-				}
-			}
+			sameOnline(t, evs, nil, msgs)
 		})
+	}
+}
+
+// sameOnline feeds the calls evs, in the order order gives (nil: as they
+// come), to a Tracker as the injector does (a send at its entry, its bytes
+// known at its exit) and checks that each send starts or continues the
+// message Classify named (offline).
+func sameOnline(t *testing.T, evs []Event, order []int, offline []Msg) {
+	t.Helper()
+	if order == nil {
+		order = make([]int, len(evs))
+		for i := range order {
+			order[i] = i
+		}
+	}
+	tr := New()
+	for _, i := range order {
+		e := evs[i]
+		switch e.Kind {
+		case Send:
+			n := e.Len
+			e.Len = 0
+			if m := tr.Send(&e); m != offline[i] {
+				t.Errorf("call %d: online %s, offline %s", i, m, offline[i])
+			}
+			tr.Sent(&e, n, false)
+		case Recv:
+			tr.Recv(&e)
+		}
 	}
 }
