@@ -1,11 +1,9 @@
 package tracer
 
 import (
-	"os"
 	"runtime"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/boxofpain/pain/format"
 )
@@ -47,32 +45,10 @@ func hopOffMainThread() {
 // failed so, rarely, under load).
 func TestShimOffMainThread(t *testing.T) {
 	progs.Need(t)
-	tr, err := New(Config{Warn: func(m string) { t.Logf("warning: %s", m) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rows []format.Event
-	got := make(chan struct{})
-	go func() {
-		for b := range tr.Events() {
-			rows = append(rows, b...)
-		}
-		close(got)
-	}()
-	p, err := tr.Start(Spec{Node: "n", Argv: []string{"true"}, Env: append(os.Environ(), envHop+"=1")})
-	if err != nil {
-		tr.Close()
-		t.Fatal(err)
-	}
-	select {
-	case <-p.Done():
-	case <-time.After(time.Minute): // a failure bound only
-		t.Errorf("pid %d did not finish", p.Pid)
-	}
-	tr.Close()
-	<-got
-	if len(rows) == 0 || rows[0].Syscall != format.EventStart || p.ExitCode() != 0 {
+	t.Setenv(envHop, "1") // the shim inherits the environment
+	rows, code := traceArgv(t, Config{}, "n", []string{"true"})
+	if len(rows) == 0 || rows[0].Syscall != format.EventStart || code != 0 {
 		dump(t, rows)
-		t.Fatalf("exit code %d; want a start row and exit code 0", p.ExitCode())
+		t.Fatalf("exit code %d; want a start row and exit code 0", code)
 	}
 }
